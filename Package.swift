@@ -1,0 +1,69 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "tributary",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tributary", targets: ["tributary"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(name: "PGOutput", swiftSettings: strict),
+        .target(name: "ChangeEvents", dependencies: ["PGOutput"], swiftSettings: strict),
+        .target(name: "PostgresReplication", dependencies: ["CLibPQ", "PGOutput"], swiftSettings: strict),
+        .target(name: "KafkaSink", dependencies: ["CRdKafka"], swiftSettings: strict),
+        .target(
+            name: "Connector",
+            dependencies: [
+                "PGOutput", "ChangeEvents",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "tributary",
+            dependencies: [
+                "PGOutput", "ChangeEvents", "PostgresReplication", "KafkaSink", "Connector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["PGOutput", "KafkaSink", "PostgresReplication"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PGOutputTests", dependencies: ["PGOutput", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], swiftSettings: strict),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "PGOutput"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TestSupport", "KafkaSink", "PostgresReplication", "tributary"],
+            swiftSettings: strict
+        ),
+    ]
+)

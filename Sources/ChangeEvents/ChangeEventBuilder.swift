@@ -1,0 +1,321 @@
+public import PGOutput
+
+/// Turns decoded pgoutput messages into Debezium events.
+///
+/// Holds the relation cache and the position of the transaction being read. Pure: the
+/// caller passes the wall clock (`nowNanos`) and the catalog facts (`TableMetadata`).
+public struct ChangeEventBuilder: Sendable {
+    public let settings: EventSettings
+    private var tables: [UInt32: TableSchema] = [:]
+    /// `{"version":"…","connector":"postgresql","name":"…","ts_ms":`
+    private let sourcePrefix: [UInt8]
+    /// `,"db":"…","sequence":`
+    private let sourceDatabaseFragment: [UInt8]
+    private let messageTopic: String
+
+    // The transaction being read.
+    private var xid: UInt32?
+    private var commitTimeMicros: Int64 = 0
+    private var origin: Origin?
+    /// End LSN of the last transaction committed before this one (Debezium's `lastCommitLsn`).
+    public private(set) var lastCommitLSN: LSN?
+
+    private var buffer = JSONBuffer(capacity: 1024)
+
+    public init(settings: EventSettings, lastCommitLSN: LSN? = nil) {
+        self.settings = settings
+        self.lastCommitLSN = lastCommitLSN
+        var prefix = JSONBuffer()
+        prefix.appendRaw("{\"version\":")
+        prefix.appendString(settings.version)
+        prefix.appendRaw(",\"connector\":\"postgresql\",\"name\":")
+        prefix.appendString(settings.topicPrefix)
+        prefix.appendRaw(",\"ts_ms\":")
+        sourcePrefix = prefix.bytes
+        var database = JSONBuffer()
+        database.appendRaw(",\"db\":")
+        database.appendString(settings.databaseName)
+        database.appendRaw(",\"sequence\":")
+        sourceDatabaseFragment = database.bytes
+        messageTopic = "\(settings.topicPrefix).message"
+    }
+
+    // MARK: Relations
+
+    /// Records (or replaces) the shape of a relation.
+    @discardableResult
+    public mutating func register(_ relation: Relation, metadata: TableMetadata) throws(EventEncodingError) -> TableSchema {
+        let schema = try TableSchema(relation: relation, metadata: metadata, settings: settings)
+        tables[relation.oid] = schema
+        return schema
+    }
+
+    public func table(oid: UInt32) -> TableSchema? {
+        tables[oid]
+    }
+
+    // MARK: Transactions
+
+    public mutating func begin(_ begin: Begin) {
+        xid = begin.xid
+        commitTimeMicros = begin.commitTimeMicros
+        origin = nil
+    }
+
+    public mutating func setOrigin(_ origin: Origin) {
+        self.origin = origin
+    }
+
+    public mutating func commit(_ commit: Commit) {
+        xid = nil
+        lastCommitLSN = commit.endLSN
+    }
+
+    // MARK: Events
+
+    /// Writes the events for one change (none when its operation is skipped).
+    ///
+    /// - Parameters:
+    ///   - lsn: the change's position (the XLogData `walStart`).
+    ///   - nowNanos: wall clock for the envelope's `ts_*`.
+    public mutating func events(
+        for message: LogicalMessage, at lsn: LSN, nowNanos: Int64, emit: (ChangeEvent) throws -> Void
+    ) throws {
+        switch message {
+        case .insert(let insert):
+            let table = try schema(insert.relationOID)
+            try checkWidth(insert.new, table)
+            guard !settings.skippedOperations.contains(.create) else { return }
+            let key = writeKey(insert.new, table)
+            let value = writeValue(table, before: nil, after: insert.new, op: .create, lsn: lsn, nowNanos: nowNanos)
+            try emit(ChangeEvent(topic: table.topic, key: key, value: value, operation: .create))
+        case .update(let update):
+            let table = try schema(update.relationOID)
+            try checkWidth(update.new, table)
+            guard !settings.skippedOperations.contains(.update) else { return }
+            let old: TupleData?
+            switch update.old {
+            case .key(let tuple), .full(let tuple):
+                try checkWidth(tuple, table)
+                old = tuple
+            case nil: old = nil
+            }
+            let newKey = writeKey(update.new, table)
+            if let old, table.hasPrimaryKey, let oldKey = writeKey(old, table), oldKey != newKey {
+                // Debezium: a primary-key change is a delete of the old key, its tombstone, and a create.
+                let deleted = writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
+                try emit(
+                    ChangeEvent(
+                        topic: table.topic, key: oldKey, value: deleted,
+                        headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: .delete))
+                if settings.tombstones {
+                    try emit(ChangeEvent(topic: table.topic, key: oldKey, value: nil, operation: nil))
+                }
+                let created = writeValue(table, before: nil, after: update.new, op: .create, lsn: lsn, nowNanos: nowNanos)
+                try emit(
+                    ChangeEvent(
+                        topic: table.topic, key: newKey, value: created,
+                        headers: [.init(name: "__debezium.oldkey", value: keyPayload(oldKey, table))], operation: .create))
+                return
+            }
+            let value = writeValue(table, before: old, after: update.new, op: .update, lsn: lsn, nowNanos: nowNanos)
+            try emit(ChangeEvent(topic: table.topic, key: newKey, value: value, operation: .update))
+        case .delete(let delete):
+            let table = try schema(delete.relationOID)
+            let old: TupleData
+            switch delete.old {
+            case .key(let tuple), .full(let tuple): old = tuple
+            }
+            try checkWidth(old, table)
+            guard !settings.skippedOperations.contains(.delete) else { return }
+            let key = writeKey(old, table)
+            let value = writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
+            try emit(ChangeEvent(topic: table.topic, key: key, value: value, operation: .delete))
+            if settings.tombstones {
+                try emit(ChangeEvent(topic: table.topic, key: key, value: nil, operation: nil))
+            }
+        case .truncate(let truncate):
+            for oid in truncate.relationOIDs {
+                let table = try schema(oid)
+                guard !settings.skippedOperations.contains(.truncate) else { continue }
+                let value = writeValue(table, before: nil, after: nil, op: .truncate, lsn: lsn, nowNanos: nowNanos)
+                try emit(ChangeEvent(topic: table.topic, key: nil, value: value, operation: .truncate))
+            }
+        case .message(let message):
+            let (key, value) = writeMessage(message, nowNanos: nowNanos)
+            try emit(ChangeEvent(topic: messageTopic, key: key, value: value, operation: .message))
+        case .begin, .commit, .origin, .relation, .type:
+            break
+        }
+    }
+
+    private func schema(_ oid: UInt32) throws(EventEncodingError) -> TableSchema {
+        guard let table = tables[oid] else { throw .unknownRelation(oid: oid) }
+        return table
+    }
+
+    private func checkWidth(_ tuple: TupleData, _ table: TableSchema) throws(EventEncodingError) {
+        if tuple.count != table.encodings.count {
+            throw .columnCountMismatch(table: table.qualifiedName, expected: table.encodings.count, actual: tuple.count)
+        }
+    }
+
+    // MARK: Writing
+
+    /// The key bytes (with the schema wrapper when schemas are on), or nil for a table without a primary key.
+    private mutating func writeKey(_ tuple: TupleData, _ table: TableSchema) -> [UInt8]? {
+        guard table.hasPrimaryKey else { return nil }
+        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.append(table.keySchemaPrefix)
+        buffer.append(UInt8(ascii: "{"))
+        for (position, index) in table.keyIndexes.enumerated() {
+            if position > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(table.fieldPrefixes[index])
+            writeColumn(tuple, index, table)
+        }
+        buffer.append(UInt8(ascii: "}"))
+        if settings.schemas { buffer.append(UInt8(ascii: "}")) }
+        return buffer.bytes
+    }
+
+    /// The key's payload alone (`{"id":2}`), for the `__debezium.oldkey` / `newkey` headers.
+    private func keyPayload(_ key: [UInt8]?, _ table: TableSchema) -> [UInt8] {
+        guard let key else { return Array("null".utf8) }
+        guard settings.schemas else { return key }
+        return Array(key[table.keySchemaPrefix.count..<(key.count - 1)])
+    }
+
+    private mutating func writeValue(
+        _ table: TableSchema, before: TupleData?, after: TupleData?, op: Operation, lsn: LSN, nowNanos: Int64
+    ) -> [UInt8] {
+        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.append(table.valueSchemaPrefix)
+        buffer.appendRaw("{\"before\":")
+        writeRow(before, table)
+        buffer.appendRaw(",\"after\":")
+        writeRow(after, table)
+        buffer.appendRaw(",\"source\":")
+        writeSource(tableFragment: table.sourceTableFragment, lsn: lsn, xid: xid)
+        buffer.appendRaw(",\"transaction\":null,\"op\":\"")
+        buffer.appendRaw(op.rawValue)
+        buffer.appendRaw("\",\"ts_ms\":")
+        buffer.appendInteger(nowNanos / 1_000_000)
+        buffer.appendRaw(",\"ts_us\":")
+        buffer.appendInteger(nowNanos / 1000)
+        buffer.appendRaw(",\"ts_ns\":")
+        buffer.appendInteger(nowNanos)
+        buffer.append(UInt8(ascii: "}"))
+        if settings.schemas { buffer.append(UInt8(ascii: "}")) }
+        return buffer.bytes
+    }
+
+    private mutating func writeRow(_ tuple: TupleData?, _ table: TableSchema) {
+        guard let tuple else {
+            buffer.appendNull()
+            return
+        }
+        buffer.append(UInt8(ascii: "{"))
+        for index in 0..<tuple.count {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(table.fieldPrefixes[index])
+            writeColumn(tuple, index, table)
+        }
+        buffer.append(UInt8(ascii: "}"))
+    }
+
+    private mutating func writeColumn(_ tuple: TupleData, _ index: Int, _ table: TableSchema) {
+        let encoding = table.encodings[index]
+        switch tuple.columns[index].kind {
+        case .null:
+            if table.notNull[index] {
+                ValueWriter.writeDefault(for: encoding, into: &buffer)
+            } else {
+                buffer.appendNull()
+            }
+        case .unchanged:
+            switch encoding {
+            case .string, .json:
+                buffer.appendRaw("\"__debezium_unavailable_value\"")
+            case .bytes:
+                buffer.appendBase64(Array("__debezium_unavailable_value".utf8))
+            default:
+                buffer.appendNull()
+            }
+        case .text:
+            let written = tuple.withValue(index) { ValueWriter.write($0, as: encoding, into: &buffer) }
+            if !written {
+                // Not what this type's output looks like: keep the text rather than lose the value.
+                tuple.withValue(index) { buffer.appendString($0) }
+            }
+        case .binary:
+            tuple.withValue(index) { buffer.appendBase64($0) }
+        }
+    }
+
+    private mutating func writeSource(tableFragment: [UInt8], lsn: LSN, xid: UInt32?) {
+        buffer.append(sourcePrefix)
+        buffer.appendInteger(commitTimeMicros / 1000)
+        buffer.appendRaw(",\"snapshot\":\"false\"")
+        buffer.append(sourceDatabaseFragment)
+        buffer.appendRaw("\"[")
+        if let lastCommitLSN {
+            buffer.appendRaw("\\\"")
+            buffer.appendInteger(lastCommitLSN.rawValue)
+            buffer.appendRaw("\\\"")
+        } else {
+            buffer.appendNull()
+        }
+        buffer.appendRaw(",\\\"")
+        buffer.appendInteger(lsn.rawValue)
+        buffer.appendRaw("\\\"]\",\"ts_us\":")
+        buffer.appendInteger(commitTimeMicros)
+        buffer.appendRaw(",\"ts_ns\":")
+        buffer.appendInteger(commitTimeMicros * 1000)
+        buffer.append(tableFragment)
+        if let xid {
+            buffer.appendInteger(xid)
+        } else {
+            buffer.appendNull()
+        }
+        buffer.appendRaw(",\"lsn\":")
+        buffer.appendInteger(lsn.rawValue)
+        buffer.appendRaw(",\"xmin\":null,\"origin\":")
+        if let origin {
+            buffer.appendString(origin.name)
+            buffer.appendRaw(",\"origin_lsn\":")
+            buffer.appendInteger(origin.commitLSN.rawValue)
+            buffer.append(UInt8(ascii: "}"))
+        } else {
+            buffer.appendRaw("null,\"origin_lsn\":null}")
+        }
+    }
+
+    private static let emptyTableFragment = Array(",\"schema\":\"\",\"table\":\"\",\"txId\":".utf8)
+    private static let messageKeyPrefix = ConnectSchema.envelopePrefix(ConnectSchema.messageKey)
+    private static let messageValuePrefix = ConnectSchema.envelopePrefix(ConnectSchema.messageValue)
+
+    private mutating func writeMessage(_ message: DecodingMessage, nowNanos: Int64) -> (key: [UInt8], value: [UInt8]) {
+        buffer.bytes.removeAll(keepingCapacity: true)
+        if settings.schemas { buffer.append(Self.messageKeyPrefix) }
+        buffer.appendRaw("{\"prefix\":")
+        buffer.appendString(message.prefix)
+        buffer.append(UInt8(ascii: "}"))
+        if settings.schemas { buffer.append(UInt8(ascii: "}")) }
+        let key = buffer.bytes
+
+        buffer.bytes.removeAll(keepingCapacity: true)
+        if settings.schemas { buffer.append(Self.messageValuePrefix) }
+        buffer.appendRaw("{\"op\":\"m\",\"ts_ms\":")
+        buffer.appendInteger(nowNanos / 1_000_000)
+        buffer.appendRaw(",\"source\":")
+        // A non-transactional message carries no xid; Debezium keeps the last commit time.
+        writeSource(tableFragment: Self.emptyTableFragment, lsn: message.lsn, xid: message.isTransactional ? xid : nil)
+        buffer.appendRaw(",\"transaction\":null,\"message\":{\"prefix\":")
+        buffer.appendString(message.prefix)
+        buffer.appendRaw(",\"content\":")
+        buffer.appendBase64(message.content)
+        buffer.appendRaw("}}")
+        if settings.schemas { buffer.append(UInt8(ascii: "}")) }
+        return (key, buffer.bytes)
+    }
+}

@@ -1,0 +1,85 @@
+/// Kafka Connect schemas as Debezium's PostgreSQL connector declares them, written as JsonConverter does.
+///
+/// Built once per relation, never per event.
+enum ConnectSchema {
+    static func field(_ encoding: ColumnEncoding, optional: Bool, name: String) -> String {
+        let opt = optional ? "true" : "false"
+        let field = "\"field\":\(quote(name))"
+        switch encoding {
+        case .boolean: return "{\"type\":\"boolean\",\"optional\":\(opt),\(field)}"
+        case .int16: return "{\"type\":\"int16\",\"optional\":\(opt),\(field)}"
+        case .int32: return "{\"type\":\"int32\",\"optional\":\(opt),\(field)}"
+        case .int64: return "{\"type\":\"int64\",\"optional\":\(opt),\(field)}"
+        case .float32: return "{\"type\":\"float\",\"optional\":\(opt),\(field)}"
+        case .float64: return "{\"type\":\"double\",\"optional\":\(opt),\(field)}"
+        case .decimal(let precision, let scale):
+            return
+                "{\"type\":\"bytes\",\"optional\":\(opt),\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,"
+                + "\"parameters\":{\"scale\":\"\(scale)\",\"connect.decimal.precision\":\"\(precision)\"},\(field)}"
+        case .variableDecimal:
+            return
+                "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
+                + "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}],\"optional\":\(opt),"
+                + "\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\",\(field)}"
+        case .string: return "{\"type\":\"string\",\"optional\":\(opt),\(field)}"
+        case .json: return named("string", "io.debezium.data.Json", opt, field)
+        case .uuid: return named("string", "io.debezium.data.Uuid", opt, field)
+        case .bytes: return "{\"type\":\"bytes\",\"optional\":\(opt),\(field)}"
+        case .date: return named("int32", "io.debezium.time.Date", opt, field)
+        case .timestampMillis: return named("int64", "io.debezium.time.Timestamp", opt, field)
+        case .timestampMicros: return named("int64", "io.debezium.time.MicroTimestamp", opt, field)
+        case .zonedTimestamp: return named("string", "io.debezium.time.ZonedTimestamp", opt, field)
+        }
+    }
+
+    private static func named(_ type: String, _ name: String, _ optional: String, _ field: String) -> String {
+        "{\"type\":\"\(type)\",\"optional\":\(optional),\"name\":\"\(name)\",\"version\":1,\(field)}"
+    }
+
+    static func quote(_ text: String) -> String {
+        var buffer = JSONBuffer(capacity: text.utf8.count + 2)
+        buffer.appendString(text)
+        return String(decoding: buffer.bytes, as: UTF8.self)
+    }
+
+    static let source =
+        "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
+        + "{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+        + "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},{\"type\":\"string\",\"optional\":true,"
+        + "\"name\":\"io.debezium.data.Enum\",\"version\":1,\"parameters\":{\"allowed\":"
+        + "\"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental\"},\"default\":\"false\","
+        + "\"field\":\"snapshot\"},{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+        + "{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+        + "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},{\"type\":\"string\",\"optional\":false,\"field\":\"schema\"},"
+        + "{\"type\":\"string\",\"optional\":false,\"field\":\"table\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+        + "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"xmin\"},"
+        + "{\"type\":\"string\",\"optional\":true,\"field\":\"origin\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"origin_lsn\"}],"
+        + "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"version\":1,\"field\":\"source\"}"
+
+    static let transaction =
+        "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+        + "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
+        + "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
+        + "\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}"
+
+    static let timestamps =
+        "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+        + "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}"
+
+    /// `{"schema":<schema>,"payload":` — the bytes before a payload; the writer closes it with `}`.
+    static func envelopePrefix(_ schema: String) -> [UInt8] {
+        Array("{\"schema\":\(schema),\"payload\":".utf8)
+    }
+
+    static let messageKey =
+        "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"prefix\"}],"
+        + "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageKey\",\"version\":1}"
+
+    static let messageValue =
+        "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+        + "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},\(source),\(transaction),"
+        + "{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"prefix\"},"
+        + "{\"type\":\"bytes\",\"optional\":true,\"field\":\"content\"}],\"optional\":false,"
+        + "\"name\":\"io.debezium.connector.postgresql.Message\",\"version\":1,\"field\":\"message\"}],"
+        + "\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageValue\",\"version\":1}"
+}

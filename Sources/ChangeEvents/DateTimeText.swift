@@ -1,0 +1,157 @@
+/// Parses PostgreSQL's ISO date/time output (`DateStyle=ISO`) and writes ISO-8601, without Foundation.
+enum DateTimeText {
+    /// Days since 1970-01-01 in the proleptic Gregorian calendar (astronomical years).
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private struct Scanner {
+        let text: UnsafeRawBufferPointer
+        var index = 0
+
+        var atEnd: Bool { index >= text.count }
+        var peek: UInt8? { index < text.count ? text[index] : nil }
+
+        mutating func number(maxDigits: Int = 18) -> (value: Int64, digits: Int)? {
+            var value: Int64 = 0
+            var count = 0
+            while index < text.count, text[index] &- UInt8(ascii: "0") < 10, count < maxDigits {
+                value = value * 10 + Int64(text[index] - UInt8(ascii: "0"))
+                index += 1
+                count += 1
+            }
+            return count == 0 ? nil : (value, count)
+        }
+
+        mutating func expect(_ byte: UInt8) -> Bool {
+            guard peek == byte else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func suffixBC() -> Bool {
+            let bc: [UInt8] = Array(" BC".utf8)
+            guard text.count - index == 3, text[index...].elementsEqual(bc) else { return false }
+            index += 3
+            return true
+        }
+    }
+
+    private static func scanDate(_ scanner: inout Scanner) -> (year: Int64, month: Int64, day: Int64)? {
+        guard let year = scanner.number(), scanner.expect(UInt8(ascii: "-")),
+            let month = scanner.number(maxDigits: 2), scanner.expect(UInt8(ascii: "-")),
+            let day = scanner.number(maxDigits: 2),
+            (1...12).contains(month.value), (1...31).contains(day.value)
+        else { return nil }
+        return (year.value, month.value, day.value)
+    }
+
+    /// `1990-05-04` (or `0044-03-15 BC`) → days since the epoch.
+    static func parseDate(_ text: UnsafeRawBufferPointer) -> Int64? {
+        var scanner = Scanner(text: text)
+        guard var date = scanDate(&scanner) else { return nil }
+        if scanner.suffixBC() { date.year = 1 - date.year }
+        guard scanner.atEnd else { return nil }
+        return daysFromCivil(year: date.year, month: date.month, day: date.day)
+    }
+
+    /// `2024-03-01 10:00:00.5` or, with a zone, `2024-03-01 10:00:00.123456+05:30` → microseconds since the epoch (UTC).
+    static func parseTimestamp(_ text: UnsafeRawBufferPointer, withZone: Bool) -> Int64? {
+        var scanner = Scanner(text: text)
+        guard var date = scanDate(&scanner), scanner.expect(UInt8(ascii: " ")),
+            let hour = scanner.number(maxDigits: 2), scanner.expect(UInt8(ascii: ":")),
+            let minute = scanner.number(maxDigits: 2), scanner.expect(UInt8(ascii: ":")),
+            let second = scanner.number(maxDigits: 2)
+        else { return nil }
+        var micros: Int64 = 0
+        if scanner.expect(UInt8(ascii: ".")) {
+            guard let fraction = scanner.number(maxDigits: 6) else { return nil }
+            micros = fraction.value
+            for _ in fraction.digits..<6 { micros *= 10 }
+        }
+        var offsetSeconds: Int64 = 0
+        if withZone {
+            guard let sign = scanner.peek, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
+            scanner.index += 1
+            guard let hours = scanner.number(maxDigits: 2) else { return nil }
+            offsetSeconds = hours.value * 3600
+            if scanner.expect(UInt8(ascii: ":")) {
+                guard let minutes = scanner.number(maxDigits: 2) else { return nil }
+                offsetSeconds += minutes.value * 60
+                if scanner.expect(UInt8(ascii: ":")) {
+                    guard let seconds = scanner.number(maxDigits: 2) else { return nil }
+                    offsetSeconds += seconds.value
+                }
+            }
+            if sign == UInt8(ascii: "-") { offsetSeconds = -offsetSeconds }
+        }
+        if scanner.suffixBC() { date.year = 1 - date.year }
+        guard scanner.atEnd, hour.value <= 24, minute.value < 60, second.value <= 60 else { return nil }
+        let days = daysFromCivil(year: date.year, month: date.month, day: date.day)
+        let seconds = days * 86_400 + hour.value * 3600 + minute.value * 60 + second.value - offsetSeconds
+        return seconds * 1_000_000 + micros
+    }
+
+    /// Writes `2024-03-01T10:00:00.123456Z` with exactly `fractionDigits` fraction digits (none for 0).
+    static func appendISO8601UTC(micros: Int64, fractionDigits: Int, into out: inout JSONBuffer) {
+        let seconds = floorDiv(micros, 1_000_000)
+        let fraction = micros - seconds * 1_000_000
+        let days = floorDiv(seconds, 86_400)
+        let secondOfDay = seconds - days * 86_400
+        let civil = civilFromDays(days)
+        appendPadded(civil.year, width: 4, into: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(civil.month, width: 2, into: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(civil.day, width: 2, into: &out)
+        out.append(UInt8(ascii: "T"))
+        appendPadded(secondOfDay / 3600, width: 2, into: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(secondOfDay / 60 % 60, width: 2, into: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(secondOfDay % 60, width: 2, into: &out)
+        if fractionDigits > 0 {
+            out.append(UInt8(ascii: "."))
+            var divisor: Int64 = 100_000
+            for _ in 0..<min(fractionDigits, 6) {
+                out.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
+                divisor /= 10
+            }
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    private static func appendPadded(_ value: Int64, width: Int, into out: inout JSONBuffer) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            appendPadded(-value, width: width, into: &out)
+            return
+        }
+        var digits = 1
+        var probe = value
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        for _ in digits..<max(width, digits) { out.append(UInt8(ascii: "0")) }
+        out.appendInteger(value)
+    }
+}

@@ -1,0 +1,103 @@
+/// A `numeric` value parsed from PostgreSQL's text output (`-12.50`), kept as decimal digits.
+struct DecimalText {
+    var isNegative: Bool
+    /// Every digit, integer part then fraction, without the point.
+    var digits: [UInt8]
+    var fractionDigits: Int
+    /// `NaN`, `Infinity` or `-Infinity`.
+    var isSpecial: Bool
+
+    init?(_ text: UnsafeRawBufferPointer) {
+        var index = 0
+        isNegative = false
+        digits = []
+        fractionDigits = 0
+        isSpecial = false
+        guard !text.isEmpty else { return nil }
+        if text[0] == UInt8(ascii: "N") || text[0] == UInt8(ascii: "I")
+            || (text.count > 1 && text[0] == UInt8(ascii: "-") && text[1] == UInt8(ascii: "I"))
+        {
+            let word = String(decoding: text, as: UTF8.self)
+            guard word == "NaN" || word == "Infinity" || word == "-Infinity" else { return nil }
+            isSpecial = true
+            return
+        }
+        if text[0] == UInt8(ascii: "-") {
+            isNegative = true
+            index = 1
+        }
+        digits.reserveCapacity(text.count)
+        var seenPoint = false
+        while index < text.count {
+            let byte = text[index]
+            if byte == UInt8(ascii: ".") {
+                guard !seenPoint else { return nil }
+                seenPoint = true
+            } else {
+                guard byte &- UInt8(ascii: "0") < 10 else { return nil }
+                digits.append(byte - UInt8(ascii: "0"))
+                if seenPoint { fractionDigits += 1 }
+            }
+            index += 1
+        }
+        guard !digits.isEmpty else { return nil }
+    }
+
+    /// The unscaled value at `scale`, as Java's `BigInteger.toByteArray()` writes it
+    /// (minimal big-endian two's complement); nil for the special values.
+    func unscaled(toScale scale: Int) -> [UInt8]? {
+        guard !isSpecial else { return nil }
+        var digits = self.digits
+        if scale > fractionDigits {
+            digits.append(contentsOf: repeatElement(0, count: scale - fractionDigits))
+        } else if scale < fractionDigits {
+            digits.removeLast(fractionDigits - scale)
+        }
+        // Base 10^9 digits into base 2^32 limbs, least significant first.
+        var limbs: [UInt32] = []
+        var index = 0
+        let firstChunk = digits.count % 9 == 0 ? 9 : digits.count % 9
+        var chunkLength = firstChunk
+        while index < digits.count {
+            var chunk: UInt64 = 0
+            for digit in digits[index..<(index + chunkLength)] { chunk = chunk * 10 + UInt64(digit) }
+            var carry = chunk
+            for limb in limbs.indices {
+                let product = UInt64(limbs[limb]) * 1_000_000_000 + carry
+                limbs[limb] = UInt32(truncatingIfNeeded: product)
+                carry = product >> 32
+            }
+            while carry > 0 {
+                limbs.append(UInt32(truncatingIfNeeded: carry))
+                carry >>= 32
+            }
+            index += chunkLength
+            chunkLength = 9
+        }
+        var magnitude: [UInt8] = []
+        magnitude.reserveCapacity(limbs.count * 4 + 1)
+        for limb in limbs.reversed() {
+            magnitude.append(UInt8(truncatingIfNeeded: limb >> 24))
+            magnitude.append(UInt8(truncatingIfNeeded: limb >> 16))
+            magnitude.append(UInt8(truncatingIfNeeded: limb >> 8))
+            magnitude.append(UInt8(truncatingIfNeeded: limb))
+        }
+        if let first = magnitude.firstIndex(where: { $0 != 0 }) {
+            magnitude.removeFirst(first)
+        } else {
+            return [0]
+        }
+        if !isNegative {
+            if magnitude[0] & 0x80 != 0 { magnitude.insert(0, at: 0) }
+            return magnitude
+        }
+        var carry: UInt16 = 1
+        for position in magnitude.indices.reversed() {
+            let sum = UInt16(~magnitude[position]) + carry
+            magnitude[position] = UInt8(truncatingIfNeeded: sum)
+            carry = sum >> 8
+        }
+        if magnitude[0] & 0x80 == 0 { magnitude.insert(0xFF, at: 0) }
+        return magnitude
+    }
+}

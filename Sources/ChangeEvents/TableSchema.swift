@@ -1,0 +1,75 @@
+public import PGOutput
+
+/// Everything needed to write events for one relation, computed once per Relation message.
+public struct TableSchema: Sendable {
+    public let relation: Relation
+    public let topic: String
+    let encodings: [ColumnEncoding]
+    let notNull: [Bool]
+    /// Indexes of the primary-key columns, in key order; empty when the table has none.
+    let keyIndexes: [Int]
+    /// `"name":` for each column, escaped.
+    let fieldPrefixes: [[UInt8]]
+    /// `,"schema":"public","table":"customers","txId":`
+    let sourceTableFragment: [UInt8]
+    /// `{"schema":…,"payload":` when schemas are on, else empty.
+    let keySchemaPrefix: [UInt8]
+    let valueSchemaPrefix: [UInt8]
+
+    public var hasPrimaryKey: Bool { !keyIndexes.isEmpty }
+
+    public init(relation: Relation, metadata: TableMetadata, settings: EventSettings) throws(EventEncodingError) {
+        self.relation = relation
+        let name = "\(settings.topicPrefix).\(relation.namespace).\(relation.name)"
+        topic = name
+        let encodings = relation.columns.map { ColumnEncoding(typeOID: $0.typeOID, typeModifier: $0.typeModifier) }
+        let notNull = relation.columns.map { metadata.notNull.contains($0.name) }
+        self.encodings = encodings
+        self.notNull = notNull
+        var keyIndexes: [Int] = []
+        for column in metadata.primaryKey {
+            guard let index = relation.columns.firstIndex(where: { $0.name == column }) else {
+                // The primary key names a column the publication does not send (a column list): no usable key.
+                keyIndexes = []
+                break
+            }
+            keyIndexes.append(index)
+        }
+        self.keyIndexes = keyIndexes
+        let columns = relation.columns
+        fieldPrefixes = relation.columns.map { column in
+            var buffer = JSONBuffer(capacity: column.name.utf8.count + 3)
+            buffer.appendString(column.name)
+            buffer.append(UInt8(ascii: ":"))
+            return buffer.bytes
+        }
+        var fragment = JSONBuffer()
+        fragment.appendRaw(",\"schema\":")
+        fragment.appendString(relation.namespace)
+        fragment.appendRaw(",\"table\":")
+        fragment.appendString(relation.name)
+        fragment.appendRaw(",\"txId\":")
+        sourceTableFragment = fragment.bytes
+
+        if settings.schemas {
+            let fields = zip(relation.columns, zip(encodings, notNull)).map { column, pair in
+                ConnectSchema.field(pair.0, optional: !pair.1, name: column.name)
+            }
+            let keyFields = keyIndexes.map { ConnectSchema.field(encodings[$0], optional: false, name: columns[$0].name) }
+            let keySchema =
+                "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name + ".Key"))}"
+            let row = "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":true,\"name\":\(ConnectSchema.quote(name + ".Value"))"
+            let envelope =
+                "{\"type\":\"struct\",\"fields\":[\(row),\"field\":\"before\"},\(row),\"field\":\"after\"},"
+                + "\(ConnectSchema.source),\(ConnectSchema.transaction),{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+                + "\(ConnectSchema.timestamps)],\"optional\":false,\"name\":\(ConnectSchema.quote(name + ".Envelope")),\"version\":2}"
+            keySchemaPrefix = keyIndexes.isEmpty ? [] : ConnectSchema.envelopePrefix(keySchema)
+            valueSchemaPrefix = ConnectSchema.envelopePrefix(envelope)
+        } else {
+            keySchemaPrefix = []
+            valueSchemaPrefix = []
+        }
+    }
+
+    var qualifiedName: String { "\(relation.namespace).\(relation.name)" }
+}

@@ -1,0 +1,162 @@
+internal import CRdKafka
+
+/// A librdkafka producer whose delivery reports are read by polling, each carrying the token given at send.
+///
+/// - Important: use from one thread at a time. `close()` flushes nothing: call `flush` first.
+public final class KafkaProducer {
+    /// The outcome of one message.
+    public struct DeliveryReport: Sendable {
+        public var token: UInt64
+        /// nil when the broker acknowledged the message.
+        public var error: KafkaError?
+    }
+
+    /// Defaults that make the producer safe and Java-compatible; `kafka.properties` override them.
+    public static let defaultProperties: [(String, String)] = [
+        ("acks", "all"),
+        ("enable.idempotence", "true"),
+        // The Java client's partitioner: the same key lands on the same partition.
+        ("partitioner", "murmur2_random"),
+        ("linger.ms", "5"),
+        ("client.id", "tributary"),
+    ]
+
+    private var handle: OpaquePointer?
+    private let queue: OpaquePointer
+    private var topics: [String: OpaquePointer] = [:]
+    private var errorMessages: [String] = []
+
+    /// Creates a producer with `defaultProperties` overridden by `properties`.
+    public init(properties: [(String, String)]) throws(KafkaError) {
+        var merged = Self.defaultProperties.filter { key, _ in !properties.contains { $0.0 == key } }
+        merged.append(contentsOf: properties)
+        let conf = try RDKafkaConfig.make(merged)
+        // Delivery reports and errors arrive as events on the main queue, read by `poll`.
+        rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR))
+        let handle = try RDKafkaConfig.client(RD_KAFKA_PRODUCER, conf: conf)
+        self.handle = handle
+        queue = rd_kafka_queue_get_main(handle)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Messages produced and not yet reported.
+    public var outstanding: Int {
+        handle.map { Int(rd_kafka_outq_len($0)) } ?? 0
+    }
+
+    private func topic(_ name: String) throws(KafkaError) -> OpaquePointer {
+        if let existing = topics[name] { return existing }
+        guard let handle, let topic = rd_kafka_topic_new(handle, name, nil) else {
+            throw KafkaError(code: -1, message: "cannot create topic handle for \(name)")
+        }
+        topics[name] = topic
+        return topic
+    }
+
+    /// Queues one message; the payloads are copied. Throws `isQueueFull` when librdkafka's queue is full.
+    public func send(
+        topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8])] = [], token: UInt64
+    ) throws(KafkaError) {
+        guard let handle else { throw KafkaError(code: -1, message: "producer is closed") }
+        let topic = try topic(name)
+        var nativeHeaders: OpaquePointer? = nil
+        if !headers.isEmpty {
+            nativeHeaders = rd_kafka_headers_new(headers.count)
+            for (headerName, headerValue) in headers {
+                headerValue.withUnsafeBytes { _ = rd_kafka_header_add(nativeHeaders, headerName, -1, $0.baseAddress, $0.count) }
+            }
+        }
+        let opaque = UnsafeMutableRawPointer(bitPattern: UInt(token))
+        let result = withOptionalBytes(key) { keyPointer, keyCount in
+            withOptionalBytes(value) { valuePointer, valueCount in
+                tributary_produce(handle, topic, keyPointer, keyCount, valuePointer, valueCount, nativeHeaders, opaque)
+            }
+        }
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            // On failure the headers are still ours.
+            if let nativeHeaders { rd_kafka_headers_destroy(nativeHeaders) }
+            throw KafkaError(code: result.rawValue, message: "produce to \(name) failed: \(RDKafkaConfig.errorText(result))")
+        }
+    }
+
+    private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+        guard let bytes else { return body(nil, 0) }
+        return bytes.withUnsafeBytes { body($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count) }
+    }
+
+    /// Waits up to `timeoutMilliseconds` for events and hands every delivery report to `onDelivery`.
+    /// Returns the client errors librdkafka reported meanwhile (broker down, …), for logging.
+    @discardableResult
+    public func poll(timeoutMilliseconds: Int, _ onDelivery: (DeliveryReport) -> Void) -> [KafkaError] {
+        var clientErrors: [KafkaError] = []
+        var timeout = Int32(clamping: timeoutMilliseconds)
+        while let event = rd_kafka_queue_poll(queue, timeout) {
+            defer { rd_kafka_event_destroy(event) }
+            timeout = 0
+            switch rd_kafka_event_type(event) {
+            case Int32(RD_KAFKA_EVENT_DR):
+                var messages = [UnsafePointer<rd_kafka_message_t>?](repeating: nil, count: 1024)
+                while true {
+                    let count = rd_kafka_event_message_array(event, &messages, messages.count)
+                    if count == 0 { break }
+                    for message in messages[0..<count] {
+                        guard let message else { continue }
+                        let token = UInt64(UInt(bitPattern: message.pointee._private))
+                        let error = message.pointee.err
+                        onDelivery(
+                            DeliveryReport(
+                                token: token,
+                                error: error == RD_KAFKA_RESP_ERR_NO_ERROR
+                                    ? nil
+                                    : KafkaError(code: error.rawValue, message: RDKafkaConfig.errorText(error))))
+                    }
+                }
+            case Int32(RD_KAFKA_EVENT_ERROR):
+                let code = rd_kafka_event_error(event)
+                let text = rd_kafka_event_error_string(event).map { String(cString: $0) } ?? RDKafkaConfig.errorText(code)
+                let fatal = rd_kafka_event_error_is_fatal(event) != 0
+                clientErrors.append(KafkaError(code: code.rawValue, message: fatal ? "fatal: \(text)" : text))
+            default:
+                break
+            }
+        }
+        return clientErrors
+    }
+
+    /// Waits until every queued message is reported or the time is up; reports go to `onDelivery`.
+    /// Returns whether nothing is left outstanding.
+    public func flush(timeoutMilliseconds: Int, _ onDelivery: (DeliveryReport) -> Void) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        while outstanding > 0 {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            poll(timeoutMilliseconds: min(100, Int((left / .milliseconds(1)).rounded(.up))), onDelivery)
+        }
+        return outstanding == 0
+    }
+
+    /// Asks the cluster for metadata, to check it answers; returns the broker count.
+    public func brokerCount(timeoutMilliseconds: Int) throws(KafkaError) -> Int {
+        guard let handle else { throw KafkaError(code: -1, message: "producer is closed") }
+        var metadata: UnsafePointer<rd_kafka_metadata>? = nil
+        let result = rd_kafka_metadata(handle, 0, nil, &metadata, Int32(clamping: timeoutMilliseconds))
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(code: result.rawValue, message: "Kafka did not answer: \(RDKafkaConfig.errorText(result))")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return Int(metadata.pointee.broker_cnt)
+    }
+
+    public func close() {
+        for topic in topics.values { rd_kafka_topic_destroy(topic) }
+        topics.removeAll()
+        if let handle {
+            rd_kafka_queue_destroy(queue)
+            rd_kafka_destroy(handle)
+            self.handle = nil
+        }
+    }
+}

@@ -1,0 +1,37 @@
+internal import CRdKafka
+
+/// Builds an `rd_kafka_conf_t` from string properties.
+///
+/// - Important: the returned pointer is owned by the caller until `rd_kafka_new` succeeds,
+///   which takes it over; on failure the caller must `rd_kafka_conf_destroy` it.
+enum RDKafkaConfig {
+    static func make(_ properties: [(String, String)]) throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError(code: -1, message: "rd_kafka_conf_new failed") }
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties {
+            let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                throw KafkaError(code: -186, message: "Kafka property \(key): \(reason)")
+            }
+        }
+        return conf
+    }
+
+    /// Creates a client of `type`; takes ownership of `conf` on success and destroys it on failure.
+    static func client(_ type: rd_kafka_type_t, conf: OpaquePointer) throws(KafkaError) -> OpaquePointer {
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {
+            // rd_kafka_new frees the conf only on success.
+            rd_kafka_conf_destroy(conf)
+            let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw KafkaError(code: -1, message: "cannot create Kafka client: \(reason)")
+        }
+        return handle
+    }
+
+    static func errorText(_ code: rd_kafka_resp_err_t) -> String {
+        String(cString: rd_kafka_err2str(code))
+    }
+}

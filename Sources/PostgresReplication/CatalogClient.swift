@@ -1,0 +1,147 @@
+public import PGOutput
+
+/// A regular SQL connection for the catalog: server settings, slots, publications and table metadata.
+///
+/// - Important: use from one thread only.
+public final class CatalogClient {
+    private let connection: LibpqConnection
+
+    public init(settings: ConnectionSettings) throws(PostgresError) {
+        connection = try LibpqConnection(conninfo: settings.conninfo, overrides: settings.overrides(replication: false))
+    }
+
+    public func close() {
+        connection.close()
+    }
+
+    public func setting(_ name: String) throws(PostgresError) -> String? {
+        try connection.query("SELECT current_setting($1)", [name]).first?.first ?? nil
+    }
+
+    public func currentDatabase() throws(PostgresError) -> String {
+        try connection.query("SELECT current_database()").first?.first.flatMap { $0 } ?? ""
+    }
+
+    // MARK: Slots
+
+    public struct SlotInfo: Sendable, Equatable {
+        public var plugin: String?
+        public var slotType: String
+        public var database: String?
+        public var confirmedFlush: LSN?
+        public var activePID: Int?
+        public var walStatus: String?
+    }
+
+    public func slot(_ name: String) throws(PostgresError) -> SlotInfo? {
+        let rows = try connection.query(
+            "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, active_pid::text, wal_status "
+                + "FROM pg_replication_slots WHERE slot_name = $1", [name])
+        guard let row = rows.first else { return nil }
+        return SlotInfo(
+            plugin: row[0], slotType: row[1] ?? "", database: row[2], confirmedFlush: row[3].flatMap { LSN($0) },
+            activePID: row[4].flatMap { Int($0) }, walStatus: row[5])
+    }
+
+    public func dropSlot(_ name: String) throws(PostgresError) {
+        try connection.query("SELECT pg_drop_replication_slot($1)", [name])
+    }
+
+    // MARK: Publications
+
+    public enum PublicationMode: String, Sendable {
+        case filtered
+        case allTables = "all_tables"
+        case existing
+    }
+
+    /// Makes sure the publication exists as the mode asks; returns what was done, for the log.
+    public func preparePublication(
+        _ name: String, mode: PublicationMode, tables: [TableName]
+    ) throws(PostgresError) -> String {
+        let existing = try connection.query("SELECT puballtables FROM pg_publication WHERE pubname = $1", [name]).first
+        let quotedName = try connection.quoteIdentifier(name)
+        switch mode {
+        case .existing:
+            guard existing != nil else {
+                throw PostgresError(
+                    .configuration,
+                    "publication \(name) does not exist; create it (CREATE PUBLICATION \(quotedName) FOR TABLE …) "
+                        + "or set postgres.publication_mode to filtered or all_tables")
+            }
+            return "using existing publication \(name)"
+        case .allTables:
+            if existing == nil {
+                try runConfiguring("CREATE PUBLICATION \(quotedName) FOR ALL TABLES")
+                return "created publication \(name) FOR ALL TABLES"
+            }
+            return "using publication \(name)"
+        case .filtered:
+            guard !tables.isEmpty else {
+                throw PostgresError(
+                    .configuration,
+                    "publication_mode filtered needs postgres.tables; list the tables to capture or use all_tables")
+            }
+            let list = try tables.map { table throws(PostgresError) in
+                "\(try connection.quoteIdentifier(table.schema)).\(try connection.quoteIdentifier(table.name))"
+            }.joined(separator: ", ")
+            guard let existing else {
+                try runConfiguring("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)")
+                return "created publication \(name) for \(tables.map(\.description).joined(separator: ", "))"
+            }
+            if existing.first == "t" {
+                throw PostgresError(
+                    .configuration,
+                    "publication \(name) is FOR ALL TABLES; drop it or set postgres.publication_mode to all_tables")
+            }
+            let current = try connection.query(
+                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2", [name]
+            ).map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
+            if Set(current) != Set(tables) {
+                try runConfiguring("ALTER PUBLICATION \(quotedName) SET TABLE \(list)")
+                return "updated publication \(name) to \(tables.map(\.description).joined(separator: ", "))"
+            }
+            return "using publication \(name)"
+        }
+    }
+
+    /// DDL whose failure means the user must change something (missing table, missing privilege).
+    private func runConfiguring(_ sql: String) throws(PostgresError) {
+        do {
+            try connection.query(sql)
+        } catch {
+            if error.kind == .query, !error.isRetriable {
+                throw PostgresError(.configuration, "\(sql) failed: \(error.message)", sqlState: error.sqlState)
+            }
+            throw error
+        }
+    }
+
+    /// Tables currently in the publication.
+    public func publicationTables(_ name: String) throws(PostgresError) -> [TableName] {
+        try connection.query(
+            "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2", [name]
+        ).map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
+    }
+
+    // MARK: Tables
+
+    /// The primary key (in key order) and NOT NULL columns of a relation.
+    public func tableMetadata(relationOID: UInt32) throws(PostgresError) -> (primaryKey: [String], notNull: Set<String>) {
+        let rows = try connection.query(
+            """
+            SELECT a.attname, a.attnotnull, coalesce(array_position(i.indkey::int2[], a.attnum), 0)
+            FROM pg_attribute a
+            LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+            WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
+            """, [String(relationOID)])
+        var key: [(Int, String)] = []
+        var notNull: Set<String> = []
+        for row in rows {
+            guard let name = row[0] else { continue }
+            if row[1] == "t" { notNull.insert(name) }
+            if let position = row[2].flatMap({ Int($0) }), position > 0 { key.append((position, name)) }
+        }
+        return (key.sorted { $0.0 < $1.0 }.map(\.1), notNull)
+    }
+}

@@ -1,0 +1,230 @@
+internal import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libpq connection, used from one thread only.
+///
+/// - Important: not thread-safe; the owner serialises every call. `close()` (or deinit) frees the `PGconn`.
+final class LibpqConnection {
+    private var conn: OpaquePointer?
+
+    /// Connects with `conninfo` (a URI or key=value string) plus `overrides`, which win over it.
+    init(conninfo: String, overrides: [(String, String)]) throws(PostgresError) {
+        var keywords = ["dbname"] + overrides.map(\.0)
+        var values = [conninfo] + overrides.map(\.1)
+        keywords.append("connect_timeout")
+        values.append("10")
+        let connection = Self.connect(keywords: keywords, values: values)
+        guard let connection else { throw PostgresError(.connection, "out of memory allocating a libpq connection") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.errorText(connection)
+            PQfinish(connection)
+            throw PostgresError(.connection, "cannot connect to PostgreSQL: \(message)")
+        }
+        conn = connection
+    }
+
+    private static func connect(keywords: [String], values: [String]) -> OpaquePointer? {
+        // The C strings live until PQconnectdbParams returns; libpq copies what it keeps.
+        let keywordPointers = keywords.map { strdup($0) } + [nil]
+        let valuePointers = values.map { strdup($0) } + [nil]
+        defer {
+            keywordPointers.forEach { free($0) }
+            valuePointers.forEach { free($0) }
+        }
+        return keywordPointers.map { UnsafePointer($0) }.withUnsafeBufferPointer { keys in
+            valuePointers.map { UnsafePointer($0) }.withUnsafeBufferPointer { vals in
+                PQconnectdbParams(keys.baseAddress, vals.baseAddress, 1)
+            }
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    func close() {
+        if let conn {
+            PQfinish(conn)
+            self.conn = nil
+        }
+    }
+
+    private func handle() throws(PostgresError) -> OpaquePointer {
+        guard let conn else { throw PostgresError(.connection, "connection is closed") }
+        return conn
+    }
+
+    static func errorText(_ conn: OpaquePointer?) -> String {
+        guard let text = PQerrorMessage(conn) else { return "unknown libpq error" }
+        return String(cString: text).trimmingTrailingWhitespace()
+    }
+
+    var serverVersion: Int {
+        conn.map { Int(PQserverVersion($0)) } ?? 0
+    }
+
+    /// Runs a statement (parameters as text) and returns every row as text (nil = NULL).
+    @discardableResult
+    func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [[String?]] {
+        let conn = try handle()
+        let result: OpaquePointer?
+        if parameters.isEmpty {
+            result = PQexec(conn, sql)
+        } else {
+            let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+            defer { copies.forEach { free($0) } }
+            result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer {
+                PQexecParams(conn, sql, Int32(parameters.count), nil, $0.baseAddress, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        try check(result, conn)
+        return rows(result)
+    }
+
+    private func check(_ result: OpaquePointer?, _ conn: OpaquePointer) throws(PostgresError) {
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_BOTH else {
+            if PQstatus(conn) != CONNECTION_OK {
+                throw PostgresError(.connection, "connection to PostgreSQL lost: \(Self.errorText(conn))")
+            }
+            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+                ?? Self.errorText(conn)
+            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            throw PostgresError(.query, message, sqlState: sqlState)
+        }
+    }
+
+    private func rows(_ result: OpaquePointer?) -> [[String?]] {
+        let rowCount = PQntuples(result)
+        let columnCount = PQnfields(result)
+        var rows: [[String?]] = []
+        rows.reserveCapacity(Int(rowCount))
+        for row in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(Int(columnCount))
+            for column in 0..<columnCount {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, row, column)))
+                }
+            }
+            rows.append(values)
+        }
+        return rows
+    }
+
+    /// Quotes an identifier for SQL (`"My Table"`).
+    func quoteIdentifier(_ name: String) throws(PostgresError) -> String {
+        let conn = try handle()
+        guard let quoted = PQescapeIdentifier(conn, name, name.utf8.count) else {
+            throw PostgresError(.query, "cannot quote identifier \(name): \(Self.errorText(conn))")
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    /// Quotes a string literal for SQL (`'it''s'`).
+    func quoteLiteral(_ text: String) throws(PostgresError) -> String {
+        let conn = try handle()
+        guard let quoted = PQescapeLiteral(conn, text, text.utf8.count) else {
+            throw PostgresError(.query, "cannot quote literal: \(Self.errorText(conn))")
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    // MARK: COPY BOTH
+
+    /// Sends a replication command that switches the connection into COPY BOTH mode.
+    func startCopyBoth(_ command: String) throws(PostgresError) {
+        let conn = try handle()
+        let result = PQexec(conn, command)
+        defer { PQclear(result) }
+        try check(result, conn)
+        guard PQresultStatus(result) == PGRES_COPY_BOTH else {
+            throw PostgresError(.protocolViolation, "\(command) did not start a COPY BOTH stream")
+        }
+    }
+
+    /// Reads one CopyData payload, waiting at most `timeoutMilliseconds`; nil when none arrived in time.
+    func readCopyData(timeoutMilliseconds: Int) throws(PostgresError) -> [UInt8]? {
+        let conn = try handle()
+        var waited = false
+        while true {
+            var buffer: UnsafeMutablePointer<CChar>? = nil
+            let length = PQgetCopyData(conn, &buffer, 1)
+            if length > 0, let buffer {
+                // PQgetCopyData allocates the buffer; it is freed here once copied.
+                defer { PQfreemem(buffer) }
+                return Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            }
+            if length == 0 {
+                if waited { return nil }
+                var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, Int32(clamping: timeoutMilliseconds))
+                if ready < 0 && errno != EINTR {
+                    throw PostgresError(.connection, "poll on the replication socket failed: errno \(errno)")
+                }
+                waited = ready <= 0
+                if ready > 0, PQconsumeInput(conn) == 0 {
+                    throw PostgresError(.connection, "replication connection lost: \(Self.errorText(conn))")
+                }
+                continue
+            }
+            if length == -1 {
+                // The server ended the stream; its final result says why.
+                var reason = "the server ended the replication stream"
+                while let result = PQgetResult(conn) {
+                    defer { PQclear(result) }
+                    if PQresultStatus(result) == PGRES_FATAL_ERROR, let message = PQresultErrorMessage(result) {
+                        reason = String(cString: message).trimmingTrailingWhitespace()
+                        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                        throw PostgresError(.query, reason, sqlState: sqlState)
+                    }
+                }
+                throw PostgresError(.connection, reason)
+            }
+            throw PostgresError(.connection, "replication stream failed: \(Self.errorText(conn))")
+        }
+    }
+
+    func writeCopyData(_ bytes: [UInt8]) throws(PostgresError) {
+        let conn = try handle()
+        let sent = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32(buffer.count)) }
+        }
+        guard sent == 1, PQflush(conn) == 0 else {
+            throw PostgresError(.connection, "cannot send to PostgreSQL: \(Self.errorText(conn))")
+        }
+    }
+
+    /// Ends COPY BOTH from our side (CopyDone), drains what the server still sends, and reads the final result.
+    func endCopy(drainMilliseconds: Int) {
+        guard let conn else { return }
+        guard PQputCopyEnd(conn, nil) == 1, PQflush(conn) == 0 else { return }
+        var remaining = drainMilliseconds
+        while remaining > 0 {
+            var buffer: UnsafeMutablePointer<CChar>? = nil
+            let length = PQgetCopyData(conn, &buffer, 1)
+            if let buffer { PQfreemem(buffer) }
+            if length > 0 { continue }
+            if length < 0 { break }
+            var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, 50) > 0 { _ = PQconsumeInput(conn) }
+            remaining -= 50
+        }
+        while let result = PQgetResult(conn) { PQclear(result) }
+    }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var text = self[...]
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,71 @@
+public import PGOutput
+
+/// A logical replication connection (`replication=database`) streaming one slot with pgoutput.
+///
+/// - Important: use from one thread only; libpq calls block that thread.
+public final class ReplicationSession {
+    /// What `IDENTIFY_SYSTEM` says about the server.
+    public struct SystemIdentity: Sendable {
+        public var systemID: String
+        public var timeline: Int
+        public var walPosition: LSN
+        public var databaseName: String
+    }
+
+    private let connection: LibpqConnection
+    public private(set) var isStreaming = false
+
+    public init(settings: ConnectionSettings) throws(PostgresError) {
+        connection = try LibpqConnection(conninfo: settings.conninfo, overrides: settings.overrides(replication: true))
+    }
+
+    public func identifySystem() throws(PostgresError) -> SystemIdentity {
+        let rows = try connection.query("IDENTIFY_SYSTEM")
+        guard let row = rows.first, row.count >= 4, let position = row[2].flatMap({ LSN($0) }) else {
+            throw PostgresError(.protocolViolation, "IDENTIFY_SYSTEM returned an unexpected row")
+        }
+        guard let database = row[3] else {
+            throw PostgresError(.configuration, "the replication connection is not bound to a database (replication=database)")
+        }
+        return SystemIdentity(
+            systemID: row[0] ?? "", timeline: Int(row[1] ?? "") ?? 0, walPosition: position, databaseName: database)
+    }
+
+    /// Creates a logical slot with pgoutput and returns its consistent point.
+    public func createSlot(_ name: String) throws(PostgresError) -> LSN {
+        let rows = try connection.query(
+            "CREATE_REPLICATION_SLOT \(try connection.quoteIdentifier(name)) LOGICAL pgoutput (SNAPSHOT 'nothing')")
+        guard let point = rows.first?[1].flatMap({ LSN($0) }) else {
+            throw PostgresError(.protocolViolation, "CREATE_REPLICATION_SLOT returned no consistent point")
+        }
+        return point
+    }
+
+    /// Starts streaming from the slot's confirmed position (`0/0` asks the server to use it).
+    public func startReplication(slot: String, publication: String, from position: LSN = .zero) throws(PostgresError) {
+        let publicationList = try connection.quoteLiteral(try connection.quoteIdentifier(publication))
+        let command =
+            "START_REPLICATION SLOT \(try connection.quoteIdentifier(slot)) LOGICAL \(position) "
+            + "(proto_version '1', publication_names \(publicationList), messages 'true')"
+        try connection.startCopyBoth(command)
+        isStreaming = true
+    }
+
+    /// The next frame from the server, or nil if none arrived within the timeout.
+    public func readFrame(timeoutMilliseconds: Int) throws(PostgresError) -> [UInt8]? {
+        try connection.readCopyData(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    public func send(_ status: StandbyStatusUpdate) throws(PostgresError) {
+        try connection.writeCopyData(status.encoded())
+    }
+
+    /// Ends the stream cleanly (CopyDone) and closes the connection.
+    public func close() {
+        if isStreaming {
+            connection.endCopy(drainMilliseconds: 2000)
+            isStreaming = false
+        }
+        connection.close()
+    }
+}
