@@ -4,7 +4,7 @@ public struct ChangeEvent: Sendable, Equatable {
     public var key: [UInt8]?
     public var value: [UInt8]?
     public var headers: [Header]
-    public var operation: Operation?
+    public var operation: ChangeOperation?
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -16,7 +16,7 @@ public struct ChangeEvent: Sendable, Equatable {
         }
     }
 
-    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [Header] = [], operation: Operation?) {
+    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [Header] = [], operation: ChangeOperation?) {
         self.topic = topic
         self.key = key
         self.value = value
@@ -26,7 +26,7 @@ public struct ChangeEvent: Sendable, Equatable {
 }
 
 /// The `op` of a Debezium event.
-public enum Operation: String, Sendable, CaseIterable {
+public enum ChangeOperation: String, Sendable, CaseIterable {
     case create = "c"
     case update = "u"
     case delete = "d"
@@ -55,13 +55,13 @@ public struct EventSettings: Sendable {
     /// Wrap key and value as Kafka Connect's JsonConverter does with `schemas.enable=true`.
     public var schemas: Bool
     public var tombstones: Bool
-    public var skippedOperations: Set<Operation>
+    public var skippedOperations: Set<ChangeOperation>
     /// `source.version`.
     public var version: String
 
     public init(
         topicPrefix: String, databaseName: String, schemas: Bool = false, tombstones: Bool = true,
-        skippedOperations: Set<Operation> = [.truncate], version: String
+        skippedOperations: Set<ChangeOperation> = [.truncate], version: String
     ) {
         self.topicPrefix = topicPrefix
         self.databaseName = databaseName

@@ -186,7 +186,7 @@ public struct ChangeEventBuilder: Sendable {
     }
 
     private mutating func writeValue(
-        _ table: TableSchema, before: TupleData?, after: TupleData?, op: Operation, lsn: LSN, nowNanos: Int64
+        _ table: TableSchema, before: TupleData?, after: TupleData?, op: ChangeOperation, lsn: LSN, nowNanos: Int64
     ) -> [UInt8] {
         buffer.bytes.removeAll(keepingCapacity: true)
         buffer.append(table.valueSchemaPrefix)

@@ -14,6 +14,12 @@ public final class CatalogClient {
         connection.close()
     }
 
+    /// Runs any SQL statement (parameters as text) and returns its rows as text, nil for NULL.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [[String?]] {
+        try connection.query(sql, parameters)
+    }
+
     public func setting(_ name: String) throws(PostgresError) -> String? {
         try connection.query("SELECT current_setting($1)", [name]).first?.first ?? nil
     }
@@ -130,7 +136,8 @@ public final class CatalogClient {
     public func tableMetadata(relationOID: UInt32) throws(PostgresError) -> (primaryKey: [String], notNull: Set<String>) {
         let rows = try connection.query(
             """
-            SELECT a.attname, a.attnotnull, coalesce(array_position(i.indkey::int2[], a.attnum), 0)
+            SELECT a.attname, a.attnotnull,
+                   coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0)
             FROM pg_attribute a
             LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
             WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped

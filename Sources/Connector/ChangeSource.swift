@@ -1,0 +1,66 @@
+public import ChangeEvents
+public import PGOutput
+
+/// Where changes come from: a PostgreSQL replication slot, seen through the few calls the pipeline makes.
+///
+/// - Important: every call is made from the pipeline's thread, one at a time.
+public protocol ChangeSource: AnyObject {
+    /// Connects, checks prerequisites, prepares publication and slot, and starts streaming.
+    func open() throws -> SourcePosition
+    /// The next CopyData payload of the stream, or nil when none arrived within the timeout.
+    func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]?
+    func send(_ status: StandbyStatusUpdate) throws
+    /// Catalog facts about a relation, read when its Relation message arrives.
+    func tableMetadata(relationOID: UInt32) throws -> TableMetadata
+    /// Ends the stream cleanly and disconnects.
+    func close()
+}
+
+/// Where streaming starts.
+public struct SourcePosition: Sendable {
+    public var databaseName: String
+    /// The slot's confirmed position (or its consistent point when just created).
+    public var start: LSN
+    public var slotCreated: Bool
+
+    public init(databaseName: String, start: LSN, slotCreated: Bool) {
+        self.databaseName = databaseName
+        self.start = start
+        self.slotCreated = slotCreated
+    }
+}
+
+/// Where events go: a Kafka producer, seen through the few calls the pipeline makes.
+public protocol EventSink: AnyObject {
+    /// Queues one event; throws `EventSinkError.queueFull` when the queue has no room.
+    func send(_ event: ChangeEvent, token: UInt64) throws
+    /// Waits up to the timeout for delivery reports and hands each to `onDelivery` (error nil = acknowledged).
+    func poll(timeoutMilliseconds: Int, _ onDelivery: (UInt64, (any Error)?) -> Void)
+    /// Events queued and not yet reported.
+    var outstanding: Int { get }
+}
+
+public enum EventSinkError: Error, Sendable {
+    /// The producer's queue is full; poll and send again.
+    case queueFull
+}
+
+/// A source or sink failure, classified by what the connector does next.
+public struct ConnectorError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// Lost connection, server restarting, slot busy: back off and reconnect.
+        case transient
+        /// A setting on the server or in the file must change: report `failed`, keep retrying slowly.
+        case configuration
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

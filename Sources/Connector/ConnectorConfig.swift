@@ -1,0 +1,96 @@
+public import ChangeEvents
+public import PGOutput
+
+/// One connector file, validated and with every default filled in.
+public struct ConnectorConfig: Sendable {
+    public var name: String
+    public var postgres: Postgres
+    public var kafka: Kafka
+    public var events: Events
+    public var snapshot: Snapshot
+    /// The file it came from, for messages.
+    public var sourceFile: String
+
+    public struct Postgres: Sendable {
+        /// A libpq URI or key=value string; may hold a password, so never log it as is (see `redactedURL`).
+        public var url: String
+        public var password: String?
+        public var slot: String
+        public var publication: String
+        public var publicationMode: PublicationMode
+        /// Tables to capture; empty = every table of the publication.
+        public var tables: [TableName]
+        /// How often a standby status update is sent even when nothing changed.
+        public var statusInterval: Duration
+    }
+
+    public enum PublicationMode: String, Sendable, CaseIterable {
+        case filtered
+        case allTables = "all_tables"
+        case existing
+    }
+
+    public struct Kafka: Sendable {
+        /// `host:port,…` or `embedded` for an in-process cluster.
+        public var bootstrapServers: String
+        public var topicPrefix: String
+        /// Passed verbatim to librdkafka, in file order.
+        public var properties: [(String, String)]
+        /// Events sent and not yet acknowledged before reading from PostgreSQL pauses.
+        public var maxInFlight: Int
+
+        public var isEmbedded: Bool { bootstrapServers == "embedded" }
+    }
+
+    public struct Events: Sendable {
+        public var schemas: Bool
+        public var tombstones: Bool
+        public var skippedOperations: Set<ChangeOperation>
+    }
+
+    public struct Snapshot: Sendable {
+        public var mode: SnapshotMode
+    }
+
+    public enum SnapshotMode: String, Sendable, CaseIterable {
+        case initial
+        case noData = "no_data"
+        case initialOnly = "initial_only"
+        case whenNeeded = "when_needed"
+        case always
+    }
+
+    /// The URL with any password replaced by `****`, safe for logs and status.
+    public var redactedURL: String {
+        Redaction.redact(conninfo: postgres.url)
+    }
+}
+
+enum Redaction {
+    /// Hides the password of a libpq URI (`postgresql://user:secret@host`) or key=value string (`password=secret`).
+    static func redact(conninfo: String) -> String {
+        if let scheme = conninfo.range(of: "://") {
+            let rest = conninfo[scheme.upperBound...]
+            if let at = rest.firstIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
+                return String(conninfo[..<rest.index(after: colon)]) + "****" + String(rest[at...])
+            }
+            if let query = rest.range(of: "password=") {
+                let end = rest[query.upperBound...].firstIndex(of: "&") ?? rest.endIndex
+                return String(conninfo[..<query.upperBound]) + "****" + String(rest[end...])
+            }
+            return conninfo
+        }
+        guard let range = conninfo.range(of: "password") else { return conninfo }
+        var index = range.upperBound
+        while index < conninfo.endIndex, conninfo[index] == " " || conninfo[index] == "=" { index = conninfo.index(after: index) }
+        var end = index
+        if end < conninfo.endIndex, conninfo[end] == "'" {
+            end = conninfo.index(after: end)
+            while end < conninfo.endIndex, conninfo[end] != "'" { end = conninfo.index(after: end) }
+            if end < conninfo.endIndex { end = conninfo.index(after: end) }
+        } else {
+            while end < conninfo.endIndex, conninfo[end] != " " { end = conninfo.index(after: end) }
+        }
+        return String(conninfo[..<index]) + "****" + String(conninfo[end...])
+    }
+}

@@ -1,0 +1,434 @@
+import ChangeEvents
+import Foundation
+import PGOutput
+import Yams
+
+/// Reads connector files: YAML, `${env:NAME}` / `${file:/path}` substitution, validation with positions, defaults.
+public struct ConnectorConfigLoader: Sendable {
+    /// Files larger than this are refused before parsing.
+    public static let maximumFileSize = 1 << 20
+
+    public var environment: [String: String]
+
+    public init(environment: [String: String]? = nil) {
+        self.environment = environment ?? ProcessInfo.processInfo.environment
+    }
+
+    /// Loads every file; throws all problems of all files at once.
+    public func load(files: [String]) throws(ConfigErrors) -> [ConnectorConfig] {
+        var configs: [ConnectorConfig] = []
+        var diagnostics: [ConfigDiagnostic] = []
+        for file in files {
+            do {
+                configs.append(try load(file: file))
+            } catch {
+                diagnostics.append(contentsOf: error.diagnostics)
+            }
+        }
+        var seen: [String: String] = [:]
+        for config in configs {
+            if let other = seen[config.name] {
+                diagnostics.append(
+                    ConfigDiagnostic(
+                        file: config.sourceFile, line: 1, column: 1,
+                        message: "connector name '\(config.name)' is already used by \(other); names must be unique"))
+            }
+            seen[config.name] = config.sourceFile
+        }
+        if !diagnostics.isEmpty { throw ConfigErrors(diagnostics) }
+        return configs
+    }
+
+    public func load(file: String) throws(ConfigErrors) -> ConnectorConfig {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigErrors([ConfigDiagnostic(file: file, line: 1, column: 1, message: "cannot read file")])
+        }
+        guard data.count <= Self.maximumFileSize else {
+            throw ConfigErrors([
+                ConfigDiagnostic(
+                    file: file, line: 1, column: 1,
+                    message: "file is \(data.count) bytes; a connector file is at most \(Self.maximumFileSize) bytes")
+            ])
+        }
+        guard let text = String(data: data, encoding: .utf8), !text.contains("\0") else {
+            throw ConfigErrors([
+                ConfigDiagnostic(file: file, line: 1, column: 1, message: "file is not UTF-8 text; a connector file is YAML")
+            ])
+        }
+        return try parse(text, file: file)
+    }
+
+    public func parse(_ text: String, file: String) throws(ConfigErrors) -> ConnectorConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigErrors([
+                    ConfigDiagnostic(file: file, line: 1, column: 1, message: "file is empty; a connector needs at least name, postgres.url and kafka")
+                ])
+            }
+            root = node
+        } catch let error as ConfigErrors {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigErrors([Self.diagnostic(for: error, file: file)])
+        } catch {
+            throw ConfigErrors([ConfigDiagnostic(file: file, line: 1, column: 1, message: "not valid YAML: \(error)")])
+        }
+        var reader = ConfigReader(file: file, environment: environment)
+        let config = reader.connector(root)
+        if let config, reader.diagnostics.isEmpty { return config }
+        throw ConfigErrors(reader.diagnostics)
+    }
+
+    static func diagnostic(for error: YamlError, file: String) -> ConfigDiagnostic {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ConfigDiagnostic(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
+        case .reader(let problem, _, _, _):
+            return ConfigDiagnostic(file: file, line: 1, column: 1, message: "not valid YAML: \(problem)")
+        default:
+            return ConfigDiagnostic(file: file, line: 1, column: 1, message: "not valid YAML: \(error)")
+        }
+    }
+}
+
+/// Walks the YAML tree, collecting every problem instead of stopping at the first.
+struct ConfigReader {
+    let file: String
+    let environment: [String: String]
+    var diagnostics: [ConfigDiagnostic] = []
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+    }
+
+    mutating func error(_ node: Node?, _ message: String) {
+        let mark = node?.mark
+        diagnostics.append(ConfigDiagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+    }
+
+    /// The entries of a mapping; reports keys outside `allowed` (with a suggestion) and non-mappings.
+    mutating func mapping(_ node: Node, path: String, allowed: [String]) -> [String: (key: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            error(node, path.isEmpty ? "a connector file is a YAML mapping (key: value lines)" : "\(path) must be a mapping")
+            return nil
+        }
+        var entries: [String: (key: Node, value: Node)] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else {
+                error(key, "keys must be plain strings")
+                continue
+            }
+            let qualified = path.isEmpty ? name : "\(path).\(name)"
+            guard allowed.contains(name) else {
+                var message = "unknown key '\(qualified)'"
+                if let suggestion = Suggestion.closest(to: name, in: allowed) {
+                    message += "; did you mean '\(path.isEmpty ? suggestion : "\(path).\(suggestion)")'?"
+                } else {
+                    message += "; allowed here: \(allowed.joined(separator: ", "))"
+                }
+                error(key, message)
+                continue
+            }
+            if entries[name] != nil {
+                error(key, "duplicate key '\(qualified)'")
+                continue
+            }
+            entries[name] = (key, value)
+        }
+        return entries
+    }
+
+    /// A scalar as a string, after `${env:…}` / `${file:…}` substitution.
+    mutating func string(_ node: Node, _ path: String) -> String? {
+        guard case .scalar(let scalar) = node else {
+            error(node, "\(path) must be a string")
+            return nil
+        }
+        return substitute(scalar.string, node: node, path: path)
+    }
+
+    mutating func substitute(_ text: String, node: Node, path: String) -> String? {
+        guard text.contains("${") else { return text }
+        var result = ""
+        var rest = text[...]
+        while let open = rest.range(of: "${") {
+            result += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                error(node, "\(path): unclosed '${' (write ${env:NAME} or ${file:/path})")
+                return nil
+            }
+            let reference = rest[open.upperBound..<close]
+            if reference.hasPrefix("env:") {
+                let name = String(reference.dropFirst(4))
+                guard let value = environment[name] else {
+                    error(node, "\(path): environment variable \(name) is not set")
+                    return nil
+                }
+                result += value
+            } else if reference.hasPrefix("file:") {
+                let path2 = String(reference.dropFirst(5))
+                guard let data = FileManager.default.contents(atPath: path2), let value = String(data: data, encoding: .utf8)
+                else {
+                    error(node, "\(path): cannot read file \(path2)")
+                    return nil
+                }
+                result += value.trimmingCharacters(in: .newlines)
+            } else {
+                error(node, "\(path): unknown reference '${\(reference)}'; use ${env:NAME} or ${file:/path}")
+                return nil
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        result += rest
+        return result
+    }
+
+    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+        guard let text = string(node, path) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error(node, "\(path) must be true or false, not '\(text)'")
+            return nil
+        }
+    }
+
+    mutating func positiveInt(_ node: Node, _ path: String) -> Int? {
+        guard let text = string(node, path) else { return nil }
+        guard let value = Int(text), value > 0 else {
+            error(node, "\(path) must be a positive whole number, not '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    mutating func duration(_ node: Node, _ path: String) -> Duration? {
+        guard let text = string(node, path) else { return nil }
+        guard let value = DurationText.parse(text), value > .zero else {
+            error(node, "\(path) must be a duration such as 500ms, 10s or 5m, not '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    mutating func stringList(_ node: Node, _ path: String) -> [(String, Node)]? {
+        guard case .sequence(let sequence) = node else {
+            error(node, "\(path) must be a list, such as [a, b]")
+            return nil
+        }
+        var items: [(String, Node)] = []
+        for item in sequence {
+            if let text = string(item, path) { items.append((text, item)) }
+        }
+        return items
+    }
+
+    mutating func connector(_ root: Node) -> ConnectorConfig? {
+        guard let top = mapping(root, path: "", allowed: ["name", "postgres", "kafka", "events", "snapshot"]) else { return nil }
+
+        var name: String?
+        if let entry = top["name"] {
+            if let value = string(entry.value, "name") {
+                if value.isEmpty || value.count > 63 || !value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                    error(entry.value, "name '\(value)' must be 1–63 characters of a-z, 0-9, _ and -")
+                } else {
+                    name = value
+                }
+            }
+        } else {
+            error(root, "missing required key 'name'")
+        }
+
+        let postgres = top["postgres"].flatMap { postgresSection($0.value, connectorName: name ?? "connector") }
+        if top["postgres"] == nil { error(root, "missing required key 'postgres' (with at least postgres.url)") }
+        let kafka = top["kafka"].flatMap { kafkaSection($0.value) }
+        if top["kafka"] == nil { error(root, "missing required key 'kafka' (with bootstrap_servers and topic_prefix)") }
+        let events = top["events"].map { eventsSection($0.value) } ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate])
+        let snapshot = top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial)
+
+        guard let name, let postgres, let kafka, let events, let snapshot, diagnostics.isEmpty else { return nil }
+        return ConnectorConfig(name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, sourceFile: file)
+    }
+
+    mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
+        let keys = ["url", "password", "slot", "publication", "publication_mode", "tables", "status_interval"]
+        guard let section = mapping(node, path: "postgres", allowed: keys) else { return nil }
+        var url: String?
+        if let entry = section["url"] {
+            url = string(entry.value, "postgres.url")
+            if url?.isEmpty == true {
+                error(entry.value, "postgres.url is empty; give a libpq URI such as postgresql://user@host:5432/db")
+                url = nil
+            }
+        } else {
+            error(node, "missing required key 'postgres.url'")
+        }
+        let password = section["password"].flatMap { string($0.value, "postgres.password") }
+        let slot = identifier(section["slot"], "postgres.slot", default: "tributary_\(connectorName.replacingOccurrences(of: "-", with: "_"))", slotRules: true)
+        let publication = identifier(section["publication"], "postgres.publication", default: "tributary_\(connectorName.replacingOccurrences(of: "-", with: "_"))", slotRules: false)
+        var tables: [TableName] = []
+        if let entry = section["tables"], let items = stringList(entry.value, "postgres.tables") {
+            if items.isEmpty { error(entry.value, "postgres.tables is empty; list tables as schema.table, or remove the key to capture the whole publication") }
+            for (text, item) in items {
+                guard let table = TableName(parsing: text) else {
+                    error(item, "'\(text)' is not a table name; write schema.table, such as public.orders")
+                    continue
+                }
+                tables.append(table)
+            }
+        }
+        var mode: ConnectorConfig.PublicationMode = tables.isEmpty ? .allTables : .filtered
+        if let entry = section["publication_mode"], let text = string(entry.value, "postgres.publication_mode") {
+            if let value = ConnectorConfig.PublicationMode(rawValue: text) {
+                mode = value
+                if value == .filtered && section["tables"] == nil {
+                    error(entry.value, "publication_mode filtered needs postgres.tables: the tables to publish")
+                }
+            } else {
+                error(entry.value, "postgres.publication_mode must be one of \(ConnectorConfig.PublicationMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+            }
+        }
+        let interval = section["status_interval"].map { duration($0.value, "postgres.status_interval") } ?? .seconds(10)
+        guard let url, let slot, let publication, let interval else { return nil }
+        return ConnectorConfig.Postgres(
+            url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
+            statusInterval: interval)
+    }
+
+    mutating func identifier(_ entry: (key: Node, value: Node)?, _ path: String, default value: String, slotRules: Bool) -> String? {
+        guard let entry else { return value }
+        guard let text = string(entry.value, path) else { return nil }
+        if slotRules {
+            // PostgreSQL: replication slot names use lower-case letters, digits and underscores, at most 63.
+            guard !text.isEmpty, text.count <= 63, text.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                error(entry.value, "\(path) '\(text)' must be 1–63 characters of a-z, 0-9 and _ (PostgreSQL's rule for slot names)")
+                return nil
+            }
+        } else if text.isEmpty || text.utf8.count > 63 {
+            error(entry.value, "\(path) must be 1–63 bytes long")
+            return nil
+        }
+        return text
+    }
+
+    mutating func kafkaSection(_ node: Node) -> ConnectorConfig.Kafka? {
+        guard let section = mapping(node, path: "kafka", allowed: ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight"]) else {
+            return nil
+        }
+        var servers: String?
+        if let entry = section["bootstrap_servers"] {
+            servers = string(entry.value, "kafka.bootstrap_servers")
+            if servers?.isEmpty == true {
+                error(entry.value, "kafka.bootstrap_servers is empty; give host:port[,host:port] or embedded")
+                servers = nil
+            }
+        } else {
+            error(node, "missing required key 'kafka.bootstrap_servers' (host:port[,host:port], or embedded)")
+        }
+        var prefix: String?
+        if let entry = section["topic_prefix"] {
+            prefix = string(entry.value, "kafka.topic_prefix")
+            if let text = prefix, text.isEmpty || text.count > 200 || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+                error(entry.value, "kafka.topic_prefix '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
+                prefix = nil
+            }
+        } else {
+            error(node, "missing required key 'kafka.topic_prefix'")
+        }
+        var properties: [(String, String)] = []
+        if let entry = section["properties"] {
+            if case .mapping(let mapping) = entry.value {
+                for (key, value) in mapping {
+                    guard let name = key.scalar?.string, let text = string(value, "kafka.properties.\(key.scalar?.string ?? "?")") else {
+                        error(key, "kafka.properties entries must be key: value strings")
+                        continue
+                    }
+                    if name == "bootstrap.servers" {
+                        error(key, "set kafka.bootstrap_servers instead of kafka.properties.bootstrap.servers")
+                        continue
+                    }
+                    properties.append((name, text))
+                }
+            } else {
+                error(entry.value, "kafka.properties must be a mapping of librdkafka properties, such as {compression.type: lz4}")
+            }
+        }
+        let maxInFlight = section["max_in_flight"].map { positiveInt($0.value, "kafka.max_in_flight") } ?? 100_000
+        guard let servers, let prefix, let maxInFlight else { return nil }
+        return ConnectorConfig.Kafka(bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight)
+    }
+
+    mutating func eventsSection(_ node: Node) -> ConnectorConfig.Events? {
+        guard let section = mapping(node, path: "events", allowed: ["schemas", "tombstones", "skipped_operations"]) else { return nil }
+        let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? false
+        let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? true
+        var skipped: Set<ChangeOperation>? = [.truncate]
+        if let entry = section["skipped_operations"], let items = stringList(entry.value, "events.skipped_operations") {
+            var set: Set<ChangeOperation> = []
+            for (text, item) in items {
+                if text == "none" { continue }
+                guard let op = ChangeOperation(rawValue: text), [.create, .update, .delete, .truncate].contains(op) else {
+                    error(item, "events.skipped_operations: '\(text)' is not one of c, u, d, t (or none)")
+                    skipped = nil
+                    continue
+                }
+                set.insert(op)
+            }
+            if skipped != nil { skipped = set }
+        }
+        guard let schemas, let tombstones, let skipped else { return nil }
+        return ConnectorConfig.Events(schemas: schemas, tombstones: tombstones, skippedOperations: skipped)
+    }
+
+    mutating func snapshotSection(_ node: Node) -> ConnectorConfig.Snapshot? {
+        guard let section = mapping(node, path: "snapshot", allowed: ["mode"]) else { return nil }
+        var mode = ConnectorConfig.SnapshotMode.initial
+        if let entry = section["mode"], let text = string(entry.value, "snapshot.mode") {
+            if let value = ConnectorConfig.SnapshotMode(rawValue: text == "never" ? "no_data" : text) {
+                mode = value
+            } else {
+                error(entry.value, "snapshot.mode must be one of \(ConnectorConfig.SnapshotMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+                return nil
+            }
+        }
+        return ConnectorConfig.Snapshot(mode: mode)
+    }
+}
+
+enum DurationText {
+    /// `500ms`, `10s`, `5m`, `1h`.
+    static func parse(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, millis) in units where text.hasSuffix(suffix) {
+            guard let number = Int64(text.dropLast(suffix.count)), number >= 0, number < Int64.max / millis else { return nil }
+            return .milliseconds(number * millis)
+        }
+        return nil
+    }
+}
+
+enum Suggestion {
+    /// The allowed word nearest to `word`, if it is close enough to be a typo.
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(Array(word), Array($0))) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
+        return best.0
+    }
+
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,306 @@
+public import ChangeEvents
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Logging
+public import PGOutput
+import Synchronization
+
+/// One streaming session: reads the slot, writes events to the sink, confirms what Kafka acknowledged.
+///
+/// Runs on the thread that calls `run()`: decode, encode and produce happen there with no
+/// hop between tasks. Only `requestStop()` may be called from elsewhere.
+public final class Pipeline: @unchecked Sendable {
+    public let config: ConnectorConfig
+    private let source: any ChangeSource
+    private let sink: any EventSink
+    private let status: ConnectorStatus
+    private let logger: Logger
+    private let stopRequested = Atomic<Bool>(false)
+
+    private var tracker: CheckpointTracker
+    private var builder: ChangeEventBuilder
+    private var capturedRelations: Set<UInt32> = []
+    private var openToken: UInt64?
+    private var received = LSN.zero
+    private var deliveryError: (any Error)?
+    private var eventsSinceStatus: UInt64 = 0
+    private var lastStatusTime = ContinuousClock.now - .seconds(3600)
+    private var lastFlushSent = LSN.zero
+    private let capturedTables: Set<TableName>
+
+    /// How long shutdown waits for Kafka to acknowledge what is in flight.
+    public var drainTimeout: Duration = .seconds(30)
+
+    /// - Parameter firstToken: start of this session's delivery tokens; reports for older ones are ignored.
+    public init(
+        config: ConnectorConfig, source: any ChangeSource, sink: any EventSink, status: ConnectorStatus, logger: Logger,
+        firstToken: UInt64 = 1
+    ) {
+        self.config = config
+        self.source = source
+        self.sink = sink
+        self.status = status
+        self.logger = logger
+        self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
+        self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
+        self.capturedTables = Set(config.postgres.tables)
+    }
+
+    static func settings(_ config: ConnectorConfig, database: String) -> EventSettings {
+        EventSettings(
+            topicPrefix: config.kafka.topicPrefix, databaseName: database, schemas: config.events.schemas,
+            tombstones: config.events.tombstones, skippedOperations: config.events.skippedOperations,
+            version: TributaryVersion.current)
+    }
+
+    /// The first token a following session may use.
+    public var nextToken: UInt64 { tracker.tokenWatermark }
+
+    /// Asks `run()` to stop reading, drain Kafka, confirm and return. Safe from any thread.
+    public func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+    }
+
+    public var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+
+    /// Streams until `requestStop()` or an error. On a clean stop it waits (bounded) for Kafka,
+    /// sends the final standby status and closes the stream.
+    public func run() throws {
+        defer { source.close() }
+        let position = try source.open()
+        tracker = CheckpointTracker(start: position.start, firstToken: tracker.tokenWatermark)
+        builder = ChangeEventBuilder(
+            settings: Self.settings(config, database: position.databaseName),
+            lastCommitLSN: position.slotCreated ? nil : position.start)
+        received = position.start
+        lastFlushSent = position.start
+        status.update {
+            $0.state = .streaming
+            $0.receivedLSN = position.start
+            $0.flushedLSN = position.start
+            $0.lastError = nil
+        }
+        logger.info(
+            "streaming",
+            metadata: [
+                "slot": "\(config.postgres.slot)", "from": "\(position.start)",
+                "slot_created": "\(position.slotCreated)",
+            ])
+
+        var framesSincePoll = 0
+        while !isStopRequested {
+            if framesSincePoll >= 64 {
+                pollDeliveries(timeoutMilliseconds: 0)
+                framesSincePoll = 0
+            }
+            try checkDeliveries()
+            while tracker.inFlight >= config.kafka.maxInFlight && !isStopRequested {
+                pollDeliveries(timeoutMilliseconds: 100)
+                try checkDeliveries()
+                try sendStatusIfDue()
+            }
+            let untilStatus = lastStatusTime + config.postgres.statusInterval - ContinuousClock.now
+            let timeout = max(1, min(100, Int(untilStatus / .milliseconds(1))))
+            guard let bytes = try source.nextFrame(timeoutMilliseconds: timeout) else {
+                pollDeliveries(timeoutMilliseconds: 0)
+                framesSincePoll = 0
+                try checkDeliveries()
+                try sendStatusIfDue()
+                continue
+            }
+            framesSincePoll += 1
+            try handle(frame: bytes)
+            try sendStatusIfDue()
+        }
+        try drain()
+    }
+
+    // MARK: Frames
+
+    private func handle(frame bytes: [UInt8]) throws {
+        let frame: ReplicationFrame
+        do {
+            frame = try ReplicationFrame.decode(bytes)
+        } catch {
+            throw PipelineError.decode(lsn: nil, messageType: bytes.first, payload: bytes, underlying: error)
+        }
+        switch frame {
+        case .keepalive(let keepalive):
+            tracker.serverSent(upTo: keepalive.walEnd)
+            received = max(received, keepalive.walEnd)
+            if keepalive.replyRequested { try sendStatus() }
+        case .xLogData(let data):
+            received = max(received, data.walStart)
+            let message: LogicalMessage
+            do {
+                message = try data.message()
+            } catch {
+                throw PipelineError.decode(
+                    lsn: data.walStart, messageType: data.bytes.count > data.messageStart ? data.bytes[data.messageStart] : nil,
+                    payload: Array(data.bytes[data.messageStart...]), underlying: error)
+            }
+            try handle(message, at: data.walStart)
+        }
+    }
+
+    private func handle(_ message: LogicalMessage, at lsn: LSN) throws {
+        switch message {
+        case .begin(let begin):
+            builder.begin(begin)
+            openToken = tracker.begin()
+        case .commit(let commit):
+            builder.commit(commit)
+            if let token = openToken { tracker.commit(token: token, endLSN: commit.endLSN) }
+            openToken = nil
+        case .origin(let origin):
+            builder.setOrigin(origin)
+        case .relation(let relation):
+            let metadata = try source.tableMetadata(relationOID: relation.oid)
+            do {
+                try builder.register(relation, metadata: metadata)
+            } catch {
+                throw PipelineError.encode(lsn: lsn, underlying: error)
+            }
+            let table = TableName(schema: relation.namespace, name: relation.name)
+            if capturedTables.isEmpty || capturedTables.contains(table) {
+                capturedRelations.insert(relation.oid)
+            } else {
+                capturedRelations.remove(relation.oid)
+            }
+            logger.debug(
+                "relation", metadata: ["table": "\(table)", "primary_key": "\(metadata.primaryKey)", "oid": "\(relation.oid)"])
+        case .type:
+            break
+        case .insert(let change):
+            guard capturedRelations.contains(change.relationOID) else { return }
+            try emit(message, at: lsn, token: try transactionToken(lsn))
+        case .update(let change):
+            guard capturedRelations.contains(change.relationOID) else { return }
+            try emit(message, at: lsn, token: try transactionToken(lsn))
+        case .delete(let change):
+            guard capturedRelations.contains(change.relationOID) else { return }
+            try emit(message, at: lsn, token: try transactionToken(lsn))
+        case .truncate(var truncate):
+            truncate.relationOIDs = truncate.relationOIDs.filter { capturedRelations.contains($0) }
+            guard !truncate.relationOIDs.isEmpty else { return }
+            try emit(.truncate(truncate), at: lsn, token: try transactionToken(lsn))
+        case .message(let decodingMessage):
+            if decodingMessage.isTransactional {
+                try emit(message, at: decodingMessage.lsn, token: try transactionToken(lsn))
+            } else {
+                // Sent outside any transaction: a transaction of its own, confirmable at its LSN.
+                let token = tracker.begin()
+                try emit(message, at: decodingMessage.lsn, token: token)
+                tracker.commit(token: token, endLSN: decodingMessage.lsn)
+            }
+        }
+    }
+
+    private func transactionToken(_ lsn: LSN) throws -> UInt64 {
+        guard let openToken else {
+            throw PipelineError.decode(
+                lsn: lsn, messageType: nil, payload: [],
+                underlying: .invalidLength(field: "change outside a transaction", value: 0, offset: 0))
+        }
+        return openToken
+    }
+
+    private func emit(_ message: LogicalMessage, at lsn: LSN, token: UInt64) throws {
+        let now = Self.wallClockNanos()
+        do {
+            try builder.events(for: message, at: lsn, nowNanos: now) { event in
+                try send(event, token: token)
+            }
+        } catch let error as EventEncodingError {
+            throw PipelineError.encode(lsn: lsn, underlying: error)
+        }
+    }
+
+    private func send(_ event: ChangeEvent, token: UInt64) throws {
+        while true {
+            do {
+                try sink.send(event, token: token)
+                tracker.sent(token: token)
+                eventsSinceStatus += 1
+                return
+            } catch EventSinkError.queueFull {
+                pollDeliveries(timeoutMilliseconds: 100)
+                try checkDeliveries()
+                if isStopRequested && sink.outstanding > 0 { continue }
+            }
+        }
+    }
+
+    // MARK: Deliveries and checkpoints
+
+    private func pollDeliveries(timeoutMilliseconds: Int) {
+        sink.poll(timeoutMilliseconds: timeoutMilliseconds) { token, error in
+            if let error {
+                if deliveryError == nil { deliveryError = error }
+            } else {
+                tracker.delivered(token: token)
+            }
+        }
+    }
+
+    private func checkDeliveries() throws {
+        if let deliveryError { throw PipelineError.delivery(underlying: deliveryError) }
+    }
+
+    private func sendStatusIfDue() throws {
+        let now = ContinuousClock.now
+        let flush = tracker.flushPosition
+        if now - lastStatusTime >= config.postgres.statusInterval
+            || (flush != lastFlushSent && now - lastStatusTime >= .milliseconds(100))
+        {
+            try sendStatus()
+        }
+    }
+
+    private func sendStatus() throws {
+        let flush = tracker.flushPosition
+        try source.send(
+            StandbyStatusUpdate(
+                written: max(received, flush), flushed: flush, applied: flush,
+                clockMicros: Self.wallClockNanos() / 1000))
+        lastStatusTime = .now
+        lastFlushSent = flush
+        let events = eventsSinceStatus
+        eventsSinceStatus = 0
+        let received = self.received
+        status.update {
+            $0.receivedLSN = max(received, flush)
+            $0.flushedLSN = flush
+            $0.eventsTotal += events
+        }
+    }
+
+    /// Waits (bounded) for Kafka to acknowledge what is in flight, then confirms it.
+    private func drain() throws {
+        let deadline = ContinuousClock.now + drainTimeout
+        while sink.outstanding > 0 && tracker.inFlight > 0 && ContinuousClock.now < deadline {
+            pollDeliveries(timeoutMilliseconds: 100)
+            if deliveryError != nil { break }
+        }
+        pollDeliveries(timeoutMilliseconds: 0)
+        try sendStatus()
+        if tracker.inFlight > 0 {
+            logger.warning(
+                "stopped with events unacknowledged; they will be sent again on restart",
+                metadata: ["in_flight": "\(tracker.inFlight)", "confirmed": "\(tracker.flushPosition)"])
+        } else {
+            logger.info("stopped", metadata: ["confirmed": "\(tracker.flushPosition)"])
+        }
+    }
+
+    static func wallClockNanos() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+}
+
+public enum TributaryVersion {
+    public static let current = "0.1.0"
+}

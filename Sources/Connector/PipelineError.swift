@@ -1,0 +1,24 @@
+public import PGOutput
+
+/// Why the pipeline stopped, with the position and bytes needed to reproduce it.
+public enum PipelineError: Error, CustomStringConvertible {
+    /// A frame from the server could not be decoded.
+    case decode(lsn: LSN?, messageType: UInt8?, payload: [UInt8], underlying: PGOutputError)
+    /// A change could not be turned into an event.
+    case encode(lsn: LSN, underlying: any Error)
+    /// Kafka refused an event for good.
+    case delivery(underlying: any Error)
+
+    public var description: String {
+        switch self {
+        case .decode(let lsn, let type, let payload, let underlying):
+            let kind = type.map { "'\(Character(UnicodeScalar($0)))'" } ?? "?"
+            let hex = payload.prefix(256).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            return "cannot decode message \(kind) at LSN \(lsn.map(\.description) ?? "?"): \(underlying); payload \(hex)\(payload.count > 256 ? "…" : "")"
+        case .encode(let lsn, let underlying):
+            return "cannot encode change at LSN \(lsn): \(underlying)"
+        case .delivery(let underlying):
+            return "Kafka refused an event: \(underlying)"
+        }
+    }
+}

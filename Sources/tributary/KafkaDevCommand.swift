@@ -1,0 +1,41 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KafkaSink
+import Connector
+
+struct KafkaDevCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kafka-dev",
+        abstract: "Run an embedded Kafka cluster (librdkafka's mock cluster) for development and tests.",
+        discussion: """
+            Prints its bootstrap servers on the first line of standard output and runs until SIGTERM or SIGINT.
+            Point a connector at it with kafka.bootstrap_servers, so the broker outlives connector restarts.
+
+            Example:
+              tributary kafka-dev --brokers 3
+            """)
+
+    @Option(help: "Number of brokers.")
+    var brokers = 1
+
+    func run() throws {
+        guard brokers >= 1 && brokers <= 16 else { throw ValidationError("--brokers must be between 1 and 16") }
+        let kafka = try EmbeddedKafka(brokers: brokers)
+        print(kafka.bootstrapServers)
+        FileHandle.standardOutput.synchronizeFile()
+        let done = DispatchSemaphore(value: 0)
+        let signals = SignalWatcher([SIGTERM, SIGINT]) { _ in done.signal() }
+        done.wait()
+        signals.cancel()
+        kafka.close()
+    }
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
+
+    func run() {
+        print("tributary \(Connector.TributaryVersion.current)")
+    }
+}

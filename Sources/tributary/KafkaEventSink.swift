@@ -1,0 +1,42 @@
+import ChangeEvents
+import Connector
+import KafkaSink
+import Logging
+
+/// Joins `KafkaSink` to the pipeline.
+final class KafkaEventSink: EventSink {
+    private let producer: KafkaProducer
+    private let logger: Logger
+    private var lastClientError: (message: String, time: ContinuousClock.Instant)?
+
+    init(producer: KafkaProducer, logger: Logger) {
+        self.producer = producer
+        self.logger = logger
+    }
+
+    func send(_ event: ChangeEvent, token: UInt64) throws {
+        do {
+            try producer.send(
+                topic: event.topic, key: event.key, value: event.value, headers: event.headers.map { ($0.name, $0.value) },
+                token: token)
+        } catch {
+            if error.isQueueFull { throw EventSinkError.queueFull }
+            throw error
+        }
+    }
+
+    func poll(timeoutMilliseconds: Int, _ onDelivery: (UInt64, (any Error)?) -> Void) {
+        let errors = producer.poll(timeoutMilliseconds: timeoutMilliseconds) { report in
+            onDelivery(report.token, report.error)
+        }
+        for error in errors {
+            // librdkafka repeats broker-down errors; log each distinct one at most every 10 s.
+            let now = ContinuousClock.now
+            if let last = lastClientError, last.message == error.message, now - last.time < .seconds(10) { continue }
+            lastClientError = (error.message, now)
+            logger.warning("kafka", metadata: ["error": "\(error)"])
+        }
+    }
+
+    var outstanding: Int { producer.outstanding }
+}

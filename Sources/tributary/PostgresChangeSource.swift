@@ -1,0 +1,135 @@
+import ChangeEvents
+import Connector
+import Logging
+import PGOutput
+import PostgresReplication
+
+/// Joins `PostgresReplication` to the pipeline: prerequisites, publication, slot, stream and catalog.
+final class PostgresChangeSource: ChangeSource {
+    private let config: ConnectorConfig
+    private let logger: Logger
+    private var catalog: CatalogClient?
+    private var session: ReplicationSession?
+
+    init(config: ConnectorConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    private var settings: ConnectionSettings {
+        ConnectionSettings(
+            conninfo: config.postgres.url, password: config.postgres.password, applicationName: "tributary_\(config.name)")
+    }
+
+    func open() throws -> SourcePosition {
+        do {
+            return try openStream()
+        } catch let error as PostgresError {
+            throw Self.classify(error)
+        }
+    }
+
+    private func openStream() throws(PostgresError) -> SourcePosition {
+        let catalog = try CatalogClient(settings: settings)
+        self.catalog = catalog
+        let walLevel = try catalog.setting("wal_level") ?? "unknown"
+        guard walLevel == "logical" else {
+            throw PostgresError(
+                .configuration,
+                "wal_level is '\(walLevel)' on the server; set wal_level = logical in postgresql.conf "
+                    + "(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL")
+        }
+        let mode: CatalogClient.PublicationMode =
+            switch config.postgres.publicationMode {
+            case .filtered: .filtered
+            case .allTables: .allTables
+            case .existing: .existing
+            }
+        let outcome = try catalog.preparePublication(config.postgres.publication, mode: mode, tables: config.postgres.tables)
+        logger.info("\(outcome)")
+
+        let database = try catalog.currentDatabase()
+        var start: LSN
+        var created = false
+        let existing = try catalog.slot(config.postgres.slot)
+        if let slot = existing {
+            guard slot.slotType == "logical", slot.plugin == "pgoutput" else {
+                throw PostgresError(
+                    .configuration,
+                    "replication slot \(config.postgres.slot) uses plugin \(slot.plugin ?? slot.slotType), not pgoutput; "
+                        + "drop it (SELECT pg_drop_replication_slot('\(config.postgres.slot)')) or set postgres.slot to another name")
+            }
+            guard slot.database == database else {
+                throw PostgresError(
+                    .configuration,
+                    "replication slot \(config.postgres.slot) belongs to database \(slot.database ?? "?"), not \(database); "
+                        + "set postgres.slot to another name")
+            }
+            if let pid = slot.activePID {
+                throw PostgresError(
+                    .query, "replication slot \(config.postgres.slot) is in use by process \(pid); waiting for it to be released",
+                    sqlState: "55006")
+            }
+            start = slot.confirmedFlush ?? .zero
+        } else {
+            start = .zero
+        }
+
+        let session = try ReplicationSession(settings: settings)
+        self.session = session
+        let identity = try session.identifySystem()
+        if existing == nil {
+            start = try session.createSlot(config.postgres.slot)
+            created = true
+            logger.info("created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
+        }
+        try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
+        return SourcePosition(databaseName: identity.databaseName, start: start, slotCreated: created)
+    }
+
+    func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {
+        guard let session else { throw ConnectorError(.transient, "replication stream is not open") }
+        do {
+            return try session.readFrame(timeoutMilliseconds: timeoutMilliseconds)
+        } catch {
+            throw ConnectorError(.transient, "replication stream: \(error)")
+        }
+    }
+
+    func send(_ status: StandbyStatusUpdate) throws {
+        guard let session else { throw ConnectorError(.transient, "replication stream is not open") }
+        do {
+            try session.send(status)
+        } catch {
+            throw ConnectorError(.transient, "standby status update: \(error)")
+        }
+    }
+
+    func tableMetadata(relationOID: UInt32) throws -> TableMetadata {
+        guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
+        do {
+            let facts = try catalog.tableMetadata(relationOID: relationOID)
+            return TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull)
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    func close() {
+        session?.close()
+        session = nil
+        catalog?.close()
+        catalog = nil
+    }
+
+    static func classify(_ error: PostgresError) -> ConnectorError {
+        switch error.kind {
+        case .configuration:
+            return ConnectorError(.configuration, error.description)
+        case .query where !error.isRetriable:
+            return ConnectorError(.configuration, error.description)
+        default:
+            return ConnectorError(.transient, error.description)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+public import ArgumentParser
+import Connector
+import Foundation
+import Logging
+
+@main
+struct Tributary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary",
+        abstract: "Change data capture from PostgreSQL to Kafka, with Debezium-compatible events.",
+        discussion: """
+            Example:
+              tributary run connectors/inventory.yaml
+              tributary kafka-dev
+            """,
+        version: TributaryVersion.current,
+        subcommands: [RunCommand.self, ValidateCommand.self, KafkaDevCommand.self, VersionCommand.self]
+    )
+}
+
+/// Exit codes of sysexits.h, as operators' tooling expects them.
+enum ExitStatus {
+    /// The input data was incorrect (a connector file is invalid).
+    static let dataError: Int32 = 65
+    /// Something was found in an unconfigured or misconfigured state.
+    static let configError: Int32 = 78
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Expands files and directories into connector files (`*.yaml`, `*.yml`, sorted).
+func connectorFiles(_ paths: [String]) throws -> [String] {
+    var files: [String] = []
+    for path in paths {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("\(path): no such file or directory")
+        }
+        if isDirectory.boolValue {
+            let entries = try FileManager.default.contentsOfDirectory(atPath: path)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+            files.append(contentsOf: entries.map { (path as NSString).appendingPathComponent($0) })
+        } else {
+            files.append(path)
+        }
+    }
+    if files.isEmpty { throw ValidationError("no connector files (*.yaml) in \(paths.joined(separator: ", "))") }
+    return files
+}
