@@ -58,7 +58,8 @@ public struct TableSchema: Sendable {
             let keyFields = keyIndexes.map { ConnectSchema.field(encodings[$0], optional: false, name: columns[$0].name) }
             let keySchema =
                 "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name + ".Key"))}"
-            let row = "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":true,\"name\":\(ConnectSchema.quote(name + ".Value"))"
+            let row =
+                "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":true,\"name\":\(ConnectSchema.quote(name + ".Value"))"
             let envelope =
                 "{\"type\":\"struct\",\"fields\":[\(row),\"field\":\"before\"},\(row),\"field\":\"after\"},"
                 + "\(ConnectSchema.source),\(ConnectSchema.transaction),{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"

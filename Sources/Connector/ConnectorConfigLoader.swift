@@ -63,7 +63,9 @@ public struct ConnectorConfigLoader: Sendable {
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw ConfigErrors([
-                    ConfigDiagnostic(file: file, line: 1, column: 1, message: "file is empty; a connector needs at least name, postgres.url and kafka")
+                    ConfigDiagnostic(
+                        file: file, line: 1, column: 1,
+                        message: "file is empty; a connector needs at least name, postgres.url and kafka")
                 ])
             }
             root = node
@@ -232,7 +234,9 @@ struct ConfigReader {
         var name: String?
         if let entry = top["name"] {
             if let value = string(entry.value, "name") {
-                if value.isEmpty || value.count > 63 || !value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                if value.isEmpty || value.count > 63
+                    || !value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") })
+                {
                     error(entry.value, "name '\(value)' must be 1–63 characters of a-z, 0-9, _ and -")
                 } else {
                     name = value
@@ -246,7 +250,9 @@ struct ConfigReader {
         if top["postgres"] == nil { error(root, "missing required key 'postgres' (with at least postgres.url)") }
         let kafka = top["kafka"].flatMap { kafkaSection($0.value) }
         if top["kafka"] == nil { error(root, "missing required key 'kafka' (with bootstrap_servers and topic_prefix)") }
-        let events = top["events"].map { eventsSection($0.value) } ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate])
+        let events =
+            top["events"].map { eventsSection($0.value) }
+            ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate])
         let snapshot = top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial)
 
         guard let name, let postgres, let kafka, let events, let snapshot, diagnostics.isEmpty else { return nil }
@@ -267,11 +273,19 @@ struct ConfigReader {
             error(node, "missing required key 'postgres.url'")
         }
         let password = section["password"].flatMap { string($0.value, "postgres.password") }
-        let slot = identifier(section["slot"], "postgres.slot", default: "tributary_\(connectorName.replacingOccurrences(of: "-", with: "_"))", slotRules: true)
-        let publication = identifier(section["publication"], "postgres.publication", default: "tributary_\(connectorName.replacingOccurrences(of: "-", with: "_"))", slotRules: false)
+        let slot = identifier(
+            section["slot"], "postgres.slot", default: "tributary_\(connectorName.replacingOccurrences(of: "-", with: "_"))",
+            slotRules: true)
+        let publication = identifier(
+            section["publication"], "postgres.publication",
+            default: "tributary_\(connectorName.replacingOccurrences(of: "-", with: "_"))", slotRules: false)
         var tables: [TableName] = []
         if let entry = section["tables"], let items = stringList(entry.value, "postgres.tables") {
-            if items.isEmpty { error(entry.value, "postgres.tables is empty; list tables as schema.table, or remove the key to capture the whole publication") }
+            if items.isEmpty {
+                error(
+                    entry.value,
+                    "postgres.tables is empty; list tables as schema.table, or remove the key to capture the whole publication")
+            }
             for (text, item) in items {
                 guard let table = TableName(parsing: text) else {
                     error(item, "'\(text)' is not a table name; write schema.table, such as public.orders")
@@ -288,7 +302,10 @@ struct ConfigReader {
                     error(entry.value, "publication_mode filtered needs postgres.tables: the tables to publish")
                 }
             } else {
-                error(entry.value, "postgres.publication_mode must be one of \(ConnectorConfig.PublicationMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+                error(
+                    entry.value,
+                    "postgres.publication_mode must be one of \(ConnectorConfig.PublicationMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
+                )
             }
         }
         let interval = section["status_interval"].map { duration($0.value, "postgres.status_interval") } ?? .seconds(10)
@@ -298,13 +315,17 @@ struct ConfigReader {
             statusInterval: interval)
     }
 
-    mutating func identifier(_ entry: (key: Node, value: Node)?, _ path: String, default value: String, slotRules: Bool) -> String? {
+    mutating func identifier(
+        _ entry: (key: Node, value: Node)?, _ path: String, default value: String, slotRules: Bool
+    ) -> String? {
         guard let entry else { return value }
         guard let text = string(entry.value, path) else { return nil }
         if slotRules {
             // PostgreSQL: replication slot names use lower-case letters, digits and underscores, at most 63.
-            guard !text.isEmpty, text.count <= 63, text.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
-                error(entry.value, "\(path) '\(text)' must be 1–63 characters of a-z, 0-9 and _ (PostgreSQL's rule for slot names)")
+            guard !text.isEmpty, text.count <= 63, text.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
+            else {
+                error(
+                    entry.value, "\(path) '\(text)' must be 1–63 characters of a-z, 0-9 and _ (PostgreSQL's rule for slot names)")
                 return nil
             }
         } else if text.isEmpty || text.utf8.count > 63 {
@@ -315,7 +336,10 @@ struct ConfigReader {
     }
 
     mutating func kafkaSection(_ node: Node) -> ConnectorConfig.Kafka? {
-        guard let section = mapping(node, path: "kafka", allowed: ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight"]) else {
+        guard
+            let section = mapping(
+                node, path: "kafka", allowed: ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight"])
+        else {
             return nil
         }
         var servers: String?
@@ -331,8 +355,13 @@ struct ConfigReader {
         var prefix: String?
         if let entry = section["topic_prefix"] {
             prefix = string(entry.value, "kafka.topic_prefix")
-            if let text = prefix, text.isEmpty || text.count > 200 || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
-                error(entry.value, "kafka.topic_prefix '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
+            if let text = prefix,
+                text.isEmpty || text.count > 200
+                    || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+            {
+                error(
+                    entry.value,
+                    "kafka.topic_prefix '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
                 prefix = nil
             }
         } else {
@@ -342,7 +371,8 @@ struct ConfigReader {
         if let entry = section["properties"] {
             if case .mapping(let mapping) = entry.value {
                 for (key, value) in mapping {
-                    guard let name = key.scalar?.string, let text = string(value, "kafka.properties.\(key.scalar?.string ?? "?")") else {
+                    guard let name = key.scalar?.string, let text = string(value, "kafka.properties.\(key.scalar?.string ?? "?")")
+                    else {
                         error(key, "kafka.properties entries must be key: value strings")
                         continue
                     }
@@ -358,11 +388,14 @@ struct ConfigReader {
         }
         let maxInFlight = section["max_in_flight"].map { positiveInt($0.value, "kafka.max_in_flight") } ?? 100_000
         guard let servers, let prefix, let maxInFlight else { return nil }
-        return ConnectorConfig.Kafka(bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight)
+        return ConnectorConfig.Kafka(
+            bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight)
     }
 
     mutating func eventsSection(_ node: Node) -> ConnectorConfig.Events? {
-        guard let section = mapping(node, path: "events", allowed: ["schemas", "tombstones", "skipped_operations"]) else { return nil }
+        guard let section = mapping(node, path: "events", allowed: ["schemas", "tombstones", "skipped_operations"]) else {
+            return nil
+        }
         let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? false
         let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? true
         var skipped: Set<ChangeOperation>? = [.truncate]
@@ -390,7 +423,10 @@ struct ConfigReader {
             if let value = ConnectorConfig.SnapshotMode(rawValue: text == "never" ? "no_data" : text) {
                 mode = value
             } else {
-                error(entry.value, "snapshot.mode must be one of \(ConnectorConfig.SnapshotMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+                error(
+                    entry.value,
+                    "snapshot.mode must be one of \(ConnectorConfig.SnapshotMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
+                )
                 return nil
             }
         }

@@ -85,7 +85,9 @@ public final class ConnectorRunner: @unchecked Sendable {
                 let delay = backoff * jitter
                 logger.error(
                     "connector session ended; retrying",
-                    metadata: ["error": "\(message)", "retry_in": "\(delay)", "state": "\(transient ? "reconnecting" : "failed")"])
+                    metadata: [
+                        "error": "\(message)", "retry_in": "\(delay)", "state": "\(transient ? "reconnecting" : "failed")",
+                    ])
                 let millis = Int(delay / .milliseconds(1))
                 _ = wake.wait(timeout: .now() + .milliseconds(millis))
                 backoff = min(backoff * 2, maximumBackoff)

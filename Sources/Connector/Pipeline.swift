@@ -1,10 +1,11 @@
 public import ChangeEvents
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 public import PGOutput
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One streaming session: reads the slot, writes events to the sink, confirms what Kafka acknowledged.
 ///

@@ -13,8 +13,11 @@ public enum PipelineError: Error, CustomStringConvertible {
         switch self {
         case .decode(let lsn, let type, let payload, let underlying):
             let kind = type.map { "'\(Character(UnicodeScalar($0)))'" } ?? "?"
-            let hex = payload.prefix(256).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-            return "cannot decode message \(kind) at LSN \(lsn.map(\.description) ?? "?"): \(underlying); payload \(hex)\(payload.count > 256 ? "…" : "")"
+            let hex = payload.prefix(256).map {
+                String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+            }.joined()
+            return
+                "cannot decode message \(kind) at LSN \(lsn.map(\.description) ?? "?"): \(underlying); payload \(hex)\(payload.count > 256 ? "…" : "")"
         case .encode(let lsn, let underlying):
             return "cannot encode change at LSN \(lsn): \(underlying)"
         case .delivery(let underlying):

@@ -103,7 +103,8 @@ public final class KafkaTopicReader {
             var size = 0
             while rd_kafka_header_get_all(native, index, &name, &headerValue, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
                 if let name {
-                    headers[String(cString: name)] = headerValue.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                    headers[String(cString: name)] =
+                        headerValue.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
                 }
                 index += 1
             }

@@ -1,6 +1,7 @@
 internal import CLibPQ
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One libpq connection, used from one thread only.
@@ -90,7 +91,8 @@ final class LibpqConnection {
             if PQstatus(conn) != CONNECTION_OK {
                 throw PostgresError(.connection, "connection to PostgreSQL lost: \(Self.errorText(conn))")
             }
-            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            let message =
+                PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
                 ?? Self.errorText(conn)
             let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             throw PostgresError(.query, message, sqlState: sqlState)

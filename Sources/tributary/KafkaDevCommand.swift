@@ -1,8 +1,8 @@
 import ArgumentParser
+import Connector
 import Dispatch
 import Foundation
 import KafkaSink
-import Connector
 
 struct KafkaDevCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,8 +22,8 @@ struct KafkaDevCommand: ParsableCommand {
     func run() throws {
         guard brokers >= 1 && brokers <= 16 else { throw ValidationError("--brokers must be between 1 and 16") }
         let kafka = try EmbeddedKafka(brokers: brokers)
-        print(kafka.bootstrapServers)
-        FileHandle.standardOutput.synchronizeFile()
+        // Written unbuffered: a parent process waits for this line.
+        FileHandle.standardOutput.write(Data((kafka.bootstrapServers + "\n").utf8))
         let done = DispatchSemaphore(value: 0)
         let signals = SignalWatcher([SIGTERM, SIGINT]) { _ in done.signal() }
         done.wait()

@@ -57,7 +57,8 @@ final class PostgresChangeSource: ChangeSource {
                 throw PostgresError(
                     .configuration,
                     "replication slot \(config.postgres.slot) uses plugin \(slot.plugin ?? slot.slotType), not pgoutput; "
-                        + "drop it (SELECT pg_drop_replication_slot('\(config.postgres.slot)')) or set postgres.slot to another name")
+                        + "drop it (SELECT pg_drop_replication_slot('\(config.postgres.slot)')) or set postgres.slot to another name"
+                )
             }
             guard slot.database == database else {
                 throw PostgresError(
@@ -81,7 +82,8 @@ final class PostgresChangeSource: ChangeSource {
         if existing == nil {
             start = try session.createSlot(config.postgres.slot)
             created = true
-            logger.info("created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
+            logger.info(
+                "created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
         }
         try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
         return SourcePosition(databaseName: identity.databaseName, start: start, slotCreated: created)

@@ -64,7 +64,8 @@ struct RunCommand: ParsableCommand {
                 metadata: [
                     "postgres": "\(config.redactedURL)", "slot": "\(config.postgres.slot)",
                     "publication": "\(config.postgres.publication) (\(config.postgres.publicationMode.rawValue))",
-                    "tables": "\(config.postgres.tables.isEmpty ? "all in publication" : config.postgres.tables.map(\.description).joined(separator: ","))",
+                    "tables":
+                        "\(config.postgres.tables.isEmpty ? "all in publication" : config.postgres.tables.map(\.description).joined(separator: ","))",
                     "topics": "\(config.kafka.topicPrefix).<schema>.<table>", "kafka": "\(servers)",
                     "snapshot": "\(config.snapshot.mode.rawValue)",
                 ])

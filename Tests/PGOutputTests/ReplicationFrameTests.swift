@@ -8,7 +8,8 @@ import Testing
 
     @Test func xLogDataExposesPositionsAndTheMessage() throws {
         let message = Fixtures.named("4_I")
-        let frame = [UInt8(ascii: "w")] + Self.bigEndian(0x1_52E6_70) + Self.bigEndian(0x1_52E6_A0) + Self.bigEndian(0)
+        let frame =
+            [UInt8(ascii: "w")] + Self.bigEndian(0x1_52E6_70) + Self.bigEndian(0x1_52E6_A0) + Self.bigEndian(0)
             + message
         guard case .xLogData(let data) = try ReplicationFrame.decode(frame) else {
             Issue.record("not XLogData")
