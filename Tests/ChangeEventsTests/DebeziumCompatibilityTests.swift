@@ -161,7 +161,8 @@ import Testing
         try run.transaction(
             xid: 758, commitMicros: 1_795_759_168_245_269, end: 22_491_920,
             [(.insert(Insert(relationOID: Self.notes.oid, new: Self.row(["x", "1"]))), 22_491_808)])
-        let message = DecodingMessage(isTransactional: true, lsn: LSN(22_491_984), prefix: "audit", content: Array("hi there".utf8))
+        let message = DecodingMessage(
+            isTransactional: true, lsn: LSN(22_491_984), prefix: "audit", content: Array("hi there".utf8))
         try run.transaction(xid: 759, commitMicros: 1_795_759_168_245_741, end: 22_492_032, [(.message(message), 22_491_984)])
         try run.transaction(
             xid: 760, commitMicros: 1_795_759_168_291_539, end: 22_494_200,

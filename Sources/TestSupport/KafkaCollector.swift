@@ -1,0 +1,29 @@
+public import KafkaSink
+
+/// Reads what the connector wrote, from the beginning of each topic.
+public enum KafkaCollector {
+    /// Waits for the topics to exist, then reads until `count` records arrived or the time is up.
+    public static func records(
+        bootstrapServers: String, topics: [String], atLeast count: Int, timeout: Duration = .seconds(60)
+    ) async throws -> [KafkaRecord] {
+        let reader = try KafkaTopicReader(bootstrapServers: bootstrapServers)
+        let deadline = ContinuousClock.now + timeout
+        var pending = topics
+        while !pending.isEmpty {
+            pending = try pending.filter { try reader.partitionCount($0, timeoutMilliseconds: 2000) == nil }
+            if pending.isEmpty { break }
+            guard ContinuousClock.now < deadline else {
+                throw TestSupportError("topics \(pending) did not appear in Kafka within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try reader.assign(topics)
+        var records: [KafkaRecord] = []
+        while records.count < count && ContinuousClock.now < deadline {
+            if let record = try reader.next(timeoutMilliseconds: 200) { records.append(record) }
+        }
+        // Anything more that is already there (duplicates, unexpected events) is read too.
+        while let record = try reader.next(timeoutMilliseconds: 500) { records.append(record) }
+        return records
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+public import PostgresReplication
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A throwaway PostgreSQL cluster (initdb in a temporary directory, `wal_level=logical`, a free port).
+///
+/// One per test process, shared by every test, each of which makes its own database. As root
+/// (CI) the server runs as the `postgres` OS user, since initdb and postgres refuse root.
+/// - Important: the cluster is stopped and its directory removed when the process exits.
+public final class PostgresServer: Sendable {
+    public let port: Int
+    public let directory: String
+    let binDirectory: String
+
+    private static let shared = Mutex<PostgresServer?>(nil)
+
+    /// The process-wide server, started on first use. Throws (never skips) when PostgreSQL is missing.
+    public static func start() throws -> PostgresServer {
+        try shared.withLock { server in
+            if let server { return server }
+            let started = try PostgresServer()
+            server = started
+            return started
+        }
+    }
+
+    private init() throws {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        guard
+            let bin = versions.sorted(by: { $0.compare($1, options: .numeric) == .orderedAscending })
+                .map({ "/usr/lib/postgresql/\($0)/bin" })
+                .last(where: { FileManager.default.isExecutableFile(atPath: "\($0)/initdb") })
+        else {
+            throw TestSupportError(
+                "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; run `make setup` (Debian package postgresql)"
+            )
+        }
+        binDirectory = bin
+        directory = try Self.makeDirectory()
+        port = try Self.freePort()
+        let data = "\(directory)/data"
+        let initdb = try Self.asPostgres(
+            "\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        guard initdb.status == 0 else { throw TestSupportError("initdb failed:\n\(initdb.output)") }
+        let options =
+            "-c wal_level=logical -c port=\(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory) "
+            + "-c max_wal_senders=20 -c max_replication_slots=20 -c fsync=off -c wal_sender_timeout=60s"
+        let start = try Self.asPostgres(
+            "\(bin)/pg_ctl", ["-D", data, "-w", "-l", "\(directory)/server.log", "-o", options, "start"])
+        guard start.status == 0 else {
+            let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+            throw TestSupportError("PostgreSQL did not start:\n\(start.output)\n\(log)")
+        }
+        registerStopAtExit(bin: bin, directory: directory)
+    }
+
+    static var isRoot: Bool { getuid() == 0 }
+
+    static func asPostgres(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        if isRoot { return try runCommand("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments) }
+        return try runCommand(program, arguments)
+    }
+
+    static func makeDirectory() throws -> String {
+        var template = Array("/tmp/tributary-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw TestSupportError("mkdtemp failed: errno \(errno)") }
+        let path = String(cString: made)
+        chmod(path, 0o755)
+        if isRoot {
+            guard let user = getpwnam("postgres") else {
+                throw TestSupportError("running as root but there is no `postgres` user; install the Debian package postgresql")
+            }
+            chown(path, user.pointee.pw_uid, user.pointee.pw_gid)
+        }
+        return path
+    }
+
+    /// Asks the kernel for a free TCP port on loopback.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw TestSupportError("bind failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A libpq URI for `database` as the superuser.
+    public func url(database: String) -> String {
+        "postgresql://postgres@127.0.0.1:\(port)/\(database)"
+    }
+
+    /// Creates a fresh database (dropping one of that name first) and returns a client connected to it.
+    public func createDatabase(_ name: String) throws -> CatalogClient {
+        let admin = try CatalogClient(settings: ConnectionSettings(conninfo: url(database: "postgres")))
+        defer { admin.close() }
+        for row in try admin.execute("SELECT slot_name FROM pg_replication_slots WHERE database = $1", [name]) {
+            if let slot = row[0] { try admin.execute("SELECT pg_drop_replication_slot($1)", [slot]) }
+        }
+        try admin.execute("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        try admin.execute("CREATE DATABASE \"\(name)\"")
+        return try client(database: name)
+    }
+
+    public func client(database: String) throws -> CatalogClient {
+        try CatalogClient(settings: ConnectionSettings(conninfo: url(database: database)))
+    }
+}
+
+nonisolated(unsafe) private var stopCommand: String?
+
+private func registerStopAtExit(bin: String, directory: String) {
+    let user = PostgresServer.isRoot ? "/usr/sbin/runuser -u postgres -- " : ""
+    stopCommand = "\(user)\(bin)/pg_ctl -D \(directory)/data -m immediate stop >/dev/null 2>&1; rm -rf \(directory)"
+    atexit {
+        if let command = stopCommand { _ = system(command) }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import KafkaSink
+import PostgresReplication
+import TestSupport
+
+/// One connector under test: its database, an embedded Kafka in this process, and a connector file.
+final class Harness: @unchecked Sendable {
+    let server: PostgresServer
+    let database: String
+    let db: CatalogClient
+    let kafka: EmbeddedKafka
+    let configPath: String
+
+    init(database: String, tables: String? = nil, extra: String = "") throws {
+        server = try PostgresServer.start()
+        self.database = database
+        db = try server.createDatabase(database)
+        kafka = try EmbeddedKafka(brokers: 1)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configPath = directory.appendingPathComponent("\(database).yaml").path
+        let config = """
+            name: \(database.replacingOccurrences(of: "_", with: "-"))
+            postgres:
+              url: \(server.url(database: database))
+              status_interval: 1s
+            \(tables.map { "  tables: [\($0)]" } ?? "")
+            kafka:
+              bootstrap_servers: \(kafka.bootstrapServers)
+              topic_prefix: it
+            \(extra)
+            """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    var slot: String { "tributary_\(database)" }
+
+    func startConnector() async throws -> TributaryProcess {
+        let process = try TributaryProcess(["run", configPath, "--log-level", "debug"])
+        try await process.waitForLog("streaming")
+        return process
+    }
+
+    /// Runs statements in one transaction and returns its transaction id.
+    @discardableResult
+    func transaction(_ statements: [String]) throws -> Int64 {
+        try db.execute("BEGIN")
+        for statement in statements { try db.execute(statement) }
+        let xid = Int64(try db.execute("SELECT txid_current()").first?.first.flatMap { $0 } ?? "") ?? -1
+        try db.execute("COMMIT")
+        return xid
+    }
+
+    func currentWAL() throws -> String {
+        try db.execute("SELECT pg_current_wal_lsn()::text").first?.first.flatMap { $0 } ?? ""
+    }
+
+    func confirmedFlush() throws -> String? {
+        try db.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", [slot]).first?.first
+            ?? nil
+    }
+
+    /// Whether the slot's confirmed position has reached `lsn`.
+    func slotReached(_ lsn: String) throws -> Bool {
+        guard let confirmed = try confirmedFlush() else { return false }
+        return try db.execute("SELECT $1::pg_lsn >= $2::pg_lsn", [confirmed, lsn]).first?.first == "t"
+    }
+
+    func waitForSlot(toReach lsn: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try !slotReached(lsn) {
+            guard ContinuousClock.now < deadline else {
+                throw TestSupportError("slot \(slot) stayed at \(try confirmedFlush() ?? "?"), expected \(lsn)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func records(_ topics: [String], atLeast count: Int) async throws -> [KafkaRecord] {
+        try await KafkaCollector.records(bootstrapServers: kafka.bootstrapServers, topics: topics, atLeast: count)
+    }
+}
+
+/// A decoded event value, for assertions.
+struct Event {
+    let record: KafkaRecord
+    let value: [String: Any]?
+
+    init(_ record: KafkaRecord) {
+        self.record = record
+        value = record.value.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+    }
+
+    var key: String? { record.keyText }
+    var isTombstone: Bool { record.value == nil }
+    var op: String? { value?["op"] as? String }
+    var before: [String: Any]? { value?["before"] as? [String: Any] }
+    var after: [String: Any]? { value?["after"] as? [String: Any] }
+    var source: [String: Any] { value?["source"] as? [String: Any] ?? [:] }
+    var lsn: Int64? { (source["lsn"] as? NSNumber)?.int64Value }
+    var txId: Int64? { (source["txId"] as? NSNumber)?.int64Value }
+
+    func header(_ name: String) -> String? {
+        record.headers[name].map { String(decoding: $0, as: UTF8.self) }
+    }
+}
