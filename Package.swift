@@ -57,9 +57,11 @@ let package = Package(
             dependencies: ["PGOutput", "KafkaSink", "PostgresReplication"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PGOutputTests", dependencies: ["PGOutput", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], swiftSettings: strict),
-        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "PGOutput"], swiftSettings: strict),
+        .testTarget(
+            name: "PGOutputTests", dependencies: ["PGOutput"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], exclude: ["Golden"], swiftSettings: strict),
+        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TestSupport", "KafkaSink", "PostgresReplication", "tributary"],

@@ -1,6 +1,6 @@
-public import ChangeEvents
+import ChangeEvents
 public import Logging
-public import PGOutput
+import PGOutput
 import Synchronization
 
 #if canImport(Glibc)

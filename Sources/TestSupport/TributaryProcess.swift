@@ -21,7 +21,7 @@ public final class TributaryProcess: @unchecked Sendable {
             throw TestSupportError("tributary binary not found at \(path); build it with `swift build --build-tests`")
         }
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-\(UUID().uuidString).log").path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

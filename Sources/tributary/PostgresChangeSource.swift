@@ -24,7 +24,7 @@ final class PostgresChangeSource: ChangeSource {
     func open() throws -> SourcePosition {
         do {
             return try openStream()
-        } catch let error as PostgresError {
+        } catch {
             throw Self.classify(error)
         }
     }

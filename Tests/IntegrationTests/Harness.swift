@@ -104,3 +104,32 @@ struct Event {
         record.headers[name].map { String(decoding: $0, as: UTF8.self) }
     }
 }
+
+/// Kafka's Java partitioner for a keyed record: `toPositive(murmur2(key)) % partitions` (`Utils.murmur2`).
+func javaPartition(_ key: [UInt8], partitions: Int) -> Int {
+    let seed: UInt32 = 0x9747_b28c
+    let m: UInt32 = 0x5bd1_e995
+    let length = key.count
+    var h = seed ^ UInt32(truncatingIfNeeded: length)
+    var index = 0
+    while index + 4 <= length {
+        var k = UInt32(key[index]) | UInt32(key[index + 1]) << 8 | UInt32(key[index + 2]) << 16 | UInt32(key[index + 3]) << 24
+        k = k &* m
+        k ^= k >> 24
+        k = k &* m
+        h = h &* m
+        h ^= k
+        index += 4
+    }
+    let rest = length - index
+    if rest >= 3 { h ^= UInt32(key[index + 2]) << 16 }
+    if rest >= 2 { h ^= UInt32(key[index + 1]) << 8 }
+    if rest >= 1 {
+        h ^= UInt32(key[index])
+        h = h &* m
+    }
+    h ^= h >> 13
+    h = h &* m
+    h ^= h >> 15
+    return Int(h & 0x7fff_ffff) % partitions
+}

@@ -50,6 +50,14 @@ import Testing
         #expect(history("{\"id\":3}") == ["c"])
         #expect(history("{\"id\":4}") == ["c"])
 
+        // Keys land where Kafka's Java client would put them, so Java consumers and Streams co-partition.
+        let partitions =
+            try KafkaTopicReader(bootstrapServers: harness.kafka.bootstrapServers).partitionCount("it.public.customers") ?? 0
+        #expect(partitions > 1)
+        for event in events where event.record.topic == "it.public.customers" {
+            #expect(event.record.partition == javaPartition(event.record.key ?? [], partitions: partitions))
+        }
+
         let customers = events.filter { $0.record.topic == "it.public.customers" && !$0.isTombstone }
         for event in customers {
             #expect(event.source["db"] as? String == "stream_events")
