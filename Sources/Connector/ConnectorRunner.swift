@@ -17,6 +17,8 @@ public final class ConnectorRunner: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    private let completion = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let metrics: ConnectorMetrics
 
     /// Back-off after a failed session: doubles from `initialBackoff` up to `maximumBackoff`, with jitter.
     public var initialBackoff: Duration = .seconds(1)
@@ -31,12 +33,19 @@ public final class ConnectorRunner: @unchecked Sendable {
         self.sink = sink
         self.logger = logger
         self.makeSource = makeSource
+        self.metrics = ConnectorMetrics(connector: config.name)
     }
 
     public func start() {
         let thread = Thread { [self] in
             runLoop()
             finished.signal()
+            let waiters = completion.withLock { state in
+                state.done = true
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            waiters.forEach { $0.resume() }
         }
         thread.name = "connector-\(config.name)"
         thread.start()
@@ -55,6 +64,17 @@ public final class ConnectorRunner: @unchecked Sendable {
         finished.signal()
     }
 
+    /// Suspends until the runner has stopped.
+    public func finished() async {
+        await withCheckedContinuation { continuation in
+            let done = completion.withLock { state in
+                if !state.done { state.waiters.append(continuation) }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
+    }
+
     private func runLoop() {
         var backoff = initialBackoff
         var nextToken: UInt64 = 1
@@ -71,15 +91,23 @@ public final class ConnectorRunner: @unchecked Sendable {
                     current.withLock { $0 = nil }
                 }
                 try pipeline.run()
-                status.update { $0.state = .stopped }
+                metrics.record(
+                    status.update {
+                        $0.state = .stopped; return $0
+                    })
                 return
             } catch {
                 let message = "\(error)"
                 let transient = (error as? ConnectorError)?.kind != .configuration
-                status.update {
+                let snapshot = status.update {
                     $0.state = transient ? .reconnecting : .failed
                     $0.lastError = message
+                    $0.reconnects += 1
+                    $0.heartbeat = .now
+                    return $0
                 }
+                metrics.countReconnect()
+                metrics.record(snapshot)
                 if ContinuousClock.now - started > .seconds(60) { backoff = initialBackoff }
                 let jitter = Double.random(in: 0.8...1.2)
                 let delay = backoff * jitter
@@ -93,6 +121,9 @@ public final class ConnectorRunner: @unchecked Sendable {
                 backoff = min(backoff * 2, maximumBackoff)
             }
         }
-        status.update { $0.state = .stopped }
+        metrics.record(
+            status.update {
+                $0.state = .stopped; return $0
+            })
     }
 }

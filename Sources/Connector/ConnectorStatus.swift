@@ -3,7 +3,7 @@ import Synchronization
 
 /// What a connector is doing, readable from any thread (the HTTP endpoint, logs, tests).
 public final class ConnectorStatus: Sendable {
-    public enum State: String, Sendable {
+    public enum State: String, Sendable, CaseIterable {
         case starting, snapshotting, streaming, reconnecting, standby, failed, stopped
     }
 
@@ -11,26 +11,41 @@ public final class ConnectorStatus: Sendable {
         public var name: String
         public var state: State
         public var slot: String
-        public var receivedLSN: LSN
-        public var flushedLSN: LSN
-        public var eventsTotal: UInt64
+        /// Newest position received from the server.
+        public var receivedLSN: LSN = .zero
+        /// Position confirmed to the server: everything before it is in Kafka.
+        public var flushedLSN: LSN = .zero
+        /// The server's current end of WAL, as it last said in the stream.
+        public var serverLSN: LSN = .zero
+        /// How far the newest event read is behind its commit on the server; 0 when caught up.
+        public var lagMilliseconds: Int64 = 0
+        public var eventsTotal: UInt64 = 0
+        public var bytesProduced: UInt64 = 0
+        public var inFlight: Int = 0
+        public var deliveryErrors: UInt64 = 0
+        public var reconnects: UInt64 = 0
         public var lastError: String?
+        /// Last time the connector's thread showed it is not stuck.
+        public var heartbeat: ContinuousClock.Instant = .now
+
+        /// WAL the slot holds back: the server's end minus the confirmed position.
+        public var lagBytes: UInt64 {
+            serverLSN.rawValue > flushedLSN.rawValue ? serverLSN.rawValue - flushedLSN.rawValue : 0
+        }
     }
 
     private let storage: Mutex<Snapshot>
 
     public init(name: String, slot: String) {
-        storage = Mutex(
-            Snapshot(
-                name: name, state: .starting, slot: slot, receivedLSN: .zero, flushedLSN: .zero, eventsTotal: 0,
-                lastError: nil))
+        storage = Mutex(Snapshot(name: name, state: .starting, slot: slot))
     }
 
     public var snapshot: Snapshot {
         storage.withLock { $0 }
     }
 
-    public func update(_ body: (inout Snapshot) -> Void) {
+    @discardableResult
+    public func update<R>(_ body: (inout Snapshot) -> R) -> R {
         storage.withLock { body(&$0) }
     }
 }

@@ -16,6 +16,7 @@ public final class Pipeline: @unchecked Sendable {
     private let source: any ChangeSource
     private let sink: any EventSink
     private let status: ConnectorStatus
+    private let metrics: ConnectorMetrics
     private let logger: Logger
     private let stopRequested = Atomic<Bool>(false)
 
@@ -24,6 +25,13 @@ public final class Pipeline: @unchecked Sendable {
     private var capturedRelations: Set<UInt32> = []
     private var openToken: UInt64?
     private var received = LSN.zero
+    /// The server's end of WAL, from XLogData and keepalive headers.
+    private var serverLSN = LSN.zero
+    /// Commit time of the newest transaction read.
+    private var lastCommitMicros: Int64 = 0
+    private var eventCounts: [EventCountKey: UInt64] = [:]
+    private var bytesSinceStatus: UInt64 = 0
+    private var lastHeartbeat = ContinuousClock.now
     private var deliveryError: (any Error)?
     private var eventsSinceStatus: UInt64 = 0
     private var lastStatusTime = ContinuousClock.now - .seconds(3600)
@@ -38,6 +46,7 @@ public final class Pipeline: @unchecked Sendable {
         config: ConnectorConfig, source: any ChangeSource, sink: any EventSink, status: ConnectorStatus, logger: Logger,
         firstToken: UInt64 = 1
     ) {
+        self.metrics = ConnectorMetrics(connector: config.name)
         self.config = config
         self.source = source
         self.sink = sink
@@ -130,9 +139,11 @@ public final class Pipeline: @unchecked Sendable {
         case .keepalive(let keepalive):
             tracker.serverSent(upTo: keepalive.walEnd)
             received = max(received, keepalive.walEnd)
+            serverLSN = max(serverLSN, keepalive.walEnd)
             if keepalive.replyRequested { try sendStatus() }
         case .xLogData(let data):
             received = max(received, data.walStart)
+            serverLSN = max(serverLSN, data.walEnd)
             let message: LogicalMessage
             do {
                 message = try data.message()
@@ -149,6 +160,7 @@ public final class Pipeline: @unchecked Sendable {
         switch message {
         case .begin(let begin):
             builder.begin(begin)
+            lastCommitMicros = begin.commitTimeMicros
             openToken = tracker.begin()
         case .commit(let commit):
             builder.commit(commit)
@@ -224,6 +236,8 @@ public final class Pipeline: @unchecked Sendable {
                 try sink.send(event, token: token)
                 tracker.sent(token: token)
                 eventsSinceStatus += 1
+                eventCounts[EventCountKey(topic: event.topic, op: event.operation), default: 0] += 1
+                bytesSinceStatus += UInt64((event.key?.count ?? 0) + (event.value?.count ?? 0))
                 return
             } catch EventSinkError.queueFull {
                 pollDeliveries(timeoutMilliseconds: 100)
@@ -239,6 +253,8 @@ public final class Pipeline: @unchecked Sendable {
         sink.poll(timeoutMilliseconds: timeoutMilliseconds) { token, error in
             if let error {
                 if deliveryError == nil { deliveryError = error }
+                metrics.countDeliveryError()
+                status.update { $0.deliveryErrors += 1 }
             } else {
                 tracker.delivered(token: token)
             }
@@ -251,6 +267,10 @@ public final class Pipeline: @unchecked Sendable {
 
     private func sendStatusIfDue() throws {
         let now = ContinuousClock.now
+        if now - lastHeartbeat >= .seconds(1) {
+            lastHeartbeat = now
+            status.update { $0.heartbeat = now }
+        }
         let flush = tracker.flushPosition
         if now - lastStatusTime >= config.postgres.statusInterval
             || (flush != lastFlushSent && now - lastStatusTime >= .milliseconds(100))
@@ -267,14 +287,39 @@ public final class Pipeline: @unchecked Sendable {
                 clockMicros: Self.wallClockNanos() / 1000))
         lastStatusTime = .now
         lastFlushSent = flush
+        publishStatus()
+    }
+
+    /// Copies the counters to the shared status and the metrics.
+    private func publishStatus() {
+        let flush = tracker.flushPosition
         let events = eventsSinceStatus
         eventsSinceStatus = 0
         let received = self.received
-        status.update {
+        let server = max(serverLSN, received)
+        let caughtUp = tracker.inFlight == 0 && tracker.openTransactions == 0 && received >= serverLSN
+        let lag = caughtUp || lastCommitMicros == 0 ? 0 : max(0, Self.wallClockNanos() / 1_000_000 - lastCommitMicros / 1000)
+        let inFlight = tracker.inFlight
+        let snapshot = status.update {
             $0.receivedLSN = max(received, flush)
             $0.flushedLSN = flush
+            $0.serverLSN = server
+            $0.lagMilliseconds = lag
             $0.eventsTotal += events
+            $0.bytesProduced += bytesSinceStatus
+            $0.inFlight = inFlight
+            $0.heartbeat = .now
+            return $0
         }
+        let prefix = config.kafka.topicPrefix + "."
+        for (key, count) in eventCounts {
+            let table = key.topic.hasPrefix(prefix) ? String(key.topic.dropFirst(prefix.count)) : key.topic
+            metrics.countEvents(table: table, op: key.op?.rawValue ?? "tombstone", count: count)
+        }
+        eventCounts.removeAll(keepingCapacity: true)
+        metrics.countBytes(bytesSinceStatus)
+        bytesSinceStatus = 0
+        metrics.record(snapshot)
     }
 
     /// Waits (bounded) for Kafka to acknowledge what is in flight, then confirms it.
@@ -300,6 +345,12 @@ public final class Pipeline: @unchecked Sendable {
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
+}
+
+/// Events counted by topic and operation (nil = tombstone) between two status ticks.
+struct EventCountKey: Hashable {
+    var topic: String
+    var op: ChangeOperation?
 }
 
 public enum TributaryVersion {

@@ -11,6 +11,13 @@ public final class KafkaProducer {
         public var error: KafkaError?
     }
 
+    /// Something librdkafka reported besides deliveries: an error or a log line.
+    public enum ClientEvent: Sendable {
+        case error(KafkaError)
+        /// A log line; `level` is syslog's (3 error, 4 warning, 6 info, 7 debug).
+        case log(level: Int, facility: String, message: String)
+    }
+
     /// Defaults that make the producer safe and Java-compatible; `kafka.properties` override them.
     public static let defaultProperties: [(String, String)] = [
         ("acks", "all"),
@@ -30,12 +37,14 @@ public final class KafkaProducer {
     public init(properties: [(String, String)]) throws(KafkaError) {
         var merged = Self.defaultProperties.filter { key, _ in !properties.contains { $0.0 == key } }
         merged.append(contentsOf: properties)
-        let conf = try RDKafkaConfig.make(merged)
-        // Delivery reports and errors arrive as events on the main queue, read by `poll`.
-        rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR))
+        let conf = try RDKafkaConfig.make(merged + [("log.queue", "true")])
+        // Delivery reports, errors and log lines arrive as events on the main queue, read by `poll`.
+        rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG))
         let handle = try RDKafkaConfig.client(RD_KAFKA_PRODUCER, conf: conf)
         self.handle = handle
         queue = rd_kafka_queue_get_main(handle)
+        // NULL routes log lines to the main queue.
+        rd_kafka_set_log_queue(handle, nil)
     }
 
     deinit {
@@ -88,10 +97,10 @@ public final class KafkaProducer {
     }
 
     /// Waits up to `timeoutMilliseconds` for events and hands every delivery report to `onDelivery`.
-    /// Returns the client errors librdkafka reported meanwhile (broker down, …), for logging.
+    /// Returns the errors and log lines librdkafka reported meanwhile (broker down, …), for logging.
     @discardableResult
-    public func poll(timeoutMilliseconds: Int, _ onDelivery: (DeliveryReport) -> Void) -> [KafkaError] {
-        var clientErrors: [KafkaError] = []
+    public func poll(timeoutMilliseconds: Int, _ onDelivery: (DeliveryReport) -> Void) -> [ClientEvent] {
+        var clientEvents: [ClientEvent] = []
         var timeout = Int32(clamping: timeoutMilliseconds)
         while let event = rd_kafka_queue_poll(queue, timeout) {
             defer { rd_kafka_event_destroy(event) }
@@ -118,12 +127,22 @@ public final class KafkaProducer {
                 let code = rd_kafka_event_error(event)
                 let text = rd_kafka_event_error_string(event).map { String(cString: $0) } ?? RDKafkaConfig.errorText(code)
                 let fatal = rd_kafka_event_error_is_fatal(event) != 0
-                clientErrors.append(KafkaError(code: code.rawValue, message: fatal ? "fatal: \(text)" : text))
+                clientEvents.append(.error(KafkaError(code: code.rawValue, message: fatal ? "fatal: \(text)" : text)))
+            case Int32(RD_KAFKA_EVENT_LOG):
+                var facility: UnsafePointer<CChar>? = nil
+                var text: UnsafePointer<CChar>? = nil
+                var level: Int32 = 0
+                if rd_kafka_event_log(event, &facility, &text, &level) == 0 {
+                    clientEvents.append(
+                        .log(
+                            level: Int(level), facility: facility.map { String(cString: $0) } ?? "",
+                            message: text.map { String(cString: $0) } ?? ""))
+                }
             default:
                 break
             }
         }
-        return clientErrors
+        return clientEvents
     }
 
     /// Waits until every queued message is reported or the time is up; reports go to `onDelivery`.

@@ -58,10 +58,10 @@ public final class KafkaTopicReader {
         return Int(topicMetadata.partition_cnt)
     }
 
-    /// Assigns every partition of `topics` from the beginning; topics that do not exist yet are skipped.
+    /// Assigns every partition of `topics` from the beginning (or the end); topics that do not exist yet are skipped.
     /// Returns the topics assigned.
     @discardableResult
-    public func assign(_ topics: [String]) throws(KafkaError) -> [String] {
+    public func assign(_ topics: [String], fromEnd: Bool = false) throws(KafkaError) -> [String] {
         guard let handle else { throw KafkaError(code: -1, message: "reader is closed") }
         var assigned: [String] = []
         let list = rd_kafka_topic_partition_list_new(16)
@@ -70,7 +70,7 @@ public final class KafkaTopicReader {
             guard let count = try partitionCount(topic) else { continue }
             for partition in 0..<count {
                 let entry = rd_kafka_topic_partition_list_add(list, topic, Int32(partition))
-                entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+                entry?.pointee.offset = Int64(fromEnd ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING)
             }
             assigned.append(topic)
         }

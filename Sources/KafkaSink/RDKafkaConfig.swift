@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Foundation
 
 /// Builds an `rd_kafka_conf_t` from string properties.
 ///
@@ -12,7 +13,8 @@ enum RDKafkaConfig {
             let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                var reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                if isSecret(key), !value.isEmpty { reason = reason.replacingOccurrences(of: value, with: "****") }
                 throw KafkaError(code: -186, message: "Kafka property \(key): \(reason)")
             }
         }
@@ -29,6 +31,11 @@ enum RDKafkaConfig {
             throw KafkaError(code: -1, message: "cannot create Kafka client: \(reason)")
         }
         return handle
+    }
+
+    /// Properties whose values must never appear in a message (passwords, keys, JAAS configs).
+    static func isSecret(_ key: String) -> Bool {
+        ["password", "secret", "jaas", "ssl.key.pem", "private.key", "token"].contains { key.contains($0) }
     }
 
     static func errorText(_ code: rd_kafka_resp_err_t) -> String {

@@ -26,15 +26,21 @@ final class KafkaEventSink: EventSink {
     }
 
     func poll(timeoutMilliseconds: Int, _ onDelivery: (UInt64, (any Error)?) -> Void) {
-        let errors = producer.poll(timeoutMilliseconds: timeoutMilliseconds) { report in
+        let events = producer.poll(timeoutMilliseconds: timeoutMilliseconds) { report in
             onDelivery(report.token, report.error)
         }
-        for error in errors {
-            // librdkafka repeats broker-down errors; log each distinct one at most every 10 s.
-            let now = ContinuousClock.now
-            if let last = lastClientError, last.message == error.message, now - last.time < .seconds(10) { continue }
-            lastClientError = (error.message, now)
-            logger.warning("kafka", metadata: ["error": "\(error)"])
+        for event in events {
+            switch event {
+            case .error(let error):
+                // librdkafka repeats broker-down errors; log each distinct one at most every 10 s.
+                let now = ContinuousClock.now
+                if let last = lastClientError, last.message == error.message, now - last.time < .seconds(10) { continue }
+                lastClientError = (error.message, now)
+                logger.warning("kafka", metadata: ["error": "\(error)"])
+            case .log(let level, let facility, let message):
+                let mapped: Logger.Level = level <= 3 ? .error : level == 4 ? .warning : level <= 6 ? .info : .debug
+                logger.log(level: mapped, "\(message)", metadata: ["librdkafka": "\(facility)"])
+            }
         }
     }
 

@@ -2,20 +2,29 @@ import ArgumentParser
 import Connector
 import Dispatch
 import Foundation
+import HealthServer
 import KafkaSink
 import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run every connector of the given files and directories until SIGTERM or SIGINT.",
         discussion: """
             Each connector streams its replication slot to Kafka and confirms to PostgreSQL only what
-            Kafka has acknowledged. SIGTERM or SIGINT stops reading, waits for Kafka, confirms and exits 0;
-            a second signal exits at once.
+            Kafka has acknowledged. One that fails (bad password, missing table, lost database) reports
+            failed or reconnecting on /status and retries with back-off; the others keep streaming.
+
+            SIGTERM or SIGINT stops reading, waits (bounded) for Kafka to acknowledge what is in flight,
+            sends the final confirmed position, closes and exits 0; a second signal exits at once.
+
+            The HTTP endpoint serves /health, /health/live, /health/ready, /status and /metrics.
 
             Example:
-              tributary run connectors/ --health-port 8083
+              tributary run connectors/ --health-port 8083 --log-format json
             """)
 
     @Argument(help: "Connector files or directories of them.")
@@ -29,9 +38,12 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    func run() throws {
+    func run() async throws {
         logging.bootstrap()
         let logger = Logger(label: "tributary")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
         let configs: [ConnectorConfig]
         do {
             configs = try ConnectorConfigLoader().load(files: try connectorFiles(paths))
@@ -42,8 +54,9 @@ struct RunCommand: ParsableCommand {
 
         var embedded: EmbeddedKafka?
         if configs.contains(where: { $0.kafka.isEmbedded }) {
-            embedded = try EmbeddedKafka(brokers: 1)
-            logger.info("embedded Kafka started", metadata: ["bootstrap_servers": "\(embedded!.bootstrapServers)"])
+            let kafka = try EmbeddedKafka(brokers: 1)
+            embedded = kafka
+            logger.info("embedded Kafka started", metadata: ["bootstrap_servers": "\(kafka.bootstrapServers)"])
         }
 
         var runners: [ConnectorRunner] = []
@@ -51,7 +64,9 @@ struct RunCommand: ParsableCommand {
         for config in configs {
             var connectorLogger = logger
             connectorLogger[metadataKey: "connector"] = "\(config.name)"
-            let servers = config.kafka.isEmbedded ? embedded!.bootstrapServers : config.kafka.bootstrapServers
+            let servers =
+                embedded.map { config.kafka.isEmbedded ? $0.bootstrapServers : config.kafka.bootstrapServers }
+                ?? config.kafka.bootstrapServers
             let producer: KafkaProducer
             do {
                 producer = try KafkaProducer(properties: [("bootstrap.servers", servers)] + config.kafka.properties)
@@ -59,6 +74,7 @@ struct RunCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("\(config.sourceFile): error: \(error)\n".utf8))
                 throw ExitCode(ExitStatus.configError)
             }
+            producers.append(producer)
             connectorLogger.info(
                 "starting connector",
                 metadata: [
@@ -73,35 +89,77 @@ struct RunCommand: ParsableCommand {
                 connectorLogger.warning(
                     "initial snapshots are not implemented yet: existing rows are not emitted, only changes from the slot on")
             }
-            producers.append(producer)
             let sink = KafkaEventSink(producer: producer, logger: connectorLogger)
             let sourceLogger = connectorLogger
-            let runner = ConnectorRunner(config: config, sink: sink, logger: connectorLogger) {
-                PostgresChangeSource(config: config, logger: sourceLogger)
-            }
-            runners.append(runner)
+            runners.append(
+                ConnectorRunner(config: config, sink: sink, logger: connectorLogger) {
+                    PostgresChangeSource(config: config, logger: sourceLogger)
+                })
         }
 
-        let allRunners = runners
-        let signals = SignalWatcher([SIGTERM, SIGINT]) { count in
+        let health = HealthEndpoint.application(
+            host: healthHost, port: healthPort, statuses: runners.map(\.status), registry: registry, logger: logger)
+        let connectors = ConnectorsService(runners: runners)
+        // Services stop in reverse order: the connectors drain and confirm first, the endpoint answers until then.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: health),
+                    .init(service: connectors, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        let secondSignal = SignalWatcher([SIGTERM, SIGINT]) { count in
             if count == 1 {
                 logger.info("stopping: draining Kafka and confirming; send the signal again to exit at once")
-                allRunners.forEach { $0.stop() }
             } else {
                 logger.warning("second signal: exiting at once")
                 Foundation.exit(1)
             }
         }
-        runners.forEach { $0.start() }
-        runners.forEach { $0.wait() }
-        signals.cancel()
+        defer { secondSignal.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped on error", metadata: ["error": "\(error)"])
+            runners.forEach { $0.stop() }
+            runners.forEach { $0.wait() }
+            producers.forEach { $0.close() }
+            embedded?.close()
+            if "\(error)".contains("bind") || "\(error)".contains("Address already in use") {
+                FileHandle.standardError.write(
+                    Data("error: cannot listen on \(healthHost):\(healthPort) (\(error)); choose another --health-port\n".utf8))
+                throw ExitCode(ExitStatus.configError)
+            }
+            throw ExitCode.failure
+        }
         // Producers before the embedded cluster, so they do not log its disappearance.
         producers.forEach { $0.close() }
         embedded?.close()
     }
 }
 
-/// Turns SIGTERM/SIGINT into calls on a queue, counting them.
+/// The connectors as one service: started together, stopped gracefully together.
+struct ConnectorsService: Service {
+    let runners: [ConnectorRunner]
+
+    func run() async throws {
+        runners.forEach { $0.start() }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for runner in runners { group.addTask { await runner.finished() } }
+                }
+            } onGracefulShutdown: {
+                runners.forEach { $0.stop() }
+            }
+        } onCancel: {
+            runners.forEach { $0.stop() }
+        }
+    }
+}
+
+/// Counts SIGTERM/SIGINT deliveries and calls back on a queue of its own.
 final class SignalWatcher: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
     private var count = 0

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 @main
-struct Tributary: ParsableCommand {
+struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "Change data capture from PostgreSQL to Kafka, with Debezium-compatible events.",
@@ -14,7 +14,9 @@ struct Tributary: ParsableCommand {
               tributary kafka-dev
             """,
         version: TributaryVersion.current,
-        subcommands: [RunCommand.self, ValidateCommand.self, KafkaDevCommand.self, VersionCommand.self]
+        subcommands: [
+            RunCommand.self, ValidateCommand.self, CheckCommand.self, TailCommand.self, KafkaDevCommand.self, VersionCommand.self,
+        ]
     )
 }
 
@@ -25,22 +27,6 @@ enum ExitStatus {
     /// Something was found in an unconfigured or misconfigured state.
     static let configError: Int32 = 78
 }
-
-struct LoggingOptions: ParsableArguments {
-    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
-
-    func bootstrap() {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-    }
-}
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Expands files and directories into connector files (`*.yaml`, `*.yml`, sorted).
 func connectorFiles(_ paths: [String]) throws -> [String] {

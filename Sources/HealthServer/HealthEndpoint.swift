@@ -1,0 +1,149 @@
+public import Connector
+import Foundation
+public import Hummingbird
+public import Logging
+public import Prometheus
+
+/// The HTTP endpoint: `/health`, `/health/live`, `/health/ready`, `/status`, `/metrics`.
+public enum HealthEndpoint {
+    /// Builds the application; run it as a `Service` (it stops when its service group shuts down).
+    public static func application(
+        host: String, port: Int, statuses: [ConnectorStatus], registry: PrometheusCollectorRegistry, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/health") { _, _ in
+            let report = HealthReport(connectors: statuses.map(\.snapshot))
+            let failing = report.unhealthy
+            return json(
+                HealthBody(
+                    status: failing.isEmpty ? "UP" : "DOWN",
+                    connectors: report.connectors.map { connector in
+                        let isFailing = failing.contains { $0.name == connector.name }
+                        return .init(
+                            name: connector.name, state: connector.state.rawValue, error: isFailing ? connector.lastError : nil)
+                    }), status: failing.isEmpty ? .ok : .serviceUnavailable)
+        }
+        router.get("/health/live") { _, _ in
+            let stuck = HealthReport(connectors: statuses.map(\.snapshot)).stuck
+            return json(
+                HealthBody(
+                    status: stuck.isEmpty ? "UP" : "DOWN",
+                    connectors: stuck.map { .init(name: $0.name, state: $0.state.rawValue, error: "no progress for over 120 s") }),
+                status: stuck.isEmpty ? .ok : .serviceUnavailable)
+        }
+        router.get("/health/ready") { _, _ in
+            let waiting = HealthReport(connectors: statuses.map(\.snapshot)).notReady
+            return json(
+                HealthBody(
+                    status: waiting.isEmpty ? "UP" : "DOWN",
+                    connectors: waiting.map { .init(name: $0.name, state: $0.state.rawValue, error: $0.lastError) }),
+                status: waiting.isEmpty ? .ok : .serviceUnavailable)
+        }
+        router.get("/status") { _, _ in
+            json(StatusBody(connectors: statuses.map { StatusBody.Connector($0.snapshot) }), status: .ok)
+        }
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "tributary"),
+            onServerRunning: { channel in
+                logger.info("health endpoint listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+            },
+            logger: logger)
+    }
+
+    static func json(_ body: some Encodable, status: HTTPResponse.Status) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+struct HealthBody: Encodable {
+    struct Connector: Encodable {
+        var name: String
+        var state: String
+        var error: String?
+    }
+
+    var status: String
+    var connectors: [Connector]
+}
+
+struct StatusBody: Encodable {
+    struct Connector: Encodable {
+        struct Positions: Encodable {
+            var received: String
+            var flushed: String
+            var server: String
+        }
+
+        struct Lag: Encodable {
+            var bytes: UInt64
+            var ms: Int64
+        }
+
+        struct Events: Encodable {
+            var total: UInt64
+            var inFlight: Int
+            var deliveryErrors: UInt64
+
+            enum CodingKeys: String, CodingKey {
+                case total
+                case inFlight = "in_flight"
+                case deliveryErrors = "delivery_errors"
+            }
+        }
+
+        var name: String
+        var state: String
+        var slot: String
+        var lsn: Positions
+        var lag: Lag
+        var events: Events
+        var reconnects: UInt64
+        var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, state, slot, lsn, lag, events, reconnects
+            case lastError = "last_error"
+        }
+
+        init(_ snapshot: ConnectorStatus.Snapshot) {
+            name = snapshot.name
+            state = snapshot.state.rawValue
+            slot = snapshot.slot
+            lsn = Positions(
+                received: snapshot.receivedLSN.description, flushed: snapshot.flushedLSN.description,
+                server: snapshot.serverLSN.description)
+            lag = Lag(bytes: snapshot.lagBytes, ms: snapshot.lagMilliseconds)
+            events = Events(total: snapshot.eventsTotal, inFlight: snapshot.inFlight, deliveryErrors: snapshot.deliveryErrors)
+            reconnects = snapshot.reconnects
+            lastError = snapshot.lastError
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(state, forKey: .state)
+            try container.encode(slot, forKey: .slot)
+            try container.encode(lsn, forKey: .lsn)
+            try container.encode(lag, forKey: .lag)
+            try container.encode(events, forKey: .events)
+            try container.encode(reconnects, forKey: .reconnects)
+            // Always present, null when there is none, so consumers need not test for the key.
+            try container.encode(lastError, forKey: .lastError)
+        }
+    }
+
+    var connectors: [Connector]
+}

@@ -1,0 +1,31 @@
+public import Connector
+
+/// The answers of the health routes, decided from the connectors' status snapshots.
+public struct HealthReport: Sendable {
+    public var connectors: [ConnectorStatus.Snapshot]
+    public var now: ContinuousClock.Instant
+    /// A connector whose thread has not shown progress for this long makes the process not live.
+    public var stuckAfter: Duration
+
+    public init(connectors: [ConnectorStatus.Snapshot], now: ContinuousClock.Instant = .now, stuckAfter: Duration = .seconds(120))
+    {
+        self.connectors = connectors
+        self.now = now
+        self.stuckAfter = stuckAfter
+    }
+
+    /// Connectors that make `/health` fail: failed, reconnecting or stopped.
+    public var unhealthy: [ConnectorStatus.Snapshot] {
+        connectors.filter { [.failed, .reconnecting, .stopped].contains($0.state) }
+    }
+
+    /// Connectors that make `/health/ready` fail: anything but streaming or snapshotting.
+    public var notReady: [ConnectorStatus.Snapshot] {
+        connectors.filter { $0.state != .streaming && $0.state != .snapshotting }
+    }
+
+    /// Connectors whose thread looks stuck: `/health/live` fails only for these.
+    public var stuck: [ConnectorStatus.Snapshot] {
+        connectors.filter { $0.state != .stopped && now - $0.heartbeat > stuckAfter }
+    }
+}

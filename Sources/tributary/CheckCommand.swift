@@ -1,0 +1,190 @@
+import ArgumentParser
+import Connector
+import Foundation
+import KafkaSink
+import PGOutput
+import PostgresReplication
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Connect and verify everything a connector needs, one line per check, with the fix for each failure.",
+        discussion: """
+            Checks that wal_level is logical, the role may replicate, the publication and slot exist or can
+            be created, every captured table has a primary key or a replica identity that lets updates and
+            deletes through, and Kafka answers. Changes nothing. Exits 0 when every check passes, 1 otherwise.
+
+            Example:
+              tributary check connectors/inventory.yaml
+            """)
+
+    @Argument(help: "A connector file.")
+    var file: String
+
+    func run() throws {
+        let config: ConnectorConfig
+        do {
+            config = try ConnectorConfigLoader().load(file: file)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(ExitStatus.dataError)
+        }
+        var report = CheckReport()
+        checkPostgres(config, &report)
+        checkKafka(config, &report)
+        print(
+            report.failures == 0
+                ? "all \(report.passed) checks passed" : "\(report.failures) of \(report.passed + report.failures) checks failed")
+        if report.failures > 0 { throw ExitCode.failure }
+    }
+
+    func checkPostgres(_ config: ConnectorConfig, _ report: inout CheckReport) {
+        let settings = ConnectionSettings(
+            conninfo: config.postgres.url, password: config.postgres.password, applicationName: "tributary_check")
+        let db: CatalogClient
+        do {
+            db = try CatalogClient(settings: settings)
+            report.pass("connected to \(config.redactedURL)")
+        } catch {
+            report.fail(
+                "cannot connect to \(config.redactedURL): \(error)",
+                fix: "check postgres.url, postgres.password and that the server accepts the connection (pg_hba.conf)")
+            return
+        }
+        defer { db.close() }
+        do {
+            let walLevel = try db.setting("wal_level") ?? "?"
+            if walLevel == "logical" {
+                report.pass("wal_level is logical")
+            } else {
+                report.fail("wal_level is \(walLevel)", fix: "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL")
+            }
+            let role = try db.execute(
+                "SELECT current_user, rolreplication OR rolsuper, rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).first
+            let user = role?[0] ?? "?"
+            let superuser = role?[2] == "t"
+            if role?[1] == "t" {
+                report.pass("role \(user) may replicate")
+            } else {
+                report.fail("role \(user) lacks REPLICATION", fix: "ALTER ROLE \(user) WITH REPLICATION")
+            }
+
+            let publication = config.postgres.publication
+            let exists = try db.execute("SELECT puballtables FROM pg_publication WHERE pubname = $1", [publication]).first
+            var tables = config.postgres.tables
+            switch (exists, config.postgres.publicationMode) {
+            case (nil, .existing):
+                report.fail(
+                    "publication \(publication) does not exist",
+                    fix: "CREATE PUBLICATION \(publication) FOR TABLE …, or set postgres.publication_mode to filtered")
+            case (nil, .allTables):
+                if superuser {
+                    report.pass("publication \(publication) will be created FOR ALL TABLES")
+                } else {
+                    report.fail(
+                        "publication \(publication) does not exist and FOR ALL TABLES needs a superuser",
+                        fix: "create it as a superuser, or list postgres.tables (publication_mode: filtered)")
+                }
+            case (nil, .filtered):
+                report.pass("publication \(publication) will be created for \(tables.count) table(s)")
+            case (.some, _):
+                report.pass("publication \(publication) exists")
+                if tables.isEmpty { tables = try db.publicationTables(publication) }
+            }
+            if tables.isEmpty && exists == nil {
+                tables = try db.execute(
+                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+                ).map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
+            }
+
+            if let slot = try db.slot(config.postgres.slot) {
+                if slot.plugin == "pgoutput" {
+                    report.pass(
+                        "slot \(config.postgres.slot) exists (pgoutput, confirmed at \(slot.confirmedFlush.map(\.description) ?? "?"), wal_status \(slot.walStatus ?? "?"))"
+                    )
+                } else {
+                    report.fail(
+                        "slot \(config.postgres.slot) uses plugin \(slot.plugin ?? slot.slotType)",
+                        fix: "SELECT pg_drop_replication_slot('\(config.postgres.slot)'), or set postgres.slot to another name")
+                }
+            } else {
+                let free =
+                    try db.execute(
+                        "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)"
+                    ).first?.first ?? nil
+                if let free, let count = Int(free), count > 0 {
+                    report.pass("slot \(config.postgres.slot) will be created (\(count) of max_replication_slots free)")
+                } else {
+                    report.fail(
+                        "no free replication slot for \(config.postgres.slot)",
+                        fix: "raise max_replication_slots and restart PostgreSQL, or drop an unused slot")
+                }
+            }
+
+            for table in tables {
+                let row = try db.execute(
+                    """
+                    SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2
+                    """, [table.schema, table.name]
+                ).first
+                guard let row else {
+                    report.fail("table \(table) does not exist", fix: "create it, or remove it from postgres.tables")
+                    continue
+                }
+                let identity = row[0] ?? "d"
+                let hasKey = row[1] == "t"
+                switch (identity, hasKey) {
+                case ("d", true): report.pass("table \(table) has a primary key")
+                case ("f", _):
+                    report.pass(
+                        "table \(table) has REPLICA IDENTITY FULL\(hasKey ? "" : " (no primary key: events have a null key)")")
+                case ("i", _):
+                    report.pass(
+                        "table \(table) has a replica identity index\(hasKey ? "" : " (no primary key: events have a null key)")")
+                default:
+                    report.fail(
+                        "table \(table) has no primary key and REPLICA IDENTITY \(identity == "n" ? "NOTHING" : "DEFAULT"): its updates and deletes will fail once published",
+                        fix: "add a primary key, or ALTER TABLE \(table) REPLICA IDENTITY FULL")
+                }
+            }
+        } catch {
+            report.fail("catalog query failed: \(error)", fix: "check that the role can read pg_catalog")
+        }
+    }
+
+    func checkKafka(_ config: ConnectorConfig, _ report: inout CheckReport) {
+        if config.kafka.isEmbedded {
+            report.pass("Kafka is embedded (started inside tributary run)")
+            return
+        }
+        do {
+            let producer = try KafkaProducer(
+                properties: [("bootstrap.servers", config.kafka.bootstrapServers)] + config.kafka.properties)
+            defer { producer.close() }
+            let brokers = try producer.brokerCount(timeoutMilliseconds: 10_000)
+            report.pass("Kafka answers at \(config.kafka.bootstrapServers) (\(brokers) broker\(brokers == 1 ? "" : "s"))")
+        } catch {
+            report.fail(
+                "Kafka at \(config.kafka.bootstrapServers) does not answer: \(error)",
+                fix: "check kafka.bootstrap_servers and kafka.properties (security settings)")
+        }
+    }
+}
+
+struct CheckReport {
+    var passed = 0
+    var failures = 0
+
+    mutating func pass(_ what: String) {
+        passed += 1
+        print("ok    \(what)")
+    }
+
+    mutating func fail(_ what: String, fix: String) {
+        failures += 1
+        print("FAIL  \(what)\n      fix: \(fix)")
+    }
+}
