@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(
             name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], exclude: ["Golden"], swiftSettings: strict),
         .testTarget(name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TestSupport", "KafkaSink", "PostgresReplication", "tributary"],

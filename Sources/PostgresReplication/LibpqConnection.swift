@@ -21,7 +21,14 @@ final class LibpqConnection {
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = Self.errorText(connection)
             PQfinish(connection)
-            throw PostgresError(.connection, "cannot connect to PostgreSQL: \(message)")
+            // The server answered and refused: a setting must change, retrying soon will not help.
+            let refusals = [
+                "password authentication failed", "does not exist", "no pg_hba.conf entry",
+                "must be superuser or replication role",
+                "permission denied", "is not permitted to log in", "authentication failed",
+            ]
+            let kind: PostgresError.Kind = refusals.contains { message.contains($0) } ? .configuration : .connection
+            throw PostgresError(kind, "cannot connect to PostgreSQL: \(message)")
         }
         conn = connection
     }
@@ -208,16 +215,16 @@ final class LibpqConnection {
     func endCopy(drainMilliseconds: Int) {
         guard let conn else { return }
         guard PQputCopyEnd(conn, nil) == 1, PQflush(conn) == 0 else { return }
-        var remaining = drainMilliseconds
-        while remaining > 0 {
+        // The server may still be sending what it decoded before it saw CopyDone: skip it, within a deadline.
+        let deadline = ContinuousClock.now + .milliseconds(drainMilliseconds)
+        while ContinuousClock.now < deadline {
             var buffer: UnsafeMutablePointer<CChar>? = nil
             let length = PQgetCopyData(conn, &buffer, 1)
             if let buffer { PQfreemem(buffer) }
             if length > 0 { continue }
             if length < 0 { break }
             var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, 50) > 0 { _ = PQconsumeInput(conn) }
-            remaining -= 50
+            if poll(&descriptor, 1, 50) > 0, PQconsumeInput(conn) == 0 { break }
         }
         while let result = PQgetResult(conn) { PQclear(result) }
     }

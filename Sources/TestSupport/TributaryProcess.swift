@@ -63,6 +63,11 @@ public final class TributaryProcess: @unchecked Sendable {
         return try await waitForExit(timeout: timeout)
     }
 
+    /// Sends SIGTERM without waiting.
+    public func sendTerminate() {
+        kill(process.processIdentifier, SIGTERM)
+    }
+
     /// SIGKILL: no chance to drain or confirm.
     public func kill9() async throws {
         kill(process.processIdentifier, SIGKILL)

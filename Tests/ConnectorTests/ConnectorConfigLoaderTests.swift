@@ -1,5 +1,6 @@
 import ChangeEvents
 import Connector
+import Foundation
 import PGOutput
 import Testing
 
@@ -139,5 +140,182 @@ import Testing
         var keyValue = config
         keyValue.postgres.url = "host=db password='hun ter2' dbname=app"
         #expect(keyValue.redactedURL == "host=db password=**** dbname=app")
+    }
+}
+
+@Suite struct ConnectorFileErrorTests {
+    let loader = ConnectorConfigLoader(environment: [:])
+
+    func diagnostics(_ yaml: String) -> [String] {
+        do {
+            _ = try loader.parse(yaml, file: "f.yaml")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    static let valid = """
+        name: a
+        postgres:
+          url: postgresql://x/db
+        kafka:
+          bootstrap_servers: embedded
+          topic_prefix: a
+        """
+
+    @Test func theValidBaseFileHasNoProblems() {
+        #expect(diagnostics(Self.valid).isEmpty)
+    }
+
+    @Test func wrongTypeForAList() {
+        #expect(
+            diagnostics(
+                """
+                name: a
+                postgres:
+                  url: postgresql://x/db
+                  tables: public.orders
+                kafka: {bootstrap_servers: embedded, topic_prefix: a}
+                """) == ["f.yaml:4:11: error: postgres.tables must be a list, such as [a, b]"])
+    }
+
+    @Test func wrongTypeForASection() {
+        #expect(
+            diagnostics(
+                """
+                name: a
+                postgres: postgresql://x/db
+                kafka: {bootstrap_servers: embedded, topic_prefix: a}
+                """) == ["f.yaml:2:11: error: postgres must be a mapping"])
+    }
+
+    @Test func wrongTypeForAString() {
+        #expect(
+            diagnostics(
+                """
+                name: [a, b]
+                postgres: {url: postgresql://x/db}
+                kafka: {bootstrap_servers: embedded, topic_prefix: a}
+                """) == ["f.yaml:1:7: error: name must be a string"])
+    }
+
+    @Test func missingRequiredKeys() {
+        #expect(
+            diagnostics(
+                """
+                postgres: {}
+                kafka: {bootstrap_servers: embedded}
+                """)
+                == [
+                    "f.yaml:1:1: error: missing required key 'name'",
+                    "f.yaml:1:11: error: missing required key 'postgres.url'",
+                    "f.yaml:2:8: error: missing required key 'kafka.topic_prefix'",
+                ])
+    }
+
+    @Test func emptyTableList() {
+        #expect(
+            diagnostics(
+                """
+                name: a
+                postgres: {url: postgresql://x/db, tables: []}
+                kafka: {bootstrap_servers: embedded, topic_prefix: a}
+                """)
+                == [
+                    "f.yaml:2:44: error: postgres.tables is empty; list tables as schema.table, or remove the key to capture the whole publication"
+                ])
+    }
+
+    @Test func invalidValues() {
+        #expect(
+            diagnostics(
+                """
+                name: a
+                postgres: {url: postgresql://x/db, slot: Bad-Slot, status_interval: 10 seconds, tables: [a.b.c, ".x"]}
+                kafka: {bootstrap_servers: embedded, topic_prefix: "a b"}
+                events: {skipped_operations: [x]}
+                snapshot: {mode: sometimes}
+                """)
+                == [
+                    "f.yaml:2:42: error: postgres.slot 'Bad-Slot' must be 1–63 characters of a-z, 0-9 and _ (PostgreSQL's rule for slot names)",
+                    "f.yaml:2:97: error: '.x' is not a table name; write schema.table, such as public.orders",
+                    "f.yaml:2:69: error: postgres.status_interval must be a duration such as 500ms, 10s or 5m, not '10 seconds'",
+                    "f.yaml:3:52: error: kafka.topic_prefix 'a b' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)",
+                    "f.yaml:4:31: error: events.skipped_operations: 'x' is not one of c, u, d, t (or none)",
+                    "f.yaml:5:18: error: snapshot.mode must be one of initial, no_data, initial_only, when_needed, always, not 'sometimes'",
+                ])
+    }
+
+    @Test func unknownKeyFarFromAnyListsTheAllowedOnes() {
+        #expect(
+            diagnostics(Self.valid + "\nzzzzzz: 1")
+                == ["f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot"])
+    }
+
+    @Test func binaryAndHugeFilesAreRefusedCleanly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let binary = directory.appendingPathComponent("binary.yaml").path
+        try Data([0x00, 0xFF, 0xFE, 0x00, 0x01]).write(to: URL(fileURLWithPath: binary))
+        let huge = directory.appendingPathComponent("huge.yaml").path
+        try Data(repeating: UInt8(ascii: "#"), count: ConnectorConfigLoader.maximumFileSize + 1).write(
+            to: URL(fileURLWithPath: huge))
+        let missing = directory.appendingPathComponent("missing.yaml").path
+        for (path, message) in [
+            (binary, "file is not UTF-8 text; a connector file is YAML"),
+            (
+                huge,
+                "file is \(ConnectorConfigLoader.maximumFileSize + 1) bytes; a connector file is at most \(ConnectorConfigLoader.maximumFileSize) bytes"
+            ),
+            (missing, "cannot read file"),
+        ] {
+            #expect(throws: ConfigErrors.self) { try loader.load(file: path) }
+            do {
+                _ = try loader.load(file: path)
+            } catch {
+                #expect(error.diagnostics.map(\.description) == ["\(path):1:1: error: \(message)"])
+            }
+        }
+    }
+
+    @Test func duplicateConnectorNamesAcrossFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = directory.appendingPathComponent("one.yaml").path
+        let second = directory.appendingPathComponent("two.yaml").path
+        try Self.valid.write(toFile: first, atomically: true, encoding: .utf8)
+        try Self.valid.write(toFile: second, atomically: true, encoding: .utf8)
+        do {
+            _ = try loader.load(files: [first, second])
+            Issue.record("expected a duplicate-name error")
+        } catch {
+            #expect(
+                error.diagnostics.map(\.description) == [
+                    "\(second):1:1: error: connector name 'a' is already used by \(first); names must be unique"
+                ])
+        }
+    }
+
+    @Test func secretsFromFilesAreRead() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-secret-\(UUID().uuidString)").path
+        try "s3cret\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try loader.parse(
+            """
+            name: a
+            postgres: {url: postgresql://x/db, password: "${file:\(path)}"}
+            kafka: {bootstrap_servers: embedded, topic_prefix: a}
+            """, file: "f.yaml")
+        #expect(config.postgres.password == "s3cret")
+        #expect(
+            diagnostics(
+                """
+                name: a
+                postgres: {url: postgresql://x/db, password: "${file:/nonexistent/secret}"}
+                kafka: {bootstrap_servers: embedded, topic_prefix: a}
+                """) == ["f.yaml:2:46: error: postgres.password: cannot read file /nonexistent/secret"])
     }
 }

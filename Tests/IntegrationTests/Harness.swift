@@ -16,27 +16,38 @@ final class Harness: @unchecked Sendable {
         self.database = database
         db = try server.createDatabase(database)
         kafka = try EmbeddedKafka(brokers: 1)
+        configPath = try Self.writeConnectorFile(
+            name: database.replacingOccurrences(of: "_", with: "-"), url: server.url(database: database),
+            bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? "", extra: extra)
+    }
+
+    /// Writes a connector file into a fresh temporary directory and returns its path.
+    static func writeConnectorFile(
+        name: String, url: String, bootstrapServers: String, postgresExtra: String = "", extra: String = ""
+    ) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        configPath = directory.appendingPathComponent("\(database).yaml").path
+        let path = directory.appendingPathComponent("\(name).yaml").path
         let config = """
-            name: \(database.replacingOccurrences(of: "_", with: "-"))
+            name: \(name)
             postgres:
-              url: \(server.url(database: database))
+              url: \(url)
               status_interval: 1s
-            \(tables.map { "  tables: [\($0)]" } ?? "")
+              \(postgresExtra)
             kafka:
-              bootstrap_servers: \(kafka.bootstrapServers)
+              bootstrap_servers: \(bootstrapServers)
               topic_prefix: it
             \(extra)
             """
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     var slot: String { "tributary_\(database)" }
 
     func startConnector() async throws -> TributaryProcess {
-        let process = try TributaryProcess(["run", configPath, "--log-level", "debug"])
+        let process = try TributaryProcess(
+            ["run", configPath, "--log-level", "debug", "--health-port", "\(try PostgresServer.freePort())"])
         try await process.waitForLog("streaming")
         return process
     }
