@@ -116,6 +116,26 @@ import Testing
         #expect(checked > 0, "at least one batch was confirmed before the stop")
     }
 
+    @Test func aSecondSignalExitsAtOnceInsteadOfWaitingForKafka() async throws {
+        let harness = try Harness(database: "ops_second_signal")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+        let process = try await harness.startConnector()
+        let confirmedBefore = try harness.confirmedFlush()
+        harness.kafka.setAllBrokers(up: false)
+        try harness.transaction(["INSERT INTO items SELECT generate_series(1, 100)"])
+        try await Task.sleep(for: .milliseconds(500))
+        // The first signal starts a drain that cannot finish while Kafka is down (it would wait 30 s).
+        process.sendTerminate()
+        try await process.waitForLog("stopping: draining Kafka")
+        let started = ContinuousClock.now
+        process.sendTerminate()
+        let status = try await process.waitForExit(timeout: .seconds(10))
+        #expect(status != 0)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(process.log.contains("second signal: exiting at once"))
+        #expect(try harness.confirmedFlush() == confirmedBefore, "nothing unacknowledged was confirmed")
+    }
+
     @Test func passwordsNeverAppearInLogsOrStatus() async throws {
         let harness = try Harness(database: "ops_secret")
         let secretURL = "postgresql://postgres:hunter2secret@127.0.0.1:\(harness.server.port)/ops_secret"
