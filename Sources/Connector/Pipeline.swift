@@ -240,9 +240,9 @@ public final class Pipeline: @unchecked Sendable {
                 bytesSinceStatus += UInt64((event.key?.count ?? 0) + (event.value?.count ?? 0))
                 return
             } catch EventSinkError.queueFull {
+                // librdkafka's queue is full: wait for deliveries to make room (back pressure).
                 pollDeliveries(timeoutMilliseconds: 100)
                 try checkDeliveries()
-                if isStopRequested && sink.outstanding > 0 { continue }
             }
         }
     }
