@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TestSupport", "KafkaSink", "PostgresReplication", "tributary"],
+            exclude: ["Golden"],
             swiftSettings: strict
         ),
     ]

@@ -41,10 +41,40 @@ public struct TableMetadata: Sendable, Equatable {
     public var primaryKey: [String]
     /// Columns declared NOT NULL.
     public var notNull: Set<String>
+    /// Type facts by column name, for types that are not built in (enums, domains, extensions, arrays).
+    public var types: [String: ColumnTypeFacts]
 
-    public init(primaryKey: [String], notNull: Set<String>) {
+    public init(primaryKey: [String], notNull: Set<String>, types: [String: ColumnTypeFacts] = [:]) {
         self.primaryKey = primaryKey
         self.notNull = notNull
+        self.types = types
+    }
+}
+
+/// The catalog's description of a column type (`pg_type`), for mapping types whose OID is not fixed.
+public struct ColumnTypeFacts: Sendable, Equatable {
+    public var name: String
+    /// `typtype`: b base, e enum, d domain, c composite, r range, m multirange, p pseudo.
+    public var kind: Character
+    public var enumLabels: [String]
+    public var baseOID: UInt32
+    public var baseModifier: Int32
+    public var elementOID: UInt32
+    public var elementName: String
+    public var elementKind: Character
+
+    public init(
+        name: String, kind: Character, enumLabels: [String] = [], baseOID: UInt32 = 0, baseModifier: Int32 = -1,
+        elementOID: UInt32 = 0, elementName: String = "", elementKind: Character = " "
+    ) {
+        self.name = name
+        self.kind = kind
+        self.enumLabels = enumLabels
+        self.baseOID = baseOID
+        self.baseModifier = baseModifier
+        self.elementOID = elementOID
+        self.elementName = elementName
+        self.elementKind = elementKind
     }
 }
 

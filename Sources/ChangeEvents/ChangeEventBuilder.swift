@@ -215,8 +215,8 @@ public struct ChangeEventBuilder: Sendable {
             return
         }
         buffer.append(UInt8(ascii: "{"))
-        for index in 0..<tuple.count {
-            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+        for (position, index) in table.includedColumns.enumerated() {
+            if position > 0 { buffer.append(UInt8(ascii: ",")) }
             buffer.append(table.fieldPrefixes[index])
             writeColumn(tuple, index, table)
         }

@@ -3,37 +3,68 @@
 /// Built once per relation, never per event.
 enum ConnectSchema {
     static func field(_ encoding: ColumnEncoding, optional: Bool, name: String) -> String {
+        let body = schema(encoding, optional: optional)
+        return String(body.dropLast()) + ",\"field\":\(quote(name))}"
+    }
+
+    /// The schema object of one value (without its `field` name).
+    static func schema(_ encoding: ColumnEncoding, optional: Bool) -> String {
         let opt = optional ? "true" : "false"
-        let field = "\"field\":\(quote(name))"
         switch encoding {
-        case .boolean: return "{\"type\":\"boolean\",\"optional\":\(opt),\(field)}"
-        case .int16: return "{\"type\":\"int16\",\"optional\":\(opt),\(field)}"
-        case .int32: return "{\"type\":\"int32\",\"optional\":\(opt),\(field)}"
-        case .int64: return "{\"type\":\"int64\",\"optional\":\(opt),\(field)}"
-        case .float32: return "{\"type\":\"float\",\"optional\":\(opt),\(field)}"
-        case .float64: return "{\"type\":\"double\",\"optional\":\(opt),\(field)}"
+        case .boolean, .bit: return "{\"type\":\"boolean\",\"optional\":\(opt)}"
+        case .int16: return "{\"type\":\"int16\",\"optional\":\(opt)}"
+        case .int32: return "{\"type\":\"int32\",\"optional\":\(opt)}"
+        case .int64: return "{\"type\":\"int64\",\"optional\":\(opt)}"
+        case .float32: return "{\"type\":\"float\",\"optional\":\(opt)}"
+        case .float64: return "{\"type\":\"double\",\"optional\":\(opt)}"
         case .decimal(let precision, let scale):
             return
                 "{\"type\":\"bytes\",\"optional\":\(opt),\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,"
-                + "\"parameters\":{\"scale\":\"\(scale)\",\"connect.decimal.precision\":\"\(precision)\"},\(field)}"
+                + "\"parameters\":{\"scale\":\"\(scale)\",\"connect.decimal.precision\":\"\(precision)\"}}"
+        case .money:
+            return
+                "{\"type\":\"bytes\",\"optional\":\(opt),\"name\":\"org.apache.kafka.connect.data.Decimal\",\"version\":1,"
+                + "\"parameters\":{\"scale\":\"2\"}}"
         case .variableDecimal:
             return
                 "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
                 + "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}],\"optional\":\(opt),"
-                + "\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\",\(field)}"
-        case .string: return "{\"type\":\"string\",\"optional\":\(opt),\(field)}"
-        case .json: return named("string", "io.debezium.data.Json", opt, field)
-        case .uuid: return named("string", "io.debezium.data.Uuid", opt, field)
-        case .bytes: return "{\"type\":\"bytes\",\"optional\":\(opt),\(field)}"
-        case .date: return named("int32", "io.debezium.time.Date", opt, field)
-        case .timestampMillis: return named("int64", "io.debezium.time.Timestamp", opt, field)
-        case .timestampMicros: return named("int64", "io.debezium.time.MicroTimestamp", opt, field)
-        case .zonedTimestamp: return named("string", "io.debezium.time.ZonedTimestamp", opt, field)
+                + "\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\"}"
+        case .string, .alwaysNull, .omitted: return "{\"type\":\"string\",\"optional\":\(opt)}"
+        case .json, .hstoreJSON: return named("string", "io.debezium.data.Json", opt)
+        case .uuid: return named("string", "io.debezium.data.Uuid", opt)
+        case .xml: return named("string", "io.debezium.data.Xml", opt)
+        case .tsvector: return named("string", "io.debezium.data.Tsvector", opt)
+        case .enumeration(let allowed):
+            return
+                "{\"type\":\"string\",\"optional\":\(opt),\"name\":\"io.debezium.data.Enum\",\"version\":1,"
+                + "\"parameters\":{\"allowed\":\(quote(allowed))}}"
+        case .bytes: return "{\"type\":\"bytes\",\"optional\":\(opt)}"
+        case .bits(let length):
+            return
+                "{\"type\":\"bytes\",\"optional\":\(opt),\"name\":\"io.debezium.data.Bits\",\"version\":1,"
+                + "\"parameters\":{\"length\":\"\(length)\"}}"
+        case .date: return named("int32", "io.debezium.time.Date", opt)
+        case .timeMillis: return named("int32", "io.debezium.time.Time", opt)
+        case .timeMicros: return named("int64", "io.debezium.time.MicroTime", opt)
+        case .zonedTime: return named("string", "io.debezium.time.ZonedTime", opt)
+        case .timestampMillis: return named("int64", "io.debezium.time.Timestamp", opt)
+        case .timestampMicros: return named("int64", "io.debezium.time.MicroTimestamp", opt)
+        case .zonedTimestamp: return named("string", "io.debezium.time.ZonedTimestamp", opt)
+        case .interval: return named("int64", "io.debezium.time.MicroDuration", opt)
+        case .point:
+            return
+                "{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},"
+                + "{\"type\":\"double\",\"optional\":false,\"field\":\"y\"},{\"type\":\"bytes\",\"optional\":true,\"field\":\"wkb\"},"
+                + "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}],\"optional\":\(opt),"
+                + "\"name\":\"io.debezium.data.geometry.Point\",\"version\":1,\"doc\":\"Geometry (POINT)\"}"
+        case .array(let element, let elementOptional):
+            return "{\"type\":\"array\",\"items\":\(schema(element, optional: elementOptional)),\"optional\":\(opt)}"
         }
     }
 
-    private static func named(_ type: String, _ name: String, _ optional: String, _ field: String) -> String {
-        "{\"type\":\"\(type)\",\"optional\":\(optional),\"name\":\"\(name)\",\"version\":1,\(field)}"
+    private static func named(_ type: String, _ name: String, _ optional: String) -> String {
+        "{\"type\":\"\(type)\",\"optional\":\(optional),\"name\":\"\(name)\",\"version\":1}"
     }
 
     static func quote(_ text: String) -> String {

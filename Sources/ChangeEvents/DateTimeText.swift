@@ -117,6 +117,8 @@ enum DateTimeText {
         let days = floorDiv(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
         let civil = civilFromDays(days)
+        // java.time: a year past 9999 gets a sign; years before 1 are written astronomically (-0043).
+        if civil.year > 9999 { out.append(UInt8(ascii: "+")) }
         appendPadded(civil.year, width: 4, into: &out)
         out.append(UInt8(ascii: "-"))
         appendPadded(civil.month, width: 2, into: &out)

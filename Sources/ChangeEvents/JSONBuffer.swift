@@ -56,7 +56,8 @@ public struct JSONBuffer: Sendable {
         bytes[start...].reverse()
     }
 
-    /// Appends a JSON string, escaping what RFC 8259 requires, as Jackson does.
+    /// Appends a JSON string escaped as Kafka's JsonConverter (Jackson) writes it: quotes, backslashes and
+    /// control characters escaped, characters outside the Basic Multilingual Plane as `\uD83D\uDE00` pairs.
     public mutating func appendString(_ utf8: UnsafeRawBufferPointer) {
         bytes.append(UInt8(ascii: "\""))
         var runStart = 0
@@ -67,6 +68,16 @@ public struct JSONBuffer: Sendable {
             if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
                 if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
                 appendEscape(byte)
+                runStart = index + 1
+            } else if byte >= 0xF0, index + 3 < count {
+                if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
+                let scalar =
+                    (UInt32(byte & 0x07) << 18) | (UInt32(utf8[index + 1] & 0x3F) << 12) | (UInt32(utf8[index + 2] & 0x3F) << 6)
+                    | UInt32(utf8[index + 3] & 0x3F)
+                let offset = scalar &- 0x10000
+                appendUnicodeEscape(UInt16(truncatingIfNeeded: 0xD800 + (offset >> 10)))
+                appendUnicodeEscape(UInt16(truncatingIfNeeded: 0xDC00 + (offset & 0x3FF)))
+                index += 3
                 runStart = index + 1
             }
             index += 1
@@ -95,12 +106,16 @@ public struct JSONBuffer: Sendable {
         case 0x0D: bytes.append(UInt8(ascii: "r"))
         case 0x09: bytes.append(UInt8(ascii: "t"))
         default:
-            let hex: StaticString = "0123456789ABCDEF"
-            bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-            hex.withUTF8Buffer { digits in
-                bytes.append(digits[Int(byte >> 4)])
-                bytes.append(digits[Int(byte & 0xF)])
-            }
+            bytes.removeLast()
+            appendUnicodeEscape(UInt16(byte))
+        }
+    }
+
+    private mutating func appendUnicodeEscape(_ unit: UInt16) {
+        let hex: StaticString = "0123456789ABCDEF"
+        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u")])
+        hex.withUTF8Buffer { digits in
+            for shift in stride(from: 12, through: 0, by: -4) { bytes.append(digits[Int(unit >> UInt16(shift) & 0xF)]) }
         }
     }
 

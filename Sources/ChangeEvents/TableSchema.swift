@@ -6,6 +6,8 @@ public struct TableSchema: Sendable {
     public let topic: String
     let encodings: [ColumnEncoding]
     let notNull: [Bool]
+    /// Indexes of the columns events carry: all but those of types Debezium leaves out.
+    let includedColumns: [Int]
     /// Indexes of the primary-key columns, in key order; empty when the table has none.
     let keyIndexes: [Int]
     /// `"name":` for each column, escaped.
@@ -22,7 +24,10 @@ public struct TableSchema: Sendable {
         self.relation = relation
         let name = "\(settings.topicPrefix).\(relation.namespace).\(relation.name)"
         topic = name
-        let encodings = relation.columns.map { ColumnEncoding(typeOID: $0.typeOID, typeModifier: $0.typeModifier) }
+        let encodings = relation.columns.map {
+            ColumnEncoding(typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: metadata.types[$0.name])
+        }
+        includedColumns = encodings.indices.filter { encodings[$0] != .omitted }
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }
         self.encodings = encodings
         self.notNull = notNull
@@ -52,8 +57,8 @@ public struct TableSchema: Sendable {
         sourceTableFragment = fragment.bytes
 
         if settings.schemas {
-            let fields = zip(relation.columns, zip(encodings, notNull)).map { column, pair in
-                ConnectSchema.field(pair.0, optional: !pair.1, name: column.name)
+            let fields = includedColumns.map {
+                ConnectSchema.field(encodings[$0], optional: !notNull[$0], name: columns[$0].name)
             }
             let keyFields = keyIndexes.map { ConnectSchema.field(encodings[$0], optional: false, name: columns[$0].name) }
             let keySchema =

@@ -14,6 +14,10 @@ enum ValueWriter {
                 return false
             }
             return true
+        case .bit:
+            guard text.count == 1, text[0] == UInt8(ascii: "1") || text[0] == UInt8(ascii: "0") else { return false }
+            out.appendBool(text[0] == UInt8(ascii: "1"))
+            return true
         case .int16, .int32, .int64:
             guard isInteger(text) else { return false }
             out.append(text)
@@ -21,14 +25,11 @@ enum ValueWriter {
         case .float32, .float64:
             return JavaFloatFormat.write(text, into: &out)
         case .decimal(_, let scale):
-            guard let number = DecimalText(text) else { return false }
-            guard let unscaled = number.unscaled(toScale: scale) else {
-                // NaN / Infinity have no Decimal representation; Debezium writes null.
-                out.appendNull()
-                return true
-            }
-            out.appendBase64(unscaled)
-            return true
+            return writeDecimal(DecimalText(text), scale: scale, into: &out)
+        case .money:
+            // lc_monetary=C: `$1,234.56`, `-$0.01`.
+            let digits = text.filter { $0 != UInt8(ascii: "$") && $0 != UInt8(ascii: ",") }
+            return digits.withUnsafeBytes { writeDecimal(DecimalText($0), scale: 2, into: &out) }
         case .variableDecimal:
             guard let number = DecimalText(text) else { return false }
             guard let unscaled = number.unscaled(toScale: number.fractionDigits) else {
@@ -41,44 +42,153 @@ enum ValueWriter {
             out.appendBase64(unscaled)
             out.append(UInt8(ascii: "}"))
             return true
-        case .string, .json, .uuid:
+        case .string, .json, .uuid, .xml, .tsvector, .enumeration:
             out.appendString(text)
             return true
         case .bytes:
             guard let raw = decodeByteaHex(text) else { return false }
             out.appendBase64(raw)
             return true
+        case .bits:
+            guard let raw = CompositeText.bitBytes(text) else { return false }
+            out.appendBase64(raw)
+            return true
         case .date:
+            if let special = infinity(text) {
+                // PostgreSQL's ±infinity day numbers (INT_MAX / INT_MIN since 2000) shifted to 1970, in 32 bits, as Debezium writes them.
+                out.appendInteger(special ? Int32.max &+ 10957 : Int32.min &+ 10957)
+                return true
+            }
             guard let date = DateTimeText.parseDate(text) else { return false }
             out.appendInteger(date)
             return true
-        case .timestampMillis:
-            guard let micros = DateTimeText.parseTimestamp(text, withZone: false) else { return false }
-            out.appendInteger(floorDiv(micros, 1000))
+        case .timeMillis:
+            guard let micros = TimeText.parseTime(text) else { return false }
+            out.appendInteger(micros / 1000)
             return true
-        case .timestampMicros:
-            guard let micros = DateTimeText.parseTimestamp(text, withZone: false) else { return false }
+        case .timeMicros:
+            guard let micros = TimeText.parseTime(text) else { return false }
             out.appendInteger(micros)
             return true
+        case .zonedTime:
+            guard let micros = TimeText.parseTimeWithZone(text) else { return false }
+            out.append(UInt8(ascii: "\""))
+            TimeText.appendZonedTime(micros: micros, into: &out)
+            out.append(UInt8(ascii: "\""))
+            return true
+        case .timestampMillis, .timestampMicros:
+            let micros: Int64
+            if let special = infinity(text) {
+                // pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY, which Debezium carries through as microseconds.
+                micros = special ? 9_223_372_036_825_200_000 : -9_223_372_036_832_400_000
+            } else {
+                guard let parsed = DateTimeText.parseTimestamp(text, withZone: false) else { return false }
+                micros = parsed
+            }
+            out.appendInteger(encoding == .timestampMicros ? micros : micros / 1000)
+            return true
         case .zonedTimestamp(let digits):
+            if infinity(text) != nil {
+                out.appendString(text)
+                return true
+            }
             guard let micros = DateTimeText.parseTimestamp(text, withZone: true) else { return false }
             out.append(UInt8(ascii: "\""))
             DateTimeText.appendISO8601UTC(micros: micros, fractionDigits: digits, into: &out)
             out.append(UInt8(ascii: "\""))
             return true
+        case .interval:
+            guard let parts = TimeText.parseInterval(text) else { return false }
+            out.appendInteger(parts.debeziumMicros)
+            return true
+        case .point:
+            guard let (x, y) = CompositeText.pointCoordinates(text),
+                let xValue = Double(String(decoding: x, as: UTF8.self)), let yValue = Double(String(decoding: y, as: UTF8.self))
+            else { return false }
+            out.appendRaw("{\"x\":")
+            guard x.withUnsafeBytes({ JavaFloatFormat.write($0, into: &out) }) else { return false }
+            out.appendRaw(",\"y\":")
+            guard y.withUnsafeBytes({ JavaFloatFormat.write($0, into: &out) }) else { return false }
+            // WKB, little endian: byte order 1, geometry type 1 (point), x, y.
+            var wkb: [UInt8] = [1, 1, 0, 0, 0]
+            withUnsafeBytes(of: xValue.bitPattern.littleEndian) { wkb.append(contentsOf: $0) }
+            withUnsafeBytes(of: yValue.bitPattern.littleEndian) { wkb.append(contentsOf: $0) }
+            out.appendRaw(",\"wkb\":")
+            out.appendBase64(wkb)
+            out.appendRaw(",\"srid\":null}")
+            return true
+        case .hstoreJSON:
+            guard let pairs = CompositeText.hstorePairs(text) else { return false }
+            var object = JSONBuffer(capacity: text.count + 8)
+            object.append(UInt8(ascii: "{"))
+            for (position, index) in CompositeText.javaHashMapOrder(pairs.map(\.0)).enumerated() {
+                if position > 0 { object.append(UInt8(ascii: ",")) }
+                object.appendString(pairs[index].0)
+                object.append(UInt8(ascii: ":"))
+                if let value = pairs[index].1 { object.appendString(value) } else { object.appendNull() }
+            }
+            object.append(UInt8(ascii: "}"))
+            out.appendString(object.bytes)
+            return true
+        case .array(let element, _):
+            guard let elements = CompositeText.arrayElements(text) else { return false }
+            out.append(UInt8(ascii: "["))
+            for (position, item) in elements.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                switch item {
+                case .null, .nested:
+                    // Debezium writes the rows of a multi-dimensional array as nulls.
+                    out.appendNull()
+                case .value(let bytes):
+                    let start = out.bytes.count
+                    let written = bytes.withUnsafeBytes { write($0, as: element, into: &out) }
+                    if !written {
+                        out.bytes.removeSubrange(start...)
+                        out.appendString(bytes)
+                    }
+                }
+            }
+            out.append(UInt8(ascii: "]"))
+            return true
+        case .alwaysNull, .omitted:
+            out.appendNull()
+            return true
         }
+    }
+
+    private static func writeDecimal(_ number: DecimalText?, scale: Int, into out: inout JSONBuffer) -> Bool {
+        guard let number else { return false }
+        guard let unscaled = number.unscaled(toScale: scale) else {
+            // NaN / Infinity have no Decimal representation; Debezium writes null.
+            out.appendNull()
+            return true
+        }
+        out.appendBase64(unscaled)
+        return true
+    }
+
+    /// true for `infinity`, false for `-infinity`, nil otherwise.
+    private static func infinity(_ text: UnsafeRawBufferPointer) -> Bool? {
+        if text.elementsEqual("infinity".utf8) { return true }
+        if text.elementsEqual("-infinity".utf8) { return false }
+        return nil
     }
 
     /// The value Debezium puts in a NOT NULL column the server did not send (a `before` built from a key).
     static func writeDefault(for encoding: ColumnEncoding, into out: inout JSONBuffer) {
         switch encoding {
-        case .boolean: out.appendRaw("false")
-        case .int16, .int32, .int64, .date, .timestampMillis, .timestampMicros: out.appendRaw("0")
+        case .boolean, .bit: out.appendRaw("false")
+        case .int16, .int32, .int64, .date, .timeMillis, .timeMicros, .timestampMillis, .timestampMicros, .interval:
+            out.appendRaw("0")
         case .float32, .float64: out.appendRaw("0.0")
-        case .decimal: out.appendRaw("\"AA==\"")
+        case .decimal, .money: out.appendRaw("\"AA==\"")
         case .variableDecimal: out.appendRaw("{\"scale\":0,\"value\":\"AA==\"}")
-        case .string, .json, .uuid, .bytes: out.appendRaw("\"\"")
+        case .string, .json, .uuid, .xml, .tsvector, .enumeration, .bytes, .bits, .hstoreJSON: out.appendRaw("\"\"")
         case .zonedTimestamp: out.appendRaw("\"1970-01-01T00:00:00Z\"")
+        case .zonedTime: out.appendRaw("\"00:00:00Z\"")
+        case .point: out.appendRaw("{\"x\":0.0,\"y\":0.0,\"wkb\":null,\"srid\":null}")
+        case .array: out.appendRaw("[]")
+        case .alwaysNull, .omitted: out.appendNull()
         }
     }
 

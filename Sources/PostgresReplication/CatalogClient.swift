@@ -132,23 +132,53 @@ public final class CatalogClient {
 
     // MARK: Tables
 
-    /// The primary key (in key order) and NOT NULL columns of a relation.
-    public func tableMetadata(relationOID: UInt32) throws(PostgresError) -> (primaryKey: [String], notNull: Set<String>) {
+    /// What the catalog says about one column's type beyond its OID: what the pgoutput Relation message lacks.
+    public struct ColumnType: Sendable, Equatable {
+        /// `pg_type.typname` (`hstore`, `mood`, …).
+        public var name: String
+        /// `pg_type.typtype`: b base, e enum, d domain, c composite, r range, m multirange, p pseudo.
+        public var kind: Character
+        /// Enum labels in sort order (for an enum, or an array of one).
+        public var enumLabels: [String]
+        /// For a domain: the base type and its modifier.
+        public var baseOID: UInt32
+        public var baseModifier: Int32
+        /// For an array: the element type, its name, kind and (for enums) labels.
+        public var elementOID: UInt32
+        public var elementName: String
+        public var elementKind: Character
+    }
+
+    /// The primary key (in key order), NOT NULL columns and type facts of a relation.
+    public func tableMetadata(
+        relationOID: UInt32
+    ) throws(PostgresError) -> (primaryKey: [String], notNull: Set<String>, types: [String: ColumnType]) {
         let rows = try connection.query(
             """
             SELECT a.attname, a.attnotnull,
-                   coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0)
+                   coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0),
+                   t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, coalesce(e.typname, ''), coalesce(e.typtype, ' '),
+                   (SELECT string_agg(l.enumlabel, ',' ORDER BY l.enumsortorder) FROM pg_enum l
+                     WHERE l.enumtypid = CASE WHEN t.typtype = 'e' THEN t.oid ELSE t.typelem END)
             FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typelem <> 0
             LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
             WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
             """, [String(relationOID)])
         var key: [(Int, String)] = []
         var notNull: Set<String> = []
+        var types: [String: ColumnType] = [:]
         for row in rows {
             guard let name = row[0] else { continue }
             if row[1] == "t" { notNull.insert(name) }
             if let position = row[2].flatMap({ Int($0) }), position > 0 { key.append((position, name)) }
+            types[name] = ColumnType(
+                name: row[3] ?? "", kind: row[4]?.first ?? "b",
+                enumLabels: row[10].map { $0.split(separator: ",").map(String.init) } ?? [],
+                baseOID: row[5].flatMap { UInt32($0) } ?? 0, baseModifier: row[6].flatMap { Int32($0) } ?? -1,
+                elementOID: row[7].flatMap { UInt32($0) } ?? 0, elementName: row[8] ?? "", elementKind: row[9]?.first ?? " ")
         }
-        return (key.sorted { $0.0 < $1.0 }.map(\.1), notNull)
+        return (key.sorted { $0.0 < $1.0 }.map(\.1), notNull, types)
     }
 }

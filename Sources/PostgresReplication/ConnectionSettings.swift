@@ -12,7 +12,7 @@ public struct ConnectionSettings: Sendable {
 
     /// Session settings that make the text output of every type predictable for the decoder.
     static let sessionOptions =
-        "-c datestyle=ISO -c intervalstyle=postgres -c timezone=UTC -c extra_float_digits=3 -c bytea_output=hex"
+        "-c datestyle=ISO -c intervalstyle=postgres -c timezone=UTC -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C"
 
     func overrides(replication: Bool) -> [(String, String)] {
         var list: [(String, String)] = [

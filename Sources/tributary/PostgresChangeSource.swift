@@ -111,7 +111,14 @@ final class PostgresChangeSource: ChangeSource {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
             let facts = try catalog.tableMetadata(relationOID: relationOID)
-            return TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull)
+            return TableMetadata(
+                primaryKey: facts.primaryKey, notNull: facts.notNull,
+                types: facts.types.mapValues {
+                    ColumnTypeFacts(
+                        name: $0.name, kind: $0.kind, enumLabels: $0.enumLabels, baseOID: $0.baseOID,
+                        baseModifier: $0.baseModifier,
+                        elementOID: $0.elementOID, elementName: $0.elementName, elementKind: $0.elementKind)
+                })
         } catch {
             throw Self.classify(error)
         }

@@ -11,19 +11,21 @@ final class Harness: @unchecked Sendable {
     let kafka: EmbeddedKafka
     let configPath: String
 
-    init(database: String, tables: String? = nil, extra: String = "") throws {
+    init(database: String, tables: String? = nil, extra: String = "", topicPrefix: String = "it") throws {
         server = try PostgresServer.start()
         self.database = database
         db = try server.createDatabase(database)
         kafka = try EmbeddedKafka(brokers: 1)
         configPath = try Self.writeConnectorFile(
             name: database.replacingOccurrences(of: "_", with: "-"), url: server.url(database: database),
-            bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? "", extra: extra)
+            bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? "", extra: extra,
+            topicPrefix: topicPrefix)
     }
 
     /// Writes a connector file into a fresh temporary directory and returns its path.
     static func writeConnectorFile(
-        name: String, url: String, bootstrapServers: String, postgresExtra: String = "", extra: String = ""
+        name: String, url: String, bootstrapServers: String, postgresExtra: String = "", extra: String = "",
+        topicPrefix: String = "it"
     ) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -36,7 +38,7 @@ final class Harness: @unchecked Sendable {
               \(postgresExtra)
             kafka:
               bootstrap_servers: \(bootstrapServers)
-              topic_prefix: it
+              topic_prefix: \(topicPrefix)
             \(extra)
             """
         try config.write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,0 +1,149 @@
+/// Parsers for PostgreSQL's array, hstore, bit-string and point output.
+enum CompositeText {
+    enum ArrayElement: Equatable {
+        case null
+        case value([UInt8])
+        /// A sub-array (multi-dimensional arrays).
+        case nested
+    }
+
+    /// `{1,NULL,3}`, `{"a","b c"}`, `[0:1]={1,2}`, `{{1,2},{3,4}}` → the outer elements.
+    static func arrayElements(_ text: some Collection<UInt8>) -> [ArrayElement]? {
+        var bytes = Array(text)[...]
+        if bytes.first == UInt8(ascii: "[") {
+            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return nil }
+            bytes = bytes[(equals + 1)...]
+        }
+        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
+        bytes = bytes.dropFirst().dropLast()
+        var elements: [ArrayElement] = []
+        if bytes.isEmpty { return elements }
+        while true {
+            if bytes.first == UInt8(ascii: "{") {
+                var depth = 0
+                var quoted = false
+                var index = bytes.startIndex
+                repeat {
+                    let byte = bytes[index]
+                    if quoted {
+                        if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { quoted = false }
+                    } else if byte == UInt8(ascii: "\"") {
+                        quoted = true
+                    } else if byte == UInt8(ascii: "{") {
+                        depth += 1
+                    } else if byte == UInt8(ascii: "}") {
+                        depth -= 1
+                    }
+                    index += 1
+                } while depth > 0 && index < bytes.endIndex
+                guard depth == 0 else { return nil }
+                elements.append(.nested)
+                bytes = bytes[index...]
+            } else if bytes.first == UInt8(ascii: "\"") {
+                var value: [UInt8] = []
+                var index = bytes.startIndex + 1
+                var closed = false
+                while index < bytes.endIndex {
+                    let byte = bytes[index]
+                    if byte == UInt8(ascii: "\\") {
+                        index += 1
+                        guard index < bytes.endIndex else { return nil }
+                        value.append(bytes[index])
+                    } else if byte == UInt8(ascii: "\"") {
+                        closed = true
+                        index += 1
+                        break
+                    } else {
+                        value.append(byte)
+                    }
+                    index += 1
+                }
+                guard closed else { return nil }
+                elements.append(.value(value))
+                bytes = bytes[index...]
+            } else {
+                let end = bytes.firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+                let token = bytes[bytes.startIndex..<end]
+                elements.append(token.elementsEqual("NULL".utf8) ? .null : .value(Array(token)))
+                bytes = bytes[end...]
+            }
+            if bytes.isEmpty { return elements }
+            guard bytes.first == UInt8(ascii: ",") else { return nil }
+            bytes = bytes.dropFirst()
+        }
+    }
+
+    /// `"a"=>"1", "b"=>NULL` → key/value pairs in output order.
+    static func hstorePairs(_ text: some Collection<UInt8>) -> [(String, String?)]? {
+        var bytes = Array(text)[...]
+        var pairs: [(String, String?)] = []
+        func quoted() -> String? {
+            guard bytes.first == UInt8(ascii: "\"") else { return nil }
+            bytes = bytes.dropFirst()
+            var value: [UInt8] = []
+            while let byte = bytes.first {
+                bytes = bytes.dropFirst()
+                if byte == UInt8(ascii: "\\") {
+                    guard let next = bytes.first else { return nil }
+                    value.append(next)
+                    bytes = bytes.dropFirst()
+                } else if byte == UInt8(ascii: "\"") {
+                    return String(decoding: value, as: UTF8.self)
+                } else {
+                    value.append(byte)
+                }
+            }
+            return nil
+        }
+        while !bytes.isEmpty {
+            guard let key = quoted(), bytes.starts(with: "=>".utf8) else { return nil }
+            bytes = bytes.dropFirst(2)
+            if bytes.starts(with: "NULL".utf8) {
+                bytes = bytes.dropFirst(4)
+                pairs.append((key, nil))
+            } else {
+                guard let value = quoted() else { return nil }
+                pairs.append((key, value))
+            }
+            if bytes.starts(with: ", ".utf8) { bytes = bytes.dropFirst(2) } else if !bytes.isEmpty { return nil }
+        }
+        return pairs
+    }
+
+    /// The iteration order of a `java.util.HashMap` filled in `keys` order (Debezium serialises hstore from one).
+    static func javaHashMapOrder(_ keys: [String]) -> [Int] {
+        var capacity = 16
+        while Double(keys.count) > Double(capacity) * 0.75 { capacity *= 2 }
+        func spread(_ key: String) -> Int {
+            var hash: Int32 = 0
+            for unit in key.utf16 { hash = hash &* 31 &+ Int32(unit) }
+            let h = UInt32(bitPattern: hash)
+            return Int(h ^ (h >> 16)) & (capacity - 1)
+        }
+        return keys.indices.sorted { (spread(keys[$0]), $0) < (spread(keys[$1]), $1) }
+    }
+
+    /// `10101010` → the bytes of `java.util.BitSet.toByteArray()` for it: little-endian, no trailing zero bytes.
+    static func bitBytes(_ text: some Collection<UInt8>) -> [UInt8]? {
+        let bits = Array(text)
+        var bytes = [UInt8](repeating: 0, count: (bits.count + 7) / 8)
+        for (position, bit) in bits.reversed().enumerated() {
+            switch bit {
+            case UInt8(ascii: "1"): bytes[position / 8] |= 1 << UInt8(position % 8)
+            case UInt8(ascii: "0"): break
+            default: return nil
+            }
+        }
+        while bytes.last == 0 { bytes.removeLast() }
+        return bytes
+    }
+
+    /// `(1.5,2)` → the two coordinates' texts.
+    static func pointCoordinates(_ text: some Collection<UInt8>) -> ([UInt8], [UInt8])? {
+        let bytes = Array(text)
+        guard bytes.first == UInt8(ascii: "("), bytes.last == UInt8(ascii: ")"),
+            let comma = bytes.firstIndex(of: UInt8(ascii: ","))
+        else { return nil }
+        return (Array(bytes[1..<comma]), Array(bytes[(comma + 1)..<(bytes.count - 1)]))
+    }
+}

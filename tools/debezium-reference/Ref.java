@@ -1,0 +1,42 @@
+import io.debezium.engine.*;
+import io.debezium.engine.format.*;
+import java.util.*;
+import java.util.concurrent.*;
+import java.io.*;
+
+public class Ref {
+  public static void main(String[] a) throws Exception {
+    Properties p = new Properties();
+    p.setProperty("name", "ref");
+    p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+    p.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+    p.setProperty("offset.storage.file.filename", "/tmp/dbz/offsets.dat");
+    p.setProperty("offset.flush.interval.ms", "1000");
+    p.setProperty("topic.prefix", "dbz");
+    p.setProperty("database.hostname", "127.0.0.1");
+    p.setProperty("database.port", System.getenv().getOrDefault("PGPORT","55432"));
+    p.setProperty("database.user", "postgres");
+    p.setProperty("database.password", "x");
+    p.setProperty("database.dbname", System.getenv().getOrDefault("PGDB","postgres"));
+    p.setProperty("plugin.name", "pgoutput");
+    p.setProperty("slot.name", "dbzref");
+    p.setProperty("publication.name", "dbzpub");
+    p.setProperty("publication.autocreate.mode", "all_tables");
+    p.setProperty("snapshot.mode", System.getenv().getOrDefault("SNAP","no_data"));
+    p.setProperty("converter.schemas.enable", System.getenv().getOrDefault("SCHEMAS","false"));
+    for (String kv : a) { int i = kv.indexOf('='); p.setProperty(kv.substring(0,i), kv.substring(i+1)); }
+    PrintStream out = new PrintStream(new FileOutputStream(System.getenv().getOrDefault("OUT","/tmp/out.jsonl"), true), true);
+    DebeziumEngine<ChangeEvent<String,String>> engine = DebeziumEngine.create(Json.class)
+      .using(p)
+      .notifying(r -> {
+        StringBuilder h = new StringBuilder();
+        for (Object o : r.headers()) { Header<?> hd = (Header<?>) o; h.append(hd.getKey()).append("=").append(hd.getValue()).append(";"); }
+        out.println("TOPIC " + r.destination() + "\nHEADERS " + h + "\nKEY " + r.key() + "\nVALUE " + r.value());
+      }).build();
+    ExecutorService ex = Executors.newSingleThreadExecutor();
+    ex.execute(engine);
+    System.out.println("engine started");
+    Thread.sleep(Long.parseLong(System.getenv().getOrDefault("SECS","30")) * 1000);
+    engine.close(); ex.shutdown();
+  }
+}

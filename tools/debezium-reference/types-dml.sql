@@ -1,0 +1,17 @@
+INSERT INTO t_numbers VALUES (1, -32768, 2147483647, -9223372036854775808, 4294967295, 1234567890.123456789, 1234567.891, 12345, 3.14, 2.718281828459045, 1234.56, true, 7);
+INSERT INTO t_numbers VALUES (2, 0, 0, 0, 0, 'NaN', 0.5, -1, 'NaN', 'Infinity', -0.01, false, 1);
+INSERT INTO t_numbers VALUES (3, NULL, NULL, NULL, NULL, 'Infinity', NULL, NULL, '-Infinity', '-Infinity', NULL, NULL, NULL);
+INSERT INTO t_numbers VALUES (4, 1, 1, 1, 1, '-Infinity', -1.5, 0, 1e-10, 1e300, 0, true, 2);
+INSERT INTO t_numbers VALUES (5, 1, 1, 1, 1, 0.000001, 0, 0, 100, 12345678.9, 0, true, 2);
+INSERT INTO t_text VALUES (1, 'ab', 'hello', E'multi\nline "quoted" \\ tab\t', 'pg_name', 'MiXeD', 'happy', '<a b="1">x</a>', '{"k": [1, 2.50, "s"]}', '{"k": [1, 2.50, "s"]}', '123e4567-e89b-12d3-a456-426614174000', '\x00ff10');
+INSERT INTO t_text VALUES (2, NULL, '', 'ünïcødé ☃ 😀', NULL, NULL, 'sad', NULL, 'null', '[]', NULL, '\x');
+INSERT INTO t_time VALUES (1, '2024-02-29', '13:45:30.123456', '13:45:30.123', '13:45:30.5+05:30', '2024-02-29 13:45:30.123456', '2024-02-29 13:45:30', '2024-02-29 13:45:30.123', '2024-02-29 13:45:30.123456+02', '2024-02-29 13:45:30+00', '1 year 2 mons 3 days 04:05:06.789');
+INSERT INTO t_time VALUES (2, '1900-01-01', '00:00:00', '23:59:59.999', '00:00:00-08', '1969-12-31 23:59:59.999999', '0001-01-01 00:00:00', '9999-12-31 23:59:59.999', '1969-07-20 20:17:40+00', '2262-04-11 23:47:16+00', '-3 days -00:00:01');
+INSERT INTO t_time VALUES (3, 'infinity', '24:00:00', NULL, NULL, 'infinity', '-infinity', NULL, 'infinity', '-infinity', '0');
+INSERT INTO t_time VALUES (4, '0044-03-15 BC', NULL, NULL, NULL, '0044-03-15 12:00:00 BC', NULL, NULL, '12345-01-01 00:00:00+00', NULL, '100 years');
+INSERT INTO t_net VALUES (1, '192.168.1.5/24', '10.0.0.0/8', '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', B'1', B'10101010', B'110', '(1.5,2)', '{1,2,3}', '[(0,0),(1,1)]', '((0,0),(2,3))', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(2,0))', '<(1,2),3>', 'a fat cat sat', 'a=>1, b=>NULL', '(1,"x y")');
+INSERT INTO t_net VALUES (2, '::1', '2001:db8::/32', NULL, NULL, B'0', B'00000001', B'', NULL, NULL, NULL, NULL, '((0,0),(1,1))', NULL, NULL, '', '', NULL);
+INSERT INTO t_ranges VALUES (1, '[1,10)', '(,100]', '[1.5,2.5]', '[2024-01-01 10:00,2024-01-02 10:00)', '[2024-01-01 10:00+00,)', '[2024-01-01,2024-02-01)');
+INSERT INTO t_ranges VALUES (2, 'empty', NULL, NULL, NULL, NULL, NULL);
+INSERT INTO t_arrays VALUES (1, '{1,NULL,3}', '{"a","b c",NULL,"d\"e"}', '{1.5,NULL}', '{t,f}', ARRAY['{"a":1}'::jsonb], '{123e4567-e89b-12d3-a456-426614174000}', '{2024-01-01}', '{"2024-01-01 00:00:00+00"}', '{{1,2},{3,4}}', '{ab,cd}', '{sad,happy}');
+INSERT INTO t_arrays VALUES (2, '{}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}');
