@@ -62,11 +62,14 @@ public struct ColumnTypeFacts: Sendable, Equatable {
     public var elementOID: UInt32
     public var elementName: String
     public var elementKind: Character
+    /// The column's DEFAULT expression as `pg_get_expr` prints it (`true`, `'abc'::text`, `now()`), if any.
+    public var defaultExpression: String?
 
     public init(
         name: String, kind: Character, enumLabels: [String] = [], baseOID: UInt32 = 0, baseModifier: Int32 = -1,
-        elementOID: UInt32 = 0, elementName: String = "", elementKind: Character = " "
+        elementOID: UInt32 = 0, elementName: String = "", elementKind: Character = " ", defaultExpression: String? = nil
     ) {
+        self.defaultExpression = defaultExpression
         self.name = name
         self.kind = kind
         self.enumLabels = enumLabels

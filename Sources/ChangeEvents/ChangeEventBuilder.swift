@@ -118,7 +118,9 @@ public struct ChangeEventBuilder: Sendable {
                         headers: [.init(name: "__debezium.oldkey", value: keyPayload(oldKey, table))], operation: .create))
                 return
             }
-            let value = writeValue(table, before: old, after: update.new, op: .update, lsn: lsn, nowNanos: nowNanos)
+            var after = update.new
+            if case .full(let full) = update.old { after = Self.fillingUnchanged(after, from: full) }
+            let value = writeValue(table, before: old, after: after, op: .update, lsn: lsn, nowNanos: nowNanos)
             try emit(ChangeEvent(topic: table.topic, key: newKey, value: value, operation: .update))
         case .delete(let delete):
             let table = try schema(delete.relationOID)
@@ -147,6 +149,19 @@ public struct ChangeEventBuilder: Sendable {
         case .begin, .commit, .origin, .relation, .type:
             break
         }
+    }
+
+    /// With REPLICA IDENTITY FULL the old row holds the values of unchanged TOASTed columns: Debezium uses them.
+    static func fillingUnchanged(_ new: TupleData, from old: TupleData) -> TupleData {
+        guard new.columns.contains(where: { $0.kind == .unchanged }) else { return new }
+        var storage = new.storage
+        var columns = new.columns
+        for index in columns.indices where columns[index].kind == .unchanged && old.columns[index].kind == .text {
+            let start = storage.count
+            storage.append(contentsOf: old.storage[old.columns[index].range])
+            columns[index] = TupleData.Column(kind: .text, range: start..<storage.count)
+        }
+        return TupleData(storage: storage, columns: columns)
     }
 
     private func schema(_ oid: UInt32) throws(EventEncodingError) -> TableSchema {

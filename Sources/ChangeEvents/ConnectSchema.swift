@@ -1,10 +1,42 @@
+import Foundation
+
 /// Kafka Connect schemas as Debezium's PostgreSQL connector declares them, written as JsonConverter does.
 ///
 /// Built once per relation, never per event.
 enum ConnectSchema {
-    static func field(_ encoding: ColumnEncoding, optional: Bool, name: String) -> String {
+    static func field(_ encoding: ColumnEncoding, optional: Bool, name: String, defaultExpression: String? = nil) -> String {
         let body = schema(encoding, optional: optional)
-        return String(body.dropLast()) + ",\"field\":\(quote(name))}"
+        let fallback = defaultExpression.flatMap { defaultValue($0, encoding) }.map { ",\"default\":\($0)" } ?? ""
+        return String(body.dropLast()) + "\(fallback),\"field\":\(quote(name))}"
+    }
+
+    /// A column default as the schema's `default`, for the simple literals Debezium converts; nil otherwise.
+    static func defaultValue(_ expression: String, _ encoding: ColumnEncoding) -> String? {
+        // pg_get_expr writes literals as `true`, `10`, `'-5'::integer`, `'abc'::text`, `'a''b'::character varying`.
+        var literal = expression
+        var quoted = false
+        if literal.hasPrefix("'"), let end = literal.range(of: "'::", options: .backwards) {
+            literal = String(literal[literal.index(after: literal.startIndex)..<end.lowerBound]).replacingOccurrences(
+                of: "''", with: "'")
+            quoted = true
+        }
+        switch encoding {
+        case .boolean:
+            return literal == "true" || literal == "false" ? literal : nil
+        case .int16, .int32, .int64:
+            return Int64(literal) != nil ? literal : nil
+        case .float32, .float64:
+            guard Double(literal) != nil else { return nil }
+            var buffer = JSONBuffer()
+            return literal.utf8.withContiguousStorageIfAvailable {
+                JavaFloatFormat.write(UnsafeRawBufferPointer($0), into: &buffer)
+            } == true
+                ? String(decoding: buffer.bytes, as: UTF8.self) : nil
+        case .string, .enumeration:
+            return quoted ? quote(literal) : nil
+        default:
+            return nil
+        }
     }
 
     /// The schema object of one value (without its `field` name).

@@ -58,7 +58,9 @@ public struct TableSchema: Sendable {
 
         if settings.schemas {
             let fields = includedColumns.map {
-                ConnectSchema.field(encodings[$0], optional: !notNull[$0], name: columns[$0].name)
+                ConnectSchema.field(
+                    encodings[$0], optional: !notNull[$0], name: columns[$0].name,
+                    defaultExpression: metadata.types[columns[$0].name]?.defaultExpression)
             }
             let keyFields = keyIndexes.map { ConnectSchema.field(encodings[$0], optional: false, name: columns[$0].name) }
             let keySchema =

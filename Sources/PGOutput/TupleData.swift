@@ -20,6 +20,11 @@ public struct TupleData: Sendable, Equatable {
         public var kind: Kind
         /// Range of the value in `storage`; empty for `null` and `unchanged`.
         public var range: Range<Int>
+
+        public init(kind: Kind, range: Range<Int>) {
+            self.kind = kind
+            self.range = range
+        }
     }
 
     public let storage: [UInt8]

@@ -147,6 +147,8 @@ public final class CatalogClient {
         public var elementOID: UInt32
         public var elementName: String
         public var elementKind: Character
+        /// The column's DEFAULT expression (`pg_get_expr`), if any.
+        public var defaultExpression: String?
     }
 
     /// The primary key (in key order), NOT NULL columns and type facts of a relation.
@@ -159,8 +161,10 @@ public final class CatalogClient {
                    coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0),
                    t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, coalesce(e.typname, ''), coalesce(e.typtype, ' '),
                    (SELECT string_agg(l.enumlabel, ',' ORDER BY l.enumsortorder) FROM pg_enum l
-                     WHERE l.enumtypid = CASE WHEN t.typtype = 'e' THEN t.oid ELSE t.typelem END)
+                     WHERE l.enumtypid = CASE WHEN t.typtype = 'e' THEN t.oid ELSE t.typelem END),
+                   pg_get_expr(d.adbin, d.adrelid)
             FROM pg_attribute a
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = ''
             JOIN pg_type t ON t.oid = a.atttypid
             LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typelem <> 0
             LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
@@ -177,7 +181,8 @@ public final class CatalogClient {
                 name: row[3] ?? "", kind: row[4]?.first ?? "b",
                 enumLabels: row[10].map { $0.split(separator: ",").map(String.init) } ?? [],
                 baseOID: row[5].flatMap { UInt32($0) } ?? 0, baseModifier: row[6].flatMap { Int32($0) } ?? -1,
-                elementOID: row[7].flatMap { UInt32($0) } ?? 0, elementName: row[8] ?? "", elementKind: row[9]?.first ?? " ")
+                elementOID: row[7].flatMap { UInt32($0) } ?? 0, elementName: row[8] ?? "", elementKind: row[9]?.first ?? " ",
+                defaultExpression: row[11])
         }
         return (key.sorted { $0.0 < $1.0 }.map(\.1), notNull, types)
     }

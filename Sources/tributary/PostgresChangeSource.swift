@@ -117,7 +117,8 @@ final class PostgresChangeSource: ChangeSource {
                     ColumnTypeFacts(
                         name: $0.name, kind: $0.kind, enumLabels: $0.enumLabels, baseOID: $0.baseOID,
                         baseModifier: $0.baseModifier,
-                        elementOID: $0.elementOID, elementName: $0.elementName, elementKind: $0.elementKind)
+                        elementOID: $0.elementOID, elementName: $0.elementName, elementKind: $0.elementKind,
+                        defaultExpression: $0.defaultExpression)
                 })
         } catch {
             throw Self.classify(error)

