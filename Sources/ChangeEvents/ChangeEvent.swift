@@ -81,6 +81,58 @@ public struct ColumnTypeFacts: Sendable, Equatable {
     }
 }
 
+/// Debezium's value handling options, with its names and defaults.
+public struct ValueHandling: Sendable, Equatable {
+    /// `decimal.handling.mode`
+    public enum Decimal: String, Sendable, CaseIterable {
+        case precise, double, string
+    }
+
+    /// `time.precision.mode`
+    public enum TimePrecision: String, Sendable, CaseIterable {
+        case adaptive
+        case adaptiveTimeMicroseconds = "adaptive_time_microseconds"
+        case connect
+    }
+
+    /// `binary.handling.mode`
+    public enum Binary: String, Sendable, CaseIterable {
+        case bytes, base64
+        case base64URLSafe = "base64-url-safe"
+        case hex
+    }
+
+    /// `interval.handling.mode`
+    public enum Interval: String, Sendable, CaseIterable {
+        case numeric, string
+    }
+
+    /// `hstore.handling.mode`
+    public enum Hstore: String, Sendable, CaseIterable {
+        case json, map
+    }
+
+    public var decimal: Decimal
+    public var time: TimePrecision
+    public var binary: Binary
+    public var interval: Interval
+    public var hstore: Hstore
+    /// `unavailable.value.placeholder`: what an unchanged TOAST value is replaced with.
+    public var unavailablePlaceholder: String
+
+    public init(
+        decimal: Decimal = .precise, time: TimePrecision = .adaptive, binary: Binary = .bytes, interval: Interval = .numeric,
+        hstore: Hstore = .json, unavailablePlaceholder: String = "__debezium_unavailable_value"
+    ) {
+        self.decimal = decimal
+        self.time = time
+        self.binary = binary
+        self.interval = interval
+        self.hstore = hstore
+        self.unavailablePlaceholder = unavailablePlaceholder
+    }
+}
+
 /// Settings that shape every event of a connector.
 public struct EventSettings: Sendable {
     public var topicPrefix: String
@@ -91,11 +143,14 @@ public struct EventSettings: Sendable {
     public var skippedOperations: Set<ChangeOperation>
     /// `source.version`.
     public var version: String
+    /// How values of some types are written (Debezium's handling modes).
+    public var values: ValueHandling
 
     public init(
         topicPrefix: String, databaseName: String, schemas: Bool = false, tombstones: Bool = true,
-        skippedOperations: Set<ChangeOperation> = [.truncate], version: String
+        skippedOperations: Set<ChangeOperation> = [.truncate], version: String, values: ValueHandling = ValueHandling()
     ) {
+        self.values = values
         self.topicPrefix = topicPrefix
         self.databaseName = databaseName
         self.schemas = schemas

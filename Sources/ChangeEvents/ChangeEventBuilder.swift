@@ -249,10 +249,10 @@ public struct ChangeEventBuilder: Sendable {
             }
         case .unchanged:
             switch encoding {
-            case .string, .json:
-                buffer.appendRaw("\"__debezium_unavailable_value\"")
-            case .bytes:
-                buffer.appendBase64(Array("__debezium_unavailable_value".utf8))
+            case .string, .json, .xml, .tsvector, .enumeration, .hstoreJSON, .decimalString, .intervalString:
+                buffer.appendString(settings.values.unavailablePlaceholder)
+            case .bytes, .bytesText:
+                buffer.appendBase64(Array(settings.values.unavailablePlaceholder.utf8))
             default:
                 buffer.appendNull()
             }

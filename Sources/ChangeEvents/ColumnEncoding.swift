@@ -50,13 +50,59 @@ public indirect enum ColumnEncoding: Sendable, Equatable {
     case hstoreJSON
     /// An array of `element`s.
     case array(element: ColumnEncoding, elementOptional: Bool)
+    /// `decimal.handling.mode=double`: numeric and money as a double (NaN and infinities as strings).
+    case decimalDouble
+    /// `decimal.handling.mode=string`: numeric and money as their plain text.
+    case decimalString
+    /// `time.precision.mode=connect`: `org.apache.kafka.connect.data.Date` (days).
+    case connectDate
+    /// `time.precision.mode=connect`: `org.apache.kafka.connect.data.Time` (milliseconds of the day).
+    case connectTime
+    /// `time.precision.mode=connect`: `org.apache.kafka.connect.data.Timestamp` (milliseconds).
+    case connectTimestamp
+    /// `binary.handling.mode` base64, base64-url-safe or hex: bytes as a string.
+    case bytesText(ValueHandling.Binary)
+    /// `interval.handling.mode=string`: `io.debezium.time.Interval`, ISO-8601 `P1Y2M3DT4H5M6.789S`.
+    case intervalString
+    /// `hstore.handling.mode=map`: a Connect map of strings.
+    case hstoreMap
     /// A `name` column: Debezium's pgoutput path writes null for it.
     case alwaysNull
     /// A type Debezium does not know (geometric types but point, composites, …): left out of the event,
     /// as with Debezium's default `include.unknown.datatypes=false`.
     case omitted
 
-    /// The encoding Debezium uses for a column.
+    /// The encoding Debezium uses for a column, with its value handling options applied.
+    public init(typeOID: UInt32, typeModifier: Int32, facts: ColumnTypeFacts? = nil, handling: ValueHandling) {
+        self = ColumnEncoding(typeOID: typeOID, typeModifier: typeModifier, facts: facts).applying(handling)
+    }
+
+    /// This encoding as Debezium's handling options change it.
+    func applying(_ handling: ValueHandling) -> ColumnEncoding {
+        switch self {
+        case .decimal, .variableDecimal, .money:
+            switch handling.decimal {
+            case .precise: return self
+            case .double: return .decimalDouble
+            case .string: return .decimalString
+            }
+        case .date: return handling.time == .connect ? .connectDate : self
+        case .timeMillis, .timeMicros:
+            switch handling.time {
+            case .adaptive: return self
+            case .adaptiveTimeMicroseconds: return .timeMicros
+            case .connect: return .connectTime
+            }
+        case .timestampMillis, .timestampMicros: return handling.time == .connect ? .connectTimestamp : self
+        case .bytes: return handling.binary == .bytes ? self : .bytesText(handling.binary)
+        case .interval: return handling.interval == .string ? .intervalString : self
+        case .hstoreJSON: return handling.hstore == .map ? .hstoreMap : self
+        case .array(let element, let optional): return .array(element: element.applying(handling), elementOptional: optional)
+        default: return self
+        }
+    }
+
+    /// The encoding Debezium uses for a column with its default handling options.
     public init(typeOID: UInt32, typeModifier: Int32, facts: ColumnTypeFacts? = nil) {
         if let builtin = Self.builtin(typeOID, typeModifier) {
             self = builtin

@@ -90,6 +90,16 @@ enum ConnectSchema {
                 + "{\"type\":\"double\",\"optional\":false,\"field\":\"y\"},{\"type\":\"bytes\",\"optional\":true,\"field\":\"wkb\"},"
                 + "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}],\"optional\":\(opt),"
                 + "\"name\":\"io.debezium.data.geometry.Point\",\"version\":1,\"doc\":\"Geometry (POINT)\"}"
+        case .decimalDouble: return "{\"type\":\"double\",\"optional\":\(opt)}"
+        case .decimalString, .bytesText: return "{\"type\":\"string\",\"optional\":\(opt)}"
+        case .connectDate: return named("int32", "org.apache.kafka.connect.data.Date", opt)
+        case .connectTime: return named("int32", "org.apache.kafka.connect.data.Time", opt)
+        case .connectTimestamp: return named("int64", "org.apache.kafka.connect.data.Timestamp", opt)
+        case .intervalString: return named("string", "io.debezium.time.Interval", opt)
+        case .hstoreMap:
+            return
+                "{\"type\":\"map\",\"keys\":{\"type\":\"string\",\"optional\":false},"
+                + "\"values\":{\"type\":\"string\",\"optional\":true},\"optional\":\(opt)}"
         case .array(let element, let elementOptional):
             return "{\"type\":\"array\",\"items\":\(schema(element, optional: elementOptional)),\"optional\":\(opt)}"
         }

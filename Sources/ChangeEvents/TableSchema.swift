@@ -25,7 +25,8 @@ public struct TableSchema: Sendable {
         let name = "\(settings.topicPrefix).\(relation.namespace).\(relation.name)"
         topic = name
         let encodings = relation.columns.map {
-            ColumnEncoding(typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: metadata.types[$0.name])
+            ColumnEncoding(
+                typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: metadata.types[$0.name], handling: settings.values)
         }
         includedColumns = encodings.indices.filter { encodings[$0] != .omitted }
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }

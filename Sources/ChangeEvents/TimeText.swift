@@ -69,6 +69,19 @@ enum TimeText {
         var wholeSeconds = 0
         var microseconds = 0
 
+        /// Debezium's `interval.handling.mode=string` form: `P1Y2M3DT4H5M6.789S`.
+        var isoText: String {
+            var seconds = String(wholeSeconds)
+            if microseconds != 0 {
+                if wholeSeconds == 0 && microseconds < 0 { seconds = "-0" }
+                var fraction = String(abs(microseconds))
+                fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
+                while fraction.hasSuffix("0") { fraction.removeLast() }
+                seconds += "." + fraction
+            }
+            return "P\(years)Y\(months)M\(days)DT\(hours)H\(minutes)M\(seconds)S"
+        }
+
         /// Debezium's `MicroDuration.durationMicros` with 365.25/12 days a month, in the same floating-point steps.
         var debeziumMicros: Int64 {
             let daysPerMonth = 365.25 / 12

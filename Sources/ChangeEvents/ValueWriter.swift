@@ -85,7 +85,7 @@ enum ValueWriter {
                 guard let parsed = DateTimeText.parseTimestamp(text, withZone: false) else { return false }
                 micros = parsed
             }
-            out.appendInteger(encoding == .timestampMicros ? micros : micros / 1000)
+            out.appendInteger(encoding == .timestampMicros ? micros : floorDiv(micros, 1000))
             return true
         case .zonedTimestamp(let digits):
             if infinity(text) != nil {
@@ -150,10 +150,76 @@ enum ValueWriter {
             }
             out.append(UInt8(ascii: "]"))
             return true
+        case .decimalDouble:
+            guard let plain = plainDecimal(text) else { return false }
+            switch plain {
+            case "NaN", "Infinity", "-Infinity":
+                out.appendString(plain)
+                return true
+            default:
+                guard let value = Double(plain) else { return false }
+                let shortest = "\(value)"
+                return shortest.utf8.withContiguousStorageIfAvailable {
+                    JavaFloatFormat.write(UnsafeRawBufferPointer($0), into: &out)
+                }
+                    ?? false
+            }
+        case .decimalString:
+            guard let plain = plainDecimal(text) else { return false }
+            switch plain {
+            // The names of Debezium's SpecialValueDecimal values.
+            case "NaN": out.appendRaw("\"NAN\"")
+            case "Infinity": out.appendRaw("\"POSITIVE_INFINITY\"")
+            case "-Infinity": out.appendRaw("\"NEGATIVE_INFINITY\"")
+            default: out.appendString(plain)
+            }
+            return true
+        case .connectDate:
+            return write(text, as: .date, into: &out)
+        case .connectTime:
+            return write(text, as: .timeMillis, into: &out)
+        case .connectTimestamp:
+            return write(text, as: .timestampMillis, into: &out)
+        case .bytesText(let mode):
+            guard let raw = decodeByteaHex(text) else { return false }
+            switch mode {
+            case .bytes, .base64:
+                out.appendBase64(raw)
+            case .base64URLSafe:
+                var encoded: [UInt8] = []
+                raw.withUnsafeBytes { Base64.encode($0, into: &encoded) }
+                out.appendString(
+                    encoded.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }
+                )
+            case .hex:
+                out.appendString(Array(UnsafeRawBufferPointer(rebasing: text[2...])).map { $0 | 0x20 })
+            }
+            return true
+        case .intervalString:
+            guard let parts = TimeText.parseInterval(text) else { return false }
+            out.appendString(parts.isoText)
+            return true
+        case .hstoreMap:
+            guard let pairs = CompositeText.hstorePairs(text) else { return false }
+            out.append(UInt8(ascii: "{"))
+            for (position, index) in CompositeText.javaHashMapOrder(pairs.map(\.0)).enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.appendString(pairs[index].0)
+                out.append(UInt8(ascii: ":"))
+                if let value = pairs[index].1 { out.appendString(value) } else { out.appendNull() }
+            }
+            out.append(UInt8(ascii: "}"))
+            return true
         case .alwaysNull, .omitted:
             out.appendNull()
             return true
         }
+    }
+
+    /// numeric or money text as a plain decimal (`$1,234.56` → `1234.56`); the special values as they are.
+    private static func plainDecimal(_ text: UnsafeRawBufferPointer) -> String? {
+        let plain = String(decoding: text.filter { $0 != UInt8(ascii: "$") && $0 != UInt8(ascii: ",") }, as: UTF8.self)
+        return plain.isEmpty ? nil : plain
     }
 
     private static func writeDecimal(_ number: DecimalText?, scale: Int, into out: inout JSONBuffer) -> Bool {
@@ -188,6 +254,10 @@ enum ValueWriter {
         case .zonedTime: out.appendRaw("\"00:00:00Z\"")
         case .point: out.appendRaw("{\"x\":0.0,\"y\":0.0,\"wkb\":null,\"srid\":null}")
         case .array: out.appendRaw("[]")
+        case .decimalDouble: out.appendRaw("0.0")
+        case .connectDate, .connectTime, .connectTimestamp: out.appendRaw("0")
+        case .decimalString, .bytesText, .intervalString: out.appendRaw("\"\"")
+        case .hstoreMap: out.appendRaw("{}")
         case .alwaysNull, .omitted: out.appendNull()
         }
     }

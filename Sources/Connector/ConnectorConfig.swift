@@ -46,6 +46,8 @@ public struct ConnectorConfig: Sendable {
         public var schemas: Bool
         public var tombstones: Bool
         public var skippedOperations: Set<ChangeOperation>
+        /// Debezium's decimal, time, binary, interval and hstore handling modes and the TOAST placeholder.
+        public var values: ValueHandling
     }
 
     public struct Snapshot: Sendable {

@@ -252,7 +252,7 @@ struct ConfigReader {
         if top["kafka"] == nil { error(root, "missing required key 'kafka' (with bootstrap_servers and topic_prefix)") }
         let events =
             top["events"].map { eventsSection($0.value) }
-            ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate])
+            ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate], values: ValueHandling())
         let snapshot = top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial)
 
         guard let name, let postgres, let kafka, let events, let snapshot, diagnostics.isEmpty else { return nil }
@@ -393,9 +393,11 @@ struct ConfigReader {
     }
 
     mutating func eventsSection(_ node: Node) -> ConnectorConfig.Events? {
-        guard let section = mapping(node, path: "events", allowed: ["schemas", "tombstones", "skipped_operations"]) else {
-            return nil
-        }
+        let keys = [
+            "schemas", "tombstones", "skipped_operations", "decimal_handling", "time_precision", "binary_handling",
+            "interval_handling", "hstore_handling", "unavailable_value_placeholder",
+        ]
+        guard let section = mapping(node, path: "events", allowed: keys) else { return nil }
         let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? false
         let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? true
         var skipped: Set<ChangeOperation>? = [.truncate]
@@ -412,8 +414,34 @@ struct ConfigReader {
             }
             if skipped != nil { skipped = set }
         }
-        guard let schemas, let tombstones, let skipped else { return nil }
-        return ConnectorConfig.Events(schemas: schemas, tombstones: tombstones, skippedOperations: skipped)
+        var values = ValueHandling()
+        var valid = true
+        if let value = choice(section, "decimal_handling", ValueHandling.Decimal.self, &valid) { values.decimal = value }
+        if let value = choice(section, "time_precision", ValueHandling.TimePrecision.self, &valid) { values.time = value }
+        if let value = choice(section, "binary_handling", ValueHandling.Binary.self, &valid) { values.binary = value }
+        if let value = choice(section, "interval_handling", ValueHandling.Interval.self, &valid) { values.interval = value }
+        if let value = choice(section, "hstore_handling", ValueHandling.Hstore.self, &valid) { values.hstore = value }
+        if let entry = section["unavailable_value_placeholder"],
+            let text = string(entry.value, "events.unavailable_value_placeholder")
+        {
+            values.unavailablePlaceholder = text
+        }
+        guard let schemas, let tombstones, let skipped, valid else { return nil }
+        return ConnectorConfig.Events(schemas: schemas, tombstones: tombstones, skippedOperations: skipped, values: values)
+    }
+
+    /// One of an option's values, or an error listing them.
+    mutating func choice<T: RawRepresentable & CaseIterable>(
+        _ section: [String: (key: Node, value: Node)], _ key: String, _ type: T.Type, _ valid: inout Bool
+    ) -> T? where T.RawValue == String {
+        guard let entry = section[key], let text = string(entry.value, "events.\(key)") else { return nil }
+        guard let value = T(rawValue: text) else {
+            error(
+                entry.value, "events.\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+            valid = false
+            return nil
+        }
+        return value
     }
 
     mutating func snapshotSection(_ node: Node) -> ConnectorConfig.Snapshot? {

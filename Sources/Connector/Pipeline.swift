@@ -61,7 +61,7 @@ public final class Pipeline: @unchecked Sendable {
         EventSettings(
             topicPrefix: config.kafka.topicPrefix, databaseName: database, schemas: config.events.schemas,
             tombstones: config.events.tombstones, skippedOperations: config.events.skippedOperations,
-            version: TributaryVersion.current)
+            version: TributaryVersion.current, values: config.events.values)
     }
 
     /// The first token a following session may use.

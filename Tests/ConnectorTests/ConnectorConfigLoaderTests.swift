@@ -319,3 +319,46 @@ import Testing
                 """) == ["f.yaml:2:46: error: postgres.password: cannot read file /nonexistent/secret"])
     }
 }
+
+@Suite struct ValueHandlingConfigTests {
+    let loader = ConnectorConfigLoader(environment: [:])
+
+    @Test func debeziumHandlingOptionsAreRead() throws {
+        let config = try loader.parse(
+            """
+            name: a
+            postgres: {url: postgresql://x/db}
+            kafka: {bootstrap_servers: embedded, topic_prefix: a}
+            events:
+              decimal_handling: string
+              time_precision: adaptive_time_microseconds
+              binary_handling: base64-url-safe
+              interval_handling: string
+              hstore_handling: map
+              unavailable_value_placeholder: N/A
+            """, file: "f.yaml")
+        #expect(
+            config.events.values
+                == ValueHandling(
+                    decimal: .string, time: .adaptiveTimeMicroseconds, binary: .base64URLSafe, interval: .string, hstore: .map,
+                    unavailablePlaceholder: "N/A"))
+    }
+
+    @Test func defaultsAreDebeziums() throws {
+        let config = try loader.parse(ConnectorFileErrorTests.valid, file: "f.yaml")
+        #expect(config.events.values == ValueHandling())
+        #expect(ValueHandling().unavailablePlaceholder == "__debezium_unavailable_value")
+    }
+
+    @Test func anUnknownModeListsTheValidOnes() {
+        do {
+            _ = try loader.parse(ConnectorFileErrorTests.valid + "\nevents: {decimal_handling: exact}", file: "f.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(
+                error.diagnostics.map(\.description) == [
+                    "f.yaml:7:28: error: events.decimal_handling must be one of precise, double, string, not 'exact'"
+                ])
+        }
+    }
+}

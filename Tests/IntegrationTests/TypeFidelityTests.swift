@@ -44,7 +44,7 @@ import Testing
         schemas: Bool, events: String = "", expectedCount: Int
     ) async throws {
         let harness = try Harness(
-            database: "\(name)_schemas_\(schemas)",
+            database: "\(name.replacingOccurrences(of: "-", with: "_"))_schemas_\(schemas)",
             extra: "events: {schemas: \(schemas), skipped_operations: []\(events.isEmpty ? "" : ", " + events)}",
             topicPrefix: "dbz")
         let reference = Self.root.appendingPathComponent("tools/debezium-reference")
@@ -90,5 +90,24 @@ import Testing
         try await run(
             "identity", ddl: "identity.sql", dml: "identity-dml.sql", tables: Self.identityTables, schemas: schemas,
             expectedCount: 30)
+    }
+
+    /// Debezium's handling options, each golden file made with the same settings (its header names them).
+    static let options: [(golden: String, events: String)] = [
+        (
+            "options-a",
+            "decimal_handling: double, time_precision: connect, binary_handling: base64, interval_handling: string, hstore_handling: map"
+        ),
+        (
+            "options-b",
+            "decimal_handling: string, time_precision: adaptive_time_microseconds, binary_handling: hex, unavailable_value_placeholder: N/A"
+        ),
+        ("options-c", "binary_handling: base64-url-safe"),
+    ]
+
+    @Test(arguments: [0, 1, 2], [false, true])
+    func handlingOptionsMatchDebezium(option: Int, schemas: Bool) async throws {
+        let (golden, events) = Self.options[option]
+        try await run(golden, schemas: schemas, events: events, expectedCount: 17)
     }
 }
