@@ -1,3 +1,5 @@
+public import PGOutput
+
 /// How one column's values are written, decided once per relation from its type, modifier and catalog facts.
 ///
 /// Mirrors the Debezium PostgreSQL connector's default mappings (`decimal.handling.mode=precise`,

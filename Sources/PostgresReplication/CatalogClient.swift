@@ -132,29 +132,10 @@ public final class CatalogClient {
 
     // MARK: Tables
 
-    /// What the catalog says about one column's type beyond its OID: what the pgoutput Relation message lacks.
-    public struct ColumnType: Sendable, Equatable {
-        /// `pg_type.typname` (`hstore`, `mood`, …).
-        public var name: String
-        /// `pg_type.typtype`: b base, e enum, d domain, c composite, r range, m multirange, p pseudo.
-        public var kind: Character
-        /// Enum labels in sort order (for an enum, or an array of one).
-        public var enumLabels: [String]
-        /// For a domain: the base type and its modifier.
-        public var baseOID: UInt32
-        public var baseModifier: Int32
-        /// For an array: the element type, its name, kind and (for enums) labels.
-        public var elementOID: UInt32
-        public var elementName: String
-        public var elementKind: Character
-        /// The column's DEFAULT expression (`pg_get_expr`), if any.
-        public var defaultExpression: String?
-    }
-
     /// The primary key (in key order), NOT NULL columns and type facts of a relation.
     public func tableMetadata(
         relationOID: UInt32
-    ) throws(PostgresError) -> (primaryKey: [String], notNull: Set<String>, types: [String: ColumnType]) {
+    ) throws(PostgresError) -> (primaryKey: [String], notNull: Set<String>, types: [String: ColumnTypeFacts]) {
         let rows = try connection.query(
             """
             SELECT a.attname, a.attnotnull,
@@ -172,12 +153,12 @@ public final class CatalogClient {
             """, [String(relationOID)])
         var key: [(Int, String)] = []
         var notNull: Set<String> = []
-        var types: [String: ColumnType] = [:]
+        var types: [String: ColumnTypeFacts] = [:]
         for row in rows {
             guard let name = row[0] else { continue }
             if row[1] == "t" { notNull.insert(name) }
             if let position = row[2].flatMap({ Int($0) }), position > 0 { key.append((position, name)) }
-            types[name] = ColumnType(
+            types[name] = ColumnTypeFacts(
                 name: row[3] ?? "", kind: row[4]?.first ?? "b",
                 enumLabels: row[10].map { $0.split(separator: ",").map(String.init) } ?? [],
                 baseOID: row[5].flatMap { UInt32($0) } ?? 0, baseModifier: row[6].flatMap { Int32($0) } ?? -1,

@@ -111,15 +111,7 @@ final class PostgresChangeSource: ChangeSource {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
             let facts = try catalog.tableMetadata(relationOID: relationOID)
-            return TableMetadata(
-                primaryKey: facts.primaryKey, notNull: facts.notNull,
-                types: facts.types.mapValues {
-                    ColumnTypeFacts(
-                        name: $0.name, kind: $0.kind, enumLabels: $0.enumLabels, baseOID: $0.baseOID,
-                        baseModifier: $0.baseModifier,
-                        elementOID: $0.elementOID, elementName: $0.elementName, elementKind: $0.elementKind,
-                        defaultExpression: $0.defaultExpression)
-                })
+            return TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull, types: facts.types)
         } catch {
             throw Self.classify(error)
         }

@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import Connector
 import Foundation
 import Logging
