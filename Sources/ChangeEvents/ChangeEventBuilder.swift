@@ -21,6 +21,17 @@ public struct ChangeEventBuilder: Sendable {
     public private(set) var lastCommitLSN: LSN?
 
     private var buffer = JSONBuffer(capacity: 1024)
+    /// Set while writing snapshot reads.
+    private var snapshotMarker: SnapshotMarker?
+
+    /// `source.snapshot` of a snapshot read, as Debezium sets it.
+    public enum SnapshotMarker: String, Sendable {
+        case first
+        case firstInDataCollection = "first_in_data_collection"
+        case middle = "true"
+        case lastInDataCollection = "last_in_data_collection"
+        case last
+    }
 
     public init(settings: EventSettings, lastCommitLSN: LSN? = nil) {
         self.settings = settings
@@ -69,6 +80,37 @@ public struct ChangeEventBuilder: Sendable {
     public mutating func commit(_ commit: Commit) {
         xid = nil
         lastCommitLSN = commit.endLSN
+    }
+
+    // MARK: Snapshots
+
+    /// Starts writing snapshot reads: their `source` carries the snapshot's transaction and start time.
+    public mutating func beginSnapshot(xid: UInt32?, timeMicros: Int64) {
+        self.xid = xid
+        commitTimeMicros = timeMicros
+        origin = nil
+        lastCommitLSN = nil
+        snapshotMarker = .middle
+    }
+
+    /// Back to streaming, after the snapshot.
+    public mutating func endSnapshot(lastCommitLSN: LSN?) {
+        xid = nil
+        snapshotMarker = nil
+        self.lastCommitLSN = lastCommitLSN
+    }
+
+    /// The `r` event for one row of a table being snapshotted, at the slot's consistent point `lsn`.
+    public mutating func snapshotRead(
+        _ row: TupleData, relationOID: UInt32, marker: SnapshotMarker, at lsn: LSN, nowNanos: Int64
+    ) throws(EventEncodingError) -> ChangeEvent {
+        let table = try schema(relationOID)
+        try checkWidth(row, table)
+        snapshotMarker = marker
+        defer { snapshotMarker = .middle }
+        let key = writeKey(row, table)
+        let value = writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
+        return ChangeEvent(topic: table.topic, key: key, value: value, operation: .read)
     }
 
     // MARK: Events
@@ -270,7 +312,9 @@ public struct ChangeEventBuilder: Sendable {
     private mutating func writeSource(tableFragment: [UInt8], lsn: LSN, xid: UInt32?) {
         buffer.append(sourcePrefix)
         buffer.appendInteger(commitTimeMicros / 1000)
-        buffer.appendRaw(",\"snapshot\":\"false\"")
+        buffer.appendRaw(",\"snapshot\":\"")
+        buffer.appendRaw(snapshotMarker?.rawValue ?? "false")
+        buffer.append(UInt8(ascii: "\""))
         buffer.append(sourceDatabaseFragment)
         buffer.appendRaw("\"[")
         if let lastCommitLSN {

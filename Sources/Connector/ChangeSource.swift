@@ -5,8 +5,15 @@ public import PGOutput
 ///
 /// - Important: every call is made from the pipeline's thread, one at a time.
 public protocol ChangeSource: AnyObject {
-    /// Connects, checks prerequisites, prepares publication and slot, and starts streaming.
-    func open() throws -> SourcePosition
+    /// Connects, checks prerequisites, prepares publication and slot. When it creates the slot and
+    /// `exportSnapshot` is set, the position names a snapshot of the database at the slot's consistent point.
+    func open(exportSnapshot: Bool) throws -> SourcePosition
+    /// Starts streaming from the slot (after any snapshot: it ends the exported snapshot).
+    func startStreaming() throws
+    /// The tables a snapshot reads: the configured ones, or every table of the publication.
+    func snapshotTables() throws -> [TableName]
+    /// A new connection for reading tables in a snapshot.
+    func makeSnapshotReader() throws -> any SnapshotSource
     /// The next CopyData payload of the stream, or nil when none arrived within the timeout.
     func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]?
     func send(_ status: StandbyStatusUpdate) throws
@@ -22,12 +29,32 @@ public struct SourcePosition: Sendable {
     /// The slot's confirmed position (or its consistent point when just created).
     public var start: LSN
     public var slotCreated: Bool
+    /// The snapshot exported with the slot at its consistent point, if one was asked for.
+    public var snapshotName: String?
 
-    public init(databaseName: String, start: LSN, slotCreated: Bool) {
+    public init(databaseName: String, start: LSN, slotCreated: Bool, snapshotName: String? = nil) {
         self.databaseName = databaseName
         self.start = start
         self.slotCreated = slotCreated
+        self.snapshotName = snapshotName
     }
+}
+
+/// Reads tables for a snapshot over a connection of its own.
+///
+/// - Important: every call is made from the pipeline's thread, one at a time.
+public protocol SnapshotSource: AnyObject {
+    /// Opens a repeatable-read transaction in the named snapshot (or a fresh one); returns its transaction id.
+    func begin(snapshotName: String?) throws -> UInt32?
+    /// The table's columns as a Relation message would describe them.
+    func relation(for table: TableName) throws -> Relation
+    /// The planner's row estimate for progress reports.
+    func estimatedRows(_ table: TableName) throws -> Int64
+    /// Starts reading every row of the relation; then `nextRow` until nil.
+    func startCopy(_ relation: Relation) throws
+    /// One row in COPY text format, or nil when the table is done.
+    func nextRow() throws -> [UInt8]?
+    func close()
 }
 
 /// Where events go: a Kafka producer, seen through the few calls the pipeline makes.

@@ -79,6 +79,16 @@ public struct CheckpointTracker: Sendable {
         serverPosition = max(serverPosition, position)
     }
 
+    /// Tokens of the transactions begun and not yet committed.
+    public var openTokens: [UInt64] {
+        entries.indices.filter { entries[$0].endLSN == nil }.map { headToken + UInt64($0) }
+    }
+
+    /// Whether every event of the transaction, and of all before it, is acknowledged and it has committed.
+    public func isFinished(token: UInt64) -> Bool {
+        token < headToken
+    }
+
     private func index(of token: UInt64) -> Int? {
         guard token >= headToken, token < nextToken else { return nil }
         return Int(token - headToken)

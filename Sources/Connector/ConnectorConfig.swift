@@ -52,6 +52,8 @@ public struct ConnectorConfig: Sendable {
 
     public struct Snapshot: Sendable {
         public var mode: SnapshotMode
+        /// Where the connector remembers which tables a snapshot completed.
+        public var stateDirectory: String
     }
 
     public enum SnapshotMode: String, Sendable, CaseIterable {

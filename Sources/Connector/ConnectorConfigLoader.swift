@@ -253,7 +253,8 @@ struct ConfigReader {
         let events =
             top["events"].map { eventsSection($0.value) }
             ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate], values: ValueHandling())
-        let snapshot = top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial)
+        let snapshot =
+            top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial, stateDirectory: "state")
 
         guard let name, let postgres, let kafka, let events, let snapshot, diagnostics.isEmpty else { return nil }
         return ConnectorConfig(name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, sourceFile: file)
@@ -445,7 +446,7 @@ struct ConfigReader {
     }
 
     mutating func snapshotSection(_ node: Node) -> ConnectorConfig.Snapshot? {
-        guard let section = mapping(node, path: "snapshot", allowed: ["mode"]) else { return nil }
+        guard let section = mapping(node, path: "snapshot", allowed: ["mode", "state_directory"]) else { return nil }
         var mode = ConnectorConfig.SnapshotMode.initial
         if let entry = section["mode"], let text = string(entry.value, "snapshot.mode") {
             if let value = ConnectorConfig.SnapshotMode(rawValue: text == "never" ? "no_data" : text) {
@@ -458,7 +459,15 @@ struct ConfigReader {
                 return nil
             }
         }
-        return ConnectorConfig.Snapshot(mode: mode)
+        var directory = "state"
+        if let entry = section["state_directory"], let text = string(entry.value, "snapshot.state_directory") {
+            guard !text.isEmpty else {
+                error(entry.value, "snapshot.state_directory is empty; give a directory the connector may write")
+                return nil
+            }
+            directory = text
+        }
+        return ConnectorConfig.Snapshot(mode: mode, stateDirectory: directory)
     }
 }
 

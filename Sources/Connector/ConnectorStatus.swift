@@ -25,6 +25,8 @@ public final class ConnectorStatus: Sendable {
         public var deliveryErrors: UInt64 = 0
         public var reconnects: UInt64 = 0
         public var lastError: String?
+        /// Snapshot progress; zero when no snapshot ran in this process.
+        public var snapshot = SnapshotProgress()
         /// Last time the connector's thread showed it is not stuck.
         public var heartbeat: ContinuousClock.Instant = .now
 
@@ -32,6 +34,18 @@ public final class ConnectorStatus: Sendable {
         public var lagBytes: UInt64 {
             serverLSN.rawValue > flushedLSN.rawValue ? serverLSN.rawValue - flushedLSN.rawValue : 0
         }
+    }
+
+    /// How far a snapshot has come.
+    public struct SnapshotProgress: Sendable, Equatable {
+        public var tablesTotal = 0
+        public var tablesDone = 0
+        public var rowsEmitted: UInt64 = 0
+        /// Sum of `pg_class.reltuples` of the tables to read.
+        public var rowsEstimated: Int64 = 0
+        /// Rows per second over the last progress interval.
+        public var rowsPerSecond: Double = 0
+        public var completed = false
     }
 
     private let storage: Mutex<Snapshot>

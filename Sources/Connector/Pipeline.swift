@@ -78,13 +78,30 @@ public final class Pipeline: @unchecked Sendable {
     /// sends the final standby status and closes the stream.
     public func run() throws {
         defer { source.close() }
-        let position = try source.open()
+        let position = try source.open(exportSnapshot: config.snapshot.mode != .noData)
         tracker = CheckpointTracker(start: position.start, firstToken: tracker.tokenWatermark)
         builder = ChangeEventBuilder(
             settings: Self.settings(config, database: position.databaseName),
             lastCommitLSN: position.slotCreated ? nil : position.start)
         received = position.start
         lastFlushSent = position.start
+
+        if let plan = try snapshotPlan(position) {
+            let finished = try runSnapshot(plan, at: position)
+            builder.endSnapshot(lastCommitLSN: position.slotCreated ? nil : position.start)
+            if !finished || isStopRequested {
+                try drain()
+                return
+            }
+            if config.snapshot.mode == .initialOnly {
+                logger.info("snapshot complete; snapshot.mode is initial_only, so the connector stops here")
+                return
+            }
+        } else if config.snapshot.mode == .initialOnly {
+            logger.info("snapshot already complete; snapshot.mode is initial_only, so the connector stops here")
+            return
+        }
+        try source.startStreaming()
         status.update {
             $0.state = .streaming
             $0.receivedLSN = position.start
@@ -124,6 +141,204 @@ public final class Pipeline: @unchecked Sendable {
             try sendStatusIfDue()
         }
         try drain()
+    }
+
+    // MARK: Snapshot
+
+    struct SnapshotPlan {
+        var tables: [TableName]
+        /// Tables a previous run completed (resumed snapshots skip them).
+        var done: Set<TableName>
+        /// The snapshot exported with the slot, or nil to read in a fresh one.
+        var snapshotName: String?
+        var store: SnapshotStateStore
+    }
+
+    /// Decides, as Debezium's snapshot modes do, whether and what to snapshot before streaming.
+    private func snapshotPlan(_ position: SourcePosition) throws -> SnapshotPlan? {
+        let mode = config.snapshot.mode
+        guard mode != .noData else { return nil }
+        let store = SnapshotStateStore(directory: config.snapshot.stateDirectory, connector: config.name)
+        var state = try store.load(slot: config.postgres.slot)
+        // A new slot starts a new history: what an old snapshot completed says nothing about it.
+        if position.slotCreated || mode == .always { state = nil }
+        if let state, state.completed, mode != .always, !(mode == .whenNeeded && position.slotCreated) {
+            status.update { $0.snapshot.completed = true }
+            return nil
+        }
+        let done = Set((state?.tablesDone ?? []).compactMap { TableName(parsing: $0) })
+        let tables = try source.snapshotTables()
+        return SnapshotPlan(
+            tables: tables, done: done, snapshotName: position.slotCreated ? position.snapshotName : nil, store: store)
+    }
+
+    /// Emits every row of the plan's tables as `r` events; returns false when stopped before the end.
+    ///
+    /// Each table is a transaction of the checkpoint tracker whose end is the slot's start position, so
+    /// snapshot reads never move the confirmed position; a table is recorded as done once Kafka holds all of it.
+    private func runSnapshot(_ plan: SnapshotPlan, at position: SourcePosition) throws -> Bool {
+        let reader = try source.makeSnapshotReader()
+        defer { reader.close() }
+        let xid = try reader.begin(snapshotName: plan.snapshotName)
+        let remaining = plan.tables.filter { !plan.done.contains($0) }
+        var state = SnapshotState(
+            slot: config.postgres.slot, completed: false, tablesDone: plan.tables.filter(plan.done.contains).map(\.description))
+        try plan.store.save(state)
+        var estimated: Int64 = 0
+        for table in remaining { estimated += try reader.estimatedRows(table) }
+        status.update {
+            $0.state = .snapshotting
+            $0.lastError = nil
+            $0.snapshot = ConnectorStatus.SnapshotProgress(
+                tablesTotal: plan.tables.count, tablesDone: plan.tables.count - remaining.count, rowsEstimated: estimated)
+        }
+        logger.info(
+            "snapshot starting",
+            metadata: [
+                "tables": "\(remaining.map(\.description).joined(separator: ","))", "skipped_as_done": "\(plan.done.count)",
+                "rows_estimated": "\(estimated)", "exported_snapshot": "\(plan.snapshotName ?? "none (fresh snapshot)")",
+            ])
+        builder.beginSnapshot(xid: xid, timeMicros: Self.wallClockNanos() / 1000)
+
+        // The last row read is held back until the next one shows which marker it gets.
+        var held: (row: TupleData, oid: UInt32, token: UInt64, first: Bool)?
+        var pendingTables: [(table: TableName, token: UInt64)] = []
+        var rows: UInt64 = 0
+        var lastReport = ContinuousClock.now
+        var rowsAtReport: UInt64 = 0
+
+        func emitHeld(_ marker: ChangeEventBuilder.SnapshotMarker) throws {
+            guard let current = held else { return }
+            held = nil
+            let event: ChangeEvent
+            do {
+                event = try builder.snapshotRead(
+                    current.row, relationOID: current.oid,
+                    marker: current.first && marker != .last ? .firstInDataCollection : marker,
+                    at: position.start, nowNanos: Self.wallClockNanos())
+            } catch {
+                throw PipelineError.encode(lsn: position.start, underlying: error)
+            }
+            try send(event, token: current.token)
+        }
+
+        func recordFinishedTables() throws {
+            var changed = false
+            while let first = pendingTables.first, tracker.isFinished(token: first.token) {
+                pendingTables.removeFirst()
+                state.tablesDone.append(first.table.description)
+                changed = true
+            }
+            if changed {
+                try plan.store.save(state)
+                let done = state.tablesDone.count
+                status.update { $0.snapshot.tablesDone = done }
+            }
+        }
+
+        for table in remaining {
+            if isStopRequested { break }
+            let relation = try reader.relation(for: table)
+            let metadata = try source.tableMetadata(relationOID: relation.oid)
+            do {
+                try builder.register(relation, metadata: metadata)
+            } catch {
+                throw PipelineError.encode(lsn: position.start, underlying: error)
+            }
+            let token = tracker.begin()
+            var first = true
+            var tableRows: UInt64 = 0
+            try reader.startCopy(relation)
+            while let line = try reader.nextRow() {
+                let row: TupleData
+                do {
+                    row = try CopyTextRow.decode(line, columnCount: relation.columns.count)
+                } catch {
+                    throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
+                }
+                if let previous = held {
+                    try emitHeld(previous.oid == relation.oid ? .middle : .lastInDataCollection)
+                    if previous.oid != relation.oid, let index = pendingTables.lastIndex(where: { $0.token == previous.token }) {
+                        tracker.commit(token: pendingTables[index].token, endLSN: position.start)
+                    }
+                }
+                held = (row, relation.oid, token, first)
+                first = false
+                rows += 1
+                tableRows += 1
+                if rows % 256 == 0 {
+                    pollDeliveries(timeoutMilliseconds: 0)
+                    try checkDeliveries()
+                    try recordFinishedTables()
+                    while tracker.inFlight >= config.kafka.maxInFlight {
+                        // Back pressure: Kafka is behind, so the COPY waits instead of rows piling up here.
+                        pollDeliveries(timeoutMilliseconds: 100)
+                        try checkDeliveries()
+                    }
+                    let now = ContinuousClock.now
+                    if now - lastReport >= .seconds(10) {
+                        let rate = Double(rows - rowsAtReport) / ((now - lastReport) / .seconds(1))
+                        logger.info(
+                            "snapshot progress",
+                            metadata: [
+                                "table": "\(table)", "rows": "\(rows)", "estimated": "\(estimated)",
+                                "rows_per_second": "\(Int(rate))",
+                            ])
+                        let emitted = rows
+                        status.update {
+                            $0.snapshot.rowsEmitted = emitted
+                            $0.snapshot.rowsPerSecond = rate
+                            $0.heartbeat = now
+                        }
+                        lastReport = now
+                        rowsAtReport = rows
+                    }
+                }
+                if isStopRequested { break }
+            }
+            pendingTables.append((table, token))
+            if tableRows == 0 { tracker.commit(token: token, endLSN: position.start) }
+            logger.info("snapshot table read", metadata: ["table": "\(table)", "rows": "\(tableRows)"])
+        }
+        let completed = !isStopRequested
+        if completed {
+            try emitHeld(.last)
+        } else if let dropped = held {
+            // Stopped: the held row is not sent, so its table and every later one count as unfinished
+            // and are read again next time.
+            held = nil
+            if let index = pendingTables.firstIndex(where: { $0.token == dropped.token }) {
+                pendingTables.removeSubrange(index...)
+            }
+        }
+        // Every table's transaction is complete now (unfinished ones too, so their sent rows can drain).
+        for token in tracker.openTokens { tracker.commit(token: token, endLSN: position.start) }
+        if !completed {
+            logger.info("snapshot stopped; the next start reads the unfinished tables again")
+        }
+        // A complete snapshot waits for Kafka to hold every row; a stopped one waits as long as a shutdown does.
+        let deadline = ContinuousClock.now + drainTimeout
+        while tracker.inFlight > 0 && (completed ? !isStopRequested : ContinuousClock.now < deadline) {
+            pollDeliveries(timeoutMilliseconds: 100)
+            try checkDeliveries()
+            try recordFinishedTables()
+        }
+        pollDeliveries(timeoutMilliseconds: 0)
+        try recordFinishedTables()
+        let emitted = rows
+        if completed && pendingTables.isEmpty && tracker.inFlight == 0 {
+            state.completed = true
+            try plan.store.save(state)
+            logger.info("snapshot complete", metadata: ["rows": "\(rows)", "tables": "\(plan.tables.count)"])
+        }
+        let done = state.tablesDone.count
+        let isComplete = state.completed
+        status.update {
+            $0.snapshot.rowsEmitted = emitted
+            $0.snapshot.tablesDone = done
+            $0.snapshot.completed = isComplete
+        }
+        return completed && state.completed
     }
 
     // MARK: Frames

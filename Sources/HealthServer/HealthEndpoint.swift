@@ -110,11 +110,30 @@ struct StatusBody: Encodable {
         var lsn: Positions
         var lag: Lag
         var events: Events
+        struct Snapshot: Encodable {
+            var tablesTotal: Int
+            var tablesDone: Int
+            var rowsEmitted: UInt64
+            var rowsEstimated: Int64
+            var rowsPerSecond: Int
+            var completed: Bool
+
+            enum CodingKeys: String, CodingKey {
+                case tablesTotal = "tables_total"
+                case tablesDone = "tables_done"
+                case rowsEmitted = "rows_emitted"
+                case rowsEstimated = "rows_estimated"
+                case rowsPerSecond = "rows_per_second"
+                case completed
+            }
+        }
+
         var reconnects: UInt64
+        var snapshot: Snapshot
         var lastError: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, state, slot, lsn, lag, events, reconnects
+            case name, state, slot, lsn, lag, events, reconnects, snapshot
             case lastError = "last_error"
         }
 
@@ -128,6 +147,10 @@ struct StatusBody: Encodable {
             lag = Lag(bytes: snapshot.lagBytes, ms: snapshot.lagMilliseconds)
             events = Events(total: snapshot.eventsTotal, inFlight: snapshot.inFlight, deliveryErrors: snapshot.deliveryErrors)
             reconnects = snapshot.reconnects
+            self.snapshot = Snapshot(
+                tablesTotal: snapshot.snapshot.tablesTotal, tablesDone: snapshot.snapshot.tablesDone,
+                rowsEmitted: snapshot.snapshot.rowsEmitted, rowsEstimated: snapshot.snapshot.rowsEstimated,
+                rowsPerSecond: Int(snapshot.snapshot.rowsPerSecond), completed: snapshot.snapshot.completed)
             lastError = snapshot.lastError
         }
 
@@ -140,6 +163,7 @@ struct StatusBody: Encodable {
             try container.encode(lag, forKey: .lag)
             try container.encode(events, forKey: .events)
             try container.encode(reconnects, forKey: .reconnects)
+            try container.encode(snapshot, forKey: .snapshot)
             // Always present, null when there is none, so consumers need not test for the key.
             try container.encode(lastError, forKey: .lastError)
         }

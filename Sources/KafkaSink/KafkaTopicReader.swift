@@ -28,6 +28,8 @@ public final class KafkaTopicReader {
                 ("enable.partition.eof", "false"),
                 ("auto.offset.reset", "earliest"),
                 ("client.id", "tributary-reader"),
+                // Ask again soon when a fetch comes back short, instead of idling half a second.
+                ("fetch.wait.max.ms", "10"),
             ] + properties)
         handle = try RDKafkaConfig.client(RD_KAFKA_CONSUMER, conf: conf)
         // Route the main queue to the consumer queue so one poll serves both.

@@ -211,6 +211,37 @@ final class LibpqConnection {
         }
     }
 
+    /// Starts `COPY … TO STDOUT`; rows are then read with `readCopyRow`.
+    func startCopyOut(_ command: String) throws(PostgresError) {
+        let conn = try handle()
+        let result = PQexec(conn, command)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COPY_OUT else {
+            try check(result, conn)
+            throw PostgresError(.protocolViolation, "\(command) did not start a COPY")
+        }
+    }
+
+    /// The next row of a `COPY TO STDOUT` (blocking), or nil at its end.
+    func readCopyRow() throws(PostgresError) -> [UInt8]? {
+        let conn = try handle()
+        var buffer: UnsafeMutablePointer<CChar>? = nil
+        let length = PQgetCopyData(conn, &buffer, 0)
+        if length > 0, let buffer {
+            // PQgetCopyData allocates the row; it is freed here once copied.
+            defer { PQfreemem(buffer) }
+            return Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+        }
+        if length == -1 {
+            while let result = PQgetResult(conn) {
+                defer { PQclear(result) }
+                try check(result, conn)
+            }
+            return nil
+        }
+        throw PostgresError(.connection, "COPY failed: \(Self.errorText(conn))")
+    }
+
     /// Ends COPY BOTH from our side (CopyDone), drains what the server still sends, and reads the final result.
     func endCopy(drainMilliseconds: Int) {
         guard let conn else { return }

@@ -31,14 +31,23 @@ public final class ReplicationSession {
             systemID: row[0] ?? "", timeline: Int(row[1] ?? "") ?? 0, walPosition: position, databaseName: database)
     }
 
-    /// Creates a logical slot with pgoutput and returns its consistent point.
-    public func createSlot(_ name: String) throws(PostgresError) -> LSN {
+    /// Creates a logical slot with pgoutput and returns its consistent point and, when asked, the name of a
+    /// snapshot of the database at that point.
+    ///
+    /// - Important: an exported snapshot stays importable only while this session runs no other command:
+    ///   import it (`SnapshotReader.begin(snapshotName:)`) before `startReplication`.
+    public func createSlot(
+        _ name: String, exportSnapshot: Bool = false
+    ) throws(PostgresError) -> (
+        consistentPoint: LSN, snapshotName: String?
+    ) {
         let rows = try connection.query(
-            "CREATE_REPLICATION_SLOT \(try connection.quoteIdentifier(name)) LOGICAL pgoutput (SNAPSHOT 'nothing')")
+            "CREATE_REPLICATION_SLOT \(try connection.quoteIdentifier(name)) LOGICAL pgoutput "
+                + (exportSnapshot ? "(SNAPSHOT 'export')" : "(SNAPSHOT 'nothing')"))
         guard let point = rows.first?[1].flatMap({ LSN($0) }) else {
             throw PostgresError(.protocolViolation, "CREATE_REPLICATION_SLOT returned no consistent point")
         }
-        return point
+        return (point, exportSnapshot ? rows.first?[2] ?? nil : nil)
     }
 
     /// Starts streaming from the slot's confirmed position (`0/0` asks the server to use it).

@@ -4,7 +4,7 @@ public import KafkaSink
 public enum KafkaCollector {
     /// Waits for the topics to exist, then reads until `count` records arrived or the time is up.
     public static func records(
-        bootstrapServers: String, topics: [String], atLeast count: Int, timeout: Duration = .seconds(60)
+        bootstrapServers: String, topics: [String], atLeast count: Int, timeout: Duration = .seconds(180)
     ) async throws -> [KafkaRecord] {
         let reader = try KafkaTopicReader(bootstrapServers: bootstrapServers)
         let deadline = ContinuousClock.now + timeout

@@ -48,7 +48,7 @@ public final class PostgresServer: Sendable {
         guard initdb.status == 0 else { throw TestSupportError("initdb failed:\n\(initdb.output)") }
         let options =
             "-c wal_level=logical -c port=\(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory) "
-            + "-c max_wal_senders=20 -c max_replication_slots=20 -c fsync=off -c wal_sender_timeout=60s"
+            + "-c max_wal_senders=100 -c max_replication_slots=100 -c max_connections=300 -c fsync=off -c wal_sender_timeout=60s"
         let start = try Self.asPostgres(
             "\(bin)/pg_ctl", ["-D", data, "-w", "-l", "\(directory)/server.log", "-o", options, "start"])
         guard start.status == 0 else {

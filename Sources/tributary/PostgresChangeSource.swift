@@ -21,15 +21,42 @@ final class PostgresChangeSource: ChangeSource {
             conninfo: config.postgres.url, password: config.postgres.password, applicationName: "tributary_\(config.name)")
     }
 
-    func open() throws -> SourcePosition {
+    func open(exportSnapshot: Bool) throws -> SourcePosition {
         do {
-            return try openStream()
+            return try prepare(exportSnapshot: exportSnapshot)
         } catch {
             throw Self.classify(error)
         }
     }
 
-    private func openStream() throws(PostgresError) -> SourcePosition {
+    func startStreaming() throws {
+        guard let session else { throw ConnectorError(.transient, "replication connection is not open") }
+        do {
+            try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    func snapshotTables() throws -> [TableName] {
+        guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
+        if !config.postgres.tables.isEmpty { return config.postgres.tables }
+        do {
+            return try catalog.publicationTables(config.postgres.publication)
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    func makeSnapshotReader() throws -> any SnapshotSource {
+        do {
+            return PostgresSnapshotSource(reader: try SnapshotReader(settings: settings))
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    private func prepare(exportSnapshot: Bool) throws(PostgresError) -> SourcePosition {
         let catalog = try CatalogClient(settings: settings)
         self.catalog = catalog
         let walLevel = try catalog.setting("wal_level") ?? "unknown"
@@ -51,6 +78,7 @@ final class PostgresChangeSource: ChangeSource {
         let database = try catalog.currentDatabase()
         var start: LSN
         var created = false
+        var snapshotName: String?
         let existing = try catalog.slot(config.postgres.slot)
         if let slot = existing {
             guard slot.slotType == "logical", slot.plugin == "pgoutput" else {
@@ -80,13 +108,12 @@ final class PostgresChangeSource: ChangeSource {
         self.session = session
         let identity = try session.identifySystem()
         if existing == nil {
-            start = try session.createSlot(config.postgres.slot)
+            (start, snapshotName) = try session.createSlot(config.postgres.slot, exportSnapshot: exportSnapshot)
             created = true
             logger.info(
                 "created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
         }
-        try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
-        return SourcePosition(databaseName: identity.databaseName, start: start, slotCreated: created)
+        return SourcePosition(databaseName: identity.databaseName, start: start, slotCreated: created, snapshotName: snapshotName)
     }
 
     func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {
@@ -133,5 +160,58 @@ final class PostgresChangeSource: ChangeSource {
         default:
             return ConnectorError(.transient, error.description)
         }
+    }
+}
+
+/// Joins `SnapshotReader` to the pipeline.
+final class PostgresSnapshotSource: SnapshotSource {
+    private let reader: SnapshotReader
+
+    init(reader: SnapshotReader) {
+        self.reader = reader
+    }
+
+    func begin(snapshotName: String?) throws -> UInt32? {
+        do {
+            return try reader.begin(snapshotName: snapshotName)
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func relation(for table: TableName) throws -> Relation {
+        do {
+            return try reader.relation(for: table)
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func estimatedRows(_ table: TableName) throws -> Int64 {
+        do {
+            return try reader.estimatedRows(table)
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func startCopy(_ relation: Relation) throws {
+        do {
+            try reader.startCopy(relation)
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func nextRow() throws -> [UInt8]? {
+        do {
+            return try reader.nextRow()
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func close() {
+        reader.close()
     }
 }

@@ -85,10 +85,6 @@ struct RunCommand: AsyncParsableCommand {
                     "topics": "\(config.kafka.topicPrefix).<schema>.<table>", "kafka": "\(servers)",
                     "snapshot": "\(config.snapshot.mode.rawValue)",
                 ])
-            if config.snapshot.mode != .noData {
-                connectorLogger.warning(
-                    "initial snapshots are not implemented yet: existing rows are not emitted, only changes from the slot on")
-            }
             let sink = KafkaEventSink(producer: producer, logger: connectorLogger)
             let sourceLogger = connectorLogger
             runners.append(

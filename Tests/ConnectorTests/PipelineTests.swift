@@ -19,7 +19,17 @@ import Testing
             self.frames = frames
         }
 
-        func open() throws -> SourcePosition { SourcePosition(databaseName: "db", start: start, slotCreated: false) }
+        func open(exportSnapshot: Bool) throws -> SourcePosition {
+            SourcePosition(databaseName: "db", start: start, slotCreated: false)
+        }
+
+        func startStreaming() throws {}
+
+        func snapshotTables() throws -> [TableName] { [] }
+
+        func makeSnapshotReader() throws -> any SnapshotSource {
+            throw ConnectorError(.configuration, "no snapshots in this test")
+        }
 
         func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {
             if frames.isEmpty {
@@ -65,6 +75,7 @@ import Testing
         name: test
         postgres: {url: "postgresql://x/db", status_interval: 10ms, tables: [public.items]}
         kafka: {bootstrap_servers: embedded, topic_prefix: p}
+        snapshot: {mode: no_data}
         """, file: "test.yaml")
 
     static func stream(table: String = "items") -> [[UInt8]] {

