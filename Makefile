@@ -10,6 +10,7 @@ help:
 	@echo "make test   install what is needed, build, lint and run every test"
 	@echo "make setup  install the Debian packages the project needs (idempotent)"
 	@echo "make build  release build (.build/release/tributary)"
+	@echo "make bench  snapshot rows/s next to COPY TO /dev/null (release build; N= rows)"
 
 # Installs only what is missing, so it is quick and quiet on a prepared machine.
 setup:
@@ -34,4 +35,8 @@ test: setup lint
 demo: build
 	./scripts/demo.sh
 
-.PHONY: help setup build lint test demo
+# Benchmarks use the release build. N= sets the row count.
+bench: build
+	./scripts/bench-snapshot.sh
+
+.PHONY: help setup build lint test demo bench

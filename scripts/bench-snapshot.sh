@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Snapshot throughput next to the server's own COPY speed, in the same run (release build).
+# N rows (default 1,000,000) of a 6-column table: int8 key, text, int4, numeric(12,2), timestamptz, bool.
+# Prints rows/s for `COPY … TO '/dev/null'` (the server alone) and for a Tributary initial_only
+# snapshot into a separate embedded-Kafka process (first row read to last row acknowledged).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+bin=.build/release/tributary
+[ -x "$bin" ] || { echo "build first: make build" >&2; exit 1; }
+work=$(mktemp -d /tmp/tributary-bench.XXXXXX)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; stop_postgres; rm -rf "$work"; }
+source scripts/lib/throwaway-postgres.sh
+trap cleanup EXIT
+
+psql_ -c "CREATE DATABASE bench"
+psql_ -d bench -c "CREATE TABLE t (id int8 PRIMARY KEY, name text, qty int4, price numeric(12,2), at timestamptz, ok bool)"
+psql_ -d bench -c "INSERT INTO t SELECT g, 'name ' || g, g % 1000, (g % 100000) / 100.0, now() - g * interval '1 second', g % 2 = 0 FROM generate_series(1, $N) g"
+psql_ -d bench -c "VACUUM ANALYZE t"
+
+copy_start=$(date +%s.%N)
+psql_ -d bench -c "COPY t TO '/dev/null'"
+copy_end=$(date +%s.%N)
+
+"$bin" kafka-dev --brokers 1 >"$work/kafka" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/kafka" ] && break; sleep 0.1; done
+cat > "$work/bench.yaml" <<YAML
+name: bench
+postgres: {url: "postgresql://postgres@127.0.0.1:$PG_PORT/bench"}
+kafka:
+  bootstrap_servers: $(head -n 1 "$work/kafka")
+  topic_prefix: bench
+  properties: {linger.ms: 20, batch.num.messages: 10000}
+snapshot: {mode: initial_only, state_directory: $work/state}
+YAML
+snap_start=$(date +%s.%N)
+/usr/bin/time -f "%M %U %S" -o "$work/time" "$bin" run "$work/bench.yaml" --health-port 0 2>"$work/log"
+snap_end=$(date +%s.%N)
+
+python3 - "$N" "$copy_start" "$copy_end" "$snap_start" "$snap_end" "$work/time" <<'PY'
+import sys
+n = int(sys.argv[1]); copy = float(sys.argv[3]) - float(sys.argv[2]); snap = float(sys.argv[5]) - float(sys.argv[4])
+rss_kb, user, system = open(sys.argv[6]).read().split()[-3:]
+print(f"rows={n}")
+print(f"COPY TO /dev/null      {n / copy:12,.0f} rows/s  ({copy:.2f} s)")
+print(f"tributary snapshot     {n / snap:12,.0f} rows/s  ({snap:.2f} s, start to last row acknowledged)")
+print(f"ratio                  {copy / snap:12.2f}")
+print(f"peak RSS {int(rss_kb) / 1024:.1f} MB, CPU {float(user) + float(system):.2f} s")
+PY
+grep -E "snapshot (complete|starting)" "$work/log" | sed 's/^/    /'
