@@ -50,8 +50,13 @@ public protocol SnapshotSource: AnyObject {
     func relation(for table: TableName) throws -> Relation
     /// The planner's row estimate for progress reports.
     func estimatedRows(_ table: TableName) throws -> Int64
-    /// Starts reading every row of the relation; then `nextRow` until nil.
-    func startCopy(_ relation: Relation) throws
+    /// Exports the current transaction's snapshot so other readers can share it; returns its name.
+    func exportSnapshot() throws -> String
+    /// The table's size in pages (`pg_class.relpages`), for splitting it into ranges.
+    func pageCount(_ table: TableName) throws -> Int64
+    /// Starts reading the relation's rows (of pages `[lower, upper)` when given, or those `query` returns);
+    /// then `nextRow` until nil.
+    func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws
     /// One row in COPY text format, or nil when the table is done.
     func nextRow() throws -> [UInt8]?
     func close()

@@ -89,6 +89,12 @@ public struct CheckpointTracker: Sendable {
         token < headToken
     }
 
+    /// Whether the transaction has committed and Kafka acknowledged every event of it (earlier ones may be open).
+    public func isAcknowledged(token: UInt64) -> Bool {
+        guard let index = index(of: token) else { return token < headToken }
+        return entries[index].endLSN != nil && entries[index].pending == 0
+    }
+
     private func index(of token: UInt64) -> Int? {
         guard token >= headToken, token < nextToken else { return nil }
         return Int(token - headToken)

@@ -20,6 +20,8 @@ public struct ConnectorConfig: Sendable {
         public var publicationMode: PublicationMode
         /// Tables to capture; empty = every table of the publication.
         public var tables: [TableName]
+        /// Tables never captured, neither snapshotted nor streamed.
+        public var excludedTables: [TableName]
         /// How often a standby status update is sent even when nothing changed.
         public var statusInterval: Duration
     }
@@ -54,6 +56,12 @@ public struct ConnectorConfig: Sendable {
         public var mode: SnapshotMode
         /// Where the connector remembers which tables a snapshot completed.
         public var stateDirectory: String
+        /// Connections reading in parallel (tables, and page ranges of large tables).
+        public var maxThreads: Int = 2
+        /// Tables of at least twice this many pages (8 kB each) are read in page ranges by several readers.
+        public var rangePages: Int = 2048
+        /// A query to read instead of the whole table (Debezium's `snapshot.select.statement.overrides`).
+        public var selectOverrides: [TableName: String] = [:]
     }
 
     public enum SnapshotMode: String, Sendable, CaseIterable {

@@ -261,7 +261,7 @@ struct ConfigReader {
     }
 
     mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
-        let keys = ["url", "password", "slot", "publication", "publication_mode", "tables", "status_interval"]
+        let keys = ["url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables", "status_interval"]
         guard let section = mapping(node, path: "postgres", allowed: keys) else { return nil }
         var url: String?
         if let entry = section["url"] {
@@ -295,6 +295,16 @@ struct ConfigReader {
                 tables.append(table)
             }
         }
+        var excluded: [TableName] = []
+        if let entry = section["exclude_tables"], let items = stringList(entry.value, "postgres.exclude_tables") {
+            for (text, item) in items {
+                guard let table = TableName(parsing: text) else {
+                    error(item, "'\(text)' is not a table name; write schema.table, such as public.audit_log")
+                    continue
+                }
+                excluded.append(table)
+            }
+        }
         var mode: ConnectorConfig.PublicationMode = tables.isEmpty ? .allTables : .filtered
         if let entry = section["publication_mode"], let text = string(entry.value, "postgres.publication_mode") {
             if let value = ConnectorConfig.PublicationMode(rawValue: text) {
@@ -313,7 +323,7 @@ struct ConfigReader {
         guard let url, let slot, let publication, let interval else { return nil }
         return ConnectorConfig.Postgres(
             url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
-            statusInterval: interval)
+            excludedTables: excluded, statusInterval: interval)
     }
 
     mutating func identifier(
@@ -446,7 +456,13 @@ struct ConfigReader {
     }
 
     mutating func snapshotSection(_ node: Node) -> ConnectorConfig.Snapshot? {
-        guard let section = mapping(node, path: "snapshot", allowed: ["mode", "state_directory"]) else { return nil }
+        guard
+            let section = mapping(
+                node, path: "snapshot", allowed: ["mode", "state_directory", "max_threads", "range_pages", "select_overrides"])
+        else {
+            return nil
+        }
+        var valid = true
         var mode = ConnectorConfig.SnapshotMode.initial
         if let entry = section["mode"], let text = string(entry.value, "snapshot.mode") {
             if let value = ConnectorConfig.SnapshotMode(rawValue: text == "never" ? "no_data" : text) {
@@ -456,18 +472,61 @@ struct ConfigReader {
                     entry.value,
                     "snapshot.mode must be one of \(ConnectorConfig.SnapshotMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
                 )
-                return nil
+                valid = false
             }
         }
         var directory = "state"
         if let entry = section["state_directory"], let text = string(entry.value, "snapshot.state_directory") {
-            guard !text.isEmpty else {
+            if text.isEmpty {
                 error(entry.value, "snapshot.state_directory is empty; give a directory the connector may write")
-                return nil
+                valid = false
             }
             directory = text
         }
-        return ConnectorConfig.Snapshot(mode: mode, stateDirectory: directory)
+        var threads = 2
+        if let entry = section["max_threads"] {
+            if let value = positiveInt(entry.value, "snapshot.max_threads") {
+                if value > 64 {
+                    error(entry.value, "snapshot.max_threads must be at most 64")
+                    valid = false
+                }
+                threads = value
+            } else {
+                valid = false
+            }
+        }
+        var rangePages = 2048
+        if let entry = section["range_pages"] {
+            if let value = positiveInt(entry.value, "snapshot.range_pages") { rangePages = value } else { valid = false }
+        }
+        var overrides: [TableName: String] = [:]
+        if let entry = section["select_overrides"] {
+            if case .mapping(let mapping) = entry.value {
+                for (key, value) in mapping {
+                    guard let name = key.scalar?.string, let table = TableName(parsing: name) else {
+                        error(key, "snapshot.select_overrides keys are tables, written schema.table")
+                        valid = false
+                        continue
+                    }
+                    if let query = string(value, "snapshot.select_overrides.\(name)") {
+                        guard query.lowercased().hasPrefix("select") else {
+                            error(
+                                value, "snapshot.select_overrides.\(name) must be a SELECT returning the table's columns in order"
+                            )
+                            valid = false
+                            continue
+                        }
+                        overrides[table] = query
+                    }
+                }
+            } else {
+                error(entry.value, "snapshot.select_overrides must map schema.table to a SELECT statement")
+                valid = false
+            }
+        }
+        guard valid else { return nil }
+        return ConnectorConfig.Snapshot(
+            mode: mode, stateDirectory: directory, maxThreads: threads, rangePages: rangePages, selectOverrides: overrides)
     }
 }
 

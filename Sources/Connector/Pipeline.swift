@@ -37,6 +37,7 @@ public final class Pipeline: @unchecked Sendable {
     private var lastStatusTime = ContinuousClock.now - .seconds(3600)
     private var lastFlushSent = LSN.zero
     private let capturedTables: Set<TableName>
+    private let excludedTables: Set<TableName>
 
     /// How long shutdown waits for Kafka to acknowledge what is in flight.
     public var drainTimeout: Duration = .seconds(30)
@@ -55,6 +56,7 @@ public final class Pipeline: @unchecked Sendable {
         self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
         self.capturedTables = Set(config.postgres.tables)
+        self.excludedTables = Set(config.postgres.excludedTables)
     }
 
     static func settings(_ config: ConnectorConfig, database: String) -> EventSettings {
@@ -167,25 +169,74 @@ public final class Pipeline: @unchecked Sendable {
             return nil
         }
         let done = Set((state?.tablesDone ?? []).compactMap { TableName(parsing: $0) })
-        let tables = try source.snapshotTables()
+        let excluded = Set(config.postgres.excludedTables)
+        let tables = try source.snapshotTables().filter { !excluded.contains($0) }
         return SnapshotPlan(
             tables: tables, done: done, snapshotName: position.slotCreated ? position.snapshotName : nil, store: store)
     }
 
     /// Emits every row of the plan's tables as `r` events; returns false when stopped before the end.
     ///
-    /// Each table is a transaction of the checkpoint tracker whose end is the slot's start position, so
-    /// snapshot reads never move the confirmed position; a table is recorded as done once Kafka holds all of it.
+    /// `snapshot.max_threads` connections share one snapshot and read tables, and page ranges of large
+    /// tables, in parallel; their rows come to this thread in bounded batches, where they are encoded
+    /// and sent as streamed changes are. Each table is a transaction of the checkpoint tracker ending at
+    /// the slot's start position, so snapshot reads never move the confirmed LSN; a table is recorded as
+    /// done once Kafka holds all of it.
     private func runSnapshot(_ plan: SnapshotPlan, at position: SourcePosition) throws -> Bool {
-        let reader = try source.makeSnapshotReader()
-        defer { reader.close() }
-        let xid = try reader.begin(snapshotName: plan.snapshotName)
+        let first = try source.makeSnapshotReader()
+        var readers: [any SnapshotSource] = [first]
+        var handedOver = false
+        defer { if !handedOver { readers.forEach { $0.close() } } }
+        let xid = try first.begin(snapshotName: plan.snapshotName)
+        let threads = max(1, config.snapshot.maxThreads)
+        // Every reader must see the same snapshot: the slot's exported one, or one exported by the first reader.
+        let shared = threads > 1 ? try plan.snapshotName ?? first.exportSnapshot() : plan.snapshotName
         let remaining = plan.tables.filter { !plan.done.contains($0) }
         var state = SnapshotState(
             slot: config.postgres.slot, completed: false, tablesDone: plan.tables.filter(plan.done.contains).map(\.description))
         try plan.store.save(state)
+
+        // Work: whole tables, or page ranges of a table large enough to share between readers.
+        var work: [SnapshotWork] = []
         var estimated: Int64 = 0
-        for table in remaining { estimated += try reader.estimatedRows(table) }
+        var tokens: [TableName: UInt64] = [:]
+        var rangesLeft: [TableName: Int] = [:]
+        var relations: [TableName: Relation] = [:]
+        for table in remaining {
+            let relation = try first.relation(for: table)
+            let metadata = try source.tableMetadata(relationOID: relation.oid)
+            do {
+                try builder.register(relation, metadata: metadata)
+            } catch {
+                throw PipelineError.encode(lsn: position.start, underlying: error)
+            }
+            relations[table] = relation
+            estimated += try first.estimatedRows(table)
+            let query = config.snapshot.selectOverrides[table]
+            let pages = query == nil ? try first.pageCount(table) : 0
+            let pagesPerRange = Int64(config.snapshot.rangePages)
+            if threads > 1 && pages >= pagesPerRange * 2 {
+                let ranges = Int(min(Int64(threads * 4), pages / pagesPerRange))
+                let step = pages / Int64(ranges)
+                for index in 0..<ranges {
+                    let lower = Int64(index) * step
+                    work.append(
+                        SnapshotWork(
+                            table: table, relation: relation, pages: (lower, index == ranges - 1 ? nil : lower + step), query: nil
+                        ))
+                }
+                rangesLeft[table] = ranges
+            } else {
+                work.append(SnapshotWork(table: table, relation: relation, pages: nil, query: query))
+                rangesLeft[table] = 1
+            }
+            tokens[table] = tracker.begin()
+        }
+        for _ in 1..<min(threads, max(work.count, 1)) {
+            let reader = try source.makeSnapshotReader()
+            readers.append(reader)
+            _ = try reader.begin(snapshotName: shared)
+        }
         status.update {
             $0.state = .snapshotting
             $0.lastError = nil
@@ -196,39 +247,48 @@ public final class Pipeline: @unchecked Sendable {
             "snapshot starting",
             metadata: [
                 "tables": "\(remaining.map(\.description).joined(separator: ","))", "skipped_as_done": "\(plan.done.count)",
-                "rows_estimated": "\(estimated)", "exported_snapshot": "\(plan.snapshotName ?? "none (fresh snapshot)")",
+                "rows_estimated": "\(estimated)", "readers": "\(readers.count)", "work_units": "\(work.count)",
+                "exported_snapshot": "\(plan.snapshotName ?? "none (fresh snapshot)")",
             ])
         builder.beginSnapshot(xid: xid, timeMicros: Self.wallClockNanos() / 1000)
 
-        // The last row read is held back until the next one shows which marker it gets.
-        var held: (row: TupleData, oid: UInt32, token: UInt64, first: Bool)?
-        var pendingTables: [(table: TableName, token: UInt64)] = []
+        let channel = SnapshotRowChannel(capacity: 16)
+        let workers = SnapshotWorkers(readers: readers, work: work, channel: channel)
+        handedOver = true
+        defer {
+            channel.close()
+            workers.wait()
+        }
+
+        // Each table's newest row waits for the next (or the table's end) to know its marker; the last row of
+        // the most recently finished table waits for the next table to finish, so the final one is `last`.
+        var held: [TableName: (row: TupleData, first: Bool)] = [:]
+        var seen: Set<TableName> = []
+        var finishedLast: (table: TableName, row: TupleData, first: Bool)?
+        var pendingTables = remaining.compactMap { table in tokens[table].map { (table: table, token: $0) } }
+        var unitsLeft = work.count
         var rows: UInt64 = 0
         var lastReport = ContinuousClock.now
         var rowsAtReport: UInt64 = 0
 
-        func emitHeld(_ marker: ChangeEventBuilder.SnapshotMarker) throws {
-            guard let current = held else { return }
-            held = nil
+        func emit(_ table: TableName, _ row: TupleData, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
+            guard let relation = relations[table], let token = tokens[table] else { return }
             let event: ChangeEvent
             do {
                 event = try builder.snapshotRead(
-                    current.row, relationOID: current.oid,
-                    marker: current.first && marker != .last ? .firstInDataCollection : marker,
-                    at: position.start, nowNanos: Self.wallClockNanos())
+                    row, relationOID: relation.oid, marker: marker, at: position.start, nowNanos: Self.wallClockNanos())
             } catch {
                 throw PipelineError.encode(lsn: position.start, underlying: error)
             }
-            try send(event, token: current.token)
+            try send(event, token: token)
         }
 
         func recordFinishedTables() throws {
-            var changed = false
-            while let first = pendingTables.first, tracker.isFinished(token: first.token) {
-                pendingTables.removeFirst()
-                state.tablesDone.append(first.table.description)
-                changed = true
-            }
+            // A table is done once all of its rows are acknowledged, whatever tables before it still wait for.
+            let finished = pendingTables.filter { tracker.isAcknowledged(token: $0.token) }
+            let changed = !finished.isEmpty
+            for table in finished { state.tablesDone.append(table.table.description) }
+            pendingTables.removeAll { tracker.isAcknowledged(token: $0.token) }
             if changed {
                 try plan.store.save(state)
                 let done = state.tablesDone.count
@@ -236,86 +296,93 @@ public final class Pipeline: @unchecked Sendable {
             }
         }
 
-        for table in remaining {
-            if isStopRequested { break }
-            let relation = try reader.relation(for: table)
-            let metadata = try source.tableMetadata(relationOID: relation.oid)
-            do {
-                try builder.register(relation, metadata: metadata)
-            } catch {
-                throw PipelineError.encode(lsn: position.start, underlying: error)
+        func tableFinished(_ table: TableName) throws {
+            if let last = held.removeValue(forKey: table) {
+                if let previous = finishedLast {
+                    try emit(previous.table, previous.row, previous.first ? .firstInDataCollection : .lastInDataCollection)
+                    if let token = tokens[previous.table] { tracker.commit(token: token, endLSN: position.start) }
+                }
+                finishedLast = (table, last.row, last.first)
+            } else if let token = tokens[table] {
+                tracker.commit(token: token, endLSN: position.start)
             }
-            let token = tracker.begin()
-            var first = true
-            var tableRows: UInt64 = 0
-            try reader.startCopy(relation)
-            while let line = try reader.nextRow() {
-                let row: TupleData
-                do {
-                    row = try CopyTextRow.decode(line, columnCount: relation.columns.count)
-                } catch {
-                    throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
-                }
-                if let previous = held {
-                    try emitHeld(previous.oid == relation.oid ? .middle : .lastInDataCollection)
-                    if previous.oid != relation.oid, let index = pendingTables.lastIndex(where: { $0.token == previous.token }) {
-                        tracker.commit(token: pendingTables[index].token, endLSN: position.start)
-                    }
-                }
-                held = (row, relation.oid, token, first)
-                first = false
-                rows += 1
-                tableRows += 1
-                if rows % 256 == 0 {
-                    pollDeliveries(timeoutMilliseconds: 0)
-                    try checkDeliveries()
-                    try recordFinishedTables()
-                    while tracker.inFlight >= config.kafka.maxInFlight {
-                        // Back pressure: Kafka is behind, so the COPY waits instead of rows piling up here.
-                        pollDeliveries(timeoutMilliseconds: 100)
-                        try checkDeliveries()
-                    }
-                    let now = ContinuousClock.now
-                    if now - lastReport >= .seconds(10) {
-                        let rate = Double(rows - rowsAtReport) / ((now - lastReport) / .seconds(1))
-                        logger.info(
-                            "snapshot progress",
-                            metadata: [
-                                "table": "\(table)", "rows": "\(rows)", "estimated": "\(estimated)",
-                                "rows_per_second": "\(Int(rate))",
-                            ])
-                        let emitted = rows
-                        status.update {
-                            $0.snapshot.rowsEmitted = emitted
-                            $0.snapshot.rowsPerSecond = rate
-                            $0.heartbeat = now
-                        }
-                        lastReport = now
-                        rowsAtReport = rows
-                    }
-                }
-                if isStopRequested { break }
-            }
-            pendingTables.append((table, token))
-            if tableRows == 0 { tracker.commit(token: token, endLSN: position.start) }
-            logger.info("snapshot table read", metadata: ["table": "\(table)", "rows": "\(tableRows)"])
         }
-        let completed = !isStopRequested
-        if completed {
-            try emitHeld(.last)
-        } else if let dropped = held {
-            // Stopped: the held row is not sent, so its table and every later one count as unfinished
-            // and are read again next time.
-            held = nil
-            if let index = pendingTables.firstIndex(where: { $0.token == dropped.token }) {
-                pendingTables.removeSubrange(index...)
+
+        while unitsLeft > 0 && !isStopRequested {
+            while tracker.inFlight >= config.kafka.maxInFlight && !isStopRequested {
+                // Back pressure: Kafka is behind, so the readers wait (the channel fills) instead of rows piling up.
+                pollDeliveries(timeoutMilliseconds: 100)
+                try checkDeliveries()
             }
+            guard let item = channel.pop(timeout: .milliseconds(100)) else {
+                pollDeliveries(timeoutMilliseconds: 0)
+                try checkDeliveries()
+                try recordFinishedTables()
+                continue
+            }
+            switch item {
+            case .failed(let error):
+                throw error
+            case .finished(let index):
+                unitsLeft -= 1
+                let table = work[index].table
+                rangesLeft[table, default: 1] -= 1
+                if rangesLeft[table] == 0 { try tableFinished(table) }
+            case .rows(let index, let lines):
+                let unit = work[index]
+                for line in lines {
+                    let row: TupleData
+                    do {
+                        row = try CopyTextRow.decode(line, columnCount: unit.relation.columns.count)
+                    } catch {
+                        throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
+                    }
+                    if let previous = held[unit.table] {
+                        try emit(unit.table, previous.row, previous.first ? .firstInDataCollection : .middle)
+                    }
+                    held[unit.table] = (row, !seen.contains(unit.table))
+                    seen.insert(unit.table)
+                }
+                rows += UInt64(lines.count)
+                pollDeliveries(timeoutMilliseconds: 0)
+                try checkDeliveries()
+                try recordFinishedTables()
+                let now = ContinuousClock.now
+                if now - lastReport >= .seconds(10) {
+                    let rate = Double(rows - rowsAtReport) / ((now - lastReport) / .seconds(1))
+                    logger.info(
+                        "snapshot progress",
+                        metadata: ["rows": "\(rows)", "estimated": "\(estimated)", "rows_per_second": "\(Int(rate))"])
+                    let emitted = rows
+                    status.update {
+                        $0.snapshot.rowsEmitted = emitted
+                        $0.snapshot.rowsPerSecond = rate
+                        $0.heartbeat = now
+                    }
+                    lastReport = now
+                    rowsAtReport = rows
+                }
+            }
+        }
+        let completed = unitsLeft == 0 && !isStopRequested
+        if completed {
+            if let final = finishedLast {
+                try emit(final.table, final.row, .last)
+                if let token = tokens[final.table] { tracker.commit(token: token, endLSN: position.start) }
+            }
+        } else {
+            // Stopped: held rows are not sent, so their tables count as unfinished and are read again next time.
+            var unfinished = Set(held.keys)
+            if let final = finishedLast { unfinished.insert(final.table) }
+            for table in remaining where rangesLeft[table, default: 0] > 0 { unfinished.insert(table) }
+            pendingTables.removeAll { unfinished.contains($0.table) }
+            logger.info(
+                "snapshot stopped; the next start reads the unfinished tables again",
+                metadata: ["unfinished": "\(unfinished.count)"])
         }
         // Every table's transaction is complete now (unfinished ones too, so their sent rows can drain).
         for token in tracker.openTokens { tracker.commit(token: token, endLSN: position.start) }
-        if !completed {
-            logger.info("snapshot stopped; the next start reads the unfinished tables again")
-        }
+        channel.close()
         // A complete snapshot waits for Kafka to hold every row; a stopped one waits as long as a shutdown does.
         let deadline = ContinuousClock.now + drainTimeout
         while tracker.inFlight > 0 && (completed ? !isStopRequested : ContinuousClock.now < deadline) {
@@ -391,7 +458,7 @@ public final class Pipeline: @unchecked Sendable {
                 throw PipelineError.encode(lsn: lsn, underlying: error)
             }
             let table = TableName(schema: relation.namespace, name: relation.name)
-            if capturedTables.isEmpty || capturedTables.contains(table) {
+            if (capturedTables.isEmpty || capturedTables.contains(table)) && !excludedTables.contains(table) {
                 capturedRelations.insert(relation.oid)
             } else {
                 capturedRelations.remove(relation.oid)

@@ -54,11 +54,41 @@ public final class SnapshotReader {
         return text.flatMap { Int64($0) } ?? 0
     }
 
-    /// Starts copying the relation's columns, in its column order.
-    public func startCopy(_ relation: Relation) throws(PostgresError) {
+    /// Exports this transaction's snapshot for other readers (`pg_export_snapshot`).
+    public func exportSnapshot() throws(PostgresError) -> String {
+        guard let name = try connection.query("SELECT pg_export_snapshot()").first?.first ?? nil else {
+            throw PostgresError(.protocolViolation, "pg_export_snapshot returned nothing")
+        }
+        return name
+    }
+
+    /// `pg_class.relpages` of the table.
+    public func pageCount(_ table: TableName) throws(PostgresError) -> Int64 {
+        let text =
+            try connection.query(
+                "SELECT c.relpages FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                [table.schema, table.name]
+            ).first?.first ?? nil
+        return text.flatMap { Int64($0) } ?? 0
+    }
+
+    /// Starts copying the relation's columns, in its column order: every row, the rows of pages
+    /// `[lower, upper)` (a TID range scan), or what `query` returns (which must yield those columns).
+    public func startCopy(
+        _ relation: Relation, pages: (lower: Int64, upper: Int64?)? = nil, query: String? = nil
+    ) throws(PostgresError) {
+        if let query {
+            try connection.startCopyOut("COPY (\(query)) TO STDOUT")
+            return
+        }
         let columns = try relation.columns.map { column throws(PostgresError) in try connection.quoteIdentifier(column.name) }
         let table = "\(try connection.quoteIdentifier(relation.namespace)).\(try connection.quoteIdentifier(relation.name))"
-        try connection.startCopyOut("COPY (SELECT \(columns.joined(separator: ", ")) FROM ONLY \(table)) TO STDOUT")
+        var filter = ""
+        if let pages {
+            filter = " WHERE ctid >= '(\(pages.lower),0)'::tid"
+            if let upper = pages.upper { filter += " AND ctid < '(\(upper),0)'::tid" }
+        }
+        try connection.startCopyOut("COPY (SELECT \(columns.joined(separator: ", ")) FROM ONLY \(table)\(filter)) TO STDOUT")
     }
 
     /// The next row of the current COPY, or nil when the table is done.

@@ -195,9 +195,25 @@ final class PostgresSnapshotSource: SnapshotSource {
         }
     }
 
-    func startCopy(_ relation: Relation) throws {
+    func exportSnapshot() throws -> String {
         do {
-            try reader.startCopy(relation)
+            return try reader.exportSnapshot()
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func pageCount(_ table: TableName) throws -> Int64 {
+        do {
+            return try reader.pageCount(table)
+        } catch {
+            throw PostgresChangeSource.classify(error)
+        }
+    }
+
+    func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws {
+        do {
+            try reader.startCopy(relation, pages: pages, query: query)
         } catch {
             throw PostgresChangeSource.classify(error)
         }

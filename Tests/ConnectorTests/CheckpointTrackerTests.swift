@@ -90,3 +90,22 @@ import Testing
         #expect(tracker.flushPosition == LSN(500))
     }
 }
+
+@Suite struct CheckpointTrackerAcknowledgementTests {
+    @Test func aTransactionIsAcknowledgedOnItsOwnWhileAnEarlierOneWaits() {
+        var tracker = CheckpointTracker(start: LSN(100))
+        let first = tracker.begin()
+        tracker.sent(token: first)
+        let second = tracker.begin()
+        tracker.sent(token: second)
+        tracker.commit(token: second, endLSN: LSN(100))
+        #expect(!tracker.isAcknowledged(token: second))
+        tracker.delivered(token: second)
+        #expect(tracker.isAcknowledged(token: second))
+        #expect(!tracker.isAcknowledged(token: first))
+        #expect(!tracker.isFinished(token: second))
+        tracker.commit(token: first, endLSN: LSN(100))
+        tracker.delivered(token: first)
+        #expect(tracker.isFinished(token: first) && tracker.isFinished(token: second))
+    }
+}

@@ -362,3 +362,57 @@ import Testing
         }
     }
 }
+
+@Suite struct SnapshotConfigTests {
+    let loader = ConnectorConfigLoader(environment: [:])
+
+    @Test func snapshotKeysAreRead() throws {
+        let config = try loader.parse(
+            """
+            name: a
+            postgres: {url: postgresql://x/db, exclude_tables: [public.audit, log]}
+            kafka: {bootstrap_servers: embedded, topic_prefix: a}
+            snapshot:
+              mode: when_needed
+              state_directory: /var/lib/tributary
+              max_threads: 4
+              range_pages: 512
+              select_overrides: {public.orders: "SELECT * FROM public.orders WHERE id > 10"}
+            """, file: "f.yaml")
+        #expect(config.snapshot.mode == .whenNeeded)
+        #expect(config.snapshot.stateDirectory == "/var/lib/tributary")
+        #expect(config.snapshot.maxThreads == 4)
+        #expect(config.snapshot.rangePages == 512)
+        #expect(
+            config.snapshot.selectOverrides == [
+                TableName(schema: "public", name: "orders"): "SELECT * FROM public.orders WHERE id > 10"
+            ])
+        #expect(
+            config.postgres.excludedTables == [
+                TableName(schema: "public", name: "audit"), TableName(schema: "public", name: "log"),
+            ])
+    }
+
+    @Test func snapshotDefaults() throws {
+        let config = try loader.parse(ConnectorFileErrorTests.valid, file: "f.yaml")
+        #expect(config.snapshot.mode == .initial)
+        #expect(config.snapshot.stateDirectory == "state")
+        #expect(config.snapshot.maxThreads == 2)
+        #expect(config.snapshot.selectOverrides.isEmpty)
+    }
+
+    @Test func badSnapshotValuesAreReported() {
+        do {
+            _ = try loader.parse(
+                ConnectorFileErrorTests.valid + "\nsnapshot: {max_threads: 0, select_overrides: {public.x: DELETE FROM x}}",
+                file: "f.yaml")
+            Issue.record("expected errors")
+        } catch {
+            #expect(
+                error.diagnostics.map(\.description) == [
+                    "f.yaml:7:25: error: snapshot.max_threads must be a positive whole number, not '0'",
+                    "f.yaml:7:57: error: snapshot.select_overrides.public.x must be a SELECT returning the table's columns in order",
+                ])
+        }
+    }
+}

@@ -13,7 +13,7 @@ final class Harness: @unchecked Sendable {
 
     init(
         database: String, tables: String? = nil, extra: String = "", topicPrefix: String = "it", snapshotMode: String = "initial",
-        kafkaExtra: String = ""
+        kafkaExtra: String = "", postgresExtra: String = "", snapshotExtra: String = ""
     ) throws {
         server = try PostgresServer.start()
         self.database = database
@@ -21,14 +21,15 @@ final class Harness: @unchecked Sendable {
         kafka = try EmbeddedKafka(brokers: 1)
         configPath = try Self.writeConnectorFile(
             name: database.replacingOccurrences(of: "_", with: "-"), url: server.url(database: database),
-            bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? "", extra: extra,
-            topicPrefix: topicPrefix, snapshotMode: snapshotMode, kafkaExtra: kafkaExtra)
+            bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? postgresExtra,
+            extra: extra,
+            topicPrefix: topicPrefix, snapshotMode: snapshotMode, kafkaExtra: kafkaExtra, snapshotExtra: snapshotExtra)
     }
 
     /// Writes a connector file into a fresh temporary directory and returns its path.
     static func writeConnectorFile(
         name: String, url: String, bootstrapServers: String, postgresExtra: String = "", extra: String = "",
-        topicPrefix: String = "it", snapshotMode: String = "initial", kafkaExtra: String = ""
+        topicPrefix: String = "it", snapshotMode: String = "initial", kafkaExtra: String = "", snapshotExtra: String = ""
     ) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -46,6 +47,7 @@ final class Harness: @unchecked Sendable {
             snapshot:
               mode: \(snapshotMode)
               state_directory: \(directory.appendingPathComponent("state").path)
+              \(snapshotExtra)
             \(extra)
             """
         try config.write(toFile: path, atomically: true, encoding: .utf8)

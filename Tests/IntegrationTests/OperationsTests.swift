@@ -181,7 +181,7 @@ import Testing
         #expect(
             result.output.split(separator: "\n").map(String.init) == [
                 "\(path):1:7: error: name 'Bad Name' must be 1–63 characters of a-z, 0-9, _ and -",
-                "\(path):13:22: error: events.tombstones must be true or false, not 'maybe'",
+                "\(path):14:22: error: events.tombstones must be true or false, not 'maybe'",
             ])
     }
 
