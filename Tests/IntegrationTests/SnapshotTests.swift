@@ -118,6 +118,25 @@ import Testing
         #expect(!connector.log.contains("work_units=1 "))
         #expect(!connector.log.contains("streaming"))
 
+        // when_needed: like initial while the slot lives; once the slot is gone, everything is read again.
+        let needed = try Harness.writeConnectorFile(
+            name: "snap-needed", url: harness.server.url(database: "snap_modes"),
+            bootstrapServers: harness.kafka.bootstrapServers,
+            snapshotMode: "when_needed")
+        connector = try TributaryProcess(["run", needed, "--health-port", "\(try PostgresServer.freePort())"])
+        try await connector.waitForLog("streaming")
+        #expect(connector.log.contains("snapshot complete"))
+        #expect(try await connector.terminate() == 0)
+        connector = try TributaryProcess(["run", needed, "--health-port", "\(try PostgresServer.freePort())"])
+        try await connector.waitForLog("streaming")
+        #expect(!connector.log.contains("snapshot starting"))
+        #expect(try await connector.terminate() == 0)
+        try harness.db.execute("SELECT pg_drop_replication_slot('tributary_snap_needed')")
+        connector = try TributaryProcess(["run", needed, "--health-port", "\(try PostgresServer.freePort())"])
+        try await connector.waitForLog("streaming")
+        #expect(connector.log.contains("snapshot complete"), "a lost slot means a new snapshot")
+        #expect(try await connector.terminate() == 0)
+
         // no_data: a new slot, no rows read.
         let none = try Harness.writeConnectorFile(
             name: "snap-none", url: harness.server.url(database: "snap_modes"), bootstrapServers: harness.kafka.bootstrapServers,
