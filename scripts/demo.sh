@@ -21,6 +21,7 @@ psql_ -c "CREATE DATABASE inventory"
 psql_ -d inventory <<'SQL'
 CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int REFERENCES customers, total numeric(10,2), placed_at timestamptz DEFAULT now());
+INSERT INTO customers VALUES (10, 'Edsger', 'edsger@example.com');
 SQL
 
 "$bin" kafka-dev >"$work/kafka" 2>"$work/kafka.log" &
@@ -29,6 +30,7 @@ for _ in $(seq 50); do [ -s "$work/kafka" ] && break; sleep 0.1; done
 [ -s "$work/kafka" ] || { echo "embedded Kafka did not start:" >&2; cat "$work/kafka.log" >&2; exit 1; }
 export TRIBUTARY_DEMO_KAFKA=$(head -n 1 "$work/kafka")
 export TRIBUTARY_DEMO_POSTGRES_URL="postgresql://postgres@127.0.0.1:$PG_PORT/inventory"
+export TRIBUTARY_DEMO_STATE="$work/state"
 echo "==> embedded Kafka at $TRIBUTARY_DEMO_KAFKA"
 
 echo "==> tributary run connectors/demo.yaml"
@@ -50,7 +52,7 @@ SELECT pg_logical_emit_message(true, 'audit', 'demo finished') IS NOT NULL AS me
 SQL
 sleep 2
 
-echo "==> events in Kafka (topic | key | op | after), in order per topic"
+echo "==> events in Kafka (topic | key | op | after), in order per topic; op r = a row that existed before the connector started"
 for topic in inventory.public.customers inventory.public.orders inventory.message; do
   kcat -b "$TRIBUTARY_DEMO_KAFKA" -C -o beginning -e -q -f '%t\t%k\t%s\n' -t "$topic" 2>/dev/null
 done | python3 -c '

@@ -196,7 +196,7 @@ import Testing
         #expect(files.count >= 2)
         let environment = [
             "TRIBUTARY_DEMO_POSTGRES_URL": "postgresql://postgres@127.0.0.1/inventory", "TRIBUTARY_DEMO_KAFKA": "127.0.0.1:9092",
-            "INVENTORY_PGPASSWORD": "x",
+            "INVENTORY_PGPASSWORD": "x", "TRIBUTARY_DEMO_STATE": "/tmp/tributary-demo-state",
         ]
         let result = try runCommand(
             "/usr/bin/env", environment.map { "\($0.key)=\($0.value)" } + [TributaryProcess.executablePath, "validate"] + files)
