@@ -22,8 +22,9 @@ public enum KafkaCollector {
         while records.count < count && ContinuousClock.now < deadline {
             if let record = try reader.next(timeoutMilliseconds: 200) { records.append(record) }
         }
-        // Anything more that is already there (duplicates, unexpected events) is read too.
-        while let record = try reader.next(timeoutMilliseconds: 500) { records.append(record) }
+        // Anything more that is there (duplicates, unexpected events, the tail of a busy topic) is read too,
+        // until the topics stay quiet for two seconds: a loaded machine can pause a fetch for a while.
+        while let record = try reader.next(timeoutMilliseconds: 2000) { records.append(record) }
         return records
     }
 }
