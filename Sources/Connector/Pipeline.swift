@@ -151,6 +151,8 @@ public final class Pipeline: @unchecked Sendable {
         var tables: [TableName]
         /// Tables a previous run completed (resumed snapshots skip them).
         var done: Set<TableName>
+        /// What a previous run recorded, for the ranges of tables it split.
+        var previous: SnapshotState?
         /// The snapshot exported with the slot, or nil to read in a fresh one.
         var snapshotName: String?
         var store: SnapshotStateStore
@@ -172,7 +174,8 @@ public final class Pipeline: @unchecked Sendable {
         let excluded = Set(config.postgres.excludedTables)
         let tables = try source.snapshotTables().filter { !excluded.contains($0) }
         return SnapshotPlan(
-            tables: tables, done: done, snapshotName: position.slotCreated ? position.snapshotName : nil, store: store)
+            tables: tables, done: done, previous: state, snapshotName: position.slotCreated ? position.snapshotName : nil,
+            store: store)
     }
 
     /// Emits every row of the plan's tables as `r` events; returns false when stopped before the end.
@@ -194,12 +197,10 @@ public final class Pipeline: @unchecked Sendable {
         let remaining = plan.tables.filter { !plan.done.contains($0) }
         var state = SnapshotState(
             slot: config.postgres.slot, completed: false, tablesDone: plan.tables.filter(plan.done.contains).map(\.description))
-        try plan.store.save(state)
 
         // Work: whole tables, or page ranges of a table large enough to share between readers.
         var work: [SnapshotWork] = []
         var estimated: Int64 = 0
-        var tokens: [TableName: UInt64] = [:]
         var rangesLeft: [TableName: Int] = [:]
         var relations: [TableName: Relation] = [:]
         for table in remaining {
@@ -213,25 +214,45 @@ public final class Pipeline: @unchecked Sendable {
             relations[table] = relation
             estimated += try first.estimatedRows(table)
             let query = config.snapshot.selectOverrides[table]
-            let pages = query == nil ? try first.pageCount(table) : 0
-            let pagesPerRange = Int64(config.snapshot.rangePages)
-            if threads > 1 && pages >= pagesPerRange * 2 {
-                let ranges = Int(min(Int64(threads * 4), pages / pagesPerRange))
-                let step = pages / Int64(ranges)
-                for index in 0..<ranges {
-                    let lower = Int64(index) * step
+            let key = table.description
+            if let ranges = plan.previous?.ranges[key], query == nil {
+                // A resumed table keeps the ranges it was split into; the ones Kafka already holds are skipped.
+                let done = Set(plan.previous?.rangesDone[key] ?? [])
+                state.ranges[key] = ranges
+                state.rangesDone[key] = Array(done).sorted()
+                for (index, range) in ranges.enumerated() where !done.contains(index) {
                     work.append(
                         SnapshotWork(
-                            table: table, relation: relation, pages: (lower, index == ranges - 1 ? nil : lower + step), query: nil
-                        ))
+                            table: table, relation: relation, pages: (range.lower, range.upper), query: nil, rangeIndex: index))
                 }
-                rangesLeft[table] = ranges
+                rangesLeft[table] = ranges.count - done.count
             } else {
-                work.append(SnapshotWork(table: table, relation: relation, pages: nil, query: query))
-                rangesLeft[table] = 1
+                let pages = query == nil ? try first.pageCount(table) : 0
+                let pagesPerRange = Int64(config.snapshot.rangePages)
+                if threads > 1 && pages >= pagesPerRange * 2 {
+                    let count = Int(min(Int64(threads * 4), pages / pagesPerRange))
+                    let step = pages / Int64(count)
+                    var ranges: [SnapshotState.PageRange] = []
+                    for index in 0..<count {
+                        let lower = Int64(index) * step
+                        ranges.append(.init(lower: lower, upper: index == count - 1 ? nil : lower + step))
+                        work.append(
+                            SnapshotWork(
+                                table: table, relation: relation, pages: (lower, ranges[index].upper), query: nil,
+                                rangeIndex: index))
+                    }
+                    state.ranges[key] = ranges
+                    state.rangesDone[key] = []
+                    rangesLeft[table] = count
+                } else {
+                    work.append(SnapshotWork(table: table, relation: relation, pages: nil, query: query, rangeIndex: nil))
+                    rangesLeft[table] = 1
+                }
             }
-            tokens[table] = tracker.begin()
         }
+        try plan.store.save(state)
+        // One checkpoint transaction per unit of work: a range is recorded done once all of its rows are acknowledged.
+        let tokens = work.map { _ in tracker.begin() }
         for _ in 1..<min(threads, max(work.count, 1)) {
             let reader = try source.makeSnapshotReader()
             readers.append(reader)
@@ -260,52 +281,75 @@ public final class Pipeline: @unchecked Sendable {
             workers.wait()
         }
 
-        // Each table's newest row waits for the next (or the table's end) to know its marker; the last row of
-        // the most recently finished table waits for the next table to finish, so the final one is `last`.
-        var held: [TableName: (row: TupleData, first: Bool)] = [:]
+        // Each unit's newest row waits for the next (or the unit's end) to know its marker; the last row of the
+        // most recently finished table waits for the next table to finish, so the final one is `last`.
+        var held: [Int: (row: TupleData, first: Bool)] = [:]
         var seen: Set<TableName> = []
-        var finishedLast: (table: TableName, row: TupleData, first: Bool)?
-        var pendingTables = remaining.compactMap { table in tokens[table].map { (table: table, token: $0) } }
+        var finishedLast: (unit: Int, row: TupleData, first: Bool)?
+        /// Units read to the end whose rows are all sent: recorded once Kafka acknowledged them.
+        var pendingUnits: [Int] = []
         var unitsLeft = work.count
         var rows: UInt64 = 0
         var lastReport = ContinuousClock.now
         var rowsAtReport: UInt64 = 0
 
-        func emit(_ table: TableName, _ row: TupleData, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
-            guard let relation = relations[table], let token = tokens[table] else { return }
+        func emit(_ unit: Int, _ row: TupleData, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
             let event: ChangeEvent
             do {
                 event = try builder.snapshotRead(
-                    row, relationOID: relation.oid, marker: marker, at: position.start, nowNanos: Self.wallClockNanos())
+                    row, relationOID: work[unit].relation.oid, marker: marker, at: position.start, nowNanos: Self.wallClockNanos()
+                )
             } catch {
                 throw PipelineError.encode(lsn: position.start, underlying: error)
             }
-            try send(event, token: token)
+            try send(event, token: tokens[unit])
+        }
+
+        func complete(_ unit: Int) {
+            tracker.commit(token: tokens[unit], endLSN: position.start)
+            pendingUnits.append(unit)
         }
 
         func recordFinishedTables() throws {
-            // A table is done once all of its rows are acknowledged, whatever tables before it still wait for.
-            let finished = pendingTables.filter { tracker.isAcknowledged(token: $0.token) }
-            let changed = !finished.isEmpty
-            for table in finished { state.tablesDone.append(table.table.description) }
-            pendingTables.removeAll { tracker.isAcknowledged(token: $0.token) }
-            if changed {
-                try plan.store.save(state)
-                let done = state.tablesDone.count
-                status.update { $0.snapshot.tablesDone = done }
+            let finished = pendingUnits.filter { tracker.isAcknowledged(token: tokens[$0]) }
+            guard !finished.isEmpty else { return }
+            pendingUnits.removeAll { tracker.isAcknowledged(token: tokens[$0]) }
+            for unit in finished {
+                let key = work[unit].table.description
+                if let range = work[unit].rangeIndex {
+                    state.rangesDone[key, default: []].append(range)
+                    if state.rangesDone[key]?.count == state.ranges[key]?.count {
+                        state.tablesDone.append(key)
+                        state.ranges[key] = nil
+                        state.rangesDone[key] = nil
+                    }
+                } else {
+                    state.tablesDone.append(key)
+                }
             }
+            try plan.store.save(state)
+            let done = state.tablesDone.count
+            status.update { $0.snapshot.tablesDone = done }
         }
 
-        func tableFinished(_ table: TableName) throws {
-            if let last = held.removeValue(forKey: table) {
-                if let previous = finishedLast {
-                    try emit(previous.table, previous.row, previous.first ? .firstInDataCollection : .lastInDataCollection)
-                    if let token = tokens[previous.table] { tracker.commit(token: token, endLSN: position.start) }
-                }
-                finishedLast = (table, last.row, last.first)
-            } else if let token = tokens[table] {
-                tracker.commit(token: token, endLSN: position.start)
+        func unitFinished(_ unit: Int) throws {
+            let table = work[unit].table
+            rangesLeft[table, default: 1] -= 1
+            guard let last = held.removeValue(forKey: unit) else {
+                complete(unit)
+                return
             }
+            if rangesLeft[table, default: 0] > 0 {
+                // Other ranges of the table are still being read: this is not the table's last row.
+                try emit(unit, last.row, last.first ? .firstInDataCollection : .middle)
+                complete(unit)
+                return
+            }
+            if let previous = finishedLast {
+                try emit(previous.unit, previous.row, previous.first ? .firstInDataCollection : .lastInDataCollection)
+                complete(previous.unit)
+            }
+            finishedLast = (unit, last.row, last.first)
         }
 
         while unitsLeft > 0 && !isStopRequested {
@@ -325,9 +369,7 @@ public final class Pipeline: @unchecked Sendable {
                 throw error
             case .finished(let index):
                 unitsLeft -= 1
-                let table = work[index].table
-                rangesLeft[table, default: 1] -= 1
-                if rangesLeft[table] == 0 { try tableFinished(table) }
+                try unitFinished(index)
             case .rows(let index, let lines):
                 let unit = work[index]
                 for line in lines {
@@ -337,10 +379,10 @@ public final class Pipeline: @unchecked Sendable {
                     } catch {
                         throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
                     }
-                    if let previous = held[unit.table] {
-                        try emit(unit.table, previous.row, previous.first ? .firstInDataCollection : .middle)
+                    if let previous = held[index] {
+                        try emit(index, previous.row, previous.first ? .firstInDataCollection : .middle)
                     }
-                    held[unit.table] = (row, !seen.contains(unit.table))
+                    held[index] = (row, !seen.contains(unit.table))
                     seen.insert(unit.table)
                 }
                 rows += UInt64(lines.count)
@@ -367,18 +409,13 @@ public final class Pipeline: @unchecked Sendable {
         let completed = unitsLeft == 0 && !isStopRequested
         if completed {
             if let final = finishedLast {
-                try emit(final.table, final.row, .last)
-                if let token = tokens[final.table] { tracker.commit(token: token, endLSN: position.start) }
+                try emit(final.unit, final.row, .last)
+                complete(final.unit)
             }
         } else {
-            // Stopped: held rows are not sent, so their tables count as unfinished and are read again next time.
-            var unfinished = Set(held.keys)
-            if let final = finishedLast { unfinished.insert(final.table) }
-            for table in remaining where rangesLeft[table, default: 0] > 0 { unfinished.insert(table) }
-            pendingTables.removeAll { unfinished.contains($0.table) }
-            logger.info(
-                "snapshot stopped; the next start reads the unfinished tables again",
-                metadata: ["unfinished": "\(unfinished.count)"])
+            // Stopped: held rows are not sent, so their units count as unfinished and are read again next time,
+            // as are units not read to the end. Only completed units (in pendingUnits) are ever recorded.
+            logger.info("snapshot stopped; the next start reads the unfinished tables and ranges again")
         }
         // Every table's transaction is complete now (unfinished ones too, so their sent rows can drain).
         for token in tracker.openTokens { tracker.commit(token: token, endLSN: position.start) }
@@ -393,7 +430,7 @@ public final class Pipeline: @unchecked Sendable {
         pollDeliveries(timeoutMilliseconds: 0)
         try recordFinishedTables()
         let emitted = rows
-        if completed && pendingTables.isEmpty && tracker.inFlight == 0 {
+        if completed && pendingUnits.isEmpty && tracker.inFlight == 0 {
             state.completed = true
             try plan.store.save(state)
             logger.info("snapshot complete", metadata: ["rows": "\(rows)", "tables": "\(plan.tables.count)"])

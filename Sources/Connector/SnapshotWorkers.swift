@@ -10,6 +10,8 @@ struct SnapshotWork: Sendable {
     var pages: (lower: Int64, upper: Int64?)?
     /// A user's query instead of the table (snapshot.select_overrides).
     var query: String?
+    /// The range's index among the table's ranges, when the table is split.
+    var rangeIndex: Int?
 }
 
 /// Batches of raw COPY rows from the reading threads to the pipeline thread, bounded: a full
