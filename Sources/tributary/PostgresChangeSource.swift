@@ -171,61 +171,38 @@ final class PostgresSnapshotSource: SnapshotSource {
         self.reader = reader
     }
 
-    func begin(snapshotName: String?) throws -> UInt32? {
+    /// Runs a reader call, turning its `PostgresError` into the pipeline's `ConnectorError`.
+    private func classified<T>(_ body: () throws(PostgresError) -> T) throws -> T {
         do {
-            return try reader.begin(snapshotName: snapshotName)
+            return try body()
         } catch {
             throw PostgresChangeSource.classify(error)
         }
+    }
+
+    func begin(snapshotName: String?) throws -> UInt32? {
+        try classified { () throws(PostgresError) in try reader.begin(snapshotName: snapshotName) }
     }
 
     func relation(for table: TableName) throws -> Relation {
-        do {
-            return try reader.relation(for: table)
-        } catch {
-            throw PostgresChangeSource.classify(error)
-        }
+        try classified { () throws(PostgresError) in try reader.relation(for: table) }
     }
 
     func estimatedRows(_ table: TableName) throws -> Int64 {
-        do {
-            return try reader.estimatedRows(table)
-        } catch {
-            throw PostgresChangeSource.classify(error)
-        }
+        try classified { () throws(PostgresError) in try reader.estimatedRows(table) }
     }
 
-    func exportSnapshot() throws -> String {
-        do {
-            return try reader.exportSnapshot()
-        } catch {
-            throw PostgresChangeSource.classify(error)
-        }
-    }
+    func exportSnapshot() throws -> String { try classified { () throws(PostgresError) in try reader.exportSnapshot() } }
 
     func pageCount(_ table: TableName) throws -> Int64 {
-        do {
-            return try reader.pageCount(table)
-        } catch {
-            throw PostgresChangeSource.classify(error)
-        }
+        try classified { () throws(PostgresError) in try reader.pageCount(table) }
     }
 
     func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws {
-        do {
-            try reader.startCopy(relation, pages: pages, query: query)
-        } catch {
-            throw PostgresChangeSource.classify(error)
-        }
+        try classified { () throws(PostgresError) in try reader.startCopy(relation, pages: pages, query: query) }
     }
 
-    func nextRow() throws -> [UInt8]? {
-        do {
-            return try reader.nextRow()
-        } catch {
-            throw PostgresChangeSource.classify(error)
-        }
-    }
+    func nextRow() throws -> [UInt8]? { try classified { () throws(PostgresError) in try reader.nextRow() } }
 
     func close() {
         reader.close()

@@ -159,17 +159,8 @@ import Testing
             .appendingPathComponent("state/snap-resume.snapshot.json").path
         var connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(try PostgresServer.freePort())"])
         // Kill as soon as one table is recorded complete.
-        let deadline = ContinuousClock.now + .seconds(120)
-        var done: [String] = []
-        while ContinuousClock.now < deadline {
-            if let data = FileManager.default.contents(atPath: statePath),
-                let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            {
-                done = state["tables_done"] as? [String] ?? []
-                if !done.isEmpty { break }
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let state = try await snapshotState(at: statePath) { !($0["tables_done"] as? [String] ?? []).isEmpty }
+        let done = state["tables_done"] as? [String] ?? []
         try await connector.kill9()
         #expect(done.count >= 1)
         #expect(done.count < 3, "the kill came after the whole snapshot; the test proves nothing")
@@ -226,19 +217,11 @@ import Testing
         let statePath = URL(fileURLWithPath: harness.configPath).deletingLastPathComponent()
             .appendingPathComponent("state/snap-ranges.snapshot.json").path
         var connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(try PostgresServer.freePort())"])
-        var ranges: [[String: Any]] = []
-        var done: [Int] = []
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            if let data = FileManager.default.contents(atPath: statePath),
-                let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            {
-                ranges = (state["ranges"] as? [String: Any])?["public.r"] as? [[String: Any]] ?? []
-                done = (state["ranges_done"] as? [String: Any])?["public.r"] as? [Int] ?? []
-                if !done.isEmpty { break }
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        let state = try await snapshotState(at: statePath) {
+            !((($0["ranges_done"] as? [String: Any])?["public.r"] as? [Int]) ?? []).isEmpty
         }
+        let ranges = (state["ranges"] as? [String: Any])?["public.r"] as? [[String: Any]] ?? []
+        let done = (state["ranges_done"] as? [String: Any])?["public.r"] as? [Int] ?? []
         try await connector.kill9()
         #expect(ranges.count > 2)
         #expect(!done.isEmpty && done.count < ranges.count, "the kill must come between ranges")
@@ -261,4 +244,20 @@ import Testing
             #expect(ids.allSatisfy { counts[$0] == 1 }, "range \(index) was sent again (or is missing)")
         }
     }
+}
+
+/// Polls a connector's snapshot state file until `condition` holds (or two minutes pass) and returns it.
+func snapshotState(at path: String, until condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    let deadline = ContinuousClock.now + .seconds(120)
+    var latest: [String: Any] = [:]
+    while ContinuousClock.now < deadline {
+        if let data = FileManager.default.contents(atPath: path),
+            let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
+            latest = state
+            if condition(state) { break }
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return latest
 }
