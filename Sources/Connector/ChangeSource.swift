@@ -19,8 +19,33 @@ public protocol ChangeSource: AnyObject {
     func send(_ status: StandbyStatusUpdate) throws
     /// Catalog facts about a relation, read when its Relation message arrives.
     func tableMetadata(relationOID: UInt32) throws -> TableMetadata
+    /// Runs `actionQuery`, or emits a transactional logical message, so that the slot sees a change to confirm.
+    func heartbeat(actionQuery: String?) throws
+    /// How much WAL the slot holds back on the server; nil when the slot is gone.
+    func slotHealth() throws -> SlotHealth?
     /// Ends the stream cleanly and disconnects.
     func close()
+}
+
+/// The prefix of the logical messages a heartbeat emits; the pipeline consumes them without producing events.
+public let heartbeatMessagePrefix = "__tributary_heartbeat"
+
+/// A slot's WAL retention, from `pg_replication_slots`.
+public struct SlotHealth: Sendable, Equatable {
+    /// `wal_status` values, as PostgreSQL names them.
+    public static let walStatuses = ["reserved", "extended", "unreserved", "lost"]
+    /// `pg_current_wal_lsn() - restart_lsn`: WAL the server keeps for this slot.
+    public var retainedBytes: UInt64
+    /// reserved, extended, unreserved or lost.
+    public var walStatus: String
+    /// Bytes that can still be written before the slot is in danger of losing WAL; nil without `max_slot_wal_keep_size`.
+    public var safeWALSize: Int64?
+
+    public init(retainedBytes: UInt64, walStatus: String, safeWALSize: Int64?) {
+        self.retainedBytes = retainedBytes
+        self.walStatus = walStatus
+        self.safeWALSize = safeWALSize
+    }
 }
 
 /// Where streaming starts.
@@ -64,17 +89,53 @@ public protocol SnapshotSource: AnyObject {
 
 /// Where events go: a Kafka producer, seen through the few calls the pipeline makes.
 public protocol EventSink: AnyObject {
-    /// Queues one event; throws `EventSinkError.queueFull` when the queue has no room.
+    /// Queues one event. Throws `EventSinkError.queueFull` when the queue has no room, and
+    /// `EventSinkError.refused` when Kafka would refuse it whatever happens (larger than `message.max.bytes`).
     func send(_ event: ChangeEvent, token: UInt64) throws
-    /// Waits up to the timeout for delivery reports and hands each to `onDelivery` (error nil = acknowledged).
-    func poll(timeoutMilliseconds: Int, _ onDelivery: (UInt64, (any Error)?) -> Void)
+    /// Waits up to the timeout for delivery reports and hands each to `onDelivery`.
+    func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void)
     /// Events queued and not yet reported.
     var outstanding: Int { get }
+}
+
+/// The outcome of one event sent.
+public struct Delivery: Sendable {
+    public var token: UInt64
+    /// Key and value bytes, as counted when it was sent.
+    public var bytes: Int
+    /// nil when Kafka acknowledged the event.
+    public var failure: SinkFailure?
+
+    public init(token: UInt64, bytes: Int, failure: SinkFailure? = nil) {
+        self.token = token
+        self.bytes = bytes
+        self.failure = failure
+    }
+}
+
+/// Kafka did not take an event.
+public struct SinkFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    /// Kafka refuses this event for good (too large, not authorized, invalid): sending it again cannot help.
+    /// Otherwise (timed out, broker gone) the session restarts and the event is read again from the slot.
+    public var isPermanent: Bool
+    /// The event as sent, for `errors.mode` skip and dead_letter.
+    public var event: ChangeEvent
+
+    public init(message: String, isPermanent: Bool, event: ChangeEvent) {
+        self.message = message
+        self.isPermanent = isPermanent
+        self.event = event
+    }
+
+    public var description: String { "\(message) (topic \(event.topic))" }
 }
 
 public enum EventSinkError: Error, Sendable {
     /// The producer's queue is full; poll and send again.
     case queueFull
+    /// Kafka would refuse the event for good; nothing was queued.
+    case refused(SinkFailure)
 }
 
 /// A source or sink failure, classified by what the connector does next.
@@ -84,6 +145,8 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
         case transient
         /// A setting on the server or in the file must change: report `failed`, keep retrying slowly.
         case configuration
+        /// Another instance streams from the slot (PostgreSQL allows one reader): wait as a standby.
+        case slotInUse
     }
 
     public var kind: Kind

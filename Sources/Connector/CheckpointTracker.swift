@@ -95,6 +95,11 @@ public struct CheckpointTracker: Sendable {
         return entries[index].endLSN != nil && entries[index].pending == 0
     }
 
+    /// The commit end of a transaction still tracked, if it has committed.
+    public func endLSN(token: UInt64) -> LSN? {
+        index(of: token).flatMap { entries[$0].endLSN }
+    }
+
     private func index(of token: UInt64) -> Int? {
         guard token >= headToken, token < nextToken else { return nil }
         return Int(token - headToken)

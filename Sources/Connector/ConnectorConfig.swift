@@ -8,6 +8,8 @@ public struct ConnectorConfig: Sendable {
     public var kafka: Kafka
     public var events: Events
     public var snapshot: Snapshot
+    public var errors: Errors = Errors()
+    public var heartbeat: Heartbeat = Heartbeat()
     /// The file it came from, for messages.
     public var sourceFile: String
 
@@ -40,6 +42,8 @@ public struct ConnectorConfig: Sendable {
         public var properties: [(String, String)]
         /// Events sent and not yet acknowledged before reading from PostgreSQL pauses.
         public var maxInFlight: Int
+        /// Bytes (keys and values) sent and not yet acknowledged before reading from PostgreSQL pauses.
+        public var maxInFlightBytes: Int = 64 << 20
 
         public var isEmbedded: Bool { bootstrapServers == "embedded" }
     }
@@ -62,6 +66,33 @@ public struct ConnectorConfig: Sendable {
         public var rangePages: Int = 2048
         /// A query to read instead of the whole table (Debezium's `snapshot.select.statement.overrides`).
         public var selectOverrides: [TableName: String] = [:]
+    }
+
+    /// What happens when Kafka refuses an event for good, and how a failed session is retried.
+    public struct Errors: Sendable {
+        public var mode: ErrorMode = .fail
+        /// Where `dead_letter` sends refused events; nil = `<topic_prefix>.dlq`.
+        public var deadLetterTopic: String?
+        /// First wait before reconnecting after a failed session; doubles (with ±20 % jitter) up to `retryMaxBackoff`.
+        public var retryBackoff: Duration = .seconds(1)
+        public var retryMaxBackoff: Duration = .seconds(30)
+    }
+
+    public enum ErrorMode: String, Sendable, CaseIterable {
+        /// Stop, and never confirm past the refused event (Debezium's `errors.tolerance: none`).
+        case fail
+        /// Log and count the event, then go on.
+        case skip
+        /// Send the event to the dead-letter topic with headers saying why, then go on.
+        case deadLetter = "dead_letter"
+    }
+
+    /// Keeps a slot moving while the captured tables are idle.
+    public struct Heartbeat: Sendable {
+        /// nil = off (Debezium's `heartbeat.interval.ms: 0`).
+        public var interval: Duration?
+        /// Run instead of `pg_logical_emit_message` on each beat (Debezium's `heartbeat.action.query`).
+        public var actionQuery: String?
     }
 
     public enum SnapshotMode: String, Sendable, CaseIterable {

@@ -229,7 +229,7 @@ struct ConfigReader {
     }
 
     mutating func connector(_ root: Node) -> ConnectorConfig? {
-        guard let top = mapping(root, path: "", allowed: ["name", "postgres", "kafka", "events", "snapshot"]) else { return nil }
+        guard let top = mapping(root, path: "", allowed: ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"]) else { return nil }
 
         var name: String?
         if let entry = top["name"] {
@@ -256,8 +256,14 @@ struct ConfigReader {
         let snapshot =
             top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial, stateDirectory: "state")
 
-        guard let name, let postgres, let kafka, let events, let snapshot, diagnostics.isEmpty else { return nil }
-        return ConnectorConfig(name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, sourceFile: file)
+        let errors = top["errors"].map { errorsSection($0.value) } ?? ConnectorConfig.Errors()
+        let heartbeat = top["heartbeat"].map { heartbeatSection($0.value) } ?? ConnectorConfig.Heartbeat()
+
+        guard let name, let postgres, let kafka, let events, let snapshot, let errors, let heartbeat, diagnostics.isEmpty
+        else { return nil }
+        return ConnectorConfig(
+            name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, errors: errors,
+            heartbeat: heartbeat, sourceFile: file)
     }
 
     mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
@@ -349,7 +355,8 @@ struct ConfigReader {
     mutating func kafkaSection(_ node: Node) -> ConnectorConfig.Kafka? {
         guard
             let section = mapping(
-                node, path: "kafka", allowed: ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight"])
+                node, path: "kafka",
+                allowed: ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes"])
         else {
             return nil
         }
@@ -398,9 +405,91 @@ struct ConfigReader {
             }
         }
         let maxInFlight = section["max_in_flight"].map { positiveInt($0.value, "kafka.max_in_flight") } ?? 100_000
-        guard let servers, let prefix, let maxInFlight else { return nil }
+        let maxBytes = section["max_in_flight_bytes"].map { byteSize($0.value, "kafka.max_in_flight_bytes") } ?? 64 << 20
+        guard let servers, let prefix, let maxInFlight, let maxBytes else { return nil }
         return ConnectorConfig.Kafka(
-            bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight)
+            bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight,
+            maxInFlightBytes: maxBytes)
+    }
+
+    /// A size such as `1048576`, `512kB`, `64MB` or `1GB` (powers of 1024).
+    mutating func byteSize(_ node: Node, _ path: String) -> Int? {
+        guard let text = string(node, path) else { return nil }
+        let units: [(String, Int)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("b", 1)]
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        var number = lower
+        var multiplier = 1
+        if let unit = units.first(where: { lower.hasSuffix($0.0) }) {
+            number = String(lower.dropLast(unit.0.count)).trimmingCharacters(in: .whitespaces)
+            multiplier = unit.1
+        }
+        guard let value = Int(number), value > 0, value <= Int.max / multiplier else {
+            error(node, "\(path) must be a size such as 1048576, 512kB, 64MB or 1GB, not '\(text)'")
+            return nil
+        }
+        return value * multiplier
+    }
+
+    mutating func errorsSection(_ node: Node) -> ConnectorConfig.Errors? {
+        let keys = ["mode", "dead_letter_topic", "retry_backoff", "retry_max_backoff"]
+        guard let section = mapping(node, path: "errors", allowed: keys) else { return nil }
+        var errors = ConnectorConfig.Errors()
+        var valid = true
+        if let entry = section["mode"], let text = string(entry.value, "errors.mode") {
+            if let mode = ConnectorConfig.ErrorMode(rawValue: text) {
+                errors.mode = mode
+            } else {
+                error(
+                    entry.value,
+                    "errors.mode must be one of \(ConnectorConfig.ErrorMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
+                )
+                valid = false
+            }
+        }
+        if let entry = section["dead_letter_topic"], let text = string(entry.value, "errors.dead_letter_topic") {
+            if text.isEmpty || text.count > 249
+                || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+            {
+                error(
+                    entry.value,
+                    "errors.dead_letter_topic '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
+                valid = false
+            }
+            errors.deadLetterTopic = text
+        }
+        if let entry = section["retry_backoff"] {
+            if let value = duration(entry.value, "errors.retry_backoff") { errors.retryBackoff = value } else { valid = false }
+        }
+        if let entry = section["retry_max_backoff"] {
+            if let value = duration(entry.value, "errors.retry_max_backoff") { errors.retryMaxBackoff = value } else { valid = false }
+        }
+        if errors.retryMaxBackoff < errors.retryBackoff {
+            error(
+                section["retry_max_backoff"]?.value ?? node,
+                "errors.retry_max_backoff must be at least errors.retry_backoff (\(errors.retryBackoff))")
+            valid = false
+        }
+        return valid ? errors : nil
+    }
+
+    mutating func heartbeatSection(_ node: Node) -> ConnectorConfig.Heartbeat? {
+        guard let section = mapping(node, path: "heartbeat", allowed: ["interval", "action_query"]) else { return nil }
+        var heartbeat = ConnectorConfig.Heartbeat()
+        var valid = true
+        if let entry = section["interval"] {
+            if let value = duration(entry.value, "heartbeat.interval") { heartbeat.interval = value } else { valid = false }
+        }
+        if let entry = section["action_query"], let text = string(entry.value, "heartbeat.action_query") {
+            if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                error(entry.value, "heartbeat.action_query is empty; give a statement, or remove the key")
+                valid = false
+            } else if section["interval"] == nil {
+                error(entry.value, "heartbeat.action_query runs every heartbeat.interval; set heartbeat.interval too")
+                valid = false
+            }
+            heartbeat.actionQuery = text
+        }
+        return valid ? heartbeat : nil
     }
 
     mutating func eventsSection(_ node: Node) -> ConnectorConfig.Events? {

@@ -17,6 +17,11 @@ final class ConnectorMetrics {
     private let lagBytes: Gauge
     private let lagMilliseconds: Gauge
     private let inFlight: Gauge
+    private let inFlightBytes: Gauge
+    private let retainedWAL: Gauge
+    private let safeWALSize: Gauge
+    private let walStatuses: [String: Gauge]
+    private let refused: [String: Counter]
     private let states: [ConnectorStatus.State: Gauge]
 
     init(connector: String) {
@@ -31,6 +36,18 @@ final class ConnectorMetrics {
         lagBytes = Gauge(label: "tributary_lag_bytes", dimensions: dimensions)
         lagMilliseconds = Gauge(label: "tributary_lag_milliseconds", dimensions: dimensions)
         inFlight = Gauge(label: "tributary_kafka_in_flight_messages", dimensions: dimensions)
+        inFlightBytes = Gauge(label: "tributary_kafka_in_flight_bytes", dimensions: dimensions)
+        retainedWAL = Gauge(label: "tributary_slot_retained_wal_bytes", dimensions: dimensions)
+        safeWALSize = Gauge(label: "tributary_slot_safe_wal_size_bytes", dimensions: dimensions)
+        var walStatuses: [String: Gauge] = [:]
+        for status in SlotHealth.walStatuses {
+            walStatuses[status] = Gauge(label: "tributary_slot_wal_status", dimensions: dimensions + [("status", status)])
+        }
+        self.walStatuses = walStatuses
+        refused = Dictionary(
+            uniqueKeysWithValues: ["skip", "dead_letter"].map {
+                ($0, Counter(label: "tributary_events_refused_total", dimensions: dimensions + [("action", $0)]))
+            })
         var states: [ConnectorStatus.State: Gauge] = [:]
         for state in ConnectorStatus.State.allCases {
             states[state] = Gauge(label: "tributary_connector_state", dimensions: dimensions + [("state", state.rawValue)])
@@ -59,6 +76,16 @@ final class ConnectorMetrics {
         deliveryErrors.increment()
     }
 
+    func countRefused(mode: String) {
+        refused[mode]?.increment()
+    }
+
+    func record(_ health: SlotHealth) {
+        retainedWAL.record(Double(health.retainedBytes))
+        safeWALSize.record(Double(health.safeWALSize ?? -1))
+        for (status, gauge) in walStatuses { gauge.record(status == health.walStatus ? 1 : 0) }
+    }
+
     func countReconnect() {
         reconnects.increment()
     }
@@ -70,6 +97,7 @@ final class ConnectorMetrics {
         lagBytes.record(Double(snapshot.lagBytes))
         lagMilliseconds.record(Double(snapshot.lagMilliseconds))
         inFlight.record(Double(snapshot.inFlight))
+        inFlightBytes.record(Double(snapshot.inFlightBytes))
         for (state, gauge) in states { gauge.record(state == snapshot.state ? 1 : 0) }
     }
 }

@@ -21,8 +21,10 @@ public final class ConnectorRunner: @unchecked Sendable {
     private let metrics: ConnectorMetrics
 
     /// Back-off after a failed session: doubles from `initialBackoff` up to `maximumBackoff`, with jitter.
-    public var initialBackoff: Duration = .seconds(1)
-    public var maximumBackoff: Duration = .seconds(30)
+    public var initialBackoff: Duration
+    public var maximumBackoff: Duration
+    /// How often a standby instance asks whether the slot is free.
+    public var standbyPollInterval: Duration = .seconds(1)
 
     public init(
         config: ConnectorConfig, sink: any EventSink, logger: Logger,
@@ -34,6 +36,8 @@ public final class ConnectorRunner: @unchecked Sendable {
         self.logger = logger
         self.makeSource = makeSource
         self.metrics = ConnectorMetrics(connector: config.name)
+        self.initialBackoff = config.errors.retryBackoff
+        self.maximumBackoff = config.errors.retryMaxBackoff
     }
 
     public func start() {
@@ -75,6 +79,12 @@ public final class ConnectorRunner: @unchecked Sendable {
         }
     }
 
+    static func classify(_ error: any Error) -> ConnectorError.Kind {
+        if let error = error as? ConnectorError { return error.kind }
+        if let error = error as? PipelineError, error.isPermanent { return .configuration }
+        return .transient
+    }
+
     private func runLoop() {
         var backoff = initialBackoff
         var nextToken: UInt64 = 1
@@ -98,7 +108,27 @@ public final class ConnectorRunner: @unchecked Sendable {
                 return
             } catch {
                 let message = "\(error)"
-                let transient = (error as? ConnectorError)?.kind != .configuration
+                let kind = Self.classify(error)
+                if kind == .slotInUse {
+                    // Another instance streams from the slot: wait as a standby, and take over once it is free.
+                    let previous = status.update {
+                        let previous = $0.state
+                        $0.state = .standby
+                        $0.lastError = message
+                        $0.heartbeat = .now
+                        return previous
+                    }
+                    if previous != .standby {
+                        logger.notice("standby: another instance holds the slot; taking over when it is released",
+                            metadata: ["slot": "\(config.postgres.slot)", "detail": "\(message)"])
+                    }
+                    metrics.record(status.snapshot)
+                    backoff = initialBackoff
+                    let millis = Int(standbyPollInterval * Double.random(in: 0.8...1.2) / .milliseconds(1))
+                    _ = wake.wait(timeout: .now() + .milliseconds(millis))
+                    continue
+                }
+                let transient = kind == .transient
                 let snapshot = status.update {
                     $0.state = transient ? .reconnecting : .failed
                     $0.lastError = message

@@ -22,6 +22,12 @@ public final class ConnectorStatus: Sendable {
         public var eventsTotal: UInt64 = 0
         public var bytesProduced: UInt64 = 0
         public var inFlight: Int = 0
+        public var inFlightBytes: Int = 0
+        /// Events Kafka refused for good that `errors.mode` skipped or sent to the dead-letter topic.
+        public var eventsSkipped: UInt64 = 0
+        public var eventsDeadLettered: UInt64 = 0
+        /// The slot's WAL retention as last read from the server.
+        public var slotHealth: SlotHealth?
         public var deliveryErrors: UInt64 = 0
         public var reconnects: UInt64 = 0
         public var lastError: String?

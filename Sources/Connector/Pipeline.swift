@@ -32,7 +32,13 @@ public final class Pipeline: @unchecked Sendable {
     private var eventCounts: [EventCountKey: UInt64] = [:]
     private var bytesSinceStatus: UInt64 = 0
     private var lastHeartbeat = ContinuousClock.now
-    private var deliveryError: (any Error)?
+    private var deliveryError: PipelineError?
+    /// Key and value bytes sent and not yet reported by Kafka.
+    private var inFlightBytes = 0
+    /// Events Kafka refused for good, waiting for `errors.mode` to deal with them.
+    private var refused: [(token: UInt64, failure: SinkFailure)] = []
+    private var lastHeartbeatQuery = ContinuousClock.now
+    private var lastSlotCheck = ContinuousClock.now - .seconds(3600)
     private var eventsSinceStatus: UInt64 = 0
     private var lastStatusTime = ContinuousClock.now - .seconds(3600)
     private var lastFlushSent = LSN.zero
@@ -124,11 +130,13 @@ public final class Pipeline: @unchecked Sendable {
                 framesSincePoll = 0
             }
             try checkDeliveries()
-            while tracker.inFlight >= config.kafka.maxInFlight && !isStopRequested {
+            while isBackPressured && !isStopRequested {
+                // Kafka is behind (or away): stop reading until it catches up, but keep the server connection alive.
                 pollDeliveries(timeoutMilliseconds: 100)
                 try checkDeliveries()
                 try sendStatusIfDue()
             }
+            try heartbeatIfDue()
             let untilStatus = lastStatusTime + config.postgres.statusInterval - ContinuousClock.now
             let timeout = max(1, min(100, Int(untilStatus / .milliseconds(1))))
             guard let bytes = try source.nextFrame(timeoutMilliseconds: timeout) else {
@@ -353,7 +361,7 @@ public final class Pipeline: @unchecked Sendable {
         }
 
         while unitsLeft > 0 && !isStopRequested {
-            while tracker.inFlight >= config.kafka.maxInFlight && !isStopRequested {
+            while isBackPressured && !isStopRequested {
                 // Back pressure: Kafka is behind, so the readers wait (the channel fills) instead of rows piling up.
                 pollDeliveries(timeoutMilliseconds: 100)
                 try checkDeliveries()
@@ -518,6 +526,8 @@ public final class Pipeline: @unchecked Sendable {
             guard !truncate.relationOIDs.isEmpty else { return }
             try emit(.truncate(truncate), at: lsn, token: try transactionToken(lsn))
         case .message(let decodingMessage):
+            // A heartbeat's own message only moves the position; it is not an event.
+            if decodingMessage.prefix == heartbeatMessagePrefix { return }
             if decodingMessage.isTransactional {
                 try emit(message, at: decodingMessage.lsn, token: try transactionToken(lsn))
             } else {
@@ -549,19 +559,32 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
+    /// Whether reading must wait for Kafka: too many events, or too many bytes, sent and not acknowledged.
+    private var isBackPressured: Bool {
+        tracker.inFlight >= config.kafka.maxInFlight || inFlightBytes >= config.kafka.maxInFlightBytes
+    }
+
     private func send(_ event: ChangeEvent, token: UInt64) throws {
         while true {
             do {
                 try sink.send(event, token: token)
+                let bytes = (event.key?.count ?? 0) + (event.value?.count ?? 0)
                 tracker.sent(token: token)
+                inFlightBytes += bytes
                 eventsSinceStatus += 1
                 eventCounts[EventCountKey(topic: event.topic, op: event.operation), default: 0] += 1
-                bytesSinceStatus += UInt64((event.key?.count ?? 0) + (event.value?.count ?? 0))
+                bytesSinceStatus += UInt64(bytes)
                 return
             } catch EventSinkError.queueFull {
                 // librdkafka's queue is full: wait for deliveries to make room (back pressure).
                 pollDeliveries(timeoutMilliseconds: 100)
                 try checkDeliveries()
+            } catch EventSinkError.refused(let failure) {
+                // Refused before it was queued (larger than message.max.bytes): counts as sent, then refused.
+                tracker.sent(token: token)
+                refused.append((token, failure))
+                try checkDeliveries()
+                return
             }
         }
     }
@@ -569,19 +592,106 @@ public final class Pipeline: @unchecked Sendable {
     // MARK: Deliveries and checkpoints
 
     private func pollDeliveries(timeoutMilliseconds: Int) {
-        sink.poll(timeoutMilliseconds: timeoutMilliseconds) { token, error in
-            if let error {
-                if deliveryError == nil { deliveryError = error }
-                metrics.countDeliveryError()
-                status.update { $0.deliveryErrors += 1 }
-            } else {
+        sink.poll(timeoutMilliseconds: timeoutMilliseconds) { delivery in
+            inFlightBytes -= delivery.bytes
+            guard let failure = delivery.failure else {
+                tracker.delivered(token: delivery.token)
+                return
+            }
+            metrics.countDeliveryError()
+            status.update { $0.deliveryErrors += 1 }
+            if failure.isPermanent {
+                refused.append((delivery.token, failure))
+            } else if deliveryError == nil {
+                // Timed out or the cluster is gone: a new session reads the event again from the slot.
+                deliveryError = .delivery(underlying: failure)
+            }
+        }
+    }
+
+    /// Throws the first delivery failure; deals with refused events as `errors.mode` says.
+    private func checkDeliveries() throws {
+        if let deliveryError { throw deliveryError }
+        while !refused.isEmpty {
+            let (token, failure) = refused.removeFirst()
+            let lsn = Self.sourceLSN(failure.event.value) ?? tracker.endLSN(token: token)
+            let table = tableName(topic: failure.event.topic)
+            switch config.errors.mode {
+            case .fail:
+                deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
+                throw deliveryError!
+            case .skip:
+                logger.error(
+                    "Kafka refused an event; skipped as errors.mode is skip",
+                    metadata: [
+                        "error": "\(failure.message)", "topic": "\(failure.event.topic)", "lsn": "\(lsn.map(\.description) ?? "?")",
+                    ])
+                metrics.countRefused(mode: "skip")
+                status.update { $0.eventsSkipped += 1 }
+                tracker.delivered(token: token)
+            case .deadLetter:
+                let topic = config.errors.deadLetterTopic ?? config.kafka.topicPrefix + ".dlq"
+                var headers = failure.event.headers
+                headers.append(.init(name: "__connect.errors.topic", value: Array(failure.event.topic.utf8)))
+                headers.append(.init(name: "__connect.errors.connector.name", value: Array(config.name.utf8)))
+                headers.append(.init(name: "__connect.errors.exception.message", value: Array(failure.message.utf8)))
+                headers.append(.init(name: "__tributary.errors.table", value: Array(table.utf8)))
+                if let lsn { headers.append(.init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8))) }
+                let letter = ChangeEvent(
+                    topic: topic, key: failure.event.key, value: failure.event.value, headers: headers, operation: nil)
+                guard topic != failure.event.topic else {
+                    deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
+                    throw deliveryError!
+                }
+                logger.error(
+                    "Kafka refused an event; sent to the dead-letter topic",
+                    metadata: [
+                        "error": "\(failure.message)", "topic": "\(failure.event.topic)", "dead_letter_topic": "\(topic)",
+                        "lsn": "\(lsn.map(\.description) ?? "?")",
+                    ])
+                metrics.countRefused(mode: "dead_letter")
+                status.update { $0.eventsDeadLettered += 1 }
+                // The copy joins the event's transaction before the original leaves it, so the slot cannot move past both.
+                try send(letter, token: token)
                 tracker.delivered(token: token)
             }
         }
     }
 
-    private func checkDeliveries() throws {
-        if let deliveryError { throw PipelineError.delivery(underlying: deliveryError) }
+    /// `schema.table` from an event topic (`<prefix>.<schema>.<table>`).
+    private func tableName(topic: String) -> String {
+        let prefix = config.kafka.topicPrefix + "."
+        return topic.hasPrefix(prefix) ? String(topic.dropFirst(prefix.count)) : topic
+    }
+
+    /// `source.lsn` of an event value written by `ChangeEventBuilder`, whose `source` block follows `before` and `after`.
+    static func sourceLSN(_ value: [UInt8]?) -> LSN? {
+        guard let value else { return nil }
+        let marker = Array(#""source":{"version":"#.utf8)
+        let field = Array(#","lsn":"#.utf8)
+        guard let source = value.firstRange(of: marker),
+            let lsn = value[source.upperBound...].firstRange(of: field)
+        else { return nil }
+        var number: UInt64 = 0
+        var index = lsn.upperBound
+        while index < value.count, value[index] >= 0x30, value[index] <= 0x39 {
+            number = number &* 10 &+ UInt64(value[index] - 0x30)
+            index += 1
+        }
+        return index > lsn.upperBound ? LSN(number) : nil
+    }
+
+    /// Runs `heartbeat.action_query` (or emits a logical message) every `heartbeat.interval`.
+    private func heartbeatIfDue() throws {
+        guard let interval = config.heartbeat.interval else { return }
+        let now = ContinuousClock.now
+        guard now - lastHeartbeatQuery >= interval else { return }
+        lastHeartbeatQuery = now
+        do {
+            try source.heartbeat(actionQuery: config.heartbeat.actionQuery)
+        } catch {
+            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private func sendStatusIfDue() throws {
@@ -589,6 +699,10 @@ public final class Pipeline: @unchecked Sendable {
         if now - lastHeartbeat >= .seconds(1) {
             lastHeartbeat = now
             status.update { $0.heartbeat = now }
+        }
+        if now - lastSlotCheck >= .seconds(10) {
+            lastSlotCheck = now
+            checkSlot()
         }
         let flush = tracker.flushPosition
         if now - lastStatusTime >= config.postgres.statusInterval
@@ -609,6 +723,22 @@ public final class Pipeline: @unchecked Sendable {
         publishStatus()
     }
 
+    /// Reads how much WAL the slot holds back and whether the server may drop it, for `/status` and `/metrics`.
+    private func checkSlot() {
+        do {
+            guard let health = try source.slotHealth() else { return }
+            status.update { $0.slotHealth = health }
+            metrics.record(health)
+            if health.walStatus == "lost" || health.walStatus == "unreserved" {
+                logger.error(
+                    "the server is dropping WAL this slot needs (wal_status \(health.walStatus)); raise max_slot_wal_keep_size",
+                    metadata: ["retained_bytes": "\(health.retainedBytes)"])
+            }
+        } catch {
+            logger.debug("cannot read the slot's WAL retention", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Copies the counters to the shared status and the metrics.
     private func publishStatus() {
         let flush = tracker.flushPosition
@@ -627,6 +757,7 @@ public final class Pipeline: @unchecked Sendable {
             $0.eventsTotal += events
             $0.bytesProduced += bytesSinceStatus
             $0.inFlight = inFlight
+            $0.inFlightBytes = inFlightBytes
             $0.heartbeat = .now
             return $0
         }
@@ -647,6 +778,7 @@ public final class Pipeline: @unchecked Sendable {
         while sink.outstanding > 0 && tracker.inFlight > 0 && ContinuousClock.now < deadline {
             pollDeliveries(timeoutMilliseconds: 100)
             if deliveryError != nil { break }
+            do { try checkDeliveries() } catch { break }
         }
         pollDeliveries(timeoutMilliseconds: 0)
         try sendStatus()

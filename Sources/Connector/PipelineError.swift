@@ -6,8 +6,18 @@ public enum PipelineError: Error, CustomStringConvertible {
     case decode(lsn: LSN?, messageType: UInt8?, payload: [UInt8], underlying: PGOutputError)
     /// A change could not be turned into an event.
     case encode(lsn: LSN, underlying: any Error)
-    /// Kafka refused an event for good.
+    /// Kafka did not acknowledge an event (timed out, cluster gone): a new session sends it again.
     case delivery(underlying: any Error)
+    /// Kafka refused an event for good and `errors.mode` is fail.
+    case refused(lsn: LSN?, table: String, underlying: SinkFailure)
+
+    /// Whether retrying cannot help: the connector reports `failed` rather than `reconnecting`.
+    public var isPermanent: Bool {
+        switch self {
+        case .refused: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -21,7 +31,12 @@ public enum PipelineError: Error, CustomStringConvertible {
         case .encode(let lsn, let underlying):
             return "cannot encode change at LSN \(lsn): \(underlying)"
         case .delivery(let underlying):
-            return "Kafka refused an event: \(underlying)"
+            return "Kafka did not acknowledge an event: \(underlying)"
+        case .refused(let lsn, let table, let underlying):
+            return
+                "Kafka refused an event of \(table) at LSN \(lsn.map(\.description) ?? "?") for good: \(underlying.message); "
+                + "the connector stops here without confirming it. Fix the cause (for a too-large event raise the topic's "
+                + "max.message.bytes and kafka.properties message.max.bytes), or set errors.mode to skip or dead_letter"
         }
     }
 }

@@ -32,11 +32,13 @@ public enum HealthEndpoint {
                 status: stuck.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/health/ready") { _, _ in
-            let waiting = HealthReport(connectors: statuses.map(\.snapshot)).notReady
+            let report = HealthReport(connectors: statuses.map(\.snapshot))
+            let waiting = report.notReady
+            let standby = report.standby
             return json(
                 HealthBody(
-                    status: waiting.isEmpty ? "UP" : "DOWN",
-                    connectors: waiting.map { .init(name: $0.name, state: $0.state.rawValue, error: $0.lastError) }),
+                    status: !waiting.isEmpty ? "DOWN" : standby.isEmpty ? "UP" : "STANDBY",
+                    connectors: (waiting + standby).map { .init(name: $0.name, state: $0.state.rawValue, error: $0.lastError) }),
                 status: waiting.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/status") { _, _ in
@@ -95,12 +97,36 @@ struct StatusBody: Encodable {
         struct Events: Encodable {
             var total: UInt64
             var inFlight: Int
+            var inFlightBytes: Int
             var deliveryErrors: UInt64
+            var skipped: UInt64
+            var deadLettered: UInt64
 
             enum CodingKeys: String, CodingKey {
-                case total
+                case total, skipped
                 case inFlight = "in_flight"
+                case inFlightBytes = "in_flight_bytes"
                 case deliveryErrors = "delivery_errors"
+                case deadLettered = "dead_lettered"
+            }
+        }
+
+        struct SlotWAL: Encodable {
+            var retainedBytes: UInt64
+            var walStatus: String
+            var safeWALSize: Int64?
+
+            enum CodingKeys: String, CodingKey {
+                case retainedBytes = "retained_bytes"
+                case walStatus = "wal_status"
+                case safeWALSize = "safe_wal_size"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(retainedBytes, forKey: .retainedBytes)
+                try container.encode(walStatus, forKey: .walStatus)
+                try container.encode(safeWALSize, forKey: .safeWALSize)
             }
         }
 
@@ -129,11 +155,13 @@ struct StatusBody: Encodable {
         }
 
         var reconnects: UInt64
+        var slotWAL: SlotWAL?
         var snapshot: Snapshot
         var lastError: String?
 
         enum CodingKeys: String, CodingKey {
             case name, state, slot, lsn, lag, events, reconnects, snapshot
+            case slotWAL = "slot_wal"
             case lastError = "last_error"
         }
 
@@ -145,7 +173,13 @@ struct StatusBody: Encodable {
                 received: snapshot.receivedLSN.description, flushed: snapshot.flushedLSN.description,
                 server: snapshot.serverLSN.description)
             lag = Lag(bytes: snapshot.lagBytes, ms: snapshot.lagMilliseconds)
-            events = Events(total: snapshot.eventsTotal, inFlight: snapshot.inFlight, deliveryErrors: snapshot.deliveryErrors)
+            events = Events(
+                total: snapshot.eventsTotal, inFlight: snapshot.inFlight, inFlightBytes: snapshot.inFlightBytes,
+                deliveryErrors: snapshot.deliveryErrors, skipped: snapshot.eventsSkipped,
+                deadLettered: snapshot.eventsDeadLettered)
+            slotWAL = snapshot.slotHealth.map {
+                SlotWAL(retainedBytes: $0.retainedBytes, walStatus: $0.walStatus, safeWALSize: $0.safeWALSize)
+            }
             reconnects = snapshot.reconnects
             self.snapshot = Snapshot(
                 tablesTotal: snapshot.snapshot.tablesTotal, tablesDone: snapshot.snapshot.tablesDone,
@@ -163,6 +197,7 @@ struct StatusBody: Encodable {
             try container.encode(lag, forKey: .lag)
             try container.encode(events, forKey: .events)
             try container.encode(reconnects, forKey: .reconnects)
+            try container.encode(slotWAL, forKey: .slotWAL)
             try container.encode(snapshot, forKey: .snapshot)
             // Always present, null when there is none, so consumers need not test for the key.
             try container.encode(lastError, forKey: .lastError)

@@ -19,9 +19,17 @@ public struct HealthReport: Sendable {
         connectors.filter { [.failed, .reconnecting, .stopped].contains($0.state) }
     }
 
-    /// Connectors that make `/health/ready` fail: anything but streaming or snapshotting.
+    /// Connectors that make `/health/ready` fail: anything but streaming, snapshotting or standby.
+    ///
+    /// A standby is ready: it is a healthy instance waiting for the slot, and a rolling update can only
+    /// stop the old instance once the new one is ready. `/health/ready` lists it with its state.
     public var notReady: [ConnectorStatus.Snapshot] {
-        connectors.filter { $0.state != .streaming && $0.state != .snapshotting }
+        connectors.filter { ![.streaming, .snapshotting, .standby].contains($0.state) }
+    }
+
+    /// Connectors waiting for another instance to release their slot.
+    public var standby: [ConnectorStatus.Snapshot] {
+        connectors.filter { $0.state == .standby }
     }
 
     /// Connectors whose thread looks stuck: `/health/live` fails only for these.

@@ -12,5 +12,11 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// The producer queue is full: poll for delivery reports and try again.
     public var isQueueFull: Bool { code == -184 }
 
+    /// Kafka refuses this message for good: sending it again gives the same answer (too large, not authorized, invalid).
+    public var isPermanent: Bool {
+        // MSG_SIZE_TOO_LARGE, INVALID_TOPIC_EXCEPTION, RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED, INVALID_RECORD
+        [10, 17, 18, 29, 87].contains(code)
+    }
+
     public var description: String { "\(message) (librdkafka error \(code))" }
 }

@@ -7,8 +7,20 @@ public final class KafkaProducer {
     /// The outcome of one message.
     public struct DeliveryReport: Sendable {
         public var token: UInt64
+        /// Key and value bytes of the message.
+        public var bytes: Int
         /// nil when the broker acknowledged the message.
         public var error: KafkaError?
+        /// The refused message itself, filled only when `error` is set (for a dead-letter copy).
+        public var refused: RefusedMessage?
+    }
+
+    /// A message Kafka did not take, as it was sent.
+    public struct RefusedMessage: Sendable {
+        public var topic: String
+        public var key: [UInt8]?
+        public var value: [UInt8]?
+        public var headers: [(String, [UInt8])]
     }
 
     /// Something librdkafka reported besides deliveries: an error or a log line.
@@ -115,12 +127,16 @@ public final class KafkaProducer {
                         guard let message else { continue }
                         let token = UInt64(UInt(bitPattern: message.pointee._private))
                         let error = message.pointee.err
+                        let bytes = message.pointee.len + message.pointee.key_len
+                        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else {
+                            onDelivery(DeliveryReport(token: token, bytes: bytes, error: nil, refused: nil))
+                            continue
+                        }
                         onDelivery(
                             DeliveryReport(
-                                token: token,
-                                error: error == RD_KAFKA_RESP_ERR_NO_ERROR
-                                    ? nil
-                                    : KafkaError(code: error.rawValue, message: RDKafkaConfig.errorText(error))))
+                                token: token, bytes: bytes,
+                                error: KafkaError(code: error.rawValue, message: RDKafkaConfig.errorText(error)),
+                                refused: Self.copy(message)))
                     }
                 }
             case Int32(RD_KAFKA_EVENT_ERROR):
@@ -143,6 +159,32 @@ public final class KafkaProducer {
             }
         }
         return clientEvents
+    }
+
+    /// Copies a reported message out of librdkafka's memory.
+    private static func copy(_ message: UnsafePointer<rd_kafka_message_t>) -> RefusedMessage {
+        let topic = message.pointee.rkt.flatMap { rd_kafka_topic_name($0) }.map { String(cString: $0) } ?? ""
+        func bytes(_ pointer: UnsafeMutableRawPointer?, _ count: Int) -> [UInt8]? {
+            guard let pointer else { return nil }
+            return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+        }
+        var headers: [(String, [UInt8])] = []
+        var list: OpaquePointer? = nil
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>? = nil
+            var value: UnsafeRawPointer? = nil
+            var size = 0
+            while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let name {
+                    headers.append((String(cString: name), value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []))
+                }
+                index += 1
+            }
+        }
+        return RefusedMessage(
+            topic: topic, key: bytes(message.pointee.key, message.pointee.key_len),
+            value: bytes(message.pointee.payload, message.pointee.len), headers: headers)
     }
 
     /// Waits until every queued message is reported or the time is up; reports go to `onDelivery`.

@@ -21,13 +21,27 @@ final class KafkaEventSink: EventSink {
                 token: token)
         } catch {
             if error.isQueueFull { throw EventSinkError.queueFull }
+            if error.isPermanent {
+                throw EventSinkError.refused(SinkFailure(message: error.description, isPermanent: true, event: event))
+            }
             throw error
         }
     }
 
-    func poll(timeoutMilliseconds: Int, _ onDelivery: (UInt64, (any Error)?) -> Void) {
+    func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {
         let events = producer.poll(timeoutMilliseconds: timeoutMilliseconds) { report in
-            onDelivery(report.token, report.error)
+            guard let error = report.error else {
+                onDelivery(Delivery(token: report.token, bytes: report.bytes))
+                return
+            }
+            let refused = report.refused
+            let event = ChangeEvent(
+                topic: refused?.topic ?? "", key: refused?.key, value: refused?.value,
+                headers: (refused?.headers ?? []).map { ChangeEvent.Header(name: $0.0, value: $0.1) }, operation: nil)
+            onDelivery(
+                Delivery(
+                    token: report.token, bytes: report.bytes,
+                    failure: SinkFailure(message: error.description, isPermanent: error.isPermanent, event: event)))
         }
         for event in events {
             switch event {

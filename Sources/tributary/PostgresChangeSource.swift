@@ -96,7 +96,9 @@ final class PostgresChangeSource: ChangeSource {
             }
             if let pid = slot.activePID {
                 throw PostgresError(
-                    .query, "replication slot \(config.postgres.slot) is in use by process \(pid); waiting for it to be released",
+                    .query,
+                    "replication slot \(config.postgres.slot) is in use by server process \(pid) "
+                        + "(another instance of this connector?); standing by until it is released",
                     sqlState: "55006")
             }
             start = slot.confirmedFlush ?? .zero
@@ -144,6 +146,36 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
+    func heartbeat(actionQuery: String?) throws {
+        guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
+        do {
+            if let actionQuery {
+                try catalog.execute(actionQuery)
+            } else {
+                try catalog.execute("SELECT pg_logical_emit_message(true, $1, $2)", [heartbeatMessagePrefix, config.name])
+            }
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    func slotHealth() throws -> SlotHealth? {
+        guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
+        do {
+            let rows = try catalog.execute(
+                """
+                SELECT (pg_current_wal_lsn() - restart_lsn)::bigint, wal_status, safe_wal_size
+                FROM pg_replication_slots WHERE slot_name = $1
+                """, [config.postgres.slot])
+            guard let row = rows.first else { return nil }
+            return SlotHealth(
+                retainedBytes: UInt64(row[0].flatMap { Int64($0) }.map { max(0, $0) } ?? 0),
+                walStatus: row[1] ?? "unknown", safeWALSize: row[2].flatMap { Int64($0) })
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
     func close() {
         session?.close()
         session = nil
@@ -152,6 +184,8 @@ final class PostgresChangeSource: ChangeSource {
     }
 
     static func classify(_ error: PostgresError) -> ConnectorError {
+        // object_in_use: another walsender streams from the slot.
+        if error.sqlState == "55006" { return ConnectorError(.slotInUse, error.description) }
         switch error.kind {
         case .configuration:
             return ConnectorError(.configuration, error.description)

@@ -1,4 +1,5 @@
 import ChangeEvents
+import Foundation
 import Connector
 import Logging
 import PGOutput
@@ -45,6 +46,11 @@ import Testing
             TableMetadata(primaryKey: ["id"], notNull: ["id"])
         }
 
+        var heartbeats: [String?] = []
+        func heartbeat(actionQuery: String?) throws { heartbeats.append(actionQuery) }
+
+        func slotHealth() throws -> SlotHealth? { nil }
+
         func close() {}
     }
 
@@ -53,15 +59,22 @@ import Testing
         var unacknowledged: [UInt64] = []
         var acknowledge = true
         var failure: (any Error)?
+        var permanent = false
 
         func send(_ event: ChangeEvent, token: UInt64) throws {
             events.append(event)
             unacknowledged.append(token)
         }
 
-        func poll(timeoutMilliseconds: Int, _ onDelivery: (UInt64, (any Error)?) -> Void) {
+        func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {
             guard acknowledge || failure != nil else { return }
-            for token in unacknowledged { onDelivery(token, failure) }
+            for (token, event) in zip(unacknowledged, events.suffix(unacknowledged.count)) {
+                let bytes = (event.key?.count ?? 0) + (event.value?.count ?? 0)
+                onDelivery(
+                    Delivery(
+                        token: token, bytes: bytes,
+                        failure: failure.map { SinkFailure(message: "\($0)", isPermanent: permanent, event: event) }))
+            }
             unacknowledged.removeAll()
         }
 
@@ -90,9 +103,20 @@ import Testing
         ]
     }
 
-    func run(_ source: ScriptedSource, _ sink: HoldingSink) throws {
+    static func config(_ extra: String, kafka: String = "") -> ConnectorConfig {
+        try! ConnectorConfigLoader(environment: [:]).parse(
+            """
+            name: test
+            postgres: {url: "postgresql://x/db", status_interval: 10ms, tables: [public.items]}
+            kafka: {bootstrap_servers: embedded, topic_prefix: p\(kafka)}
+            snapshot: {mode: no_data}
+            \(extra)
+            """, file: "test.yaml")
+    }
+
+    func run(_ source: ScriptedSource, _ sink: HoldingSink, config: ConnectorConfig = Self.config) throws {
         let pipeline = Pipeline(
-            config: Self.config, source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"),
+            config: config, source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"),
             logger: Logger(label: "test"))
         pipeline.drainTimeout = .milliseconds(200)
         source.onExhausted = { pipeline.requestStop() }
@@ -154,5 +178,142 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+    }
+
+    @Test func errorsModeFailStopsWithoutConfirmingARefusedEvent() {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        let sink = HoldingSink()
+        sink.failure = Failure()
+        sink.permanent = true
+        do {
+            try run(source, sink)
+            Issue.record("expected the pipeline to stop")
+        } catch let error as PipelineError {
+            #expect(error.isPermanent)
+            #expect("\(error)".contains("errors.mode"))
+            #expect("\(error)".contains("public.items"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+        #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
+    }
+
+    @Test func errorsModeSkipConfirmsPastRefusedEvents() throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        let sink = HoldingSink()
+        sink.failure = Failure()
+        sink.permanent = true
+        try run(source, sink, config: Self.config("errors: {mode: skip}"))
+        #expect(sink.events.count == 2)
+        #expect(source.statuses.last?.flushed == LSN(0x1A0))
+    }
+
+    @Test func errorsModeDeadLetterSendsACopyWithTheReasonBeforeConfirming() throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        let sink = RefusingSink(refusedTopic: "p.public.items")
+        let pipeline = Pipeline(
+            config: Self.config("errors: {mode: dead_letter, dead_letter_topic: p.errors}"), source: source, sink: sink,
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        pipeline.drainTimeout = .milliseconds(200)
+        source.onExhausted = { pipeline.requestStop() }
+        try pipeline.run()
+        let letters = sink.accepted.filter { $0.topic == "p.errors" }
+        #expect(letters.count == 2)
+        let headers = Dictionary(
+            (letters.first?.headers ?? []).map { ($0.name, String(decoding: $0.value, as: UTF8.self)) },
+            uniquingKeysWith: { a, _ in a })
+        #expect(headers["__connect.errors.topic"] == "p.public.items")
+        #expect(headers["__tributary.errors.table"] == "public.items")
+        #expect(headers["__tributary.errors.lsn"] == "\(LSN(0x110))")
+        #expect(headers["__connect.errors.exception.message"]?.contains("too large") == true)
+        #expect(letters.first?.key == Array("{\"id\":1}".utf8))
+        #expect(source.statuses.last?.flushed == LSN(0x1A0))
+    }
+
+    @Test func aTimedOutDeliveryRestartsTheSessionInsteadOfSkipping() {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        let sink = HoldingSink()
+        sink.failure = Failure()
+        do {
+            try run(source, sink, config: Self.config("errors: {mode: skip}"))
+            Issue.record("expected the pipeline to stop")
+        } catch let error as PipelineError {
+            #expect(!error.isPermanent)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+        #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
+    }
+
+    @Test func readingPausesAtTheInFlightByteLimit() throws {
+        var frames = [PGOutputBytes.xLogData(LSN(0x100), PGOutputBytes.begin(finalLSN: LSN(0x9000), xid: 7))]
+        frames.append(
+            PGOutputBytes.xLogData(
+                LSN(0x100),
+                PGOutputBytes.relation(oid: 1, schema: "public", table: "items", columns: [("id", 23, true), ("label", 25, false)])))
+        let label = String(repeating: "x", count: 1000)
+        for id in 1...50 { frames.append(PGOutputBytes.xLogData(LSN(UInt64(0x100 + id)), PGOutputBytes.insert(oid: 1, ["\(id)", label]))) }
+        let source = ScriptedSource(start: LSN(0x50), frames: frames)
+        let sink = HoldingSink()
+        sink.acknowledge = false
+        let pipeline = Pipeline(
+            config: Self.config("", kafka: ", max_in_flight_bytes: 10kB"),
+            source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        pipeline.drainTimeout = .milliseconds(50)
+        let stopper = Thread {
+            Thread.sleep(forTimeInterval: 0.5)
+            pipeline.requestStop()
+        }
+        stopper.start()
+        try pipeline.run()
+        // Each event is over 1 kB: reading stops once 10 kB are unacknowledged.
+        #expect(sink.events.count >= 9 && sink.events.count <= 11)
+        #expect(source.frames.count > 30)
+    }
+
+    @Test func heartbeatRunsTheActionQueryEveryInterval() throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: [])
+        let sink = HoldingSink()
+        let pipeline = Pipeline(
+            config: Self.config("heartbeat: {interval: 100ms, action_query: \"UPDATE beat SET at = now()\"}"), source: source,
+            sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        let stopper = Thread {
+            Thread.sleep(forTimeInterval: 0.55)
+            pipeline.requestStop()
+        }
+        stopper.start()
+        try pipeline.run()
+        #expect(source.heartbeats.count >= 3 && source.heartbeats.count <= 6)
+        #expect(source.heartbeats.allSatisfy { $0 == "UPDATE beat SET at = now()" })
+    }
+
+    /// Acknowledges every event except those to one topic, which it refuses as Kafka refuses an event too large.
+    final class RefusingSink: EventSink, @unchecked Sendable {
+        let refusedTopic: String
+        var accepted: [ChangeEvent] = []
+        var reports: [Delivery] = []
+
+        init(refusedTopic: String) { self.refusedTopic = refusedTopic }
+
+        func send(_ event: ChangeEvent, token: UInt64) throws {
+            let bytes = (event.key?.count ?? 0) + (event.value?.count ?? 0)
+            if event.topic == refusedTopic {
+                reports.append(
+                    Delivery(
+                        token: token, bytes: bytes,
+                        failure: SinkFailure(message: "Broker: Message size too large", isPermanent: true, event: event)))
+            } else {
+                accepted.append(event)
+                reports.append(Delivery(token: token, bytes: bytes))
+            }
+        }
+
+        func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {
+            let ready = reports
+            reports.removeAll()
+            ready.forEach(onDelivery)
+        }
+
+        var outstanding: Int { reports.count }
     }
 }

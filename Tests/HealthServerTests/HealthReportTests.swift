@@ -22,9 +22,15 @@ import Testing
         #expect(report.unhealthy.map(\.name) == ["b", "c", "f"])
     }
 
-    @Test func readyOnlyWhenEveryConnectorStreamsOrSnapshots() {
+    @Test func readyWhenEveryConnectorStreamsSnapshotsOrStandsBy() {
         #expect(HealthReport(connectors: [snapshot("a", .streaming), snapshot("b", .snapshotting)]).notReady.isEmpty)
-        #expect(HealthReport(connectors: [snapshot("a", .streaming), snapshot("b", .standby)]).notReady.map(\.name) == ["b"])
+        // A standby is ready (a rolling update waits for the new instance to be ready before stopping the old one),
+        // and is listed as such.
+        let standby = HealthReport(connectors: [snapshot("a", .streaming), snapshot("b", .standby)])
+        #expect(standby.notReady.isEmpty)
+        #expect(standby.standby.map(\.name) == ["b"])
+        #expect(
+            HealthReport(connectors: [snapshot("a", .starting), snapshot("b", .reconnecting)]).notReady.map(\.name) == ["a", "b"])
     }
 
     @Test func liveFailsOnlyForAConnectorWithoutProgress() {
