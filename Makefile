@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat
+APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd
 SWIFT ?= swift
 
 help:
@@ -11,6 +11,8 @@ help:
 	@echo "make setup  install the Debian packages the project needs (idempotent)"
 	@echo "make build  release build (.build/release/tributary)"
 	@echo "make bench  snapshot rows/s next to COPY TO /dev/null (release build; N= rows)"
+	@echo "make chaos  kill -9 the connector at random ($(CHAOS_KILLS) times) while a writer commits; check nothing is lost"
+	@echo "make fuzz   fuzz the pgoutput decoder with libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 
 # Installs only what is missing, so it is quick and quiet on a prepared machine.
 setup:
@@ -26,11 +28,25 @@ build: setup
 	$(SWIFT) build -c release --product tributary
 
 lint:
-	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests Fuzz
+
+CHAOS_KILLS ?= 20
+FUZZ_SECONDS ?= 300
 
 test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	# Shortened fault run (make chaos is the full one) and a short fuzz run of the decoder.
+	.build/debug/tributary-chaos --kills 10 --min-run 200 --max-run 1500 --bulk-rows 10000
+	./scripts/fuzz.sh 60
+
+chaos: setup
+	$(SWIFT) build -c release --product tributary
+	$(SWIFT) build -c release --product tributary-chaos
+	.build/release/tributary-chaos --kills $(CHAOS_KILLS)
+
+fuzz: setup
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 demo: build
 	./scripts/demo.sh
@@ -39,4 +55,4 @@ demo: build
 bench: build
 	./scripts/bench-snapshot.sh
 
-.PHONY: help setup build lint test demo bench
+.PHONY: help setup build lint test demo bench chaos fuzz

@@ -70,6 +70,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "tributary-chaos",
+            dependencies: [
+                "TestSupport", "KafkaSink", "PostgresReplication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["PGOutput", "KafkaSink", "PostgresReplication"],
@@ -79,7 +87,8 @@ let package = Package(
             name: "PGOutputTests", dependencies: ["PGOutput"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], exclude: ["Golden"], swiftSettings: strict),
-        .testTarget(name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport", "KafkaSink"], swiftSettings: strict),
         .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

@@ -229,7 +229,10 @@ struct ConfigReader {
     }
 
     mutating func connector(_ root: Node) -> ConnectorConfig? {
-        guard let top = mapping(root, path: "", allowed: ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"]) else { return nil }
+        guard
+            let top = mapping(
+                root, path: "", allowed: ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"])
+        else { return nil }
 
         var name: String?
         if let entry = top["name"] {
@@ -415,7 +418,9 @@ struct ConfigReader {
     /// A size such as `1048576`, `512kB`, `64MB` or `1GB` (powers of 1024).
     mutating func byteSize(_ node: Node, _ path: String) -> Int? {
         guard let text = string(node, path) else { return nil }
-        let units: [(String, Int)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("b", 1)]
+        let units: [(String, Int)] = [
+            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("b", 1),
+        ]
         let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
         var number = lower
         var multiplier = 1
@@ -452,7 +457,8 @@ struct ConfigReader {
             {
                 error(
                     entry.value,
-                    "errors.dead_letter_topic '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
+                    "errors.dead_letter_topic '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)"
+                )
                 valid = false
             }
             errors.deadLetterTopic = text
@@ -461,7 +467,11 @@ struct ConfigReader {
             if let value = duration(entry.value, "errors.retry_backoff") { errors.retryBackoff = value } else { valid = false }
         }
         if let entry = section["retry_max_backoff"] {
-            if let value = duration(entry.value, "errors.retry_max_backoff") { errors.retryMaxBackoff = value } else { valid = false }
+            if let value = duration(entry.value, "errors.retry_max_backoff") {
+                errors.retryMaxBackoff = value
+            } else {
+                valid = false
+            }
         }
         if errors.retryMaxBackoff < errors.retryBackoff {
             error(

@@ -119,7 +119,8 @@ public final class ConnectorRunner: @unchecked Sendable {
                         return previous
                     }
                     if previous != .standby {
-                        logger.notice("standby: another instance holds the slot; taking over when it is released",
+                        logger.notice(
+                            "standby: another instance holds the slot; taking over when it is released",
                             metadata: ["slot": "\(config.postgres.slot)", "detail": "\(message)"])
                     }
                     metrics.record(status.snapshot)

@@ -624,7 +624,8 @@ public final class Pipeline: @unchecked Sendable {
                 logger.error(
                     "Kafka refused an event; skipped as errors.mode is skip",
                     metadata: [
-                        "error": "\(failure.message)", "topic": "\(failure.event.topic)", "lsn": "\(lsn.map(\.description) ?? "?")",
+                        "error": "\(failure.message)", "topic": "\(failure.event.topic)",
+                        "lsn": "\(lsn.map(\.description) ?? "?")",
                     ])
                 metrics.countRefused(mode: "skip")
                 status.update { $0.eventsSkipped += 1 }

@@ -9,6 +9,15 @@ public struct KafkaRecord: Sendable, Equatable {
     public var value: [UInt8]?
     public var headers: [String: [UInt8]]
 
+    public init(topic: String, partition: Int, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [String: [UInt8]]) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
     public var keyText: String? { key.map { String(decoding: $0, as: UTF8.self) } }
     public var valueText: String? { value.map { String(decoding: $0, as: UTF8.self) } }
 }

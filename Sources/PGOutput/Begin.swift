@@ -16,7 +16,7 @@ public struct Begin: Sendable, Equatable {
 
     init(from reader: inout ByteReader) throws(PGOutputError) {
         finalLSN = try reader.readLSN("Begin finalLSN")
-        commitTimeMicros = try reader.readInt64("Begin commitTime") + ReplicationFrame.postgresEpochOffsetMicros
+        commitTimeMicros = try reader.readTimestamp("Begin commitTime")
         xid = try reader.readUInt32("Begin xid")
     }
 }

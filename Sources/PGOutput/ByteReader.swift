@@ -52,6 +52,13 @@ struct ByteReader {
         Int64(bitPattern: try readUInt64(field))
     }
 
+    /// Reads a PostgreSQL timestamp (microseconds since 2000-01-01) as microseconds since the Unix epoch,
+    /// saturating at the ends of `Int64` (PostgreSQL's ±infinity) instead of overflowing.
+    mutating func readTimestamp(_ field: String) throws(PGOutputError) -> Int64 {
+        let (sum, overflow) = try readInt64(field).addingReportingOverflow(ReplicationFrame.postgresEpochOffsetMicros)
+        return overflow ? .max : sum
+    }
+
     mutating func readLSN(_ field: String) throws(PGOutputError) -> LSN {
         LSN(try readUInt64(field))
     }

@@ -21,6 +21,6 @@ public struct Commit: Sendable, Equatable {
         flags = try reader.readUInt8("Commit flags")
         commitLSN = try reader.readLSN("Commit commitLSN")
         endLSN = try reader.readLSN("Commit endLSN")
-        commitTimeMicros = try reader.readInt64("Commit commitTime") + ReplicationFrame.postgresEpochOffsetMicros
+        commitTimeMicros = try reader.readTimestamp("Commit commitTime")
     }
 }

@@ -17,20 +17,20 @@ public enum ReplicationFrame: Sendable, Equatable {
         case UInt8(ascii: "w"):
             let walStart = try reader.readLSN("XLogData walStart")
             let walEnd = try reader.readLSN("XLogData walEnd")
-            let sendTime = try reader.readInt64("XLogData sendTime")
+            let sendTime = try reader.readTimestamp("XLogData sendTime")
             return .xLogData(
                 XLogData(
                     walStart: walStart, walEnd: walEnd,
-                    sendTimeMicros: sendTime + postgresEpochOffsetMicros,
+                    sendTimeMicros: sendTime,
                     bytes: bytes, messageStart: reader.index))
         case UInt8(ascii: "k"):
             let walEnd = try reader.readLSN("keepalive walEnd")
-            let sendTime = try reader.readInt64("keepalive sendTime")
+            let sendTime = try reader.readTimestamp("keepalive sendTime")
             let reply = try reader.readUInt8("keepalive replyRequested")
             try reader.expectEnd()
             return .keepalive(
                 PrimaryKeepalive(
-                    walEnd: walEnd, sendTimeMicros: sendTime + postgresEpochOffsetMicros, replyRequested: reply != 0))
+                    walEnd: walEnd, sendTimeMicros: sendTime, replyRequested: reply != 0))
         default:
             throw .unknownFrameType(type)
         }

@@ -8,6 +8,7 @@ import Foundation
 public final class TributaryProcess: @unchecked Sendable {
     private let process = Process()
     public let logPath: String
+    private let keepLog: Bool
 
     /// The executable beside the running test bundle (`.build/<triple>/debug/tributary`).
     public static var executablePath: String {
@@ -15,12 +16,15 @@ public final class TributaryProcess: @unchecked Sendable {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("tributary").path
     }
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// - Parameter keepLogAt: where to write the log and leave it; by default a temporary file removed with the process.
+    public init(_ arguments: [String], environment: [String: String] = [:], keepLogAt: String? = nil) throws {
         let path = Self.executablePath
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestSupportError("tributary binary not found at \(path); build it with `swift build --build-tests`")
         }
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-\(UUID().uuidString).log").path
+        keepLog = keepLogAt != nil
+        logPath =
+            keepLogAt ?? FileManager.default.temporaryDirectory.appendingPathComponent("tributary-\(UUID().uuidString).log").path
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: path)
@@ -34,7 +38,7 @@ public final class TributaryProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(atPath: logPath)
+        if !keepLog { try? FileManager.default.removeItem(atPath: logPath) }
     }
 
     public var log: String {

@@ -250,7 +250,9 @@ import Testing
     @Test func unknownKeyFarFromAnyListsTheAllowedOnes() {
         #expect(
             diagnostics(Self.valid + "\nzzzzzz: 1")
-                == ["f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot, errors, heartbeat"])
+                == [
+                    "f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot, errors, heartbeat"
+                ])
     }
 
     @Test func binaryAndHugeFilesAreRefusedCleanly() throws {

@@ -1,6 +1,6 @@
 import ChangeEvents
-import Foundation
 import Connector
+import Foundation
 import Logging
 import PGOutput
 import Synchronization
@@ -250,9 +250,12 @@ import Testing
         frames.append(
             PGOutputBytes.xLogData(
                 LSN(0x100),
-                PGOutputBytes.relation(oid: 1, schema: "public", table: "items", columns: [("id", 23, true), ("label", 25, false)])))
+                PGOutputBytes.relation(
+                    oid: 1, schema: "public", table: "items", columns: [("id", 23, true), ("label", 25, false)])))
         let label = String(repeating: "x", count: 1000)
-        for id in 1...50 { frames.append(PGOutputBytes.xLogData(LSN(UInt64(0x100 + id)), PGOutputBytes.insert(oid: 1, ["\(id)", label]))) }
+        for id in 1...50 {
+            frames.append(PGOutputBytes.xLogData(LSN(UInt64(0x100 + id)), PGOutputBytes.insert(oid: 1, ["\(id)", label])))
+        }
         let source = ScriptedSource(start: LSN(0x50), frames: frames)
         let sink = HoldingSink()
         sink.acknowledge = false

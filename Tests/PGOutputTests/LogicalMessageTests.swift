@@ -204,4 +204,17 @@ import Testing
             try LogicalMessage.decode(bytes)
         }
     }
+
+    /// Found by the fuzzer (scripts/fuzz.sh): a commit time near Int64.max overflowed when moved to the Unix epoch.
+    @Test func timestampsAtTheEndsOfTheRangeSaturateInsteadOfTrapping() throws {
+        let bytes: [UInt8] = [
+            0x43, 0x00, 0x00, 0x00, 0x00, 0x70, 0x24, 0x70, 0x00, 0x00, 0x00, 0x00, 0xa1, 0x50, 0x30, 0xf7, 0x3a, 0x00, 0x7f,
+            0xfe, 0xff, 0x00, 0xa2, 0xfe, 0xad, 0x19,
+        ]
+        guard case .commit(let commit) = try LogicalMessage.decode(bytes) else {
+            Issue.record("expected a commit")
+            return
+        }
+        #expect(commit.commitTimeMicros == .max)
+    }
 }
