@@ -20,9 +20,28 @@ public struct TableSchema: Sendable {
 
     public var hasPrimaryKey: Bool { !keyIndexes.isEmpty }
 
+    /// A valid Kafka topic (and Connect schema) name, as Debezium makes one: every UTF-16 code unit outside
+    /// `A-Z a-z 0-9 . _ -` becomes `_` (`"Sales Dept"."Ünï"` → `Sales_Dept._n_`).
+    public static func topicName(_ name: String) -> String {
+        let valid = name.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F
+                || $0 == 0x2D
+        }
+        if valid { return name }
+        var result = ""
+        result.reserveCapacity(name.utf8.count)
+        for unit in name.utf16 {
+            let isValid =
+                (unit >= 0x30 && unit <= 0x39) || (unit >= 0x41 && unit <= 0x5A) || (unit >= 0x61 && unit <= 0x7A) || unit == 0x2E
+                || unit == 0x5F || unit == 0x2D
+            result.append(isValid ? Character(UnicodeScalar(UInt8(unit))) : "_")
+        }
+        return result
+    }
+
     public init(relation: Relation, metadata: TableMetadata, settings: EventSettings) throws(EventEncodingError) {
         self.relation = relation
-        let name = "\(settings.topicPrefix).\(relation.namespace).\(relation.name)"
+        let name = Self.topicName("\(settings.topicPrefix).\(relation.namespace).\(relation.name)")
         topic = name
         let encodings = relation.columns.map {
             ColumnEncoding(

@@ -632,26 +632,38 @@ public final class Pipeline: @unchecked Sendable {
                 tracker.delivered(token: token)
             case .deadLetter:
                 let topic = config.errors.deadLetterTopic ?? config.kafka.topicPrefix + ".dlq"
-                var headers = failure.event.headers
-                headers.append(.init(name: "__connect.errors.topic", value: Array(failure.event.topic.utf8)))
-                headers.append(.init(name: "__connect.errors.connector.name", value: Array(config.name.utf8)))
-                headers.append(.init(name: "__connect.errors.exception.message", value: Array(failure.message.utf8)))
-                headers.append(.init(name: "__tributary.errors.table", value: Array(table.utf8)))
-                if let lsn { headers.append(.init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8))) }
-                let letter = ChangeEvent(
-                    topic: topic, key: failure.event.key, value: failure.event.value, headers: headers, operation: nil)
-                guard topic != failure.event.topic else {
-                    deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
-                    throw deliveryError!
+                var letter: ChangeEvent
+                if failure.event.topic == topic {
+                    // The dead-letter copy was refused too (too large for message.max.bytes): keep the key and the
+                    // headers saying why, without the value. Refused again, there is nowhere left: fail.
+                    guard let value = failure.event.value else {
+                        deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
+                        throw deliveryError!
+                    }
+                    letter = failure.event
+                    letter.value = nil
+                    letter.headers.append(
+                        .init(
+                            name: "__tributary.errors.value_omitted",
+                            value: Array("\(value.count) bytes, refused by Kafka: \(failure.message)".utf8)))
+                } else {
+                    var headers = failure.event.headers
+                    headers.append(.init(name: "__connect.errors.topic", value: Array(failure.event.topic.utf8)))
+                    headers.append(.init(name: "__connect.errors.connector.name", value: Array(config.name.utf8)))
+                    headers.append(.init(name: "__connect.errors.exception.message", value: Array(failure.message.utf8)))
+                    headers.append(.init(name: "__tributary.errors.table", value: Array(table.utf8)))
+                    if let lsn { headers.append(.init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8))) }
+                    letter = ChangeEvent(
+                        topic: topic, key: failure.event.key, value: failure.event.value, headers: headers, operation: nil)
+                    logger.error(
+                        "Kafka refused an event; sent to the dead-letter topic",
+                        metadata: [
+                            "error": "\(failure.message)", "topic": "\(failure.event.topic)", "dead_letter_topic": "\(topic)",
+                            "lsn": "\(lsn.map(\.description) ?? "?")",
+                        ])
+                    metrics.countRefused(mode: "dead_letter")
+                    status.update { $0.eventsDeadLettered += 1 }
                 }
-                logger.error(
-                    "Kafka refused an event; sent to the dead-letter topic",
-                    metadata: [
-                        "error": "\(failure.message)", "topic": "\(failure.event.topic)", "dead_letter_topic": "\(topic)",
-                        "lsn": "\(lsn.map(\.description) ?? "?")",
-                    ])
-                metrics.countRefused(mode: "dead_letter")
-                status.update { $0.eventsDeadLettered += 1 }
                 // The copy joins the event's transaction before the original leaves it, so the slot cannot move past both.
                 try send(letter, token: token)
                 tracker.delivered(token: token)
@@ -701,7 +713,7 @@ public final class Pipeline: @unchecked Sendable {
             lastHeartbeat = now
             status.update { $0.heartbeat = now }
         }
-        if now - lastSlotCheck >= .seconds(10) {
+        if now - lastSlotCheck >= min(config.postgres.statusInterval, .seconds(10)) {
             lastSlotCheck = now
             checkSlot()
         }

@@ -50,6 +50,14 @@ public final class EmbeddedKafka: @unchecked Sendable {
         for id in 1...brokerCount { up ? setBrokerUp(id) : setBrokerDown(id) }
     }
 
+    /// Makes the next requests of one API (0 = Produce, 1 = Fetch, 3 = Metadata) fail with these Kafka error codes,
+    /// one request per code, in order.
+    public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
+        guard let cluster else { return }
+        var codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        rd_kafka_mock_push_request_errors_array(cluster, apiKey, codes.count, &codes)
+    }
+
     public func close() {
         if let cluster {
             rd_kafka_mock_cluster_destroy(cluster)

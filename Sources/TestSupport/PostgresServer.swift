@@ -22,13 +22,18 @@ public final class PostgresServer: Sendable {
     public static func start() throws -> PostgresServer {
         try shared.withLock { server in
             if let server { return server }
-            let started = try PostgresServer()
+            let started = try PostgresServer(settings: [:])
             server = started
             return started
         }
     }
 
-    private init() throws {
+    /// A cluster of its own, for a test that restarts it or needs other settings (`["wal_level": "replica"]`).
+    public static func dedicated(settings: [String: String] = [:]) throws -> PostgresServer {
+        try PostgresServer(settings: settings)
+    }
+
+    private init(settings: [String: String]) throws {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard
             let bin = versions.sorted(by: { $0.compare($1, options: .numeric) == .orderedAscending })
@@ -46,16 +51,39 @@ public final class PostgresServer: Sendable {
         let initdb = try Self.asPostgres(
             "\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         guard initdb.status == 0 else { throw TestSupportError("initdb failed:\n\(initdb.output)") }
-        let options =
-            "-c wal_level=logical -c port=\(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory) "
-            + "-c max_wal_senders=100 -c max_replication_slots=100 -c max_connections=300 -c fsync=off -c wal_sender_timeout=60s"
+        var options = [
+            "wal_level": "logical", "port": "\(port)", "listen_addresses": "127.0.0.1", "unix_socket_directories": directory,
+            "max_wal_senders": "100", "max_replication_slots": "100", "max_connections": "300", "fsync": "off",
+            "wal_sender_timeout": "60s",
+        ]
+        options.merge(settings) { $1 }
+        self.options = options.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
+        registerStopAtExit(bin: bin, directory: directory)
+        try start()
+    }
+
+    private let options: String
+
+    private func start() throws {
+        let data = "\(directory)/data"
         let start = try Self.asPostgres(
-            "\(bin)/pg_ctl", ["-D", data, "-w", "-l", "\(directory)/server.log", "-o", options, "start"])
+            "\(binDirectory)/pg_ctl", ["-D", data, "-w", "-l", "\(directory)/server.log", "-o", options, "start"])
         guard start.status == 0 else {
-            let log = (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
             throw TestSupportError("PostgreSQL did not start:\n\(start.output)\n\(log)")
         }
-        registerStopAtExit(bin: bin, directory: directory)
+    }
+
+    /// The server's log so far.
+    public var log: String {
+        (try? String(contentsOfFile: "\(directory)/server.log", encoding: .utf8)) ?? ""
+    }
+
+    /// Stops the server (fast shutdown: sessions are disconnected) and starts it again on the same port.
+    public func restart(downFor pause: Duration = .zero) throws {
+        let stop = try Self.asPostgres("\(binDirectory)/pg_ctl", ["-D", "\(directory)/data", "-w", "-m", "fast", "stop"])
+        guard stop.status == 0 else { throw TestSupportError("pg_ctl stop failed:\n\(stop.output)") }
+        if pause > .zero { usleep(UInt32(pause / .microseconds(1))) }
+        try start()
     }
 
     static var isRoot: Bool { getuid() == 0 }
@@ -120,12 +148,18 @@ public final class PostgresServer: Sendable {
     }
 }
 
-nonisolated(unsafe) private var stopCommand: String?
+private let stopCommands = Mutex<[String]>([])
 
 private func registerStopAtExit(bin: String, directory: String) {
     let user = PostgresServer.isRoot ? "/usr/sbin/runuser -u postgres -- " : ""
-    stopCommand = "\(user)\(bin)/pg_ctl -D \(directory)/data -m immediate stop >/dev/null 2>&1; rm -rf \(directory)"
-    atexit {
-        if let command = stopCommand { _ = system(command) }
+    let command = "\(user)\(bin)/pg_ctl -D \(directory)/data -m immediate stop >/dev/null 2>&1; rm -rf \(directory)"
+    let first = stopCommands.withLock { commands in
+        commands.append(command)
+        return commands.count == 1
+    }
+    if first {
+        atexit {
+            for command in stopCommands.withLock({ $0 }) { _ = system(command) }
+        }
     }
 }

@@ -13,14 +13,14 @@ final class Harness: @unchecked Sendable {
 
     init(
         database: String, tables: String? = nil, extra: String = "", topicPrefix: String = "it", snapshotMode: String = "initial",
-        kafkaExtra: String = "", postgresExtra: String = "", snapshotExtra: String = ""
+        kafkaExtra: String = "", postgresExtra: String = "", snapshotExtra: String = "", server: PostgresServer? = nil
     ) throws {
-        server = try PostgresServer.start()
+        self.server = try server ?? PostgresServer.start()
         self.database = database
-        db = try server.createDatabase(database)
+        db = try self.server.createDatabase(database)
         kafka = try EmbeddedKafka(brokers: 1)
         configPath = try Self.writeConnectorFile(
-            name: database.replacingOccurrences(of: "_", with: "-"), url: server.url(database: database),
+            name: database.replacingOccurrences(of: "_", with: "-"), url: self.server.url(database: database),
             bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? postgresExtra,
             extra: extra,
             topicPrefix: topicPrefix, snapshotMode: snapshotMode, kafkaExtra: kafkaExtra, snapshotExtra: snapshotExtra)
@@ -56,11 +56,34 @@ final class Harness: @unchecked Sendable {
 
     var slot: String { "tributary_\(database)" }
 
-    func startConnector() async throws -> TributaryProcess {
+    func startConnector(waitFor text: String = "streaming", healthPort: Int? = nil) async throws -> TributaryProcess {
         let process = try TributaryProcess(
-            ["run", configPath, "--log-level", "debug", "--health-port", "\(try PostgresServer.freePort())"])
-        try await process.waitForLog("streaming")
+            ["run", configPath, "--log-level", "debug", "--health-port", "\(try healthPort ?? PostgresServer.freePort())"])
+        try await process.waitForLog(text)
         return process
+    }
+
+    /// The connector's entry of `/status` on the health endpoint at `port`.
+    static func status(port: Int) async throws -> [String: Any] {
+        let response = try await httpGet("http://127.0.0.1:\(port)/status")
+        let body = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any]
+        return (body?["connectors"] as? [[String: Any]])?.first ?? [:]
+    }
+
+    /// Polls `/status` until the connector's state is `state`; returns that status.
+    static func waitForState(
+        _ state: String, port: Int, timeout: Duration = .seconds(30), process: TributaryProcess? = nil
+    ) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        var last: [String: Any] = [:]
+        while ContinuousClock.now < deadline {
+            if let status = try? await status(port: port) {
+                last = status
+                if status["state"] as? String == state { return status }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSupportError("state stayed \(last["state"] ?? "?") (wanted \(state)): \(last)\n\(process?.log ?? "")")
     }
 
     /// Runs statements in one transaction and returns its transaction id.

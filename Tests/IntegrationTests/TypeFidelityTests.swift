@@ -47,8 +47,10 @@ import Testing
     /// Runs `ddl`, starts the connector, runs `dml`, and compares every topic with the golden file.
     func run(
         _ name: String, ddl: String = "types.sql", dml: String = "types-dml.sql", tables: [String] = Self.tables,
-        schemas: Bool, events: String = "", expectedCount: Int, timingDependentSchemas: Set<String> = []
+        schemas: Bool, events: String = "", expectedCount: Int, timingDependentSchemas: Set<String> = [],
+        topics explicitTopics: [String]? = nil
     ) async throws {
+        let topics = explicitTopics ?? tables.map { "dbz.public.\($0)" }
         let harness = try Harness(
             database: "\(name.replacingOccurrences(of: "-", with: "_"))_schemas_\(schemas)",
             extra: "events: {schemas: \(schemas), skipped_operations: []\(events.isEmpty ? "" : ", " + events)}",
@@ -58,7 +60,7 @@ import Testing
         for statement in setup.split(separator: "\n") where !statement.hasPrefix("--") && !statement.isEmpty {
             try harness.db.execute(String(statement))
         }
-        for table in tables { try harness.kafka.createTopic("dbz.public.\(table)", partitions: 1) }
+        for topic in topics { try harness.kafka.createTopic(topic, partitions: 1) }
         let connector = try await harness.startConnector()
         let changes = try String(contentsOf: reference.appendingPathComponent(dml), encoding: .utf8)
         for statement in changes.split(separator: "\n") where !statement.isEmpty {
@@ -67,10 +69,10 @@ import Testing
         let expected = try Self.golden("\(name)-schemas-\(schemas).txt")
         let count = expected.values.map(\.count).reduce(0, +)
         #expect(count == expectedCount)
-        let records = try await harness.records(tables.map { "dbz.public.\($0)" }, atLeast: count)
+        let records = try await harness.records(topics, atLeast: count)
         #expect(try await connector.terminate() == 0)
-        for table in tables {
-            let topic = "dbz.public.\(table)"
+        for topic in topics {
+            let table = String(topic.split(separator: ".").last ?? "")
             let actual = records.filter { $0.topic == topic }
             let wanted = expected[topic] ?? []
             #expect(actual.count == wanted.count, "\(topic)")
@@ -102,6 +104,15 @@ import Testing
         try await run(
             "identity", ddl: "identity.sql", dml: "identity-dml.sql", tables: Self.identityTables, schemas: schemas,
             expectedCount: 30, timingDependentSchemas: ["r_evolve"])
+    }
+
+    /// Quotes, spaces, dots, upper case and non-ASCII characters in schema, table and column names: topics and
+    /// schema names replace what Kafka does not allow with `_`, as Debezium does; field names stay as they are.
+    @Test(arguments: [false, true])
+    func unusualIdentifiersMatchDebezium(schemas: Bool) async throws {
+        try await run(
+            "identifiers", ddl: "identifiers.sql", dml: "identifiers-dml.sql", schemas: schemas, expectedCount: 5,
+            topics: ["dbz.Sales_Dept.Order.Items_v2", "dbz.public._n_c_d_"])
     }
 
     /// Debezium's handling options, each golden file made with the same settings (its header names them).
