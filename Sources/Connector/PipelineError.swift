@@ -34,9 +34,11 @@ public enum PipelineError: Error, CustomStringConvertible {
             return "Kafka did not acknowledge an event: \(underlying)"
         case .refused(let lsn, let table, let underlying):
             return
-                "Kafka refused an event of \(table) at LSN \(lsn.map(\.description) ?? "?") for good: \(underlying.message); "
+                "Kafka refused an event of \(table) at LSN \(lsn.map(\.description) ?? "?") "
+                + "(\((underlying.event.key?.count ?? 0) + (underlying.event.value?.count ?? 0)) bytes) for good: \(underlying.message); "
                 + "the connector stops here without confirming it. Fix the cause (for a too-large event raise the topic's "
-                + "max.message.bytes and kafka.properties message.max.bytes), or set errors.mode to skip or dead_letter"
+                + "max.message.bytes and kafka.properties message.max.bytes; librdkafka takes at most 1000000000), "
+                + "or set errors.mode to skip or dead_letter"
         }
     }
 }

@@ -91,6 +91,17 @@ public final class CatalogClient {
             let list = try tables.map { table throws(PostgresError) in
                 "\(try connection.quoteIdentifier(table.schema)).\(try connection.quoteIdentifier(table.name))"
             }.joined(separator: ", ")
+            for table in tables {
+                let found = try connection.query(
+                    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", [table.schema, table.name])
+                guard !found.isEmpty else {
+                    throw PostgresError(
+                        .configuration,
+                        "table \(table) listed in postgres.tables does not exist in this database; create it, or fix or "
+                            + "remove the entry (names are case-sensitive: schema.table as PostgreSQL spells them)")
+                }
+            }
             guard let existing else {
                 try runConfiguring("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)")
                 return "created publication \(name) for \(tables.map(\.description).joined(separator: ", "))"
@@ -109,6 +120,15 @@ public final class CatalogClient {
             }
             return "using publication \(name)"
         }
+    }
+
+    /// Whether the connected role may stream changes (REPLICATION or superuser); the role's name when it may not.
+    public func roleLackingReplication() throws(PostgresError) -> String? {
+        let row = try connection.query(
+            "SELECT current_user, rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).first
+        guard let row, row[1] != "t" else { return nil }
+        return row[0] ?? "?"
     }
 
     /// DDL whose failure means the user must change something (missing table, missing privilege).

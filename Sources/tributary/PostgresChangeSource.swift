@@ -66,6 +66,12 @@ final class PostgresChangeSource: ChangeSource {
                 "wal_level is '\(walLevel)' on the server; set wal_level = logical in postgresql.conf "
                     + "(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL")
         }
+        if let role = try catalog.roleLackingReplication() {
+            throw PostgresError(
+                .configuration,
+                "role \(role) lacks the REPLICATION privilege needed to stream changes; run ALTER ROLE \(role) WITH REPLICATION "
+                    + "as a superuser, or connect as a role that has it")
+        }
         let mode: CatalogClient.PublicationMode =
             switch config.postgres.publicationMode {
             case .filtered: .filtered
