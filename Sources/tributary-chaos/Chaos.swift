@@ -32,7 +32,7 @@ struct Chaos: AsyncParsableCommand {
     var maxRun = 3000
 
     @Option(help: "Rows in the table the initial snapshot reads (kills land during it too).")
-    var bulkRows = 20000
+    var bulkRows = 100_000
 
     @Option(help: "Keys the writer updates.")
     var keys = 200
@@ -64,7 +64,8 @@ struct Chaos: AsyncParsableCommand {
 
         let kafka = try EmbeddedKafka(brokers: 1)
         // Many partitions: the mock cluster keeps at most 100,000 messages or 5 MB per partition.
-        for topic in ["chaos.public.counters", "chaos.public.bulk"] { try kafka.createTopic(topic, partitions: 24) }
+        try kafka.createTopic("chaos.public.counters", partitions: 24)
+        try kafka.createTopic("chaos.public.bulk", partitions: 64)
 
         let config = "\(work)/chaos.yaml"
         try """
@@ -89,6 +90,15 @@ struct Chaos: AsyncParsableCommand {
         let writer = Writer(url: server.url(database: "chaos"), keys: keys, rate: rate, seed: random.next())
         var runs = 0
         var writerStarted = false
+        var killedInSnapshot = 0
+        var killedInShutdown = 0
+        let stateFile = "\(work)/state/chaos.snapshot.json"
+        func snapshotCompleted() -> Bool {
+            guard let data = FileManager.default.contents(atPath: stateFile),
+                let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { return false }
+            return state["completed"] as? Bool == true
+        }
         func startConnector() throws -> TributaryProcess {
             runs += 1
             return try TributaryProcess(
@@ -104,12 +114,16 @@ struct Chaos: AsyncParsableCommand {
                 writer.start()
                 writerStarted = true
             }
-            let lifetime = Int(random.next() % UInt64(maxRun - minRun + 1)) + minRun
+            // The first two kills come early, to land in the initial snapshot and in the resumed one.
+            let lifetime =
+                kill <= 2 ? 100 + Int(random.next() % 500) : Int(random.next() % UInt64(maxRun - minRun + 1)) + minRun
             try await Task.sleep(for: .milliseconds(lifetime))
+            if !snapshotCompleted() { killedInSnapshot += 1 }
             if random.next() % 4 == 0 {
                 // Killed during shutdown: SIGTERM, then SIGKILL while it drains.
                 process.sendTerminate()
                 try await Task.sleep(for: .milliseconds(Int(random.next() % 300)))
+                killedInShutdown += 1
             }
             try await process.kill9()
             print("chaos: kill \(kill)/\(kills) after \(lifetime) ms (written so far \(writer.count))")
@@ -139,6 +153,7 @@ struct Chaos: AsyncParsableCommand {
             bootstrapServers: kafka.bootstrapServers, topics: ["chaos.public.counters", "chaos.public.bulk"],
             atLeast: written.count + bulkRows)
         let report = ChaosCheck.check(records: records, written: written, bulkRows: bulkRows)
+        print("chaos: \(killedInSnapshot) kills landed during the snapshot, \(killedInShutdown) while shutting down")
         print(
             "kills=\(kills) written=\(report.written) delivered=\(report.delivered) lost=\(report.lost) duplicates=\(report.duplicates)"
         )

@@ -4,17 +4,36 @@ import KafkaSink
 import Logging
 
 /// Joins `KafkaSink` to the pipeline.
+///
+/// A producer that fails fatally (librdkafka's idempotent producer when the broker loses its sequence) refuses
+/// everything after: the sink replaces it, and the session restarts from the slot.
 final class KafkaEventSink: EventSink {
-    private let producer: KafkaProducer
+    private var producer: KafkaProducer
+    private let properties: [(String, String)]
     private let logger: Logger
     private var lastClientError: (message: String, time: ContinuousClock.Instant)?
 
-    init(producer: KafkaProducer, logger: Logger) {
-        self.producer = producer
+    init(properties: [(String, String)], logger: Logger) throws(KafkaError) {
+        self.properties = properties
+        self.producer = try KafkaProducer(properties: properties)
         self.logger = logger
     }
 
+    func close() {
+        producer.close()
+    }
+
+    /// Replaces a producer that failed fatally; throws so the session restarts and reads again what it lost.
+    private func replaceIfFatal() throws {
+        guard let fatal = producer.fatalError else { return }
+        logger.error("the Kafka producer failed fatally; starting a new one", metadata: ["error": "\(fatal)"])
+        producer.close()
+        producer = try KafkaProducer(properties: properties)
+        throw ConnectorError(.transient, "Kafka producer failed (\(fatal)); restarting from the last confirmed position")
+    }
+
     func send(_ event: ChangeEvent, token: UInt64) throws {
+        try replaceIfFatal()
         do {
             try producer.send(
                 topic: event.topic, key: event.key, value: event.value, headers: event.headers.map { ($0.name, $0.value) },

@@ -60,21 +60,22 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         var runners: [ConnectorRunner] = []
-        var producers: [KafkaProducer] = []
+        var sinks: [KafkaEventSink] = []
         for config in configs {
             var connectorLogger = logger
             connectorLogger[metadataKey: "connector"] = "\(config.name)"
             let servers =
                 embedded.map { config.kafka.isEmbedded ? $0.bootstrapServers : config.kafka.bootstrapServers }
                 ?? config.kafka.bootstrapServers
-            let producer: KafkaProducer
+            let sink: KafkaEventSink
             do {
-                producer = try KafkaProducer(properties: [("bootstrap.servers", servers)] + config.kafka.properties)
+                sink = try KafkaEventSink(
+                    properties: [("bootstrap.servers", servers)] + config.kafka.properties, logger: connectorLogger)
             } catch {
                 FileHandle.standardError.write(Data("\(config.sourceFile): error: \(error)\n".utf8))
                 throw ExitCode(ExitStatus.configError)
             }
-            producers.append(producer)
+            sinks.append(sink)
             connectorLogger.info(
                 "starting connector",
                 metadata: [
@@ -85,7 +86,6 @@ struct RunCommand: AsyncParsableCommand {
                     "topics": "\(config.kafka.topicPrefix).<schema>.<table>", "kafka": "\(servers)",
                     "snapshot": "\(config.snapshot.mode.rawValue)",
                 ])
-            let sink = KafkaEventSink(producer: producer, logger: connectorLogger)
             let sourceLogger = connectorLogger
             runners.append(
                 ConnectorRunner(config: config, sink: sink, logger: connectorLogger) {
@@ -120,7 +120,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.error("stopped on error", metadata: ["error": "\(error)"])
             runners.forEach { $0.stop() }
             runners.forEach { $0.wait() }
-            producers.forEach { $0.close() }
+            sinks.forEach { $0.close() }
             embedded?.close()
             if "\(error)".contains("bind") || "\(error)".contains("Address already in use") {
                 FileHandle.standardError.write(
@@ -130,7 +130,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         // Producers before the embedded cluster, so they do not log its disappearance.
-        producers.forEach { $0.close() }
+        sinks.forEach { $0.close() }
         embedded?.close()
     }
 }

@@ -128,6 +128,26 @@ import Testing
         #expect(try await connector.terminate() == 0)
     }
 
+    /// A broker that loses the idempotent producer's sequence makes librdkafka fail the producer for good:
+    /// the connector replaces it and sends again, from the slot, what it had not confirmed.
+    @Test func aFatallyFailedProducerIsReplacedWithoutLoss() async throws {
+        let harness = try Harness(database: "fault_fatal_producer", extra: "errors: {retry_backoff: 200ms}")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+        try harness.kafka.createTopic("it.public.items", partitions: 1)
+        let connector = try await harness.startConnector()
+        try harness.transaction(["INSERT INTO items SELECT g, 'a' FROM generate_series(1, 50) g"])
+        _ = try await harness.records(["it.public.items"], atLeast: 50)
+        // OUT_OF_ORDER_SEQUENCE_NUMBER on a Produce request.
+        harness.kafka.pushRequestErrors(apiKey: 0, errors: [45])
+        try harness.transaction(["INSERT INTO items SELECT g, 'b' FROM generate_series(51, 100) g"])
+        try await connector.waitForLog("failed fatally", timeout: .seconds(60))
+        try harness.transaction(["INSERT INTO items SELECT g, 'c' FROM generate_series(101, 150) g"])
+        let records = try await harness.records(["it.public.items"], atLeast: 150)
+        Self.expectEveryID(records, 1...150)
+        try await harness.waitForSlot(toReach: try harness.currentWAL())
+        #expect(try await connector.terminate() == 0)
+    }
+
     @Test func aSecondInstanceStandsByAndTakesOverWhenTheFirstIsKilled() async throws {
         let harness = try Harness(database: "fault_standby", extra: "errors: {retry_backoff: 200ms, retry_max_backoff: 1s}")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
