@@ -43,6 +43,8 @@ public final class Pipeline: @unchecked Sendable {
     private var lastStatusTime = ContinuousClock.now - .seconds(3600)
     private var lastFlushSent = LSN.zero
     private let capturedTables: Set<TableName>
+    /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
+    private let firstToken: UInt64
     private let excludedTables: Set<TableName>
 
     /// How long shutdown waits for Kafka to acknowledge what is in flight.
@@ -60,6 +62,7 @@ public final class Pipeline: @unchecked Sendable {
         self.status = status
         self.logger = logger
         self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
+        self.firstToken = firstToken
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
         self.capturedTables = Set(config.postgres.tables)
         self.excludedTables = Set(config.postgres.excludedTables)
@@ -593,6 +596,7 @@ public final class Pipeline: @unchecked Sendable {
 
     private func pollDeliveries(timeoutMilliseconds: Int) {
         sink.poll(timeoutMilliseconds: timeoutMilliseconds) { delivery in
+            guard delivery.token >= firstToken else { return }
             inFlightBytes -= delivery.bytes
             guard let failure = delivery.failure else {
                 tracker.delivered(token: delivery.token)

@@ -60,6 +60,8 @@ import Testing
         var acknowledge = true
         var failure: (any Error)?
         var permanent = false
+        /// When set, only tokens below it fail; the others are acknowledged.
+        var failOnlyTokensBelow: UInt64?
 
         func send(_ event: ChangeEvent, token: UInt64) throws {
             events.append(event)
@@ -73,7 +75,8 @@ import Testing
                 onDelivery(
                     Delivery(
                         token: token, bytes: bytes,
-                        failure: failure.map { SinkFailure(message: "\($0)", isPermanent: permanent, event: event) }))
+                        failure: failOnlyTokensBelow.map { token >= $0 } == true
+                            ? nil : failure.map { SinkFailure(message: "\($0)", isPermanent: permanent, event: event) }))
             }
             unacknowledged.removeAll()
         }
@@ -243,6 +246,25 @@ import Testing
             Issue.record("unexpected \(error)")
         }
         #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
+    }
+
+    @Test func reportsForAnEarlierSessionAreIgnored() throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        let sink = HoldingSink()
+        // A timed-out event of the previous session (token 3) must not end this one (tokens from 10).
+        sink.unacknowledged = [3]
+        sink.events = [
+            ChangeEvent(topic: "p.public.items", key: nil, value: Array(repeating: 0x20, count: 100), operation: .create)
+        ]
+        sink.failure = Failure()
+        sink.failOnlyTokensBelow = 10
+        let pipeline = Pipeline(
+            config: Self.config, source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"),
+            logger: Logger(label: "test"), firstToken: 10)
+        pipeline.drainTimeout = .milliseconds(200)
+        source.onExhausted = { pipeline.requestStop() }
+        try pipeline.run()
+        #expect(source.statuses.last?.flushed == LSN(0x1A0))
     }
 
     @Test func readingPausesAtTheInFlightByteLimit() throws {

@@ -120,7 +120,9 @@ import Testing
         try harness.db.execute("CREATE TABLE docs (id int PRIMARY KEY, body text)")
         try harness.kafka.createTopic("it.public.docs", partitions: 1)
         let connector = try await harness.startConnector()
-        try harness.db.execute("INSERT INTO docs VALUES (1, repeat('0123456789abcdef', \(size / 16)))")
+        // Long blocking calls go to a thread of their own, not the test pool's few threads.
+        try await onThread { try harness.db.execute("INSERT INTO docs VALUES (1, repeat('0123456789abcdef', \(size / 16)))") }
+            .value
         try harness.db.execute("INSERT INTO docs VALUES (2, 'small')")
         do {
             try await harness.waitForSlot(toReach: try harness.currentWAL(), timeout: .seconds(120))
@@ -156,7 +158,7 @@ import Testing
         try harness.db.execute("INSERT INTO docs VALUES (1, 'small')")
         try await harness.waitForSlot(toReach: try harness.currentWAL())
         let before = try harness.currentWAL()
-        try harness.db.execute("INSERT INTO docs VALUES (2, repeat('a', 1050000000))")
+        try await onThread { try harness.db.execute("INSERT INTO docs VALUES (2, repeat('a', 1050000000))") }.value
         let status = try await Harness.waitForState("failed", port: port, timeout: .seconds(300), process: connector)
         let error = status["last_error"] as? String ?? ""
         Self.expectOneLine(error, mentions: ["public.docs", "errors.mode"])

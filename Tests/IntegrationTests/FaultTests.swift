@@ -41,7 +41,8 @@ import Testing
         #expect((try await Harness.status(port: port)["reconnects"] as? Int ?? 0) >= 1)
 
         // The server restarts, down for 3 s: the connector reports reconnecting meanwhile, then resumes.
-        let restart = Task.detached { try server.restart(downFor: .seconds(3)) }
+        // On a thread of its own: the test pool's few threads may all be busy with other suites' blocking calls.
+        let restart = onThread { try server.restart(downFor: .seconds(3)) }
         _ = try await Harness.waitForState("reconnecting", port: port, timeout: .seconds(20), process: connector)
         try await restart.value
         let db = try server.client(database: "fault_restart")
