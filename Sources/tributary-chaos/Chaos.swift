@@ -162,6 +162,7 @@ struct Chaos: AsyncParsableCommand {
             print("chaos: FAILED; connector logs in \(work)")
             throw ExitCode(1)
         }
+        if workDirectory == nil { try? FileManager.default.removeItem(atPath: work) }
     }
 
     func waitForSlot(_ db: CatalogClient) async throws {
