@@ -78,6 +78,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "tributary-bench",
+            dependencies: [
+                "TestSupport", "PGOutput", "ChangeEvents", "KafkaSink", "PostgresReplication",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["PGOutput", "KafkaSink", "PostgresReplication"],

@@ -35,6 +35,18 @@ public enum ChangeOperation: String, Sendable, CaseIterable {
     case truncate = "t"
     case read = "r"
     case message = "m"
+
+    /// The raw value without a `String`, for the event writer.
+    var staticRawValue: StaticString {
+        switch self {
+        case .create: "c"
+        case .update: "u"
+        case .delete: "d"
+        case .truncate: "t"
+        case .read: "r"
+        case .message: "m"
+        }
+    }
 }
 
 /// What the builder needs to know of a table beyond its Relation message, read from the catalog.

@@ -31,6 +31,16 @@ public struct ChangeEventBuilder: Sendable {
         case middle = "true"
         case lastInDataCollection = "last_in_data_collection"
         case last
+
+        var staticRawValue: StaticString {
+            switch self {
+            case .first: "first"
+            case .firstInDataCollection: "first_in_data_collection"
+            case .middle: "true"
+            case .lastInDataCollection: "last_in_data_collection"
+            case .last: "last"
+            }
+        }
     }
 
     public init(settings: EventSettings, lastCommitLSN: LSN? = nil) {
@@ -254,7 +264,7 @@ public struct ChangeEventBuilder: Sendable {
         buffer.appendRaw(",\"source\":")
         writeSource(tableFragment: table.sourceTableFragment, lsn: lsn, xid: xid)
         buffer.appendRaw(",\"transaction\":null,\"op\":\"")
-        buffer.appendRaw(op.rawValue)
+        buffer.appendRaw(op.staticRawValue)
         buffer.appendRaw("\",\"ts_ms\":")
         buffer.appendInteger(nowNanos / 1_000_000)
         buffer.appendRaw(",\"ts_us\":")
@@ -313,7 +323,7 @@ public struct ChangeEventBuilder: Sendable {
         buffer.append(sourcePrefix)
         buffer.appendInteger(commitTimeMicros / 1000)
         buffer.appendRaw(",\"snapshot\":\"")
-        buffer.appendRaw(snapshotMarker?.rawValue ?? "false")
+        buffer.appendRaw(snapshotMarker?.staticRawValue ?? "false")
         buffer.append(UInt8(ascii: "\""))
         buffer.append(sourceDatabaseFragment)
         buffer.appendRaw("\"[")

@@ -26,11 +26,19 @@ public struct JSONBuffer: Sendable {
 
     /// Appends ASCII text as is (no escaping): for keys and literals known to be safe.
     public mutating func appendRaw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        text.withUTF8Buffer { utf8 in
+            if utf8.count > 16 {
+                bytes.append(contentsOf: utf8)
+            } else {
+                for byte in utf8 { bytes.append(byte) }
+            }
+        }
     }
 
-    public mutating func appendRaw(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+    /// Appends ASCII text computed at run time, as is (no escaping).
+    public mutating func appendRawString(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     public mutating func appendNull() {
@@ -42,18 +50,42 @@ public struct JSONBuffer: Sendable {
     }
 
     public mutating func appendInteger<T: BinaryInteger>(_ value: T) {
-        if value == 0 {
-            bytes.append(UInt8(ascii: "0"))
-            return
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            appendDecimal(UInt64(value.magnitude))
+        } else {
+            appendDecimal(UInt64(value))
         }
-        var magnitude = value.magnitude
+    }
+
+    @inline(__always)
+    public mutating func appendInteger(_ value: Int64) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let start = bytes.count
-        while magnitude > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10))
-            magnitude /= 10
+        appendDecimal(value.magnitude)
+    }
+
+    @inline(__always)
+    public mutating func appendInteger(_ value: UInt64) {
+        appendDecimal(value)
+    }
+
+    /// The digits of `value`, written right to left into a stack buffer and appended at once.
+    private mutating func appendDecimal(_ value: UInt64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var index = 20
+            var rest = value
+            repeat {
+                let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
+                index -= 1
+                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remainder)
+                rest = quotient
+            } while rest > 0
+            // Byte by byte: for a few bytes the inlined single append beats the generic bulk one.
+            while index < 20 {
+                bytes.append(digits[index])
+                index += 1
+            }
         }
-        bytes[start...].reverse()
     }
 
     /// Appends a JSON string escaped as Kafka's JsonConverter (Jackson) writes it: quotes, backslashes and

@@ -1,7 +1,10 @@
 public import PGOutput
 
 /// Everything needed to write events for one relation, computed once per Relation message.
-public struct TableSchema: Sendable {
+///
+/// A class: the event writer looks it up for every change, and a reference costs one retain where a struct
+/// of arrays costs one per array.
+public final class TableSchema: Sendable {
     public let relation: Relation
     public let topic: String
     let encodings: [ColumnEncoding]

@@ -1,0 +1,138 @@
+import ArgumentParser
+import ChangeEvents
+import Foundation
+import PGOutput
+import PostgresReplication
+import TestSupport
+
+/// The per-event path without I/O: captured pgoutput frames → decoded messages → Debezium JSON bytes, on one thread.
+struct Micro: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Events per second of decode + encode, on one core, for a 6-column and a 30-column row.")
+
+    @Option(help: "Rows captured from PostgreSQL per table.")
+    var rows = 100_000
+
+    @Option(help: "Seconds to run each case.")
+    var seconds = 3.0
+
+    @Option(help: "narrow, wide or both.")
+    var table = "both"
+
+    func run() throws {
+        let server = try PostgresServer.start()
+        let db = try server.createDatabase("micro")
+        defer { db.close() }
+        try db.execute(BenchTables.narrowDDL)
+        try db.execute(BenchTables.wideDDL)
+        try db.execute("CREATE PUBLICATION micro FOR ALL TABLES")
+        let cases = [("narrow", BenchTables.narrowInsert), ("wide", BenchTables.wideInsert)].filter {
+            self.table == "both" || self.table == $0.0
+        }
+        for (table, insert) in cases {
+            try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["micro_\(table)"])
+            try db.execute(insert(1, rows))
+            // The messages exactly as the walsender sends them, each put in an XLogData frame.
+            let messages = try db.execute(
+                "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
+                    + "'proto_version', '1', 'publication_names', 'micro')", ["micro_\(table)"])
+            var frames: [[UInt8]] = []
+            for row in messages {
+                guard let text = row[0], let lsn = LSN(text), let hex = row[1] else { continue }
+                frames.append(PGOutputBytes.xLogData(lsn, Self.bytes(hex: hex)))
+            }
+            let oidText = try db.execute("SELECT $1::regclass::oid", ["public.\(table)"]).first?.first ?? nil
+            guard let relationOID = oidText.flatMap({ UInt32($0) }) else { throw ValidationError("no table \(table)") }
+            let facts = try db.tableMetadata(relationOID: relationOID)
+            let metadata = TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull, types: facts.types)
+            let result = try Self.measure(frames: frames, metadata: metadata, seconds: seconds)
+            print(
+                String(
+                    format: "micro %-6@ %2d columns: %10.0f events/s on one core (%.0f ns/event, %.0f bytes/event)",
+                    table as NSString, table == "narrow" ? 6 : 30, result.eventsPerSecond, 1e9 / result.eventsPerSecond,
+                    result.bytesPerEvent))
+        }
+    }
+
+    static func measure(
+        frames: [[UInt8]], metadata: TableMetadata, seconds: Double
+    ) throws -> (
+        eventsPerSecond: Double, bytesPerEvent: Double
+    ) {
+        let settings = EventSettings(topicPrefix: "bench", databaseName: "micro", version: "0.1.0")
+        var events = 0
+        var bytes = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        var elapsed = Duration.zero
+        while elapsed < .seconds(seconds) {
+            var builder = ChangeEventBuilder(settings: settings)
+            for frame in frames {
+                guard case .xLogData(let data) = try ReplicationFrame.decode(frame) else { continue }
+                let message = try data.message()
+                switch message {
+                case .relation(let relation):
+                    try builder.register(relation, metadata: metadata)
+                case .begin(let begin):
+                    builder.begin(begin)
+                case .commit(let commit):
+                    builder.commit(commit)
+                default:
+                    try builder.events(for: message, at: data.walStart, nowNanos: 1_700_000_000_000_000_000) { event in
+                        events += 1
+                        bytes += (event.key?.count ?? 0) + (event.value?.count ?? 0)
+                    }
+                }
+            }
+            elapsed = clock.now - start
+        }
+        let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (Double(events) / secondsElapsed, Double(bytes) / Double(max(events, 1)))
+    }
+
+    static func bytes(hex: String) -> [UInt8] {
+        var result: [UInt8] = []
+        let utf8 = Array(hex.utf8.dropFirst(2))  // "\x"
+        result.reserveCapacity(utf8.count / 2)
+        var index = 0
+        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
+        while index + 1 < utf8.count {
+            result.append(nibble(utf8[index]) << 4 | nibble(utf8[index + 1]))
+            index += 2
+        }
+        return result
+    }
+}
+
+/// The benchmark tables: the issue's 6-column row, and a 30-column row with every common type.
+enum BenchTables {
+    static let narrowDDL =
+        "CREATE TABLE narrow (id int8 PRIMARY KEY, name text, qty int4, price numeric(12,2), at timestamptz, ok bool)"
+
+    static func narrowInsert(_ from: Int, _ to: Int) -> String {
+        "INSERT INTO narrow SELECT g, 'name ' || g, g % 1000, (g % 100000) / 100.0, "
+            + "'2026-01-01'::timestamptz + g * interval '1 second', g % 2 = 0 FROM generate_series(\(from), \(to)) g"
+    }
+
+    static let wideDDL = """
+        CREATE TABLE wide (id int8 PRIMARY KEY, a_small int2, a_int int4, a_big int8, a_real float4, a_double float8,
+          a_numeric numeric(14,4), a_money money, a_text text, a_varchar varchar(64), a_char char(8), a_bool bool,
+          a_date date, a_time time, a_timetz timetz, a_ts timestamp, a_tstz timestamptz, a_interval interval,
+          a_uuid uuid, a_json json, a_jsonb jsonb, a_bytea bytea, a_inet inet, a_cidr cidr, a_macaddr macaddr,
+          a_int_array int4[], a_text_array text[], a_bit bit(8), a_xml xml, a_tsrange tsrange)
+        """
+
+    static func wideInsert(_ from: Int, _ to: Int) -> String {
+        """
+        INSERT INTO wide SELECT g, (g % 30000)::int2, g::int4, g * 1000, g / 7.0, g / 3.0, g / 9.0, g / 100.0,
+          'text ' || g, 'varchar ' || g, 'c' || (g % 10), g % 2 = 0, '2026-01-01'::date + (g % 1000),
+          '12:34:56.789'::time, '12:34:56+02'::timetz, '2026-01-01 00:00:00'::timestamp + g * interval '1 ms',
+          '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 s', make_interval(days => g % 30, secs => g % 60),
+          md5(g::text)::uuid, json_build_object('n', g, 's', 'x'), jsonb_build_object('n', g, 'tags', jsonb_build_array('a', 'b')),
+          decode(md5(g::text), 'hex'), '10.1.2.3'::inet, '10.1.0.0/16'::cidr, '08:00:2b:01:02:03'::macaddr,
+          ARRAY[g, g + 1, g + 2], ARRAY['a', 'b ' || g], (g % 256)::bit(8), ('<a>' || g || '</a>')::xml,
+          tsrange('2026-01-01', '2026-01-02')
+        FROM generate_series(\(from), \(to)) g
+        """
+    }
+}
