@@ -232,7 +232,7 @@ public struct ChangeEventBuilder: Sendable {
     /// The key bytes (with the schema wrapper when schemas are on), or nil for a table without a primary key.
     private mutating func writeKey(_ tuple: TupleData, _ table: TableSchema) -> [UInt8]? {
         guard table.hasPrimaryKey else { return nil }
-        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         buffer.append(table.keySchemaPrefix)
         buffer.append(UInt8(ascii: "{"))
         for (position, index) in table.keyIndexes.enumerated() {
@@ -255,7 +255,7 @@ public struct ChangeEventBuilder: Sendable {
     private mutating func writeValue(
         _ table: TableSchema, before: TupleData?, after: TupleData?, op: ChangeOperation, lsn: LSN, nowNanos: Int64
     ) -> [UInt8] {
-        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         buffer.append(table.valueSchemaPrefix)
         buffer.appendRaw("{\"before\":")
         writeRow(before, table)
@@ -265,12 +265,8 @@ public struct ChangeEventBuilder: Sendable {
         writeSource(tableFragment: table.sourceTableFragment, lsn: lsn, xid: xid)
         buffer.appendRaw(",\"transaction\":null,\"op\":\"")
         buffer.appendRaw(op.staticRawValue)
-        buffer.appendRaw("\",\"ts_ms\":")
-        buffer.appendInteger(nowNanos / 1_000_000)
-        buffer.appendRaw(",\"ts_us\":")
-        buffer.appendInteger(nowNanos / 1000)
-        buffer.appendRaw(",\"ts_ns\":")
-        buffer.appendInteger(nowNanos)
+        buffer.append(UInt8(ascii: "\""))
+        buffer.appendEventTimes(nanos: nowNanos)
         buffer.append(UInt8(ascii: "}"))
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
         return buffer.bytes
@@ -319,35 +315,73 @@ public struct ChangeEventBuilder: Sendable {
         }
     }
 
+    /// The digits of the values a transaction's events share, written once per transaction instead of per event.
+    private struct SharedDigits {
+        var commitMicros = Int64.min
+        var millis: [UInt8] = []
+        var micros: [UInt8] = []
+        var nanos: [UInt8] = []
+        var lastCommit: LSN?? = .none
+        var lastCommitText: [UInt8] = []
+        var xid: UInt32?? = .none
+        var xidText: [UInt8] = []
+    }
+
+    private var shared = SharedDigits()
+
+    private static func digits(_ body: (inout JSONBuffer) -> Void) -> [UInt8] {
+        var buffer = JSONBuffer(capacity: 32)
+        body(&buffer)
+        return buffer.bytes
+    }
+
     private mutating func writeSource(tableFragment: [UInt8], lsn: LSN, xid: UInt32?) {
+        if shared.commitMicros != commitTimeMicros {
+            let micros = commitTimeMicros
+            shared.commitMicros = micros
+            shared.millis = Self.digits { $0.appendInteger(micros / 1000) }
+            shared.micros = Self.digits { $0.appendInteger(micros) }
+            shared.nanos = Self.digits { $0.appendInteger(micros &* 1000) }
+        }
+        if shared.lastCommit != .some(lastCommitLSN) {
+            let last = lastCommitLSN
+            shared.lastCommit = .some(last)
+            shared.lastCommitText = Self.digits { buffer in
+                if let last {
+                    buffer.appendRaw("\\\"")
+                    buffer.appendInteger(last.rawValue)
+                    buffer.appendRaw("\\\"")
+                } else {
+                    buffer.appendNull()
+                }
+            }
+        }
+        if shared.xid != .some(xid) {
+            shared.xid = .some(xid)
+            shared.xidText = Self.digits { buffer in
+                if let xid { buffer.appendInteger(xid) } else { buffer.appendNull() }
+            }
+        }
         buffer.append(sourcePrefix)
-        buffer.appendInteger(commitTimeMicros / 1000)
+        buffer.append(shared.millis)
         buffer.appendRaw(",\"snapshot\":\"")
         buffer.appendRaw(snapshotMarker?.staticRawValue ?? "false")
         buffer.append(UInt8(ascii: "\""))
         buffer.append(sourceDatabaseFragment)
         buffer.appendRaw("\"[")
-        if let lastCommitLSN {
-            buffer.appendRaw("\\\"")
-            buffer.appendInteger(lastCommitLSN.rawValue)
-            buffer.appendRaw("\\\"")
-        } else {
-            buffer.appendNull()
-        }
+        buffer.append(shared.lastCommitText)
         buffer.appendRaw(",\\\"")
+        let lsnStart = buffer.count
         buffer.appendInteger(lsn.rawValue)
+        let lsnEnd = buffer.count
         buffer.appendRaw("\\\"]\",\"ts_us\":")
-        buffer.appendInteger(commitTimeMicros)
+        buffer.append(shared.micros)
         buffer.appendRaw(",\"ts_ns\":")
-        buffer.appendInteger(commitTimeMicros * 1000)
+        buffer.append(shared.nanos)
         buffer.append(tableFragment)
-        if let xid {
-            buffer.appendInteger(xid)
-        } else {
-            buffer.appendNull()
-        }
+        buffer.append(shared.xidText)
         buffer.appendRaw(",\"lsn\":")
-        buffer.appendInteger(lsn.rawValue)
+        buffer.appendCopy(from: lsnStart..<lsnEnd)
         buffer.appendRaw(",\"xmin\":null,\"origin\":")
         if let origin {
             buffer.appendString(origin.name)
@@ -364,7 +398,7 @@ public struct ChangeEventBuilder: Sendable {
     private static let messageValuePrefix = ConnectSchema.envelopePrefix(ConnectSchema.messageValue)
 
     private mutating func writeMessage(_ message: DecodingMessage, nowNanos: Int64) -> (key: [UInt8], value: [UInt8]) {
-        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         if settings.schemas { buffer.append(Self.messageKeyPrefix) }
         buffer.appendRaw("{\"prefix\":")
         buffer.appendString(message.prefix)
@@ -372,7 +406,7 @@ public struct ChangeEventBuilder: Sendable {
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
         let key = buffer.bytes
 
-        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         if settings.schemas { buffer.append(Self.messageValuePrefix) }
         buffer.appendRaw("{\"op\":\"m\",\"ts_ms\":")
         buffer.appendInteger(nowNanos / 1_000_000)

@@ -2,43 +2,96 @@
 ///
 /// Writes UTF-8 bytes directly: no Foundation coders, no intermediate `String`s.
 public struct JSONBuffer: Sendable {
-    public var bytes: [UInt8]
+    /// The written bytes are `storage[0..<count]`; the rest is room to write into without growing.
+    private var storage: [UInt8]
+    public private(set) var count = 0
 
     public init(capacity: Int = 512) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = [UInt8](repeating: 0, count: max(capacity, 64))
+    }
+
+    /// A copy of what was written.
+    public var bytes: [UInt8] {
+        Array(storage[0..<count])
+    }
+
+    /// Forgets what was written, keeping the room.
+    public mutating func removeAll() {
+        count = 0
+    }
+
+    /// Forgets what was written after `length` bytes.
+    public mutating func truncate(to length: Int) {
+        precondition(length <= count)
+        count = length
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > storage.count { grow(to: count + extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(to needed: Int) {
+        var size = storage.count * 2
+        while size < needed { size *= 2 }
+        storage.append(contentsOf: repeatElement(0, count: size - storage.count))
+    }
+
+    /// Writes up to `maximum` bytes through `body`, which returns how many it wrote.
+    @inline(__always)
+    private mutating func write(maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        reserve(maximum)
+        let start = count
+        let written = storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
+        count += written
     }
 
     @inline(__always)
     public mutating func append(_ byte: UInt8) {
-        bytes.append(byte)
+        reserve(1)
+        storage[count] = byte
+        count += 1
     }
 
     @inline(__always)
     public mutating func append(_ raw: [UInt8]) {
-        bytes.append(contentsOf: raw)
+        raw.withUnsafeBytes { append($0) }
     }
 
     @inline(__always)
     public mutating func append(_ raw: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: raw)
+        let length = raw.count
+        guard length > 0, let source = raw.baseAddress else { return }
+        write(maximum: length) { destination in
+            UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: length)
+            return length
+        }
+    }
+
+    /// Appends again bytes already written (`range` within what was written).
+    public mutating func appendCopy(from range: Range<Int>) {
+        precondition(range.upperBound <= count)
+        let length = range.count
+        reserve(length)
+        let start = count
+        storage.withUnsafeMutableBufferPointer { pointer in
+            let base = pointer.baseAddress!
+            (base + start).update(from: base + range.lowerBound, count: length)
+        }
+        count += length
     }
 
     /// Appends ASCII text as is (no escaping): for keys and literals known to be safe.
+    @inline(__always)
     public mutating func appendRaw(_ text: StaticString) {
-        text.withUTF8Buffer { utf8 in
-            if utf8.count > 16 {
-                bytes.append(contentsOf: utf8)
-            } else {
-                for byte in utf8 { bytes.append(byte) }
-            }
-        }
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends ASCII text computed at run time, as is (no escaping).
     public mutating func appendRawString(_ text: String) {
         var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     public mutating func appendNull() {
@@ -51,7 +104,7 @@ public struct JSONBuffer: Sendable {
 
     public mutating func appendInteger<T: BinaryInteger>(_ value: T) {
         if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
+            append(UInt8(ascii: "-"))
             appendDecimal(UInt64(value.magnitude))
         } else {
             appendDecimal(UInt64(value))
@@ -60,7 +113,7 @@ public struct JSONBuffer: Sendable {
 
     @inline(__always)
     public mutating func appendInteger(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { append(UInt8(ascii: "-")) }
         appendDecimal(value.magnitude)
     }
 
@@ -69,40 +122,89 @@ public struct JSONBuffer: Sendable {
         appendDecimal(value)
     }
 
-    /// The digits of `value`, written right to left into a stack buffer and appended at once.
-    private mutating func appendDecimal(_ value: UInt64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var index = 20
+    /// "00" … "99": two digits per division.
+    private static let digitPairs: [UInt8] = (0..<100).flatMap {
+        [UInt8(ascii: "0") + UInt8($0 / 10), UInt8(ascii: "0") + UInt8($0 % 10)]
+    }
+
+    /// The number of decimal digits of `value`.
+    @inline(__always)
+    static func digitCount(_ value: UInt64) -> Int {
+        var digits = 1
+        var bound: UInt64 = 10
+        while digits < 20 && value >= bound {
+            digits += 1
+            bound = digits == 20 ? .max : bound &* 10
+        }
+        return digits
+    }
+
+    /// Writes the `digits` decimal digits of `value` at `destination`, right to left, two per division.
+    @inline(__always)
+    static func writeDigits(_ value: UInt64, count digits: Int, at destination: UnsafeMutablePointer<UInt8>) {
+        digitPairs.withUnsafeBufferPointer { pairs in
+            var index = digits
             var rest = value
-            repeat {
-                let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
-                index -= 1
-                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remainder)
+            while index >= 2 {
+                let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 100)
+                index -= 2
+                destination[index] = pairs[Int(remainder) * 2]
+                destination[index + 1] = pairs[Int(remainder) * 2 + 1]
                 rest = quotient
-            } while rest > 0
-            // Byte by byte: for a few bytes the inlined single append beats the generic bulk one.
-            while index < 20 {
-                bytes.append(digits[index])
-                index += 1
             }
+            if index == 1 { destination[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest) }
+        }
+    }
+
+    private mutating func appendDecimal(_ value: UInt64) {
+        let digits = Self.digitCount(value)
+        write(maximum: digits) { destination in
+            Self.writeDigits(value, count: digits, at: destination)
+            return digits
+        }
+    }
+
+    /// `,"ts_ms":…,"ts_us":…,"ts_ns":…` for a time in nanoseconds since the epoch, from one conversion to digits:
+    /// for a positive number, dividing by a power of ten drops digits.
+    public mutating func appendEventTimes(nanos: Int64) {
+        guard nanos >= 1_000_000 else {
+            appendRaw(",\"ts_ms\":")
+            appendInteger(nanos / 1_000_000)
+            appendRaw(",\"ts_us\":")
+            appendInteger(nanos / 1000)
+            appendRaw(",\"ts_ns\":")
+            appendInteger(nanos)
+            return
+        }
+        let value = UInt64(nanos)
+        let digits = Self.digitCount(value)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { scratch in
+            let base = scratch.baseAddress!
+            Self.writeDigits(value, count: digits, at: base)
+            appendRaw(",\"ts_ms\":")
+            append(UnsafeRawBufferPointer(start: base, count: digits - 6))
+            appendRaw(",\"ts_us\":")
+            append(UnsafeRawBufferPointer(start: base, count: digits - 3))
+            appendRaw(",\"ts_ns\":")
+            append(UnsafeRawBufferPointer(start: base, count: digits))
         }
     }
 
     /// Appends a JSON string escaped as Kafka's JsonConverter (Jackson) writes it: quotes, backslashes and
     /// control characters escaped, characters outside the Basic Multilingual Plane as `\uD83D\uDE00` pairs.
     public mutating func appendString(_ utf8: UnsafeRawBufferPointer) {
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         var runStart = 0
         var index = 0
         let count = utf8.count
         while index < count {
             let byte = utf8[index]
             if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
+                if runStart < index { append(UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
                 appendEscape(byte)
                 runStart = index + 1
             } else if byte >= 0xF0, index + 3 < count {
-                if runStart < index { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
+                if runStart < index { append(UnsafeRawBufferPointer(rebasing: utf8[runStart..<index])) }
                 let scalar =
                     (UInt32(byte & 0x07) << 18) | (UInt32(utf8[index + 1] & 0x3F) << 12) | (UInt32(utf8[index + 2] & 0x3F) << 6)
                     | UInt32(utf8[index + 3] & 0x3F)
@@ -114,8 +216,8 @@ public struct JSONBuffer: Sendable {
             }
             index += 1
         }
-        if runStart < count { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[runStart..<count])) }
-        bytes.append(UInt8(ascii: "\""))
+        if runStart < count { append(UnsafeRawBufferPointer(rebasing: utf8[runStart..<count])) }
+        append(UInt8(ascii: "\""))
     }
 
     public mutating func appendString(_ text: String) {
@@ -128,34 +230,29 @@ public struct JSONBuffer: Sendable {
     }
 
     private mutating func appendEscape(_ byte: UInt8) {
-        bytes.append(UInt8(ascii: "\\"))
         switch byte {
-        case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
-        case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
-        case 0x08: bytes.append(UInt8(ascii: "b"))
-        case 0x0C: bytes.append(UInt8(ascii: "f"))
-        case 0x0A: bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "t"))
-        default:
-            bytes.removeLast()
-            appendUnicodeEscape(UInt16(byte))
+        case UInt8(ascii: "\""): appendRaw("\\\"")
+        case UInt8(ascii: "\\"): appendRaw("\\\\")
+        case 0x08: appendRaw("\\b")
+        case 0x0C: appendRaw("\\f")
+        case 0x0A: appendRaw("\\n")
+        case 0x0D: appendRaw("\\r")
+        case 0x09: appendRaw("\\t")
+        default: appendUnicodeEscape(UInt16(byte))
         }
     }
 
     private mutating func appendUnicodeEscape(_ unit: UInt16) {
         let hex: StaticString = "0123456789ABCDEF"
-        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u")])
-        hex.withUTF8Buffer { digits in
-            for shift in stride(from: 12, through: 0, by: -4) { bytes.append(digits[Int(unit >> UInt16(shift) & 0xF)]) }
-        }
+        appendRaw("\\u")
+        for shift in stride(from: 12, through: 0, by: -4) { append(hex.utf8Start[Int(unit >> UInt16(shift) & 0xF)]) }
     }
 
     /// Appends bytes as a quoted standard Base64 string (what JsonConverter does with Connect `bytes`).
     public mutating func appendBase64(_ data: UnsafeRawBufferPointer) {
-        bytes.append(UInt8(ascii: "\""))
-        Base64.encode(data, into: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
+        write(maximum: (data.count + 2) / 3 * 4) { Base64.encode(data, into: $0) }
+        append(UInt8(ascii: "\""))
     }
 
     public mutating func appendBase64(_ data: [UInt8]) {
@@ -166,33 +263,46 @@ public struct JSONBuffer: Sendable {
 enum Base64 {
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ data: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    /// Writes the standard Base64 of `data` at `out` (room for `(count + 2) / 3 * 4` bytes); returns the length.
+    static func encode(_ data: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> Int {
         let count = data.count
-        out.reserveCapacity(out.count + (count + 2) / 3 * 4)
+        var written = 0
         alphabet.withUnsafeBufferPointer { table in
             var index = 0
             while index + 3 <= count {
                 let value = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2])
-                out.append(table[Int(value >> 18 & 63)])
-                out.append(table[Int(value >> 12 & 63)])
-                out.append(table[Int(value >> 6 & 63)])
-                out.append(table[Int(value & 63)])
+                out[written] = table[Int(value >> 18 & 63)]
+                out[written + 1] = table[Int(value >> 12 & 63)]
+                out[written + 2] = table[Int(value >> 6 & 63)]
+                out[written + 3] = table[Int(value & 63)]
+                written += 4
                 index += 3
             }
             let rest = count - index
             if rest == 1 {
                 let value = UInt32(data[index]) << 16
-                out.append(table[Int(value >> 18 & 63)])
-                out.append(table[Int(value >> 12 & 63)])
-                out.append(UInt8(ascii: "="))
-                out.append(UInt8(ascii: "="))
+                out[written] = table[Int(value >> 18 & 63)]
+                out[written + 1] = table[Int(value >> 12 & 63)]
+                out[written + 2] = UInt8(ascii: "=")
+                out[written + 3] = UInt8(ascii: "=")
+                written += 4
             } else if rest == 2 {
                 let value = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8
-                out.append(table[Int(value >> 18 & 63)])
-                out.append(table[Int(value >> 12 & 63)])
-                out.append(table[Int(value >> 6 & 63)])
-                out.append(UInt8(ascii: "="))
+                out[written] = table[Int(value >> 18 & 63)]
+                out[written + 1] = table[Int(value >> 12 & 63)]
+                out[written + 2] = table[Int(value >> 6 & 63)]
+                out[written + 3] = UInt8(ascii: "=")
+                written += 4
             }
+        }
+        return written
+    }
+
+    /// The standard Base64 of `data`.
+    static func encode(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+        guard data.count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: (data.count + 2) / 3 * 4) { buffer, initialized in
+            initialized = encode(data, into: buffer.baseAddress!)
         }
     }
 }

@@ -140,10 +140,10 @@ enum ValueWriter {
                     // Debezium writes the rows of a multi-dimensional array as nulls.
                     out.appendNull()
                 case .value(let bytes):
-                    let start = out.bytes.count
+                    let start = out.count
                     let written = bytes.withUnsafeBytes { write($0, as: element, into: &out) }
                     if !written {
-                        out.bytes.removeSubrange(start...)
+                        out.truncate(to: start)
                         out.appendString(bytes)
                     }
                 }
@@ -186,8 +186,7 @@ enum ValueWriter {
             case .bytes, .base64:
                 out.appendBase64(raw)
             case .base64URLSafe:
-                var encoded: [UInt8] = []
-                raw.withUnsafeBytes { Base64.encode($0, into: &encoded) }
+                let encoded = raw.withUnsafeBytes { Base64.encode($0) }
                 out.appendString(
                     encoded.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }
                 )

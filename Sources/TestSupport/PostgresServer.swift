@@ -14,7 +14,7 @@ import Synchronization
 public final class PostgresServer: Sendable {
     public let port: Int
     public let directory: String
-    let binDirectory: String
+    public let binDirectory: String
 
     private static let shared = Mutex<PostgresServer?>(nil)
 

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import PostgresReplication
+import TestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Streaming throughput next to `pg_recvlogical` draining the same changes, in the same run.
+struct Stream: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rows/s of pg_recvlogical (the ceiling) and of Tributary into Kafka, peak RSS, CPU, start-up time.")
+
+    @Option(help: "Rows in the workload (1,000-row transactions of the 6-column table).")
+    var rows = 1_000_000
+
+    @Option(help: "Runs; medians are reported.")
+    var runs = 3
+
+    func run() async throws {
+        let server = try PostgresServer.dedicated(settings: ["max_wal_size": "4GB", "checkpoint_timeout": "30min"])
+        let db = try server.createDatabase("bench")
+        defer { db.close() }
+        try db.execute(BenchTables.narrowDDL)
+        try db.execute("CREATE PUBLICATION bench FOR TABLE narrow")
+        // The same transport for both: the server's unix socket.
+        let conninfo = "host=\(server.directory) port=\(server.port) dbname=bench user=postgres"
+
+        let kafka = try TributaryProcess(["kafka-dev"])
+        let bootstrap = try await Self.firstLine(of: kafka)
+        let work = NSTemporaryDirectory() + "tributary-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+
+        var ceiling: [Double] = []
+        var tributary: [Double] = []
+        var peaks: [Double] = []
+        var cpu: [Double] = []
+        var startups: [Double] = []
+        var next = 1
+        for run in 1...runs {
+            // Both slots exist before the workload; each drains exactly its changes.
+            try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["recv_\(run)"])
+            try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["tributary_bench_\(run)"])
+            var written = 0
+            while written < rows {
+                let count = min(1000, rows - written)
+                try db.execute(BenchTables.narrowInsert(next, next + count - 1))
+                next += count
+                written += count
+            }
+            let end = try db.execute("SELECT pg_current_wal_lsn()::text").first?.first.flatMap { $0 } ?? "0/0"
+
+            let recvStart = ContinuousClock.now
+            let recv = try runCommand(
+                "\(server.binDirectory)/pg_recvlogical",
+                [
+                    "-d", conninfo, "--slot", "recv_\(run)", "--start", "--no-loop", "--endpos", end, "-o", "proto_version=1",
+                    "-o", "publication_names=bench", "-f", "/dev/null",
+                ])
+            let recvSeconds = Self.seconds(ContinuousClock.now - recvStart)
+            guard recv.status == 0 else { throw ValidationError("pg_recvlogical failed: \(recv.output)") }
+            ceiling.append(Double(rows) / recvSeconds)
+
+            let config = "\(work)/bench-\(run).yaml"
+            try """
+            name: bench-\(run)
+            postgres:
+              url: "\(conninfo)"
+              slot: tributary_bench_\(run)
+              publication: bench
+              publication_mode: existing
+            kafka:
+              bootstrap_servers: \(bootstrap)
+              topic_prefix: bench\(run)
+            snapshot: {mode: no_data, state_directory: \(work)/state}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let started = ContinuousClock.now
+            let process = try TributaryProcess(["run", config, "--health-port", "\(try PostgresServer.freePort())"])
+            var firstAck: ContinuousClock.Instant?
+            let slotQuery =
+                "SELECT confirmed_flush_lsn::text, confirmed_flush_lsn >= $2::pg_lsn, confirmed_flush_lsn > restart_lsn "
+                + "FROM pg_replication_slots WHERE slot_name = $1"
+            var startLSN: String?
+            while true {
+                let row = try db.execute(slotQuery, ["tributary_bench_\(run)", end]).first
+                let confirmed = row?[0] ?? nil
+                if startLSN == nil { startLSN = confirmed }
+                if firstAck == nil, confirmed != startLSN { firstAck = .now }
+                if row?[1] == "t" { break }
+                guard process.isRunning else { throw ValidationError("tributary exited:\n\(process.log)") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let finished = ContinuousClock.now
+            let memory = process.memory
+            cpu.append(Self.cpuSeconds(pid: process.pid) / Double(rows) * 1_000_000)
+            _ = try await process.terminate()
+            let measured = Self.seconds(finished - (firstAck ?? started))
+            tributary.append(Double(rows) / measured)
+            peaks.append(Double(memory?.peak ?? 0) / 1_048_576)
+            print(
+                String(
+                    format:
+                        "run %d: pg_recvlogical %.0f rows/s (%.2f s); tributary %.0f rows/s (%.2f s first to last ack, %.2f s from start), peak RSS %.1f MB",
+                    run, ceiling.last!, recvSeconds, tributary.last!, measured, Self.seconds(finished - started), peaks.last!))
+            try db.execute("SELECT pg_drop_replication_slot($1)", ["recv_\(run)"])
+            try db.execute("SELECT pg_drop_replication_slot($1)", ["tributary_bench_\(run)"])
+            startups.append(try await startup(db: db, conninfo: conninfo, bootstrap: bootstrap, work: work, run: run))
+        }
+        _ = try await kafka.terminate()
+
+        let ratio = Self.median(tributary) / Self.median(ceiling)
+        print("rows=\(rows) runs=\(runs) (medians)")
+        print(String(format: "pg_recvlogical (unix socket)   %10.0f rows/s", Self.median(ceiling)))
+        print(String(format: "tributary → Kafka              %10.0f rows/s", Self.median(tributary)))
+        print(String(format: "ratio                          %10.2f   (target ≥ 0.80)", ratio))
+        print(String(format: "peak RSS                       %10.1f MB (target < 64)", Self.median(peaks)))
+        print(String(format: "CPU per million events         %10.2f s", Self.median(cpu)))
+        print(String(format: "start-up to first event acked  %10.0f ms (target < 200)", Self.median(startups)))
+    }
+
+    /// Process start to the first event acknowledged: one committed row waits in a fresh slot.
+    func startup(db: CatalogClient, conninfo: String, bootstrap: String, work: String, run: Int) async throws -> Double {
+        let slot = "tributary_start_\(run)"
+        try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot])
+        defer { _ = try? db.execute("SELECT pg_drop_replication_slot($1)", [slot]) }
+        try db.execute("INSERT INTO narrow VALUES (-\(run), 'start', 1, 1.00, now(), true)")
+        let end = try db.execute("SELECT pg_current_wal_lsn()::text").first?.first.flatMap { $0 } ?? "0/0"
+        let config = "\(work)/start-\(run).yaml"
+        try """
+        name: start-\(run)
+        postgres: {url: "\(conninfo)", slot: \(slot), publication: bench, publication_mode: existing}
+        kafka: {bootstrap_servers: \(bootstrap), topic_prefix: start\(run)}
+        snapshot: {mode: no_data, state_directory: \(work)/state}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let started = ContinuousClock.now
+        let process = try TributaryProcess(["run", config, "--health-port", "\(try PostgresServer.freePort())"])
+        while try db.execute(
+            "SELECT confirmed_flush_lsn >= $2::pg_lsn FROM pg_replication_slots WHERE slot_name = $1", [slot, end]
+        ).first?.first != "t" {
+            guard process.isRunning, ContinuousClock.now - started < .seconds(30) else {
+                throw ValidationError("start-up run did not confirm:\n\(process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let elapsed = Self.seconds(ContinuousClock.now - started) * 1000
+        _ = try await process.terminate()
+        return elapsed
+    }
+
+    static func firstLine(of process: TributaryProcess) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let line = process.log.split(separator: "\n").first, line.contains(":") { return String(line) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ValidationError("kafka-dev printed no bootstrap servers:\n\(process.log)")
+    }
+
+    /// User and system CPU seconds of a running process.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
