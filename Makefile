@@ -10,7 +10,7 @@ help:
 	@echo "make test   install what is needed, build, lint and run every test"
 	@echo "make setup  install the Debian packages the project needs (idempotent)"
 	@echo "make build  release build (.build/release/tributary)"
-	@echo "make bench  snapshot rows/s next to COPY TO /dev/null (release build; N= rows)"
+	@echo "make bench  streaming next to pg_recvlogical, snapshot next to COPY, the per-event path (N= rows, RUNS=)"
 	@echo "make chaos  kill -9 the connector at random ($(CHAOS_KILLS) times) while a writer commits; check nothing is lost"
 	@echo "make fuzz   fuzz the pgoutput decoder with libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 
@@ -51,8 +51,9 @@ fuzz: setup
 demo: build
 	./scripts/demo.sh
 
-# Benchmarks use the release build. N= sets the row count.
+# Benchmarks use the release build. N= sets the row count, RUNS= the streaming runs; docs/benchmarks.md is rewritten.
 bench: build
-	./scripts/bench-snapshot.sh
+	$(SWIFT) build -c release --product tributary-bench
+	./scripts/bench.sh
 
 .PHONY: help setup build lint test demo bench chaos fuzz

@@ -8,6 +8,8 @@ import Logging
 /// A producer that fails fatally (librdkafka's idempotent producer when the broker loses its sequence) refuses
 /// everything after: the sink replaces it, and the session restarts from the slot.
 final class KafkaEventSink: EventSink {
+    /// Shared, so that an event without headers builds no array of them.
+    private static let noHeaders: [(String, [UInt8])] = []
     private var producer: KafkaProducer
     private let properties: [(String, String)]
     private let logger: Logger
@@ -36,8 +38,8 @@ final class KafkaEventSink: EventSink {
         try replaceIfFatal()
         do {
             try producer.send(
-                topic: event.topic, key: event.key, value: event.value, headers: event.headers.map { ($0.name, $0.value) },
-                token: token)
+                topic: event.topic, key: event.key, value: event.value,
+                headers: event.headers.isEmpty ? Self.noHeaders : event.headers.map { ($0.name, $0.value) }, token: token)
         } catch {
             if error.isQueueFull { throw EventSinkError.queueFull }
             if error.isPermanent {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make bench: every benchmark on the release build, then docs/benchmarks.md regenerated from their output.
+# N= rows (default 1,000,000), RUNS= streaming runs (default 3; medians are reported).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+RUNS=${RUNS:-3}
+out=.build/bench
+mkdir -p "$out"
+log="$out/results.txt"
+{
+  echo "## per-event path without I/O (tributary-bench micro)"
+  .build/release/tributary-bench micro 2>&1 | grep -v NOTICE
+  echo
+  echo "## streaming (tributary-bench stream --rows $N --runs $RUNS)"
+  .build/release/tributary-bench stream --rows "$N" --runs "$RUNS" 2>&1 | grep -v NOTICE
+  echo
+  echo "## snapshot (scripts/bench-snapshot.sh, N=$N)"
+  N=$N ./scripts/bench-snapshot.sh 2>&1 | grep -v NOTICE
+} | tee "$log"
+./scripts/bench-report.sh "$log" > docs/benchmarks.md
+echo "docs/benchmarks.md regenerated from $log"
