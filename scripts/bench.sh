@@ -15,6 +15,9 @@ log="$out/results.txt"
   echo "## streaming (tributary-bench stream --rows $N --runs $RUNS)"
   .build/release/tributary-bench stream --rows "$N" --runs "$RUNS" 2>&1 | grep -v NOTICE
   echo
+  echo "## latency (tributary-bench latency: 10,000 rows/s in 10-row transactions for 20 s)"
+  .build/release/tributary-bench latency 2>&1 | grep -v NOTICE
+  echo
   echo "## snapshot (scripts/bench-snapshot.sh, N=$N)"
   N=$N ./scripts/bench-snapshot.sh 2>&1 | grep -v NOTICE
 } | tee "$log"
