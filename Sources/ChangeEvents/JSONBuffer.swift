@@ -35,7 +35,15 @@ public struct JSONBuffer: Sendable {
     private mutating func grow(to needed: Int) {
         var size = storage.count * 2
         while size < needed { size *= 2 }
-        storage.append(contentsOf: repeatElement(0, count: size - storage.count))
+        // Copies what was written; the room after it is never read before it is written, so it stays uninitialized
+        // (filling gigabytes of room element by element takes minutes in a debug build).
+        let written = count
+        storage = storage.withUnsafeBufferPointer { old in
+            [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                if written > 0 { buffer.baseAddress!.initialize(from: old.baseAddress!, count: written) }
+                initialized = size
+            }
+        }
     }
 
     /// Writes up to `maximum` bytes through `body`, which returns how many it wrote.

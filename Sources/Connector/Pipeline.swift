@@ -709,7 +709,9 @@ public final class Pipeline: @unchecked Sendable {
         guard let value else { return nil }
         let marker = Array(#""source":{"version":"#.utf8)
         let field = Array(#","lsn":"#.utf8)
-        guard let source = value.firstRange(of: marker),
+        // `source` is near the end, after the row images, which may be huge: look only at the tail.
+        let tail = value[max(0, value.count - 8192)...]
+        guard let source = tail.firstRange(of: marker),
             let lsn = value[source.upperBound...].firstRange(of: field)
         else { return nil }
         var number: UInt64 = 0
