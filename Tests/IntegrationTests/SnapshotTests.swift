@@ -207,7 +207,7 @@ import Testing
     @Test func aSnapshotKilledMidwayDoesNotResendCompletedRangesOfATable() async throws {
         let harness = try Harness(
             database: "snap_ranges",
-            kafkaExtra: "max_in_flight: 20000\n  properties: {linger.ms: 100, batch.num.messages: 20000}",
+            kafkaExtra: "max_in_flight: 2000\n  properties: {linger.ms: 100, batch.num.messages: 20000}",
             snapshotExtra: "max_threads: 2\n  range_pages: 20")
         try harness.db.execute("CREATE TABLE r (id int PRIMARY KEY, v text)")
         try harness.db.execute("INSERT INTO r SELECT g, 'x' FROM generate_series(1, 120000) g")
