@@ -100,4 +100,64 @@ struct DecimalText {
         if magnitude[0] & 0x80 == 0 { magnitude.insert(0xFF, at: 0) }
         return magnitude
     }
+
+    /// The unscaled value at `scale` when it fits in 18 digits, without building digit or limb arrays: the common
+    /// case of `numeric(p, s)` columns. nil when it does not fit or is not a plain number (then use `init?` and
+    /// `unscaled(toScale:)`, which agree with this).
+    static func smallUnscaled(_ text: UnsafeRawBufferPointer, scale: Int) -> Int64? {
+        var index = 0
+        var negative = false
+        if index < text.count, text[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        var value: UInt64 = 0
+        var digits = 0
+        var fraction = 0
+        var seenPoint = false
+        while index < text.count {
+            let byte = text[index]
+            if byte == UInt8(ascii: ".") {
+                guard !seenPoint else { return nil }
+                seenPoint = true
+            } else {
+                let digit = byte &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value * 10 + UInt64(digit)
+                digits += 1
+                if seenPoint { fraction += 1 }
+                guard digits <= 18 else { return nil }
+            }
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        if scale > fraction {
+            guard digits + scale - fraction <= 18 else { return nil }
+            for _ in 0..<(scale - fraction) { value *= 10 }
+        } else if scale < fraction {
+            for _ in 0..<(fraction - scale) { value /= 10 }
+        }
+        return negative ? -Int64(value) : Int64(value)
+    }
+
+    /// `value` as Java's `BigInteger.toByteArray()` writes it (minimal big-endian two's complement), into `out`
+    /// (8 bytes of room); returns the length.
+    static func minimalBytes(_ value: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let bits = UInt64(bitPattern: value)
+        var length = 8
+        // Drop leading bytes that only repeat the sign of the next one.
+        while length > 1 {
+            let top = UInt8(truncatingIfNeeded: bits >> UInt64((length - 1) * 8))
+            let next = UInt8(truncatingIfNeeded: bits >> UInt64((length - 2) * 8))
+            if (top == 0 && next & 0x80 == 0) || (top == 0xFF && next & 0x80 != 0) {
+                length -= 1
+            } else {
+                break
+            }
+        }
+        for position in 0..<length {
+            out[position] = UInt8(truncatingIfNeeded: bits >> UInt64((length - 1 - position) * 8))
+        }
+        return length
+    }
 }

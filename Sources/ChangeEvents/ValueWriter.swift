@@ -25,6 +25,13 @@ enum ValueWriter {
         case .float32, .float64:
             return JavaFloatFormat.write(text, into: &out)
         case .decimal(_, let scale):
+            if let small = DecimalText.smallUnscaled(text, scale: scale) {
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { bytes in
+                    let length = DecimalText.minimalBytes(small, into: bytes.baseAddress!)
+                    out.appendBase64(UnsafeRawBufferPointer(start: bytes.baseAddress!, count: length))
+                }
+                return true
+            }
             return writeDecimal(DecimalText(text), scale: scale, into: &out)
         case .money:
             // lc_monetary=C: `$1,234.56`, `-$0.01`.
