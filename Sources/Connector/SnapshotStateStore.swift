@@ -1,5 +1,5 @@
 import Foundation
-public import PGOutput
+import PGOutput
 
 /// What a connector remembers of its snapshot between runs: which tables are completely in Kafka.
 public struct SnapshotState: Codable, Equatable, Sendable {

@@ -1,6 +1,6 @@
 import DequeModule
 import Foundation
-public import PGOutput
+import PGOutput
 
 /// One unit of snapshot reading: a table, or a range of its pages.
 struct SnapshotWork: Sendable {
