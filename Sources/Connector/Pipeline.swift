@@ -641,7 +641,7 @@ public final class Pipeline: @unchecked Sendable {
         if let deliveryError { throw deliveryError }
         while !refused.isEmpty {
             let (token, failure) = refused.removeFirst()
-            let lsn = Self.sourceLSN(failure.event.value) ?? tracker.endLSN(token: token)
+            let lsn = ChangeEvent.sourceNumber("lsn", in: failure.event.value).map { LSN($0) } ?? tracker.endLSN(token: token)
             let table = tableName(topic: failure.event.topic)
             switch config.errors.mode {
             case .fail:
@@ -704,25 +704,6 @@ public final class Pipeline: @unchecked Sendable {
         return topic.hasPrefix(prefix) ? String(topic.dropFirst(prefix.count)) : topic
     }
 
-    /// `source.lsn` of an event value written by `ChangeEventBuilder`, whose `source` block follows `before` and `after`.
-    static func sourceLSN(_ value: [UInt8]?) -> LSN? {
-        guard let value else { return nil }
-        let marker = Array(#""source":{"version":"#.utf8)
-        let field = Array(#","lsn":"#.utf8)
-        // `source` is near the end, after the row images, which may be huge: look only at the tail.
-        let tail = value[max(0, value.count - 8192)...]
-        guard let source = tail.firstRange(of: marker),
-            let lsn = value[source.upperBound...].firstRange(of: field)
-        else { return nil }
-        var number: UInt64 = 0
-        var index = lsn.upperBound
-        while index < value.count, value[index] >= 0x30, value[index] <= 0x39 {
-            number = number &* 10 &+ UInt64(value[index] - 0x30)
-            index += 1
-        }
-        return index > lsn.upperBound ? LSN(number) : nil
-    }
-
     /// Runs `heartbeat.action_query` (or emits a logical message) every `heartbeat.interval`.
     private func heartbeatIfDue() throws {
         guard let interval = config.heartbeat.interval else { return }
@@ -732,7 +713,9 @@ public final class Pipeline: @unchecked Sendable {
         do {
             try source.heartbeat(actionQuery: config.heartbeat.actionQuery)
         } catch {
-            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            logger.warning(
+                "heartbeat failed; check heartbeat.action_query and that the connector's role may run it",
+                metadata: ["error": "\(error)"])
         }
     }
 

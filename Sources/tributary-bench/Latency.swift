@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChangeEvents
 import Foundation
 import Histogram
 import KafkaSink
@@ -85,7 +86,7 @@ struct Latency: AsyncParsableCommand {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
             let nowMicros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-            guard let committed = Self.sourceMicros(record.value) else { continue }
+            guard let committed = ChangeEvent.sourceNumber("ts_us", in: record.value).map({ Int64($0) }) else { continue }
             _ = histogram.record(UInt64(max(0, nowMicros - committed)))
             received += 1
         }
@@ -99,20 +100,5 @@ struct Latency: AsyncParsableCommand {
                     "latency at %d rows/s (%d-row transactions), %d events: commit → consumed p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (target p99 < 20)",
                 rate, transactionRows, received, ms(50), ms(99), ms(99.9), Double(histogram.max) / 1000))
         if received < total { throw ValidationError("only \(received) of \(total) events arrived") }
-    }
-
-    /// `source.ts_us` of an event value: the commit time in microseconds.
-    static func sourceMicros(_ value: [UInt8]?) -> Int64? {
-        guard let value,
-            let source = value.firstRange(of: Array(#""source":{"#.utf8)),
-            let field = value[source.upperBound...].firstRange(of: Array(#""ts_us":"#.utf8))
-        else { return nil }
-        var number: Int64 = 0
-        var index = field.upperBound
-        while index < value.count, value[index] >= 0x30, value[index] <= 0x39 {
-            number = number * 10 + Int64(value[index] - 0x30)
-            index += 1
-        }
-        return number
     }
 }

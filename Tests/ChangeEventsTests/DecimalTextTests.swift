@@ -57,3 +57,15 @@ import Testing
         #expect(Self.fast("1e5", scale: 2) == nil)
     }
 }
+
+@Suite struct SourceNumberTests {
+    @Test func readsTheSourceBlockNotARowColumnOfTheSameName() {
+        let value = Array(
+            #"{"before":null,"after":{"lsn":7,"ts_us":8},"source":{"version":"0.1.0","connector":"postgresql","ts_us":1700000000000001,"lsn":26383312},"ts_us":9}"#
+                .utf8)
+        #expect(ChangeEvent.sourceNumber("lsn", in: value) == 26_383_312)
+        #expect(ChangeEvent.sourceNumber("ts_us", in: value) == 1_700_000_000_000_001)
+        #expect(ChangeEvent.sourceNumber("xmin", in: value) == nil)
+        #expect(ChangeEvent.sourceNumber("lsn", in: nil) == nil)
+    }
+}
