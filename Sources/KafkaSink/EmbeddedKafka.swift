@@ -50,6 +50,14 @@ public final class EmbeddedKafka: @unchecked Sendable {
         for id in 1...brokerCount { up ? setBrokerUp(id) : setBrokerDown(id) }
     }
 
+    /// Delays every response of broker `id` (1-based), or of every broker, by `milliseconds`: a slow or distant cluster.
+    public func setRoundTripTime(milliseconds: Int, broker id: Int? = nil) {
+        guard let cluster else { return }
+        for broker in id.map({ [$0] }) ?? Array(1...brokerCount) {
+            _ = rd_kafka_mock_broker_set_rtt(cluster, Int32(broker), Int32(milliseconds))
+        }
+    }
+
     /// Makes the next requests of one API (0 = Produce, 1 = Fetch, 3 = Metadata) fail with these Kafka error codes,
     /// one request per code, in order.
     public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaSink
+import Synchronization
 import TestSupport
 import Testing
 
@@ -157,11 +158,16 @@ import Testing
         }
         let statePath = URL(fileURLWithPath: harness.configPath).deletingLastPathComponent()
             .appendingPathComponent("state/snap-resume.snapshot.json").path
+        // A slow broker keeps the snapshot going for several seconds, so there is time between tables to kill it.
+        harness.kafka.setRoundTripTime(milliseconds: 50)
         var connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(try PostgresServer.freePort())"])
         // Kill as soon as one table is recorded complete.
-        let state = try await snapshotState(at: statePath) { !($0["tables_done"] as? [String] ?? []).isEmpty }
+        let state = try await killWhenSnapshotState(at: statePath, pid: connector.pid) {
+            !($0["tables_done"] as? [String] ?? []).isEmpty
+        }
         let done = state["tables_done"] as? [String] ?? []
         try await connector.kill9()
+        harness.kafka.setRoundTripTime(milliseconds: 0)
         #expect(done.count >= 1)
         #expect(done.count < 3, "the kill came after the whole snapshot; the test proves nothing")
 
@@ -207,8 +213,7 @@ import Testing
     @Test func aSnapshotKilledMidwayDoesNotResendCompletedRangesOfATable() async throws {
         let harness = try Harness(
             database: "snap_ranges",
-            kafkaExtra: "max_in_flight: 2000\n  properties: {linger.ms: 100, batch.num.messages: 20000}",
-            snapshotExtra: "max_threads: 2\n  range_pages: 20")
+            kafkaExtra: "max_in_flight: 2000", snapshotExtra: "max_threads: 2\n  range_pages: 20")
         try harness.db.execute("CREATE TABLE r (id int PRIMARY KEY, v text)")
         try harness.db.execute("INSERT INTO r SELECT g, 'x' FROM generate_series(1, 120000) g")
         try harness.db.execute("VACUUM ANALYZE r")
@@ -216,13 +221,16 @@ import Testing
         try harness.kafka.createTopic("it.public.r", partitions: 32)
         let statePath = URL(fileURLWithPath: harness.configPath).deletingLastPathComponent()
             .appendingPathComponent("state/snap-ranges.snapshot.json").path
+        // A slow broker keeps the snapshot going for several seconds, so there is time between ranges to kill it.
+        harness.kafka.setRoundTripTime(milliseconds: 50)
         var connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(try PostgresServer.freePort())"])
-        let state = try await snapshotState(at: statePath) {
+        let state = try await killWhenSnapshotState(at: statePath, pid: connector.pid) {
             !((($0["ranges_done"] as? [String: Any])?["public.r"] as? [Int]) ?? []).isEmpty
         }
         let ranges = (state["ranges"] as? [String: Any])?["public.r"] as? [[String: Any]] ?? []
         let done = (state["ranges_done"] as? [String: Any])?["public.r"] as? [Int] ?? []
         try await connector.kill9()
+        harness.kafka.setRoundTripTime(milliseconds: 0)
         #expect(ranges.count > 2)
         #expect(!done.isEmpty && done.count < ranges.count, "the kill must come between ranges")
 
@@ -247,17 +255,28 @@ import Testing
 }
 
 /// Polls a connector's snapshot state file until `condition` holds (or two minutes pass) and returns it.
-func snapshotState(at path: String, until condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
-    let deadline = ContinuousClock.now + .seconds(120)
-    var latest: [String: Any] = [:]
-    while ContinuousClock.now < deadline {
-        if let data = FileManager.default.contents(atPath: path),
-            let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        {
-            latest = state
-            if condition(state) { break }
+/// Watches the snapshot state file on a thread of its own and sends SIGKILL to `pid` the moment `condition` holds,
+/// so that the kill lands where the test wants it even while other tests keep the shared test threads busy.
+/// Returns the state that was seen at the kill, or the last one seen if the condition never held.
+func killWhenSnapshotState(
+    at path: String, pid: Int32, until condition: @escaping @Sendable ([String: Any]) -> Bool
+) async throws -> [String: Any] {
+    let seen = Mutex<Data?>(nil)
+    try await onThread {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if let data = FileManager.default.contents(atPath: path),
+                let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            {
+                seen.withLock { $0 = data }
+                if condition(state) {
+                    kill(pid, SIGKILL)
+                    return
+                }
+            }
+            usleep(2_000)
         }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return latest
+    }.value
+    guard let data = seen.withLock({ $0 }) else { return [:] }
+    return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
 }
