@@ -48,7 +48,7 @@ public struct JSONBuffer: Sendable {
 
     /// Writes up to `maximum` bytes through `body`, which returns how many it wrote.
     @inline(__always)
-    private mutating func write(maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+    mutating func write(maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         reserve(maximum)
         let start = count
         let written = storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }

@@ -95,6 +95,7 @@ enum ValueWriter {
             out.appendInteger(encoding == .timestampMicros ? micros : floorDiv(micros, 1000))
             return true
         case .zonedTimestamp(let digits):
+            if DateTimeText.appendQuotedISO8601FromUTCText(text, fractionDigits: digits, into: &out) { return true }
             if infinity(text) != nil {
                 out.appendString(text)
                 return true
@@ -240,7 +241,10 @@ enum ValueWriter {
     }
 
     /// true for `infinity`, false for `-infinity`, nil otherwise.
+    @inline(__always)
     private static func infinity(_ text: UnsafeRawBufferPointer) -> Bool? {
+        // Dates and times start with a digit; only the two special values reach the comparisons.
+        guard let first = text.first, first == UInt8(ascii: "i") || first == UInt8(ascii: "-") else { return nil }
         if text.elementsEqual("infinity".utf8) { return true }
         if text.elementsEqual("-infinity".utf8) { return false }
         return nil

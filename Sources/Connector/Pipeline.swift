@@ -29,6 +29,9 @@ public final class Pipeline: @unchecked Sendable {
     private var serverLSN = LSN.zero
     /// Commit time of the newest transaction read.
     private var lastCommitMicros: Int64 = 0
+    /// The processing time stamped on events (`ts_ms`): read when a transaction or a batch of snapshot rows
+    /// arrives, when reading had to wait, and every 64 frames, rather than once per event.
+    private var eventClockNanos: Int64 = Pipeline.wallClockNanos()
     private var eventCounts: [EventCountKey: UInt64] = [:]
     private var countRun: (key: EventCountKey, count: UInt64)?
     private var bytesSinceStatus: UInt64 = 0
@@ -144,6 +147,7 @@ public final class Pipeline: @unchecked Sendable {
             }
             if framesSincePoll == 0 { try heartbeatIfDue() }
             guard let bytes = try source.nextFrame(timeoutMilliseconds: readTimeout) else {
+                eventClockNanos = Self.wallClockNanos()
                 pollDeliveries(timeoutMilliseconds: 0)
                 framesSincePoll = 0
                 try checkDeliveries()
@@ -156,6 +160,7 @@ public final class Pipeline: @unchecked Sendable {
             try handle(frame: bytes)
             // Reading the clock for every frame shows in profiles: while frames keep coming, check every 64.
             if framesSincePoll & 63 == 0 {
+                eventClockNanos = Self.wallClockNanos()
                 try sendStatusIfDue()
                 try heartbeatIfDue()
             }
@@ -315,7 +320,7 @@ public final class Pipeline: @unchecked Sendable {
             let event: ChangeEvent
             do {
                 event = try builder.snapshotRead(
-                    row, relationOID: work[unit].relation.oid, marker: marker, at: position.start, nowNanos: Self.wallClockNanos()
+                    row, relationOID: work[unit].relation.oid, marker: marker, at: position.start, nowNanos: eventClockNanos
                 )
             } catch {
                 throw PipelineError.encode(lsn: position.start, underlying: error)
@@ -390,6 +395,7 @@ public final class Pipeline: @unchecked Sendable {
                 try unitFinished(index)
             case .rows(let index, let lines):
                 let unit = work[index]
+                eventClockNanos = Self.wallClockNanos()
                 for line in lines {
                     let row: TupleData
                     do {
@@ -496,6 +502,8 @@ public final class Pipeline: @unchecked Sendable {
     private func handle(_ message: LogicalMessage, at lsn: LSN) throws {
         switch message {
         case .begin(let begin):
+            // Events of a transaction are never stamped before it arrived.
+            eventClockNanos = Self.wallClockNanos()
             builder.begin(begin)
             lastCommitMicros = begin.commitTimeMicros
             openToken = tracker.begin()
@@ -559,9 +567,8 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func emit(_ message: LogicalMessage, at lsn: LSN, token: UInt64) throws {
-        let now = Self.wallClockNanos()
         do {
-            try builder.events(for: message, at: lsn, nowNanos: now) { event in
+            try builder.events(for: message, at: lsn, nowNanos: eventClockNanos) { event in
                 try send(event, token: token)
             }
         } catch let error as EventEncodingError {

@@ -18,6 +18,10 @@ struct Stream: AsyncParsableCommand {
     @Option(help: "Runs; medians are reported.")
     var runs = 3
 
+    @Option(
+        name: .customLong("kafka-property"), help: "A librdkafka property for Tributary's producer, as key=value (repeatable).")
+    var kafkaProperties: [String] = []
+
     func run() async throws {
         let server = try PostgresServer.dedicated(settings: ["max_wal_size": "4GB", "checkpoint_timeout": "30min"])
         let db = try server.createDatabase("bench")
@@ -74,6 +78,7 @@ struct Stream: AsyncParsableCommand {
             kafka:
               bootstrap_servers: \(bootstrap)
               topic_prefix: bench\(run)
+              properties: {\(kafkaProperties.map { $0.replacingOccurrences(of: "=", with: ": ") }.joined(separator: ", "))}
             snapshot: {mode: no_data, state_directory: \(work)/state}
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let started = ContinuousClock.now
