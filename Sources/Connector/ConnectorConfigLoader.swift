@@ -231,7 +231,7 @@ struct ConfigReader {
     mutating func connector(_ root: Node) -> ConnectorConfig? {
         guard
             let top = mapping(
-                root, path: "", allowed: ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"])
+                root, path: "", allowed: ConnectorConfigLoader.keys(in: ""))
         else { return nil }
 
         var name: String?
@@ -270,8 +270,9 @@ struct ConfigReader {
     }
 
     mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
-        let keys = ["url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables", "status_interval"]
-        guard let section = mapping(node, path: "postgres", allowed: keys) else { return nil }
+        guard let section = mapping(node, path: "postgres", allowed: ConnectorConfigLoader.keys(in: "postgres")) else {
+            return nil
+        }
         var url: String?
         if let entry = section["url"] {
             url = string(entry.value, "postgres.url")
@@ -357,9 +358,7 @@ struct ConfigReader {
 
     mutating func kafkaSection(_ node: Node) -> ConnectorConfig.Kafka? {
         guard
-            let section = mapping(
-                node, path: "kafka",
-                allowed: ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes"])
+            let section = mapping(node, path: "kafka", allowed: ConnectorConfigLoader.keys(in: "kafka"))
         else {
             return nil
         }
@@ -436,8 +435,7 @@ struct ConfigReader {
     }
 
     mutating func errorsSection(_ node: Node) -> ConnectorConfig.Errors? {
-        let keys = ["mode", "dead_letter_topic", "retry_backoff", "retry_max_backoff"]
-        guard let section = mapping(node, path: "errors", allowed: keys) else { return nil }
+        guard let section = mapping(node, path: "errors", allowed: ConnectorConfigLoader.keys(in: "errors")) else { return nil }
         var errors = ConnectorConfig.Errors()
         var valid = true
         if let entry = section["mode"], let text = string(entry.value, "errors.mode") {
@@ -483,7 +481,9 @@ struct ConfigReader {
     }
 
     mutating func heartbeatSection(_ node: Node) -> ConnectorConfig.Heartbeat? {
-        guard let section = mapping(node, path: "heartbeat", allowed: ["interval", "action_query"]) else { return nil }
+        guard let section = mapping(node, path: "heartbeat", allowed: ConnectorConfigLoader.keys(in: "heartbeat")) else {
+            return nil
+        }
         var heartbeat = ConnectorConfig.Heartbeat()
         var valid = true
         if let entry = section["interval"] {
@@ -503,11 +503,7 @@ struct ConfigReader {
     }
 
     mutating func eventsSection(_ node: Node) -> ConnectorConfig.Events? {
-        let keys = [
-            "schemas", "tombstones", "skipped_operations", "decimal_handling", "time_precision", "binary_handling",
-            "interval_handling", "hstore_handling", "unavailable_value_placeholder",
-        ]
-        guard let section = mapping(node, path: "events", allowed: keys) else { return nil }
+        guard let section = mapping(node, path: "events", allowed: ConnectorConfigLoader.keys(in: "events")) else { return nil }
         let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? false
         let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? true
         var skipped: Set<ChangeOperation>? = [.truncate]
@@ -556,8 +552,7 @@ struct ConfigReader {
 
     mutating func snapshotSection(_ node: Node) -> ConnectorConfig.Snapshot? {
         guard
-            let section = mapping(
-                node, path: "snapshot", allowed: ["mode", "state_directory", "max_threads", "range_pages", "select_overrides"])
+            let section = mapping(node, path: "snapshot", allowed: ConnectorConfigLoader.keys(in: "snapshot"))
         else {
             return nil
         }
@@ -661,5 +656,42 @@ enum Suggestion {
             previous = current
         }
         return previous[b.count]
+    }
+}
+
+extension ConnectorConfigLoader {
+    /// Every key a connector file may hold, by section ("" is the top level). The loader refuses any
+    /// other key, and docs/configuration.md must list exactly these (ConfigurationDocTests).
+    public static let sections: [(section: String, keys: [String])] = [
+        ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"]),
+        (
+            "postgres",
+            ["url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables", "status_interval"]
+        ),
+        ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes"]),
+        (
+            "events",
+            [
+                "schemas", "tombstones", "skipped_operations", "decimal_handling", "time_precision", "binary_handling",
+                "interval_handling", "hstore_handling", "unavailable_value_placeholder",
+            ]
+        ),
+        ("snapshot", ["mode", "state_directory", "max_threads", "range_pages", "select_overrides"]),
+        ("errors", ["mode", "dead_letter_topic", "retry_backoff", "retry_max_backoff"]),
+        ("heartbeat", ["interval", "action_query"]),
+    ]
+
+    /// The keys of one section.
+    static func keys(in section: String) -> [String] {
+        sections.first { $0.section == section }?.keys ?? []
+    }
+
+    /// Every leaf key with its section, as the documentation writes it: `name`, `postgres.url`, …
+    public static var documentedKeys: [String] {
+        let sectionNames = Set(sections.map(\.section))
+        return sections.flatMap { entry in
+            entry.keys.filter { entry.section != "" || !sectionNames.contains($0) }
+                .map { entry.section.isEmpty ? $0 : "\(entry.section).\($0)" }
+        }
     }
 }

@@ -15,7 +15,9 @@ struct Tributary: AsyncParsableCommand {
             """,
         version: TributaryVersion.current,
         subcommands: [
-            RunCommand.self, ValidateCommand.self, CheckCommand.self, TailCommand.self, KafkaDevCommand.self, VersionCommand.self,
+            RunCommand.self, ValidateCommand.self, CheckCommand.self, TailCommand.self, KafkaDevCommand.self,
+            ImportDebeziumCommand.self,
+            HealthCommand.self, VersionCommand.self,
         ]
     )
 }

@@ -1,0 +1,348 @@
+public import Foundation
+
+/// Turns a Debezium PostgreSQL connector configuration (the JSON posted to Kafka Connect's REST API,
+/// `{"name": …, "config": {…}}`, or the bare `config` object) into an equivalent connector file.
+///
+/// Pure: JSON in, YAML text and notes out. What has no equivalent is never dropped silently: it is
+/// either refused (the events would differ) or listed in `notes` and as comments in the file.
+public struct DebeziumImport: Sendable {
+    public struct Result: Sendable {
+        /// The connector file.
+        public var yaml: String
+        /// What the user must know or do: unmapped properties, the password, the slot take-over.
+        public var notes: [String]
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Kafka bootstrap servers for the file: a Debezium connector has none (the Connect worker has them).
+    public var bootstrapServers: String
+    /// Continue from the slot's position without a snapshot (`snapshot.mode: no_data`), for taking over
+    /// a slot Debezium has been streaming from.
+    public var continueFromSlot: Bool
+
+    public init(bootstrapServers: String, continueFromSlot: Bool = false) {
+        self.bootstrapServers = bootstrapServers
+        self.continueFromSlot = continueFromSlot
+    }
+
+    static let connectorClass = "io.debezium.connector.postgresql.PostgresConnector"
+
+    /// Properties that do not change the events or the capture and need no counterpart.
+    static let ignored: Set<String> = [
+        "connector.class", "tasks.max", "name", "plugin.name", "database.password", "key.converter", "value.converter",
+        "key.converter.schemas.enable", "value.converter.schemas.enable", "include.schema.changes",
+        "slot.drop.on.stop", "provide.transaction.metadata", "snapshot.fetch.size", "max.batch.size", "max.queue.size",
+        "poll.interval.ms", "max.queue.size.in.bytes", "database.tcpKeepAlive", "slot.max.retries",
+        "slot.retry.delay.ms", "retriable.restart.connector.wait.ms", "errors.log.enable", "errors.log.include.messages",
+        "errors.deadletterqueue.context.headers.enable", "errors.deadletterqueue.topic.replication.factor",
+        "errors.retry.timeout", "topic.creation.default.replication.factor",
+        "topic.creation.default.partitions", "topic.creation.enable",
+    ]
+
+    public func convert(_ data: Data) throws(Failure) -> Result {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw Failure("not JSON: \(error.localizedDescription); give the connector's JSON as Kafka Connect takes it")
+        }
+        guard let top = object as? [String: Any] else {
+            throw Failure("the JSON is not an object; give {\"name\": …, \"config\": {…}} or the config object")
+        }
+        let rawConfig = (top["config"] as? [String: Any]) ?? top
+        var config: [String: String] = [:]
+        for (key, value) in rawConfig {
+            switch value {
+            case let text as String: config[key] = text
+            case let number as NSNumber: config[key] = number.stringValue
+            default: throw Failure("\(key): expected a string, number or boolean")
+            }
+        }
+        if let type = config["connector.class"], type != Self.connectorClass {
+            throw Failure("connector.class is \(type); only \(Self.connectorClass) can be imported")
+        }
+
+        var notes: [String] = []
+        var used: Set<String> = []
+        func take(_ key: String) -> String? {
+            used.insert(key)
+            guard let value = config[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+
+        // name
+        let rawName = (top["config"] != nil ? top["name"] as? String : nil) ?? take("name") ?? take("topic.prefix") ?? "connector"
+        let name = Self.connectorName(rawName)
+        if name != rawName { notes.append("name '\(rawName)' became '\(name)' (a connector name is [a-z0-9_-], up to 63)") }
+
+        // postgres
+        guard let host = take("database.hostname") else { throw Failure("database.hostname is missing") }
+        guard let database = take("database.dbname") else { throw Failure("database.dbname is missing") }
+        let user = take("database.user") ?? "postgres"
+        let port = take("database.port") ?? "5432"
+        guard Int(port) != nil else { throw Failure("database.port '\(port)' is not a number") }
+        var query: [String] = []
+        for (property, parameter) in [
+            ("database.sslmode", "sslmode"), ("database.sslrootcert", "sslrootcert"), ("database.sslcert", "sslcert"),
+            ("database.sslkey", "sslkey"), ("database.connectTimeout", "connect_timeout"),
+        ] {
+            guard var value = take(property) else { continue }
+            if parameter == "connect_timeout", let millis = Int(value) { value = String(max(1, millis / 1000)) }
+            query.append("\(parameter)=\(Self.percentEncoded(value))")
+        }
+        var url = "postgresql://\(Self.percentEncoded(user))@\(Self.hostPart(host)):\(port)/\(Self.percentEncoded(database))"
+        if !query.isEmpty { url += "?" + query.joined(separator: "&") }
+        let hasPassword = take("database.password") != nil
+        if hasPassword {
+            notes.append(
+                "database.password is not copied into the file: the file reads ${env:PGPASSWORD}; set it, or use ${file:/path}")
+        }
+        if let plugin = take("plugin.name"), plugin != "pgoutput" {
+            notes.append(
+                "plugin.name is \(plugin): Tributary reads pgoutput only, so slot '\(config["slot.name"] ?? "debezium")' cannot be "
+                    + "taken over; give postgres.slot a new name (and snapshot again) or drop the old slot")
+        }
+        let slot = take("slot.name") ?? "debezium"
+        let publication = take("publication.name") ?? "dbz_publication"
+        var publicationMode: String?
+        if let mode = take("publication.autocreate.mode") {
+            switch mode {
+            case "all_tables": publicationMode = "all_tables"
+            case "filtered": publicationMode = "filtered"
+            case "disabled": publicationMode = "existing"
+            case "no_tables":
+                publicationMode = "existing"
+                notes.append("publication.autocreate.mode no_tables: the publication must exist (publication_mode: existing)")
+            default:
+                throw Failure("publication.autocreate.mode '\(mode)' is not one of all_tables, filtered, disabled, no_tables")
+            }
+        }
+        let tables = try take("table.include.list").map { list throws(Failure) in try Self.tableList(list, "table.include.list") }
+        let excluded = try take("table.exclude.list").map { list throws(Failure) in
+            try Self.tableList(list, "table.exclude.list")
+        }
+        if tables != nil && publicationMode == nil {
+            // Debezium's default (all_tables) with an include list still captures only those tables.
+            publicationMode = "all_tables"
+        }
+        if let schemas = take("schema.include.list") {
+            notes.append(
+                "schema.include.list (\(schemas)) has no equivalent: list the tables in postgres.tables instead")
+        }
+        if let schemas = take("schema.exclude.list") {
+            notes.append("schema.exclude.list (\(schemas)) has no equivalent: list the tables in postgres.exclude_tables")
+        }
+        let statusInterval = take("status.update.interval.ms").flatMap(Int.init).map(Self.duration(milliseconds:))
+
+        // kafka
+        guard let prefix = take("topic.prefix") ?? take("database.server.name") else {
+            throw Failure("topic.prefix (or database.server.name before Debezium 2.0) is missing")
+        }
+        var properties: [(String, String)] = []
+        for key in config.keys.sorted() where key.hasPrefix("producer.override.") {
+            used.insert(key)
+            properties.append((String(key.dropFirst("producer.override.".count)), config[key] ?? ""))
+        }
+
+        // events
+        var events: [(String, String)] = []
+        let converter = config["value.converter"] ?? config["key.converter"]
+        if let converter, converter != "org.apache.kafka.connect.json.JsonConverter" {
+            throw Failure(
+                "the converter is \(converter); Tributary writes what org.apache.kafka.connect.json.JsonConverter writes")
+        }
+        if let schemas = config["value.converter.schemas.enable"] ?? config["key.converter.schemas.enable"] {
+            events.append(("schemas", schemas == "true" ? "true" : "false"))
+        } else if converter != nil {
+            events.append(("schemas", "true"))  // JsonConverter's own default
+        } else {
+            notes.append(
+                "no converter in the connector: the Connect worker's decides whether events carry schemas; "
+                    + "the file keeps events.schemas: false (set true if the worker has schemas.enable=true, its default)")
+        }
+        if let value = take("tombstones.on.delete") { events.append(("tombstones", value == "false" ? "false" : "true")) }
+        if let value = take("skipped.operations") {
+            let operations = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            events.append(("skipped_operations", "[\(operations.joined(separator: ", "))]"))
+        }
+        for (property, key, allowed) in [
+            ("decimal.handling.mode", "decimal_handling", ["precise", "double", "string"]),
+            ("time.precision.mode", "time_precision", ["adaptive", "adaptive_time_microseconds", "connect"]),
+            ("binary.handling.mode", "binary_handling", ["bytes", "base64", "base64-url-safe", "hex"]),
+            ("interval.handling.mode", "interval_handling", ["numeric", "string"]),
+            ("hstore.handling.mode", "hstore_handling", ["json", "map"]),
+        ] {
+            guard let value = take(property) else { continue }
+            guard allowed.contains(value) else {
+                throw Failure("\(property) '\(value)' is not supported; use one of \(allowed.joined(separator: ", "))")
+            }
+            events.append((key, value))
+        }
+        if let value = take("unavailable.value.placeholder") {
+            events.append(("unavailable_value_placeholder", Self.quoted(value)))
+        }
+
+        // snapshot
+        var snapshot: [(String, String)] = []
+        var mode = take("snapshot.mode") ?? "initial"
+        switch mode {
+        case "initial", "no_data", "initial_only", "when_needed", "always": break
+        case "never": mode = "no_data"
+        default:
+            throw Failure("snapshot.mode '\(mode)' is not supported; use initial, no_data, initial_only, when_needed or always")
+        }
+        if continueFromSlot && mode != "no_data" {
+            notes.append(
+                "snapshot.mode \(mode) became no_data: the connector continues from slot '\(slot)' where Debezium left it")
+            mode = "no_data"
+        } else if mode != "no_data" {
+            notes.append(
+                "snapshot.mode \(mode): Tributary does not see Debezium's offsets, so on a slot Debezium already streamed it "
+                    + "reads every table once more; import with --continue-from-slot to stream from the slot's position instead")
+        }
+        snapshot.append(("mode", mode))
+        if let threads = take("snapshot.max.threads") { snapshot.append(("max_threads", threads)) }
+        var overrides: [(String, String)] = []
+        if let list = take("snapshot.select.statement.overrides") {
+            for table in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                let key = "snapshot.select.statement.overrides.\(table)"
+                guard let statement = take(key) else { throw Failure("\(key) is missing for a table listed in overrides") }
+                overrides.append((table, statement))
+            }
+        }
+
+        // errors and heartbeat
+        var errors: [(String, String)] = []
+        if let tolerance = take("errors.tolerance"), tolerance == "all" {
+            if let topic = take("errors.deadletterqueue.topic.name") {
+                errors.append(("mode", "dead_letter"))
+                errors.append(("dead_letter_topic", topic))
+            } else {
+                errors.append(("mode", "skip"))
+            }
+        }
+        _ = take("errors.deadletterqueue.topic.name")
+        if let backoff = take("errors.retry.delay.initial.ms").flatMap(Int.init) {
+            errors.append(("retry_backoff", Self.duration(milliseconds: backoff)))
+        }
+        if let backoff = take("errors.retry.delay.max.ms").flatMap(Int.init) {
+            errors.append(("retry_max_backoff", Self.duration(milliseconds: backoff)))
+        }
+        var heartbeat: [(String, String)] = []
+        if let interval = take("heartbeat.interval.ms").flatMap(Int.init), interval > 0 {
+            heartbeat.append(("interval", Self.duration(milliseconds: interval)))
+        }
+        if let query = take("heartbeat.action.query") { heartbeat.append(("action_query", Self.quoted(query))) }
+
+        let unmapped = config.keys.filter { !used.contains($0) && !Self.ignored.contains($0) }.sorted()
+        for key in unmapped {
+            notes.append(
+                "\(key) = \(key.contains("password") ? "****" : config[key] ?? "") has no equivalent and is not imported")
+        }
+
+        var lines = ["# Imported from the Debezium connector '\(rawName)' by tributary import-debezium."]
+        lines += notes.map { "# NOTE: \($0)" }
+        lines.append("name: \(name)")
+        lines.append("postgres:")
+        lines.append("  url: \(Self.quoted(url))")
+        if hasPassword { lines.append("  password: \"${env:PGPASSWORD}\"") }
+        lines.append("  slot: \(slot)")
+        lines.append("  publication: \(Self.quoted(publication))")
+        if let publicationMode { lines.append("  publication_mode: \(publicationMode)") }
+        if let tables { lines.append("  tables: [\(tables.map(Self.quoted).joined(separator: ", "))]") }
+        if let excluded { lines.append("  exclude_tables: [\(excluded.map(Self.quoted).joined(separator: ", "))]") }
+        if let statusInterval { lines.append("  status_interval: \(statusInterval)") }
+        lines.append("kafka:")
+        lines.append("  bootstrap_servers: \(Self.quoted(bootstrapServers))")
+        lines.append("  topic_prefix: \(Self.quoted(prefix))")
+        if !properties.isEmpty {
+            lines.append("  properties:")
+            lines += properties.map { "    \($0.0): \(Self.quoted($0.1))" }
+        }
+        if !events.isEmpty {
+            lines.append("events:")
+            lines += events.map { "  \($0.0): \($0.1)" }
+        }
+        lines.append("snapshot:")
+        lines += snapshot.map { "  \($0.0): \($0.1)" }
+        if !overrides.isEmpty {
+            lines.append("  select_overrides:")
+            lines += overrides.map { "    \(Self.quoted($0.0)): \(Self.quoted($0.1))" }
+        }
+        if !errors.isEmpty {
+            lines.append("errors:")
+            lines += errors.map { "  \($0.0): \($0.1)" }
+        }
+        if !heartbeat.isEmpty {
+            lines.append("heartbeat:")
+            lines += heartbeat.map { "  \($0.0): \($0.1)" }
+        }
+        return Result(yaml: lines.joined(separator: "\n") + "\n", notes: notes)
+    }
+
+    /// `[a-z0-9_-]`, at most 63: lower-cased, anything else becomes `-`.
+    static func connectorName(_ raw: String) -> String {
+        let mapped = raw.lowercased().unicodeScalars.map { scalar -> Character in
+            let allowed = (scalar >= "a" && scalar <= "z") || (scalar >= "0" && scalar <= "9") || scalar == "_" || scalar == "-"
+            return allowed ? Character(scalar) : "-"
+        }
+        let name = String(mapped.prefix(63))
+        return name.isEmpty ? "connector" : name
+    }
+
+    /// Debezium's include and exclude lists are regular expressions; plain `schema.table` names (with `\.`
+    /// or `.`) are imported, anything that matches more than one name is refused with what to write instead.
+    static func tableList(_ list: String, _ property: String) throws(Failure) -> [String] {
+        var tables: [String] = []
+        for item in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            let plain = item.replacingOccurrences(of: "\\.", with: ".")
+            let special = CharacterSet(charactersIn: "*+?[](){}|^$\\")
+            guard plain.rangeOfCharacter(from: special) == nil else {
+                throw Failure(
+                    "\(property) entry '\(item)' is a regular expression matching several tables; "
+                        + "list the tables it stands for by name (schema.table)")
+            }
+            tables.append(plain)
+        }
+        return tables
+    }
+
+    static func duration(milliseconds: Int) -> String {
+        milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
+    /// A YAML double-quoted scalar.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\x%02X", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// An IPv6 address goes in brackets in a URI.
+    static func hostPart(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    }
+}
