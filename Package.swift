@@ -107,7 +107,9 @@ let package = Package(
         .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestSupport", "KafkaSink", "PostgresReplication", "tributary"],
+            dependencies: [
+                "TestSupport", "KafkaSink", "PostgresReplication", "tributary", .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["Golden"],
             swiftSettings: strict
         ),
