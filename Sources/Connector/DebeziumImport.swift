@@ -125,6 +125,12 @@ public struct DebeziumImport: Sendable {
         let excluded = try take("table.exclude.list").map { list throws(Failure) in
             try Self.tableList(list, "table.exclude.list")
         }
+        if tables == nil && publicationMode == "filtered" {
+            publicationMode = "all_tables"
+            notes.append(
+                "publication.autocreate.mode filtered without table.include.list publishes every table: publication_mode all_tables"
+            )
+        }
         if tables != nil && publicationMode == nil {
             // Debezium's default (all_tables) with an include list still captures only those tables.
             publicationMode = "all_tables"
@@ -225,7 +231,10 @@ public struct DebeziumImport: Sendable {
                 errors.append(("mode", "skip"))
             }
         }
-        _ = take("errors.deadletterqueue.topic.name")
+        if let topic = take("errors.deadletterqueue.topic.name"), errors.isEmpty {
+            notes.append(
+                "errors.deadletterqueue.topic.name (\(topic)) acts only with errors.tolerance all, as in Connect: not used")
+        }
         if let backoff = take("errors.retry.delay.initial.ms").flatMap(Int.init) {
             errors.append(("retry_backoff", Self.duration(milliseconds: backoff)))
         }

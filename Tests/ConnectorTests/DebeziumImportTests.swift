@@ -96,4 +96,51 @@ import Testing
         let old = try convert(["topic.prefix": "", "database.server.name": "legacy"])
         #expect(try Self.load(old.yaml).kafka.topicPrefix == "legacy")
     }
+
+    /// Every row of docs/migrating-from-debezium.md's table: the example value imports, maps to the key
+    /// the page names, and is not reported as having no equivalent.
+    @Test func everyPropertyTheMigrationGuideListsIsMapped() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("docs/migrating-from-debezium.md"), encoding: .utf8)
+        var rows: [(property: String, example: String, key: String)] = []
+        for line in page.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 3 else { continue }
+            func code(_ cell: String) -> String? {
+                guard let start = cell.firstIndex(of: "`") else { return nil }
+                let rest = cell[cell.index(after: start)...]
+                return rest.firstIndex(of: "`").map { String(rest[..<$0]) }
+            }
+            guard let property = code(cells[0]), let example = code(cells[1]), let key = code(cells[2]) else { continue }
+            rows.append((property, example, key))
+        }
+        #expect(rows.count >= 30, "the table was read")
+        let keys = Set(ConnectorConfigLoader.documentedKeys)
+        for row in rows {
+            #expect(keys.contains(row.key), "\(row.property) maps to \(row.key), which is not a connector-file key")
+            var config = [
+                "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "database.hostname": "h",
+                "database.dbname": "d", "topic.prefix": "p",
+            ]
+            if row.property == "database.server.name" { config["topic.prefix"] = nil }
+            config[row.property] = row.example
+            // Properties that only act together with another, as in Debezium.
+            if row.property == "errors.deadletterqueue.topic.name" { config["errors.tolerance"] = "all" }
+            if row.property == "heartbeat.action.query" { config["heartbeat.interval.ms"] = "10000" }
+            if row.property == "snapshot.select.statement.overrides" {
+                config["snapshot.select.statement.overrides.\(row.example)"] = "SELECT * FROM \(row.example)"
+            }
+            let result = try DebeziumImport(bootstrapServers: "k:9092").convert(
+                try JSONSerialization.data(withJSONObject: config))
+            let unmapped = result.notes.contains { $0.hasPrefix(row.property + " ") && $0.contains("no equivalent") }
+            #expect(!unmapped, "\(row.property) is reported unmapped")
+            _ = try Self.load(result.yaml)
+            let section = row.key.split(separator: ".").first.map(String.init) ?? ""
+            let leaf = row.key.split(separator: ".").last.map(String.init) ?? ""
+            #expect(
+                result.yaml.contains("\n  \(leaf):") || result.yaml.contains("\n\(leaf):") || section == "postgres",
+                "\(row.property) shows up as \(row.key)")
+        }
+    }
 }

@@ -29,7 +29,9 @@ import Yams
     /// The long options a subcommand accepts, read from its --help.
     static func options(of subcommand: String) throws -> Set<String> {
         let help = try tributary([subcommand, "--help"])
-        #expect(help.status == 0, "tributary \(subcommand) --help: \(help.output)")
+        #expect(
+            help.status == 0 && help.output.contains("USAGE: tributary \(subcommand)"),
+            "tributary \(subcommand) is not a subcommand: \(help.output)")
         let words = help.output.split(whereSeparator: { " \n,[]<>=".contains($0) })
         return Set(words.filter { $0.hasPrefix("--") }.map(String.init))
     }
