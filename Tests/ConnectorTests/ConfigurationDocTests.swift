@@ -43,4 +43,52 @@ import Testing
             }
         }
     }
+
+    /// The reference rows: key and example, the example being the fourth cell in backquotes.
+    static func documentedExamples() throws -> [(key: String, example: String)] {
+        let page = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        return page.split(separator: "\n").compactMap { line -> (String, String)? in
+            guard line.hasPrefix("| `") else { return nil }
+            // Cells are separated by " | "; an escaped "\|" inside a cell is not a separator.
+            let cells = line.replacingOccurrences(of: "\\|", with: "\u{1}").components(separatedBy: " | ")
+            guard cells.count >= 5 else { return nil }
+            let key = cells[0].dropFirst(3).prefix { $0 != "`" }
+            let example = cells[3]
+            guard example.hasPrefix("`"), example.hasSuffix("`"), example.count > 2 else { return (String(key), "") }
+            return (String(key), String(example.dropFirst().dropLast()))
+        }
+    }
+
+    /// Each key's example, put in an otherwise minimal connector file, is accepted by the loader.
+    @Test func everyKeyHasAnExampleTheLoaderAccepts() throws {
+        let rows = try Self.documentedExamples()
+        #expect(rows.count == ConnectorConfigLoader.documentedKeys.count, "every key has a row with an example")
+        for (key, example) in rows {
+            #expect(!example.isEmpty, "\(key) has no example")
+            var sections: [String: [String: String]] = [
+                "postgres": ["url": "\"postgresql://u@h/db\""],
+                "kafka": ["bootstrap_servers": "\"h:9092\"", "topic_prefix": "p"],
+            ]
+            var name = "probe"
+            let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts.count == 1 {
+                name = example
+            } else {
+                sections[parts[0], default: [:]][parts[1]] = example
+            }
+            // Keys that only act with another, as the page says.
+            if key == "postgres.publication_mode" && example == "filtered" { sections["postgres"]?["tables"] = "[t]" }
+            if key == "heartbeat.action_query" { sections["heartbeat"]?["interval"] = "10s" }
+            var yaml = "name: \(name)\n"
+            for (section, entries) in sections.sorted(by: { $0.key < $1.key }) {
+                yaml += "\(section):\n"
+                for (entry, value) in entries.sorted(by: { $0.key < $1.key }) { yaml += "  \(entry): \(value)\n" }
+            }
+            do {
+                _ = try ConnectorConfigLoader(environment: ["PGPASSWORD": "secret"]).parse(yaml, file: "example.yaml")
+            } catch {
+                Issue.record("the example of \(key) (\(example)) is refused: \(error)")
+            }
+        }
+    }
 }
