@@ -144,7 +144,12 @@ import Yams
     @Test func theDockerfileBuildsWhatTheBinaryNeedsAndRunsWhatItAccepts() async throws {
         let dockerfile = Dockerfile(try Self.text("deploy/docker/Dockerfile"))
         let runtime = dockerfile.runtime
-        #expect(dockerfile.all("FROM").first?.hasPrefix("swift:") == true, "built with the Swift toolchain image")
+        // Built with the toolchain this repository is built and tested with (major.minor).
+        let version = try runCommand("/usr/bin/env", ["swift", "--version"]).output
+        let release = version.firstMatch(of: /Swift version (\d+\.\d+)/).map { String($0.1) } ?? "?"
+        #expect(
+            dockerfile.all("FROM").first?.hasPrefix("swift:\(release)-") == true,
+            "built with the Swift \(release) toolchain image: \(dockerfile.all("FROM"))")
         #expect(runtime.all("FROM").first?.contains("-slim") == true, "runs on a slim Debian image")
         for copied in dockerfile.all("COPY") where !copied.hasPrefix("--from") {
             let source = copied.split(separator: " ").first.map(String.init) ?? ""
