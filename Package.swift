@@ -41,7 +41,10 @@ let package = Package(
         ),
         .target(name: "PGOutput", swiftSettings: hotPath),
         .target(name: "ChangeEvents", dependencies: ["PGOutput"], swiftSettings: hotPath),
-        .target(name: "PostgresReplication", dependencies: ["CLibPQ", "PGOutput"], swiftSettings: hotPath),
+        .target(
+            name: "PostgresReplication",
+            dependencies: ["CLibPQ", "PGOutput", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: hotPath),
         .target(name: "KafkaSink", dependencies: ["CRdKafka"], swiftSettings: hotPath),
         .target(
             name: "Connector",

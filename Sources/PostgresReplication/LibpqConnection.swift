@@ -157,47 +157,73 @@ final class LibpqConnection {
         guard PQresultStatus(result) == PGRES_COPY_BOTH else {
             throw PostgresError(.protocolViolation, "\(command) did not start a COPY BOTH stream")
         }
+        socketDescriptor = PQsocket(conn)
     }
+
+    /// What one non-blocking read of the COPY BOTH stream found.
+    enum CopyRead {
+        case data([UInt8])
+        /// No whole message is buffered: wait for the socket, then `consumeInput()`.
+        case needInput
+    }
+
+    /// Takes the next buffered CopyData payload without blocking; throws when the stream ended or failed.
+    func nextCopyData() throws(PostgresError) -> CopyRead {
+        let conn = try handle()
+        var buffer: UnsafeMutablePointer<CChar>? = nil
+        let length = PQgetCopyData(conn, &buffer, 1)
+        if length > 0, let buffer {
+            // PQgetCopyData allocates the buffer; it is freed here once copied.
+            defer { PQfreemem(buffer) }
+            return .data(Array(UnsafeRawBufferPointer(start: buffer, count: Int(length))))
+        }
+        if length == 0 { return .needInput }
+        if length == -1 {
+            // The server ended the stream; its final result says why.
+            var reason = "the server ended the replication stream"
+            while let result = PQgetResult(conn) {
+                defer { PQclear(result) }
+                if PQresultStatus(result) == PGRES_FATAL_ERROR, let message = PQresultErrorMessage(result) {
+                    reason = String(cString: message).trimmingTrailingWhitespace()
+                    let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                    throw PostgresError(.query, reason, sqlState: sqlState)
+                }
+            }
+            throw PostgresError(.connection, reason)
+        }
+        throw PostgresError(.connection, "replication stream failed: \(Self.errorText(conn))")
+    }
+
+    /// Waits up to `timeoutMilliseconds` for the socket to be readable; true when it is.
+    /// Touches only the socket descriptor, so it may run while another thread holds the connection.
+    func waitReadable(timeoutMilliseconds: Int) throws(PostgresError) -> Bool {
+        var descriptor = pollfd(fd: socketDescriptor, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, Int32(clamping: timeoutMilliseconds))
+        if ready < 0 && errno != EINTR {
+            throw PostgresError(.connection, "poll on the replication socket failed: errno \(errno)")
+        }
+        return ready > 0
+    }
+
+    /// Reads what the socket holds into libpq's buffer.
+    func consumeInput() throws(PostgresError) {
+        let conn = try handle()
+        if PQconsumeInput(conn) == 0 {
+            throw PostgresError(.connection, "replication connection lost: \(Self.errorText(conn))")
+        }
+    }
+
+    /// The connection's socket, read once when streaming starts.
+    private(set) var socketDescriptor: Int32 = -1
 
     /// Reads one CopyData payload, waiting at most `timeoutMilliseconds`; nil when none arrived in time.
     func readCopyData(timeoutMilliseconds: Int) throws(PostgresError) -> [UInt8]? {
-        let conn = try handle()
         var waited = false
         while true {
-            var buffer: UnsafeMutablePointer<CChar>? = nil
-            let length = PQgetCopyData(conn, &buffer, 1)
-            if length > 0, let buffer {
-                // PQgetCopyData allocates the buffer; it is freed here once copied.
-                defer { PQfreemem(buffer) }
-                return Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
-            }
-            if length == 0 {
-                if waited { return nil }
-                var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-                let ready = poll(&descriptor, 1, Int32(clamping: timeoutMilliseconds))
-                if ready < 0 && errno != EINTR {
-                    throw PostgresError(.connection, "poll on the replication socket failed: errno \(errno)")
-                }
-                waited = ready <= 0
-                if ready > 0, PQconsumeInput(conn) == 0 {
-                    throw PostgresError(.connection, "replication connection lost: \(Self.errorText(conn))")
-                }
-                continue
-            }
-            if length == -1 {
-                // The server ended the stream; its final result says why.
-                var reason = "the server ended the replication stream"
-                while let result = PQgetResult(conn) {
-                    defer { PQclear(result) }
-                    if PQresultStatus(result) == PGRES_FATAL_ERROR, let message = PQresultErrorMessage(result) {
-                        reason = String(cString: message).trimmingTrailingWhitespace()
-                        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                        throw PostgresError(.query, reason, sqlState: sqlState)
-                    }
-                }
-                throw PostgresError(.connection, reason)
-            }
-            throw PostgresError(.connection, "replication stream failed: \(Self.errorText(conn))")
+            if case .data(let bytes) = try nextCopyData() { return bytes }
+            if waited { return nil }
+            waited = !(try waitReadable(timeoutMilliseconds: timeoutMilliseconds))
+            if !waited { try consumeInput() }
         }
     }
 

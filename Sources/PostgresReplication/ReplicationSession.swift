@@ -2,7 +2,8 @@ public import PGOutput
 
 /// A logical replication connection (`replication=database`) streaming one slot with pgoutput.
 ///
-/// - Important: use from one thread only; libpq calls block that thread.
+/// - Important: use from one thread only; libpq calls block that thread. Once streaming, a thread of
+///   the session's own reads the socket (`StreamReader`); `readFrame` takes what it read.
 public final class ReplicationSession {
     /// What `IDENTIFY_SYSTEM` says about the server.
     public struct SystemIdentity: Sendable {
@@ -14,9 +15,16 @@ public final class ReplicationSession {
 
     private let connection: LibpqConnection
     public private(set) var isStreaming = false
+    /// Reads the stream on its own thread once it started.
+    private var reader: StreamReader?
 
     public init(settings: ConnectionSettings) throws(PostgresError) {
         connection = try LibpqConnection(conninfo: settings.conninfo, overrides: settings.overrides(replication: true))
+    }
+
+    deinit {
+        // A session dropped without close() must not leave its reading thread behind.
+        reader?.stop()
     }
 
     public func identifySystem() throws(PostgresError) -> SystemIdentity {
@@ -58,19 +66,25 @@ public final class ReplicationSession {
             + "(proto_version '1', publication_names \(publicationList), messages 'true')"
         try connection.startCopyBoth(command)
         isStreaming = true
+        reader = StreamReader(connection: connection)
     }
 
     /// The next frame from the server, or nil if none arrived within the timeout.
     public func readFrame(timeoutMilliseconds: Int) throws(PostgresError) -> [UInt8]? {
-        try connection.readCopyData(timeoutMilliseconds: timeoutMilliseconds)
+        guard let reader else { return try connection.readCopyData(timeoutMilliseconds: timeoutMilliseconds) }
+        return try reader.next(timeoutMilliseconds: timeoutMilliseconds)
     }
 
     public func send(_ status: StandbyStatusUpdate) throws(PostgresError) {
-        try connection.writeCopyData(status.encoded())
+        let bytes = status.encoded()
+        guard let reader else { return try connection.writeCopyData(bytes) }
+        try reader.withConnection { connection throws(PostgresError) in try connection.writeCopyData(bytes) }
     }
 
     /// Ends the stream cleanly (CopyDone) and closes the connection.
     public func close() {
+        reader?.stop()
+        reader = nil
         if isStreaming {
             connection.endCopy(drainMilliseconds: 2000)
             isStreaming = false
