@@ -46,30 +46,34 @@ $(cat "$results")
 
 ## Where the time goes (perf, 2026-11-27)
 
-Measured with \`perf record -a\` over a 1,000,000-row streaming run on this machine (2 cores). The
-streaming and snapshot targets are bounded by the CPU of the two cores, which the server, the
-connector and the broker share, more than by any one component:
+Measured with \`perf record -a\` over 1,000,000-row streaming runs on this machine (2 cores, a
+shared host: \`pg_recvlogical\` alone varies from 160,000 to 260,000 rows/s between runs, which is
+why the runs are repeated and medians reported). The streaming and snapshot targets are bounded by
+the CPU of the two cores, which the server, the connector and the broker share:
 
 | thread | CPU per 1,000,000 rows |
 |---|---|
-| walsender serving \`pg_recvlogical\` (the ceiling run) | 4.9 s: it alone fills one core at the ceiling |
-| walsender serving Tributary | 5.6 s: more than for pg_recvlogical, because it blocks and is woken whenever the socket is full |
-| Tributary pipeline thread (read, decode, encode, produce) | 4.8 s, of which a quarter is the kernel's unix-socket reads, a fifth Swift reference counting and malloc, 7 % librdkafka's produce call |
+| walsender serving \`pg_recvlogical\` (the ceiling run) | 4.9–6.0 s: it alone fills one core at the ceiling |
+| walsender serving Tributary | 5.5 s; 5.6 s before the reading thread, when it blocked and was woken each time the socket to us filled |
+| Tributary pipeline thread (decode, encode, produce) | 3.3 s, of which a fifth is Swift reference counting and malloc and 7 % librdkafka's produce call |
+| Tributary reading thread (the replication socket) | 1.6 s, mostly the kernel's unix-socket reads |
 | Tributary librdkafka broker thread | 1.1 s |
 | embedded broker (a separate process) | 0.4 s |
 
-At the ceiling rate the walsender needs a whole core, so 0.8 × pg_recvlogical leaves the connector
-and the broker about 1.2 cores: about 6 µs per row for everything outside the server. Tributary
-uses about 6.3 µs (4.8 + 1.1 + 0.4), and the two sides wait on each other through a socket buffer
-that holds only a few hundred small messages. Settings do not move it: \`linger.ms\` 20 with
-\`batch.num.messages\` 50,000 measured the same as the defaults.
+At the ceiling rate the walsender needs a whole core, so 0.8 × pg_recvlogical leaves the
+connector and the broker about 1.2 cores: about 6 µs per row for everything outside the server.
+Tributary uses about 6.4 µs (3.3 + 1.6 + 1.1 + 0.4). What changed the most: a reading thread that
+drains the socket while the pipeline encodes (the socket holds only a few hundred small messages,
+so with one thread the walsender and the pipeline took turns), a byte-moving path for UTC
+\`timestamptz\` values and one clock read per transaction instead of per event. Settings do not
+move it: \`linger.ms\` 20 with \`batch.num.messages\` 50,000 measured the same as the defaults.
 
 The snapshot is bounded the same way: one thread encodes and produces every row (about 3.5 µs
 each) while two COPY readers and the broker share the cores; \`COPY … TO '/dev/null'\` does no
-encoding and no network. 0.7 × COPY would mean about 1.3 million rows/s into Kafka, four times
-what the per-event path alone (about 1 µs per row) and the producer allow on two cores.
+encoding and no network. 0.7 × COPY would mean about 1 to 1.4 million rows/s into Kafka, four
+times what the per-event path (about 1 µs per row) and the producer allow on two cores.
 
-The per-event path measures between 0.85 and 1.05 million events per CPU second across runs on
-this shared machine (the median round of seven is reported); the last changes (a byte-moving path
-for UTC \`timestamptz\`, one clock read per transaction) took it from about 0.68 million.
+The per-event path measures between 0.73 and 1.05 million events per CPU second across runs on
+this shared machine (the median round of seven is reported); before this issue's changes it measured about 0.68
+million before the work of this issue.
 MD
