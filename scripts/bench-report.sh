@@ -74,6 +74,6 @@ encoding and no network. 0.7 × COPY would mean about 1 to 1.4 million rows/s in
 times what the per-event path (about 1 µs per row) and the producer allow on two cores.
 
 The per-event path measures between 0.73 and 1.05 million events per CPU second across runs on
-this shared machine (the median round of seven is reported); before this issue's changes it measured about 0.68
-million before the work of this issue.
+this shared machine (the median round of seven is reported); before this issue's changes it
+measured about 0.68 million.
 MD
