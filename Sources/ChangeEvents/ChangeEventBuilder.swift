@@ -21,6 +21,11 @@ public struct ChangeEventBuilder: Sendable {
     public private(set) var lastCommitLSN: LSN?
 
     private var buffer = JSONBuffer(capacity: 1024)
+    /// The last event's key and value. Once the event is gone they are referenced only here again, so
+    /// the next event's bytes go into the same storage instead of two new arrays; an event someone
+    /// keeps keeps its bytes (copy on write).
+    private var keyBytes: [UInt8] = []
+    private var valueBytes: [UInt8] = []
     /// Set while writing snapshot reads.
     private var snapshotMarker: SnapshotMarker?
 
@@ -242,7 +247,8 @@ public struct ChangeEventBuilder: Sendable {
         }
         buffer.append(UInt8(ascii: "}"))
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
-        return buffer.bytes
+        buffer.copy(into: &keyBytes)
+        return keyBytes
     }
 
     /// The key's payload alone (`{"id":2}`), for the `__debezium.oldkey` / `newkey` headers.
@@ -269,7 +275,8 @@ public struct ChangeEventBuilder: Sendable {
         buffer.appendEventTimes(nanos: nowNanos)
         buffer.append(UInt8(ascii: "}"))
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
-        return buffer.bytes
+        buffer.copy(into: &valueBytes)
+        return valueBytes
     }
 
     private mutating func writeRow(_ tuple: TupleData?, _ table: TableSchema) {

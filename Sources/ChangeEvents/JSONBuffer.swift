@@ -15,6 +15,12 @@ public struct JSONBuffer: Sendable {
         Array(storage[0..<count])
     }
 
+    /// Replaces `target`'s contents with what was written, reusing its storage when it is not shared.
+    public func copy(into target: inout [UInt8]) {
+        target.removeAll(keepingCapacity: true)
+        storage.withUnsafeBufferPointer { target.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<count])) }
+    }
+
     /// Forgets what was written, keeping the room.
     public mutating func removeAll() {
         count = 0
