@@ -106,7 +106,8 @@ let package = Package(
         .testTarget(
             name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], exclude: ["Golden"], swiftSettings: strict),
         .testTarget(
-            name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport", "KafkaSink"], swiftSettings: strict),
+            name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport", "KafkaSink"], exclude: ["Fixtures"],
+            swiftSettings: strict),
         .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
