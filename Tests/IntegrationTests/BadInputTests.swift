@@ -131,14 +131,19 @@ import Testing
                 "\(error)\n\(connector.log.split(separator: "\n").filter { !$0.contains("debug") }.suffix(30).joined(separator: "\n"))"
             )
         }
-        let reader = try KafkaTopicReader(
-            bootstrapServers: harness.kafka.bootstrapServers,
-            properties: [("fetch.max.bytes", "250000000"), ("receive.message.max.bytes", "260000000")])
-        _ = try reader.assign(["it.public.docs"])
-        var records: [KafkaRecord] = []
-        let deadline = ContinuousClock.now + .seconds(60)
-        while records.count < 2 && ContinuousClock.now < deadline {
-            if let record = try reader.next(timeoutMilliseconds: 500) { records.append(record) }
+        // Reading 100 MB blocks for seconds: off the shared test threads.
+        let servers = harness.kafka.bootstrapServers
+        let records = try await onOwnThread { () throws -> [KafkaRecord] in
+            let reader = try KafkaTopicReader(
+                bootstrapServers: servers,
+                properties: [("fetch.max.bytes", "250000000"), ("receive.message.max.bytes", "260000000")])
+            _ = try reader.assign(["it.public.docs"])
+            var records: [KafkaRecord] = []
+            let deadline = ContinuousClock.now + .seconds(60)
+            while records.count < 2 && ContinuousClock.now < deadline {
+                if let record = try reader.next(timeoutMilliseconds: 500) { records.append(record) }
+            }
+            return records
         }
         #expect(records.count == 2)
         let body = records.first.flatMap { Event($0).after?["body"] as? String }

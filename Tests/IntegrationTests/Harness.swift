@@ -128,18 +128,7 @@ final class Harness: @unchecked Sendable {
 
 /// Runs `body` on a new thread; the task's value is its outcome.
 func onThread(_ body: @escaping @Sendable () throws -> Void) -> Task<Void, any Error> {
-    Task {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread {
-                do {
-                    try body()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
-        }
-    }
+    Task { try await onOwnThread(body) }
 }
 
 /// A decoded event value, for assertions.
