@@ -272,24 +272,19 @@ public struct DebeziumImport: Sendable {
             lines.append("  properties:")
             lines += properties.map { "    \($0.0): \(Self.quoted($0.1))" }
         }
-        if !events.isEmpty {
-            lines.append("events:")
-            lines += events.map { "  \($0.0): \($0.1)" }
+        func section(_ name: String, _ entries: [(String, String)]) {
+            guard !entries.isEmpty else { return }
+            lines.append("\(name):")
+            lines += entries.map { "  \($0.0): \($0.1)" }
         }
-        lines.append("snapshot:")
-        lines += snapshot.map { "  \($0.0): \($0.1)" }
+        section("events", events)
+        section("snapshot", snapshot)
         if !overrides.isEmpty {
             lines.append("  select_overrides:")
             lines += overrides.map { "    \(Self.quoted($0.0)): \(Self.quoted($0.1))" }
         }
-        if !errors.isEmpty {
-            lines.append("errors:")
-            lines += errors.map { "  \($0.0): \($0.1)" }
-        }
-        if !heartbeat.isEmpty {
-            lines.append("heartbeat:")
-            lines += heartbeat.map { "  \($0.0): \($0.1)" }
-        }
+        section("errors", errors)
+        section("heartbeat", heartbeat)
         return Result(yaml: lines.joined(separator: "\n") + "\n", notes: notes)
     }
 
