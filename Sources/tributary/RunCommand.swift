@@ -129,10 +129,31 @@ struct RunCommand: AsyncParsableCommand {
             }
             throw ExitCode.failure
         }
-        // Producers before the embedded cluster, so they do not log its disappearance.
-        sinks.forEach { $0.close() }
-        embedded?.close()
+        Self.closeKafka(sinks: sinks, embedded: embedded, logger: logger)
     }
+
+    /// Closes the producers, then the embedded cluster (so the producers do not log its disappearance),
+    /// within 10 s. Every connector has stopped and confirmed what Kafka acknowledged by now, so a Kafka
+    /// client stuck in its own shutdown must not keep the process from exiting.
+    static func closeKafka(sinks: [KafkaEventSink], embedded: EmbeddedKafka?, logger: Logger) {
+        let closed = DispatchSemaphore(value: 0)
+        let work = ClosingWork(sinks: sinks, embedded: embedded)
+        Thread {
+            work.sinks.forEach { $0.close() }
+            work.embedded?.close()
+            closed.signal()
+        }.start()
+        if closed.wait(timeout: .now() + 10) == .timedOut {
+            logger.warning("the Kafka client did not close within 10 s; exiting anyway (what Kafka acknowledged is confirmed)")
+            Foundation.exit(0)
+        }
+    }
+}
+
+/// What `closeKafka` hands to its thread.
+private struct ClosingWork: @unchecked Sendable {
+    let sinks: [KafkaEventSink]
+    let embedded: EmbeddedKafka?
 }
 
 /// The connectors as one service: started together, stopped gracefully together.
