@@ -238,6 +238,10 @@ public final class KafkaProducer {
         topics.removeAll()
         lastTopic = nil
         if let handle {
+            // Nothing may still hold the client when it is destroyed: messages not yet sent are dropped (the
+            // session that sent them did not confirm them), and events left on the queue are freed first.
+            _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            while let event = rd_kafka_queue_poll(queue, 0) { rd_kafka_event_destroy(event) }
             rd_kafka_queue_destroy(queue)
             rd_kafka_destroy(handle)
             self.handle = nil
