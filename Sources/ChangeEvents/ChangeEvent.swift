@@ -145,17 +145,18 @@ public struct EventSettings: Sendable {
 }
 
 extension ChangeEvent {
+    private static let sourceMarker = Array(#""source":{"version":"#.utf8)
+
     /// A number of the `source` block of an event value written by `ChangeEventBuilder` (`"lsn"`, `"ts_us"`, …).
     ///
     /// `source` follows the row images, which may be huge, so only the value's tail is searched.
     public static func sourceNumber(_ field: StaticString, in value: [UInt8]?) -> UInt64? {
         guard let value else { return nil }
-        let marker = Array(#""source":{"version":"#.utf8)
         let key =
             [UInt8(ascii: "\"")] + UnsafeBufferPointer(start: field.utf8Start, count: field.utf8CodeUnitCount)
             + [UInt8(ascii: "\""), UInt8(ascii: ":")]
         let tail = value[max(0, value.count - 8192)...]
-        guard let source = tail.firstRange(of: marker), let found = value[source.upperBound...].firstRange(of: key)
+        guard let source = tail.firstRange(of: sourceMarker), let found = value[source.upperBound...].firstRange(of: key)
         else { return nil }
         var number: UInt64 = 0
         var index = found.upperBound

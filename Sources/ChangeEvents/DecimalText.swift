@@ -26,21 +26,37 @@ struct DecimalText {
             isNegative = true
             index = 1
         }
+        var digits: [UInt8] = []
         digits.reserveCapacity(text.count)
+        var fractionDigits = 0
+        let valid = Self.forEachDigit(text, from: index) { digit, isFraction in
+            digits.append(digit)
+            if isFraction { fractionDigits += 1 }
+            return true
+        }
+        guard valid, !digits.isEmpty else { return nil }
+        self.digits = digits
+        self.fractionDigits = fractionDigits
+    }
+
+    /// Walks `text[start...]`, digits with at most one point, calling `body` with each digit's value and whether it
+    /// follows the point; false for any other byte, a second point, or when `body` returns false.
+    @inline(__always)
+    static func forEachDigit(
+        _ text: UnsafeRawBufferPointer, from start: Int, _ body: (_ digit: UInt8, _ isFraction: Bool) -> Bool
+    ) -> Bool {
         var seenPoint = false
-        while index < text.count {
+        for index in start..<text.count {
             let byte = text[index]
             if byte == UInt8(ascii: ".") {
-                guard !seenPoint else { return nil }
+                guard !seenPoint else { return false }
                 seenPoint = true
             } else {
-                guard byte &- UInt8(ascii: "0") < 10 else { return nil }
-                digits.append(byte - UInt8(ascii: "0"))
-                if seenPoint { fractionDigits += 1 }
+                let digit = byte &- UInt8(ascii: "0")
+                guard digit < 10, body(digit, seenPoint) else { return false }
             }
-            index += 1
         }
-        guard !digits.isEmpty else { return nil }
+        return true
     }
 
     /// The unscaled value at `scale`, as Java's `BigInteger.toByteArray()` writes it
@@ -114,23 +130,13 @@ struct DecimalText {
         var value: UInt64 = 0
         var digits = 0
         var fraction = 0
-        var seenPoint = false
-        while index < text.count {
-            let byte = text[index]
-            if byte == UInt8(ascii: ".") {
-                guard !seenPoint else { return nil }
-                seenPoint = true
-            } else {
-                let digit = byte &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + UInt64(digit)
-                digits += 1
-                if seenPoint { fraction += 1 }
-                guard digits <= 18 else { return nil }
-            }
-            index += 1
+        let fits = forEachDigit(text, from: index) { digit, isFraction in
+            value = value * 10 + UInt64(digit)
+            digits += 1
+            if isFraction { fraction += 1 }
+            return digits <= 18
         }
-        guard digits > 0 else { return nil }
+        guard fits, digits > 0 else { return nil }
         if scale > fraction {
             guard digits + scale - fraction <= 18 else { return nil }
             for _ in 0..<(scale - fraction) { value *= 10 }

@@ -80,8 +80,12 @@ public struct DebeziumImport: Sendable {
         if name != rawName { notes.append("name '\(rawName)' became '\(name)' (a connector name is [a-z0-9_-], up to 63)") }
 
         // postgres
-        guard let host = take("database.hostname") else { throw Failure("database.hostname is missing") }
-        guard let database = take("database.dbname") else { throw Failure("database.dbname is missing") }
+        guard let host = take("database.hostname") else {
+            throw Failure("database.hostname is missing; a Debezium PostgreSQL connector names its server there")
+        }
+        guard let database = take("database.dbname") else {
+            throw Failure("database.dbname is missing; a Debezium PostgreSQL connector names its database there")
+        }
         let user = take("database.user") ?? "postgres"
         let port = take("database.port") ?? "5432"
         guard Int(port) != nil else { throw Failure("database.port '\(port)' is not a number") }

@@ -162,7 +162,6 @@ public final class Pipeline: @unchecked Sendable {
             if framesSincePoll & 63 == 0 {
                 eventClockNanos = Self.wallClockNanos()
                 try sendStatusIfDue()
-                try heartbeatIfDue()
             }
         }
         try drain()

@@ -65,11 +65,11 @@ public final class KafkaProducer {
 
     /// The error that made the producer unusable (an idempotent producer that lost its sequence), if one did.
     /// A producer in this state refuses every message: close it and make a new one.
+    /// Checked before every send, so the common answer (none) costs no buffer.
     public var fatalError: KafkaError? {
-        guard let handle else { return nil }
+        guard let handle, rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         var buffer = [CChar](repeating: 0, count: 512)
         let code = rd_kafka_fatal_error(handle, &buffer, buffer.count)
-        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         return KafkaError(
             code: code.rawValue,
             message: "fatal: " + String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))

@@ -216,17 +216,6 @@ final class LibpqConnection {
     /// The connection's socket, read once when streaming starts.
     private(set) var socketDescriptor: Int32 = -1
 
-    /// Reads one CopyData payload, waiting at most `timeoutMilliseconds`; nil when none arrived in time.
-    func readCopyData(timeoutMilliseconds: Int) throws(PostgresError) -> [UInt8]? {
-        var waited = false
-        while true {
-            if case .data(let bytes) = try nextCopyData() { return bytes }
-            if waited { return nil }
-            waited = !(try waitReadable(timeoutMilliseconds: timeoutMilliseconds))
-            if !waited { try consumeInput() }
-        }
-    }
-
     func writeCopyData(_ bytes: [UInt8]) throws(PostgresError) {
         let conn = try handle()
         let sent = bytes.withUnsafeBufferPointer { buffer in
@@ -275,13 +264,12 @@ final class LibpqConnection {
         // The server may still be sending what it decoded before it saw CopyDone: skip it, within a deadline.
         let deadline = ContinuousClock.now + .milliseconds(drainMilliseconds)
         while ContinuousClock.now < deadline {
-            var buffer: UnsafeMutablePointer<CChar>? = nil
-            let length = PQgetCopyData(conn, &buffer, 1)
-            if let buffer { PQfreemem(buffer) }
-            if length > 0 { continue }
-            if length < 0 { break }
-            var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, 50) > 0, PQconsumeInput(conn) == 0 { break }
+            do {
+                if case .data = try nextCopyData() { continue }
+                if try waitReadable(timeoutMilliseconds: 50) { try consumeInput() }
+            } catch {
+                break  // the stream ended (its final result is read) or the connection is gone
+            }
         }
         while let result = PQgetResult(conn) { PQclear(result) }
     }

@@ -71,14 +71,17 @@ public final class ReplicationSession {
 
     /// The next frame from the server, or nil if none arrived within the timeout.
     public func readFrame(timeoutMilliseconds: Int) throws(PostgresError) -> [UInt8]? {
-        guard let reader else { return try connection.readCopyData(timeoutMilliseconds: timeoutMilliseconds) }
-        return try reader.next(timeoutMilliseconds: timeoutMilliseconds)
+        try streaming().next(timeoutMilliseconds: timeoutMilliseconds)
     }
 
     public func send(_ status: StandbyStatusUpdate) throws(PostgresError) {
         let bytes = status.encoded()
-        guard let reader else { return try connection.writeCopyData(bytes) }
-        try reader.withConnection { connection throws(PostgresError) in try connection.writeCopyData(bytes) }
+        try streaming().withConnection { connection throws(PostgresError) in try connection.writeCopyData(bytes) }
+    }
+
+    private func streaming() throws(PostgresError) -> StreamReader {
+        guard let reader else { throw PostgresError(.protocolViolation, "the replication stream is not started") }
+        return reader
     }
 
     /// Ends the stream cleanly (CopyDone) and closes the connection.

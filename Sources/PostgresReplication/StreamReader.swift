@@ -18,7 +18,7 @@ final class StreamReader: @unchecked Sendable {
     private let libpq = NSLock()
     /// Guards everything below.
     private let state = NSCondition()
-    private var batches: Deque<[[UInt8]]> = []
+    private var batches: Deque<(frames: [[UInt8]], bytes: Int)> = []
     private var queuedBytes = 0
     private var failure: PostgresError?
     private var stopping = false
@@ -110,7 +110,7 @@ final class StreamReader: @unchecked Sendable {
             state.wait()
         }
         guard !stopping else { return false }
-        batches.append(batch)
+        batches.append((batch, bytes))
         queuedBytes += bytes
         state.broadcast()
         return true
@@ -136,11 +136,11 @@ final class StreamReader: @unchecked Sendable {
             if !running { throw PostgresError(.connection, "the replication reader stopped") }
             return nil
         }
-        queuedBytes -= batch.reduce(0) { $0 + $1.count }
+        queuedBytes -= batch.bytes
         state.broadcast()
-        current = batch
+        current = batch.frames
         currentIndex = 1
-        return batch[0]
+        return batch.frames[0]
     }
 
     /// Runs `body` with the connection while the reading thread keeps off it.

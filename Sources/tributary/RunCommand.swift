@@ -120,8 +120,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.error("stopped on error", metadata: ["error": "\(error)"])
             runners.forEach { $0.stop() }
             runners.forEach { $0.wait() }
-            sinks.forEach { $0.close() }
-            embedded?.close()
+            Self.closeKafka(sinks: sinks, embedded: embedded, logger: logger)
             if "\(error)".contains("bind") || "\(error)".contains("Address already in use") {
                 FileHandle.standardError.write(
                     Data("error: cannot listen on \(healthHost):\(healthPort) (\(error)); choose another --health-port\n".utf8))

@@ -25,16 +25,21 @@ import Testing
             "-327.68", "-327.69", "12.5", "12.345", "-12.345", "9999999999999999.99", "-9999999999999999.99",
             "0.01", "-0.01", "123456789012.34", "99999999.99",
         ]
+        var compared = 0
         for text in values {
             for scale in 0...4 {
                 guard let fast = Self.fast(text, scale: scale) else { continue }
                 #expect(fast == Self.general(text, scale: scale), "\(text) at scale \(scale)")
+                compared += 1
             }
         }
+        // Only the two 18-digit values at scales 3 and 4 exceed 18 digits and go to the general path.
+        #expect(compared == values.count * 5 - 4)
     }
 
     @Test func randomValuesAgreeWithTheGeneralPath() {
         var generator = SystemRandomNumberGenerator()
+        var compared = 0
         for _ in 0..<20_000 {
             let scale = Int.random(in: 0...6, using: &generator)
             let integer = Int64.random(in: -999_999_999_999...999_999_999_999, using: &generator)
@@ -47,7 +52,10 @@ import Testing
             }
             guard let fast = Self.fast(text, scale: scale) else { continue }
             #expect(fast == Self.general(text, scale: scale), "\(text) at scale \(scale)")
+            compared += 1
         }
+        // At most 12 integer and 6 scale digits: every value fits the fast path, so every one is compared.
+        #expect(compared == 20_000)
     }
 
     @Test func tooManyDigitsFallBackToTheGeneralPath() {

@@ -7,15 +7,9 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// The keys of the reference table: rows that start with a key in backquotes.
+    /// The keys of the reference table.
     static func documentedKeys() throws -> [String] {
-        let page = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
-        return page.split(separator: "\n").compactMap { line -> String? in
-            guard line.hasPrefix("| `") else { return nil }
-            let rest = line.dropFirst(3)
-            guard let end = rest.firstIndex(of: "`") else { return nil }
-            return String(rest[..<end])
-        }
+        try documentedExamples().map(\.key)
     }
 
     @Test func everyKeyOfTheLoaderIsDocumentedAndNothingElse() throws {

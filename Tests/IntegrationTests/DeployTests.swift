@@ -26,31 +26,6 @@ import Yams
             "/usr/bin/env", environment.map { "\($0.key)=\($0.value)" } + [TributaryProcess.executablePath] + arguments)
     }
 
-    /// The long options a subcommand accepts, read from its --help.
-    static func options(of subcommand: String) throws -> Set<String> {
-        let help = try tributary([subcommand, "--help"])
-        #expect(
-            help.status == 0 && help.output.contains("USAGE: tributary \(subcommand)"),
-            "tributary \(subcommand) is not a subcommand: \(help.output)")
-        let words = help.output.split(whereSeparator: { " \n,[]<>=".contains($0) })
-        return Set(words.filter { $0.hasPrefix("--") }.map(String.init))
-    }
-
-    /// Every option of a command line is one the subcommand accepts; returns option → value.
-    static func checkOptions(_ arguments: [String], _ context: String) throws -> [String: String] {
-        guard let subcommand = arguments.first else {
-            Issue.record("\(context): no subcommand")
-            return [:]
-        }
-        let accepted = try options(of: subcommand)
-        var values: [String: String] = [:]
-        for (index, argument) in arguments.enumerated() where argument.hasPrefix("--") {
-            #expect(accepted.contains(argument), "\(context): tributary \(subcommand) has no option \(argument)")
-            if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") { values[argument] = arguments[index + 1] }
-        }
-        return values
-    }
-
     /// Runs a `tributary run …` command line from deploy/ with the connector directory `mountPath` swapped
     /// for a real connector's, and checks that it streams and serves its health endpoint where it says.
     /// Returns the running process and the health port.
@@ -59,7 +34,7 @@ import Yams
     ) async throws -> (TributaryProcess, Int) {
         #expect(arguments.first == "run", "\(context): the command is tributary run")
         #expect(arguments.contains(mountPath), "\(context): tributary run reads \(mountPath), where the connectors are mounted")
-        let values = try checkOptions(arguments, context)
+        let values = try checkTributaryOptions(arguments, context)
         let port = Int(values["--health-port"] ?? "8083") ?? -1
         let directory = URL(fileURLWithPath: harness.configPath).deletingLastPathComponent().path
         let swapped = arguments.dropFirst().map { $0 == mountPath ? directory : $0 }
@@ -197,7 +172,7 @@ import Yams
         let cmd = try #require(healthcheck.range(of: "CMD "))
         let probe = try #require(Dockerfile.execForm(String(healthcheck[cmd.upperBound...])))
         #expect(probe.first == "tributary")
-        let values = try Self.checkOptions(Array(probe.dropFirst()), "HEALTHCHECK")
+        let values = try checkTributaryOptions(Array(probe.dropFirst()), "HEALTHCHECK")
         #expect(values["--port"] == "\(port)", "the HEALTHCHECK asks the health port")
         #expect(values["--path"] == "/health/live")
         let asked = try Self.tributary(Array(probe.dropFirst()))
@@ -399,7 +374,7 @@ import Yams
         for pre in settings["ExecStartPre"] ?? [] {
             let words = pre.split(separator: " ").map(String.init)
             #expect(words.first == binary)
-            _ = try Self.checkOptions(Array(words.dropFirst()), "ExecStartPre")
+            _ = try checkTributaryOptions(Array(words.dropFirst()), "ExecStartPre")
         }
         let start = try #require(value("ExecStart")).split(separator: " ").map(String.init)
         #expect(start.first == binary)

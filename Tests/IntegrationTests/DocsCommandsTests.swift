@@ -50,25 +50,13 @@ import Testing
         var files = ["README.md"]
         files += try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("docs").path)
             .filter { $0.hasSuffix(".md") }.map { "docs/\($0)" }
-        var helps: [String: Set<String>] = [:]
         var checked = 0
         for file in files {
             let text = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
             for command in Self.commands(in: text) {
                 let words = command.split(whereSeparator: { " []".contains($0) }).map(String.init)
-                guard let subcommand = words.first, subcommand.first?.isLetter == true else { continue }
-                if helps[subcommand] == nil {
-                    let help = try runCommand(TributaryProcess.executablePath, [subcommand, "--help"])
-                    #expect(
-                        help.status == 0 && help.output.contains("USAGE: tributary \(subcommand)"),
-                        "\(file): `tributary \(subcommand)` is not a subcommand")
-                    let words = help.output.split(whereSeparator: { " \n,[]<>=".contains($0) })
-                    helps[subcommand] = Set(words.filter { $0.hasPrefix("--") }.map(String.init))
-                }
-                for option in words.dropFirst() where option.hasPrefix("--") {
-                    let name = String(option.split(separator: "=").first ?? "")
-                    #expect(helps[subcommand]?.contains(name) == true, "\(file): `tributary \(command)`: no option \(name)")
-                }
+                guard words.first?.first?.isLetter == true else { continue }
+                try checkTributaryOptions(words, "\(file): `tributary \(command)`")
                 checked += 1
             }
         }
