@@ -161,8 +161,8 @@ import Testing
         let port = try PostgresServer.freePort()
         let connector = try await harness.startConnector(healthPort: port)
         try harness.db.execute("INSERT INTO docs VALUES (1, 'small')")
-        try await harness.waitForSlot(toReach: try harness.currentWAL())
         let before = try harness.currentWAL()
+        try await harness.waitForSlot(toReach: before)
         try await onThread { try harness.db.execute("INSERT INTO docs VALUES (2, repeat('a', 1050000000))") }.value
         let status = try await Harness.waitForState("failed", port: port, timeout: .seconds(300), process: connector)
         let error = status["last_error"] as? String ?? ""

@@ -123,9 +123,9 @@ import Testing
         let harness = try Harness(database: "ops_second_signal")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
         let process = try await harness.startConnector()
-        let confirmedBefore = try harness.confirmedFlush()
         harness.kafka.setAllBrokers(up: false)
         try harness.transaction(["INSERT INTO items SELECT generate_series(1, 100)"])
+        let written = try harness.currentWAL()
         try await Task.sleep(for: .milliseconds(500))
         // The first signal starts a drain that cannot finish while Kafka is down (it would wait 30 s).
         process.sendTerminate()
@@ -136,7 +136,7 @@ import Testing
         #expect(status != 0)
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(process.log.contains("second signal: exiting at once"))
-        #expect(try harness.confirmedFlush() == confirmedBefore, "nothing unacknowledged was confirmed")
+        #expect(try !harness.slotReached(written), "nothing unacknowledged was confirmed")
     }
 
     @Test func passwordsNeverAppearInLogsOrStatus() async throws {

@@ -120,17 +120,19 @@ import Testing
         try harness.transaction(["INSERT INTO items VALUES (1, 'before the outage')"])
         let beforeOutage = try harness.currentWAL()
         try await harness.waitForSlot(toReach: beforeOutage)
-        let confirmedBefore = try harness.confirmedFlush()
 
         harness.kafka.setAllBrokers(up: false)
-        for id in 2...21 {
+        try harness.transaction(["INSERT INTO items VALUES (2, 'during the outage')"])
+        let afterFirst = try harness.currentWAL()
+        for id in 3...21 {
             try harness.transaction(["INSERT INTO items VALUES (\(id), 'during the outage')"])
         }
         let afterWrites = try harness.currentWAL()
-        // Several status intervals pass; nothing Kafka has not acknowledged may be confirmed.
+        // Several status intervals pass; nothing Kafka has not acknowledged may be confirmed. (The slot may follow
+        // keepalives over other WAL while nothing is in flight, never past the first unacknowledged transaction.)
         for _ in 0..<8 {
             try await Task.sleep(for: .milliseconds(500))
-            #expect(try harness.confirmedFlush() == confirmedBefore)
+            #expect(try !harness.slotReached(afterFirst))
         }
         #expect(try !harness.slotReached(afterWrites))
 
