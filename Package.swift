@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "tributary-chaos",
             dependencies: [
-                "TestSupport", "KafkaSink", "PostgresReplication",
+                "TestSupport", "KafkaSink", "PGOutput", "PostgresReplication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

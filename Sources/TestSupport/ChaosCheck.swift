@@ -1,16 +1,37 @@
 import Foundation
 public import KafkaSink
+public import PGOutput
 
 /// What Kafka holds against what was committed.
 public struct ChaosCheck: Sendable {
-    /// One committed change: the writer's key and the number it set.
-    public struct Change: Hashable, Sendable {
+    /// One committed change: the writer's key and the number it set, and when and where its transaction committed.
+    public struct Change: Sendable {
         public var key: Int
         public var seq: Int64
+        /// Taken before COMMIT was sent: no connector could have read the change earlier.
+        public var committing: ContinuousClock.Instant
+        /// A WAL position read after COMMIT returned: at or after the end of the commit record.
+        public var end: LSN
 
-        public init(key: Int, seq: Int64) {
+        public init(key: Int, seq: Int64, committing: ContinuousClock.Instant, end: LSN) {
             self.key = key
             self.seq = seq
+            self.committing = committing
+            self.end = end
+        }
+    }
+
+    /// A connector killed: when (after it was gone), the position its slot held once its walsender had exited, and
+    /// whether the snapshot state file did not yet say the snapshot was complete.
+    public struct Kill: Sendable {
+        public var at: ContinuousClock.Instant
+        public var confirmed: LSN
+        public var duringSnapshot: Bool
+
+        public init(at: ContinuousClock.Instant, confirmed: LSN, duringSnapshot: Bool = false) {
+            self.at = at
+            self.confirmed = confirmed
+            self.duringSnapshot = duringSnapshot
         }
     }
 
@@ -21,7 +42,11 @@ public struct ChaosCheck: Sendable {
     public var problems: [String] = []
 
     /// Checks `chaos.public.counters` (changes of `written`) and `chaos.public.bulk` (ids 1…bulkRows, read by the snapshot).
-    public static func check(records: [KafkaRecord], written: [Change], bulkRows: Int) -> ChaosCheck {
+    ///
+    /// A change may arrive again only after a kill that found it committed and not yet confirmed (the slot held a
+    /// position before its commit's end), so it may arrive at most once more than there were such kills. A row the
+    /// snapshot read may arrive again only after a kill during the snapshot.
+    public static func check(records: [KafkaRecord], written: [Change], bulkRows: Int, kills: [Kill]) -> ChaosCheck {
         var report = ChaosCheck()
         report.written = written.count + bulkRows
         // Per key, in partition order: the seq of each create or update, and the ids the snapshot read.
@@ -50,18 +75,38 @@ public struct ChaosCheck: Sendable {
             }
             report.delivered += 1
             report.duplicates += count - 1
+            let snapshotKills = kills.count(where: \.duringSnapshot)
+            if count - 1 > snapshotKills, report.problems.count < 20 {
+                report.problems.append(
+                    "bulk row \(id) arrived \(count) times, but only \(snapshotKills) kills came during the snapshot")
+            }
         }
         var expected: [Int: [Int64]] = [:]
-        for change in written { expected[change.key, default: []].append(change.seq) }
+        var changes: [Int: [Int64: Change]] = [:]
+        for change in written {
+            expected[change.key, default: []].append(change.seq)
+            changes[change.key, default: [:]][change.seq] = change
+        }
         for (key, seqs) in expected.sorted(by: { $0.key < $1.key }) {
             let seen = streamed[key] ?? []
             // A restart sends again what was not confirmed, so a key may see 1 2 3 2 3 4: each change's first
             // arrival must come in commit order, and every committed change must arrive.
             var firstArrivals: [Int64] = []
-            var arrived = Set<Int64>()
+            var copies: [Int64: Int] = [:]
             for seq in seen {
-                if arrived.insert(seq).inserted { firstArrivals.append(seq) } else { report.duplicates += 1 }
+                copies[seq, default: 0] += 1
+                if copies[seq] == 1 { firstArrivals.append(seq) } else { report.duplicates += 1 }
             }
+            for (seq, count) in copies.sorted(by: { $0.key < $1.key }) where count > 1 {
+                guard let change = changes[key]?[seq] else { continue }
+                let unconfirmedAtKills = kills.count { $0.at > change.committing && $0.confirmed < change.end }
+                if count - 1 > unconfirmedAtKills, report.problems.count < 20 {
+                    report.problems.append(
+                        "key \(key) change seq=\(seq) arrived \(count) times, but only \(unconfirmedAtKills) kills found it unconfirmed"
+                    )
+                }
+            }
+            let arrived = Set(copies.keys)
             let committed = Set(seqs)
             for seq in seqs where !arrived.contains(seq) {
                 report.lost += 1

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaSink
+import PGOutput
 import PostgresReplication
 import Synchronization
 import TestSupport
@@ -92,6 +93,7 @@ struct Chaos: AsyncParsableCommand {
         var writerStarted = false
         var killedInSnapshot = 0
         var killedInShutdown = 0
+        var killed: [ChaosCheck.Kill] = []
         let stateFile = "\(work)/state/chaos.snapshot.json"
         func snapshotCompleted() -> Bool {
             guard let data = FileManager.default.contents(atPath: stateFile),
@@ -118,7 +120,8 @@ struct Chaos: AsyncParsableCommand {
             let lifetime =
                 kill <= 2 ? 100 + Int(random.next() % 500) : Int(random.next() % UInt64(maxRun - minRun + 1)) + minRun
             try await Task.sleep(for: .milliseconds(lifetime))
-            if !snapshotCompleted() { killedInSnapshot += 1 }
+            let duringSnapshot = !snapshotCompleted()
+            if duringSnapshot { killedInSnapshot += 1 }
             if random.next() % 4 == 0 {
                 // Killed during shutdown: SIGTERM, then SIGKILL while it drains.
                 process.sendTerminate()
@@ -126,6 +129,7 @@ struct Chaos: AsyncParsableCommand {
                 killedInShutdown += 1
             }
             try await process.kill9()
+            killed.append(try await slotAfterKill(db, duringSnapshot: duringSnapshot))
             print("chaos: kill \(kill)/\(kills) after \(lifetime) ms (written so far \(writer.count))")
         }
 
@@ -152,7 +156,7 @@ struct Chaos: AsyncParsableCommand {
         let records = try await KafkaCollector.records(
             bootstrapServers: kafka.bootstrapServers, topics: ["chaos.public.counters", "chaos.public.bulk"],
             atLeast: written.count + bulkRows)
-        let report = ChaosCheck.check(records: records, written: written, bulkRows: bulkRows)
+        let report = ChaosCheck.check(records: records, written: written, bulkRows: bulkRows, kills: killed)
         print("chaos: \(killedInSnapshot) kills landed during the snapshot, \(killedInShutdown) while shutting down")
         print(
             "kills=\(kills) written=\(report.written) delivered=\(report.delivered) lost=\(report.lost) duplicates=\(report.duplicates)"
@@ -172,6 +176,26 @@ struct Chaos: AsyncParsableCommand {
         ).isEmpty {
             guard ContinuousClock.now < deadline else { throw TestSupportError("the connector made no slot within 60 s") }
             try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// The position the slot holds once the killed connector's walsender has exited (it may still apply a status
+    /// update the connector sent just before dying).
+    func slotAfterKill(_ db: CatalogClient, duringSnapshot: Bool) async throws -> ChaosCheck.Kill {
+        let at = ContinuousClock.now
+        let deadline = at + .seconds(60)
+        while true {
+            let row = try db.execute(
+                "SELECT active, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'tributary_chaos'"
+            ).first
+            guard let row, row.first == "t" else {
+                let confirmed = row.flatMap { $0.count > 1 ? $0[1] : nil }.flatMap { LSN($0) }
+                return ChaosCheck.Kill(at: at, confirmed: confirmed ?? .zero, duringSnapshot: duringSnapshot)
+            }
+            guard ContinuousClock.now < deadline else {
+                throw TestSupportError("the killed connector's walsender still holds the slot after 60 s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -230,7 +254,7 @@ final class Writer: @unchecked Sendable {
         let interval = Duration.seconds(1) / rate
         var next = ContinuousClock.now
         while !stopping.load(ordering: .relaxed) {
-            var changes: [Change] = []
+            var changes: [(key: Int, seq: Int64)] = []
             try db.execute("BEGIN")
             var chosen = Set<Int>()
             while chosen.count < min(5, keys) { chosen.insert(Int(random.next() % UInt64(keys)) + 1) }
@@ -240,10 +264,16 @@ final class Writer: @unchecked Sendable {
                     ["\(key)"]
                 ).first?.first.flatMap { $0 }.flatMap { Int64($0) }
                 guard let seq else { throw TestSupportError("upsert returned no seq") }
-                changes.append(Change(key: key, seq: seq))
+                changes.append((key, seq))
             }
+            let committing = ContinuousClock.now
             try db.execute("COMMIT")
-            committed.withLock { $0.append(contentsOf: changes) }
+            // The commit record is flushed when COMMIT returns, so the write position is at or past its end.
+            let text = try db.execute("SELECT pg_current_wal_lsn()::text").first?.first.flatMap { $0 }
+            guard let end = text.flatMap({ LSN($0) }) else { throw TestSupportError("no WAL position after COMMIT") }
+            committed.withLock {
+                $0.append(contentsOf: changes.map { Change(key: $0.key, seq: $0.seq, committing: committing, end: end) })
+            }
             next += interval
             let wait = next - ContinuousClock.now
             if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18) }
