@@ -26,6 +26,10 @@ public struct ConnectorConfig: Sendable {
         public var excludedTables: [TableName]
         /// How often a standby status update is sent even when nothing changed.
         public var statusInterval: Duration
+        /// How long the replication stream, or a catalog query made while streaming, may stay silent before the
+        /// connection is taken for dead and the session starts again. While the stream is quiet the connector asks
+        /// the server for a keepalive, so a healthy idle server is never silent that long.
+        public var receiveTimeout: Duration = .seconds(60)
     }
 
     public enum PublicationMode: String, Sendable, CaseIterable {

@@ -330,10 +330,11 @@ struct ConfigReader {
             }
         }
         let interval = section["status_interval"].map { duration($0.value, "postgres.status_interval") } ?? .seconds(10)
-        guard let url, let slot, let publication, let interval else { return nil }
+        let receiveTimeout = section["receive_timeout"].map { duration($0.value, "postgres.receive_timeout") } ?? .seconds(60)
+        guard let url, let slot, let publication, let interval, let receiveTimeout else { return nil }
         return ConnectorConfig.Postgres(
             url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
-            excludedTables: excluded, statusInterval: interval)
+            excludedTables: excluded, statusInterval: interval, receiveTimeout: receiveTimeout)
     }
 
     mutating func identifier(
@@ -666,7 +667,10 @@ extension ConnectorConfigLoader {
         ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"]),
         (
             "postgres",
-            ["url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables", "status_interval"]
+            [
+                "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables", "status_interval",
+                "receive_timeout",
+            ]
         ),
         ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes"]),
         (

@@ -46,6 +46,10 @@ public final class Pipeline: @unchecked Sendable {
     private var eventsSinceStatus: UInt64 = 0
     private var lastStatusTime = ContinuousClock.now - .seconds(3600)
     private var lastFlushSent = LSN.zero
+    /// When the stream went quiet (no frame since) while the pipeline was waiting for one; nil while frames come
+    /// or while reading is paused for Kafka.
+    private var silentSince: ContinuousClock.Instant?
+    private var lastKeepaliveRequest = ContinuousClock.now
     private let capturedTables: Set<TableName>
     /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
     private let firstToken: UInt64
@@ -144,6 +148,7 @@ public final class Pipeline: @unchecked Sendable {
                 pollDeliveries(timeoutMilliseconds: 100)
                 try checkDeliveries()
                 try sendStatusIfDue()
+                silentSince = nil
             }
             if framesSincePoll == 0 { try heartbeatIfDue() }
             guard let bytes = try source.nextFrame(timeoutMilliseconds: readTimeout) else {
@@ -151,12 +156,14 @@ public final class Pipeline: @unchecked Sendable {
                 pollDeliveries(timeoutMilliseconds: 0)
                 framesSincePoll = 0
                 try checkDeliveries()
+                try checkSilence()
                 try sendStatusIfDue()
                 let untilStatus = lastStatusTime + config.postgres.statusInterval - ContinuousClock.now
                 readTimeout = max(1, min(100, Int(untilStatus / .milliseconds(1))))
                 continue
             }
             framesSincePoll += 1
+            silentSince = nil
             try handle(frame: bytes)
             // Reading the clock for every frame shows in profiles: while frames keep coming, check every 64.
             if framesSincePoll & 63 == 0 {
@@ -743,12 +750,28 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
-    private func sendStatus() throws {
+    /// A quiet stream is normal; a silent server is not. After a third of `postgres.receive_timeout` without a frame,
+    /// asks for a keepalive (once per third); after all of it, gives the connection up.
+    private func checkSilence() throws {
+        let now = ContinuousClock.now
+        guard let since = silentSince else {
+            silentSince = now
+            return
+        }
+        let timeout = config.postgres.receiveTimeout
+        if now - since >= timeout { throw PipelineError.silentServer(timeout: timeout) }
+        if now - since >= timeout / 3 && now - lastKeepaliveRequest >= timeout / 3 {
+            lastKeepaliveRequest = now
+            try sendStatus(replyRequested: true)
+        }
+    }
+
+    private func sendStatus(replyRequested: Bool = false) throws {
         let flush = tracker.flushPosition
         try source.send(
             StandbyStatusUpdate(
                 written: max(received, flush), flushed: flush, applied: flush,
-                clockMicros: Self.wallClockNanos() / 1000))
+                clockMicros: Self.wallClockNanos() / 1000, replyRequested: replyRequested))
         lastStatusTime = .now
         lastFlushSent = flush
         publishStatus()

@@ -10,6 +10,8 @@ public enum PipelineError: Error, CustomStringConvertible {
     case delivery(underlying: any Error)
     /// Kafka refused an event for good and `errors.mode` is fail.
     case refused(lsn: LSN?, table: String, underlying: SinkFailure)
+    /// Nothing came on the replication stream for `postgres.receive_timeout`, not even a keepalive asked for.
+    case silentServer(timeout: Duration)
 
     /// Whether retrying cannot help: the connector reports `failed` rather than `reconnecting`.
     public var isPermanent: Bool {
@@ -39,6 +41,11 @@ public enum PipelineError: Error, CustomStringConvertible {
                 + "the connector stops here without confirming it. Fix the cause (for a too-large event raise the topic's "
                 + "max.message.bytes and kafka.properties message.max.bytes; librdkafka takes at most 1000000000), "
                 + "or set errors.mode to skip or dead_letter"
+        case .silentServer(let timeout):
+            return
+                "PostgreSQL sent nothing on the replication stream for \(timeout), not even the keepalive asked for: "
+                + "taking the connection for dead (a network partition or a hung server) and starting again from the slot; "
+                + "if the server is only slow, raise postgres.receive_timeout"
         }
     }
 }

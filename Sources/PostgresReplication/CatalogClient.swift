@@ -14,6 +14,13 @@ public final class CatalogClient {
         connection.close()
     }
 
+    /// How long a statement waits for the server's answer before the connection is closed; nil (the default) waits
+    /// as long as it takes.
+    public var queryTimeout: Duration? {
+        get { connection.queryTimeout }
+        set { connection.queryTimeout = newValue }
+    }
+
     /// Runs any SQL statement (parameters as text) and returns its rows as text, nil for NULL.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [[String?]] {

@@ -12,10 +12,11 @@ final class LibpqConnection {
 
     /// Connects with `conninfo` (a URI or key=value string) plus `overrides`, which win over it.
     init(conninfo: String, overrides: [(String, String)]) throws(PostgresError) {
-        var keywords = ["dbname"] + overrides.map(\.0)
-        var values = [conninfo] + overrides.map(\.1)
-        keywords.append("connect_timeout")
-        values.append("10")
+        // Defaults come first, so the connection string wins over them; `overrides` come last and win over both.
+        // TCP keepalives and tcp_user_timeout find a dead peer in about a minute instead of the kernel's two hours.
+        let defaults = Self.connectionDefaults
+        let keywords = defaults.map(\.0) + ["dbname"] + overrides.map(\.0)
+        let values = defaults.map(\.1) + [conninfo] + overrides.map(\.1)
         let connection = Self.connect(keywords: keywords, values: values)
         guard let connection else { throw PostgresError(.connection, "out of memory allocating a libpq connection") }
         guard PQstatus(connection) == CONNECTION_OK else {
@@ -32,6 +33,11 @@ final class LibpqConnection {
         }
         conn = connection
     }
+
+    static let connectionDefaults = [
+        ("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"),
+        ("keepalives_count", "3"), ("tcp_user_timeout", "60000"),
+    ]
 
     private static func connect(keywords: [String], values: [String]) -> OpaquePointer? {
         // The C strings live until PQconnectdbParams returns; libpq copies what it keeps.
@@ -73,23 +79,76 @@ final class LibpqConnection {
         conn.map { Int(PQserverVersion($0)) } ?? 0
     }
 
+    /// How long `query` waits for the server's answer; nil waits as long as it takes. When it runs out, the
+    /// connection is closed: a server that stopped answering mid-statement leaves it in an unknown state.
+    var queryTimeout: Duration?
+
     /// Runs a statement (parameters as text) and returns every row as text (nil = NULL).
     @discardableResult
     func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [[String?]] {
         let conn = try handle()
-        let result: OpaquePointer?
+        let sent: Int32
         if parameters.isEmpty {
-            result = PQexec(conn, sql)
+            sent = PQsendQuery(conn, sql)
         } else {
             let copies = parameters.map { $0.map { strdup($0) } ?? nil }
             defer { copies.forEach { free($0) } }
-            result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer {
-                PQexecParams(conn, sql, Int32(parameters.count), nil, $0.baseAddress, nil, nil, 0)
+            sent = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer {
+                PQsendQueryParams(conn, sql, Int32(parameters.count), nil, $0.baseAddress, nil, nil, 0)
             }
         }
+        guard sent == 1 else {
+            try check(nil, conn)
+            return []
+        }
+        let result = try awaitResult(conn)
         defer { PQclear(result) }
         try check(result, conn)
         return rows(result)
+    }
+
+    /// The statement's result as PQexec would return it (the first error, else the last result), waiting at most
+    /// `queryTimeout`.
+    private func awaitResult(_ conn: OpaquePointer) throws(PostgresError) -> OpaquePointer? {
+        let deadline = queryTimeout.map { ContinuousClock.now + $0 }
+        var kept: OpaquePointer?
+        while true {
+            while PQisBusy(conn) == 1 {
+                var wait: Int32 = -1
+                if let deadline, let queryTimeout {
+                    let left = deadline - ContinuousClock.now
+                    guard left > .zero else {
+                        PQclear(kept)
+                        close()
+                        throw PostgresError(
+                            .connection, "PostgreSQL did not answer within \(queryTimeout); the connection is closed")
+                    }
+                    wait = Int32(clamping: Int((left / .milliseconds(1)).rounded(.up)))
+                }
+                var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                if poll(&descriptor, 1, wait) < 0 && errno != EINTR {
+                    PQclear(kept)
+                    throw PostgresError(.connection, "poll on the PostgreSQL socket failed: errno \(errno)")
+                }
+                if PQconsumeInput(conn) == 0 {
+                    PQclear(kept)
+                    throw PostgresError(.connection, "connection to PostgreSQL lost: \(Self.errorText(conn))")
+                }
+            }
+            guard let result = PQgetResult(conn) else { return kept }
+            let status = PQresultStatus(result)
+            // A COPY result comes back at once, as from PQexec: the caller moves the data.
+            if status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH {
+                PQclear(kept)
+                return result
+            }
+            if kept != nil && PQresultStatus(kept) == PGRES_FATAL_ERROR {
+                PQclear(result)
+            } else {
+                PQclear(kept)
+                kept = result
+            }
+        }
     }
 
     private func check(_ result: OpaquePointer?, _ conn: OpaquePointer) throws(PostgresError) {
@@ -271,7 +330,13 @@ final class LibpqConnection {
                 break  // the stream ended (its final result is read) or the connection is gone
             }
         }
-        while let result = PQgetResult(conn) { PQclear(result) }
+        // PQgetResult blocks while a result is incomplete, and returns the COPY result again for as long as the
+        // server has not ended the stream: a server that stopped answering must not hold up the close.
+        while PQisBusy(conn) == 0, let result = PQgetResult(conn) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_COPY_BOTH || status == PGRES_COPY_OUT || status == PGRES_COPY_IN { break }
+        }
     }
 }
 

@@ -33,6 +33,9 @@ final class PostgresChangeSource: ChangeSource {
         guard let session else { throw ConnectorError(.transient, "replication connection is not open") }
         do {
             try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
+            // From here on a catalog query runs on the pipeline's thread between frames: a server that stopped
+            // answering must end the session, not hold it.
+            catalog?.queryTimeout = config.postgres.receiveTimeout
         } catch {
             throw Self.classify(error)
         }

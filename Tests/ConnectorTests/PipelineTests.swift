@@ -13,6 +13,8 @@ import Testing
         var frames: [[UInt8]]
         var statuses: [StandbyStatusUpdate] = []
         var onExhausted: () -> Void = {}
+        /// Whether a status update asking for a reply gets a keepalive, as from a server that is up.
+        var answersKeepaliveRequests = false
         let start: LSN
 
         init(start: LSN, frames: [[UInt8]]) {
@@ -40,7 +42,10 @@ import Testing
             return frames.removeFirst()
         }
 
-        func send(_ status: StandbyStatusUpdate) throws { statuses.append(status) }
+        func send(_ status: StandbyStatusUpdate) throws {
+            statuses.append(status)
+            if status.replyRequested && answersKeepaliveRequests { frames.append(PGOutputBytes.keepalive(LSN(0x200))) }
+        }
 
         func tableMetadata(relationOID: UInt32) throws -> TableMetadata {
             TableMetadata(primaryKey: ["id"], notNull: ["id"])
@@ -106,11 +111,11 @@ import Testing
         ]
     }
 
-    static func config(_ extra: String, kafka: String = "") -> ConnectorConfig {
+    static func config(_ extra: String, kafka: String = "", postgres: String = "") -> ConnectorConfig {
         try! ConnectorConfigLoader(environment: [:]).parse(
             """
             name: test
-            postgres: {url: "postgresql://x/db", status_interval: 10ms, tables: [public.items]}
+            postgres: {url: "postgresql://x/db", status_interval: 10ms, tables: [public.items]\(postgres)}
             kafka: {bootstrap_servers: embedded, topic_prefix: p\(kafka)}
             snapshot: {mode: no_data}
             \(extra)
@@ -124,6 +129,34 @@ import Testing
         pipeline.drainTimeout = .milliseconds(200)
         source.onExhausted = { pipeline.requestStop() }
         try pipeline.run()
+    }
+
+    /// A quiet stream gets keepalive requests; a server that answers none of them is given up after receive_timeout.
+    @Test(arguments: [false, true])
+    func aSilentServerIsAskedForKeepalivesAndGivenUpOnlyIfItNeverAnswers(answers: Bool) throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        source.answersKeepaliveRequests = answers
+        let sink = HoldingSink()
+        let pipeline = Pipeline(
+            config: Self.config("", postgres: ", receive_timeout: 300ms"), source: source, sink: sink,
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        pipeline.drainTimeout = .milliseconds(200)
+        let started = ContinuousClock.now
+        if answers {
+            // Stopped after three timeouts' worth of quiet that the keepalives answered.
+            source.onExhausted = { if ContinuousClock.now - started > .milliseconds(900) { pipeline.requestStop() } }
+            try pipeline.run()
+        } else {
+            #expect {
+                try pipeline.run()
+            } throws: { error in
+                guard case .silentServer(let timeout) = error as? PipelineError else { return false }
+                return timeout == .milliseconds(300) && "\(error)".contains("raise postgres.receive_timeout")
+            }
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+        }
+        #expect(source.statuses.contains { $0.replyRequested })
+        #expect(sink.events.count == 2)
     }
 
     @Test func confirmsTheCommitOnceKafkaAcknowledgedItsEvents() throws {

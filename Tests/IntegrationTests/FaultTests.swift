@@ -60,6 +60,61 @@ import Testing
         #expect(try await connector.terminate() == 0)
     }
 
+    /// A network partition: the connections to PostgreSQL stay open but nothing crosses them, not even a reset. The
+    /// connector gives them up after `postgres.receive_timeout`, starts again once the server has let go of the slot,
+    /// and loses nothing.
+    @Test func aPartitionedServerIsGivenUpAfterTheReceiveTimeoutAndNothingIsLost() async throws {
+        // The server drops a walsender whose client went silent after wal_sender_timeout, and so frees the slot.
+        let server = try PostgresServer.dedicated(settings: ["wal_sender_timeout": "3s"])
+        let proxy = try TCPProxy(target: server.port)
+        defer { proxy.close() }
+        let harness = try Harness(
+            database: "fault_partition", postgresExtra: "receive_timeout: 3s", server: server,
+            connectorURL: "postgresql://postgres@127.0.0.1:\(proxy.port)/fault_partition")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+        let port = try PostgresServer.freePort()
+        let connector = try await harness.startConnector(healthPort: port)
+        try harness.transaction(["INSERT INTO items VALUES (1)"])
+        let beforePartition = try harness.currentWAL()
+        try await harness.waitForSlot(toReach: beforePartition)
+        // Quiet for longer than the timeout first: an idle server that answers keepalives is not given up.
+        try await Task.sleep(for: .seconds(5))
+        #expect(!connector.log.contains("sent nothing on the replication stream"))
+
+        proxy.partition()
+        try harness.transaction(["INSERT INTO items SELECT generate_series(2, 100)"])
+        try await connector.waitForLog("sent nothing on the replication stream for 3", timeout: .seconds(30))
+        let written = try harness.currentWAL()
+        try await harness.waitForSlot(toReach: written, timeout: .seconds(60))
+        let records = try await harness.records(["it.public.items"], atLeast: 100)
+        Self.expectEveryID(records, 1...100)
+        let status = try await Harness.status(port: port)
+        #expect(status["state"] as? String == "streaming")
+        #expect(status["reconnects"] as? Int ?? 0 >= 1)
+        #expect(try await connector.terminate() == 0)
+    }
+
+    /// A catalog query to a server that stopped answering ends after the query timeout, and closes the connection.
+    @Test func aQueryToAPartitionedServerEndsAfterTheQueryTimeout() throws {
+        let server = try PostgresServer.start()
+        let proxy = try TCPProxy(target: server.port)
+        defer { proxy.close() }
+        let client = try CatalogClient(
+            settings: ConnectionSettings(conninfo: "postgresql://postgres@127.0.0.1:\(proxy.port)/postgres"))
+        defer { client.close() }
+        client.queryTimeout = .milliseconds(500)
+        #expect(try client.execute("SELECT 1, $1::int", ["2"]).first == ["1", "2"])
+        proxy.partition()
+        let started = ContinuousClock.now
+        #expect {
+            try client.execute("SELECT 2")
+        } throws: { error in
+            "\(error)".contains("PostgreSQL did not answer within 0.5 seconds; the connection is closed")
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect { try client.execute("SELECT 3") } throws: { "\($0)".contains("connection is closed") }
+    }
+
     @Test func kafkaDownForThirtySecondsPausesReadingWithinTheInFlightLimitAndResumes() async throws {
         let limit = 8 << 20
         let harness = try Harness(

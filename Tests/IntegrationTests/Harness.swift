@@ -13,14 +13,15 @@ final class Harness: @unchecked Sendable {
 
     init(
         database: String, tables: String? = nil, extra: String = "", topicPrefix: String = "it", snapshotMode: String = "initial",
-        kafkaExtra: String = "", postgresExtra: String = "", snapshotExtra: String = "", server: PostgresServer? = nil
+        kafkaExtra: String = "", postgresExtra: String = "", snapshotExtra: String = "", server: PostgresServer? = nil,
+        connectorURL: String? = nil
     ) throws {
         self.server = try server ?? PostgresServer.start()
         self.database = database
         db = try self.server.createDatabase(database)
         kafka = try EmbeddedKafka(brokers: 1)
         configPath = try Self.writeConnectorFile(
-            name: database.replacingOccurrences(of: "_", with: "-"), url: self.server.url(database: database),
+            name: database.replacingOccurrences(of: "_", with: "-"), url: connectorURL ?? self.server.url(database: database),
             bootstrapServers: kafka.bootstrapServers, postgresExtra: tables.map { "tables: [\($0)]" } ?? postgresExtra,
             extra: extra,
             topicPrefix: topicPrefix, snapshotMode: snapshotMode, kafkaExtra: kafkaExtra, snapshotExtra: snapshotExtra)
