@@ -725,6 +725,8 @@ public final class Pipeline: @unchecked Sendable {
         lastHeartbeatQuery = now
         do {
             try source.heartbeat(actionQuery: config.heartbeat.actionQuery)
+        } catch let error as ConnectorError where error.kind == .transient {
+            throw error  // the catalog connection is gone: a new session opens another
         } catch {
             logger.warning(
                 "heartbeat failed; check heartbeat.action_query and that the connector's role may run it",
@@ -740,7 +742,7 @@ public final class Pipeline: @unchecked Sendable {
         }
         if now - lastSlotCheck >= min(config.postgres.statusInterval, .seconds(10)) {
             lastSlotCheck = now
-            checkSlot()
+            try checkSlot()
         }
         let flush = tracker.flushPosition
         if now - lastStatusTime >= config.postgres.statusInterval
@@ -778,7 +780,8 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Reads how much WAL the slot holds back and whether the server may drop it, for `/status` and `/metrics`.
-    private func checkSlot() {
+    /// Throws only when the catalog connection is gone, which ends the session.
+    private func checkSlot() throws {
         do {
             guard let health = try source.slotHealth() else { return }
             status.update { $0.slotHealth = health }
@@ -788,6 +791,8 @@ public final class Pipeline: @unchecked Sendable {
                     "the server is dropping WAL this slot needs (wal_status \(health.walStatus)); raise max_slot_wal_keep_size",
                     metadata: ["retained_bytes": "\(health.retainedBytes)"])
             }
+        } catch let error as ConnectorError where error.kind == .transient {
+            throw error
         } catch {
             logger.debug("cannot read the slot's WAL retention", metadata: ["error": "\(error)"])
         }

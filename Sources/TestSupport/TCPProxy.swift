@@ -43,11 +43,13 @@ public final class TCPProxy: @unchecked Sendable {
 
     /// Stops accepting and closes every connection.
     public func close() {
-        let descriptors = state.withLock { state -> [Int32] in
-            guard !state.closed else { return [] }
+        let descriptors = state.withLock { state -> [Int32]? in
+            guard !state.closed else { return nil }
             state.closed = true
             return state.descriptors
         }
+        // Once closed, these numbers may belong to other sockets of the process: never touch them twice.
+        guard let descriptors else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         for descriptor in descriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
     }

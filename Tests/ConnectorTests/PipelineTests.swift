@@ -52,7 +52,11 @@ import Testing
         }
 
         var heartbeats: [String?] = []
-        func heartbeat(actionQuery: String?) throws { heartbeats.append(actionQuery) }
+        var heartbeatError: ConnectorError?
+        func heartbeat(actionQuery: String?) throws {
+            heartbeats.append(actionQuery)
+            if let heartbeatError { throw heartbeatError }
+        }
 
         func slotHealth() throws -> SlotHealth? { nil }
 
@@ -343,6 +347,28 @@ import Testing
         try pipeline.run()
         #expect(source.heartbeats.count >= 3 && source.heartbeats.count <= 6)
         #expect(source.heartbeats.allSatisfy { $0 == "UPDATE beat SET at = now()" })
+    }
+
+    /// A heartbeat the role may not run is a warning; a heartbeat that lost the catalog connection ends the session.
+    @Test(arguments: [ConnectorError.Kind.configuration, .transient])
+    func aFailedHeartbeatEndsTheSessionOnlyWhenTheConnectionIsGone(kind: ConnectorError.Kind) throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: [])
+        source.heartbeatError = ConnectorError(kind, "heartbeat failed")
+        let pipeline = Pipeline(
+            config: Self.config("heartbeat: {interval: 50ms}"), source: source, sink: HoldingSink(),
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        let stopper = Thread {
+            Thread.sleep(forTimeInterval: 0.3)
+            pipeline.requestStop()
+        }
+        stopper.start()
+        if kind == .transient {
+            #expect(throws: ConnectorError.self) { try pipeline.run() }
+            #expect(source.heartbeats.count == 1)
+        } else {
+            try pipeline.run()
+            #expect(source.heartbeats.count >= 2)
+        }
     }
 
     /// Acknowledges every event except those to one topic, which it refuses as Kafka refuses an event too large.
