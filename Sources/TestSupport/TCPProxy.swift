@@ -43,15 +43,14 @@ public final class TCPProxy: @unchecked Sendable {
 
     /// Stops accepting and closes every connection.
     public func close() {
-        let descriptors = state.withLock { state -> [Int32]? in
-            guard !state.closed else { return nil }
+        // Descriptors are shut and closed only under the lock: once closed, their numbers may belong to other
+        // sockets of the process, and must never be touched again.
+        state.withLock { state in
+            guard !state.closed else { return }
             state.closed = true
-            return state.descriptors
+            shutdown(listener, Int32(SHUT_RDWR))
+            for descriptor in state.descriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
         }
-        // Once closed, these numbers may belong to other sockets of the process: never touch them twice.
-        guard let descriptors else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        for descriptor in descriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
     }
 
     private static func loopback(port: Int) -> sockaddr_in {
@@ -63,12 +62,16 @@ public final class TCPProxy: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        defer { Glibc.close(listener) }
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else {
-                if errno == EINTR { continue }
-                return
+                // Ends only once `close()` shut the listener, so its number is not reused while close() may use it.
+                if state.withLock({ $0.closed }) {
+                    Glibc.close(listener)
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+                continue
             }
             let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: target)
@@ -96,9 +99,9 @@ public final class TCPProxy: @unchecked Sendable {
                         state.withLock { state in
                             state.descriptors.removeAll { $0 == client || $0 == upstream }
                             state.cut.subtract([client, upstream])
+                            Glibc.close(client)
+                            Glibc.close(upstream)
                         }
-                        Glibc.close(client)
-                        Glibc.close(upstream)
                     }
                 }.start()
             }

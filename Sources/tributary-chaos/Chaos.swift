@@ -116,10 +116,16 @@ struct Chaos: AsyncParsableCommand {
                 writer.start()
                 writerStarted = true
             }
-            // The first two kills come early, to land in the initial snapshot and in the resumed one.
-            let lifetime =
-                kill <= 2 ? 100 + Int(random.next() % 500) : Int(random.next() % UInt64(maxRun - minRun + 1)) + minRun
-            try await Task.sleep(for: .milliseconds(lifetime))
+            // The first two kills land in the initial snapshot and in the resumed one: a little after it starts.
+            var lifetime = Int(random.next() % UInt64(maxRun - minRun + 1)) + minRun
+            if kill <= 2 {
+                let started = ContinuousClock.now
+                try await waitForSnapshotOrStreaming(process)
+                try await Task.sleep(for: .milliseconds(Int(random.next() % 100)))
+                lifetime = Int((ContinuousClock.now - started) / .milliseconds(1))
+            } else {
+                try await Task.sleep(for: .milliseconds(lifetime))
+            }
             let duringSnapshot = !snapshotCompleted()
             if duringSnapshot { killedInSnapshot += 1 }
             if random.next() % 4 == 0 {
@@ -176,6 +182,17 @@ struct Chaos: AsyncParsableCommand {
         ).isEmpty {
             guard ContinuousClock.now < deadline else { throw TestSupportError("the connector made no slot within 60 s") }
             try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Waits until the connector logs that a snapshot started, or that it streams (no snapshot left to do).
+    func waitForSnapshotOrStreaming(_ process: TributaryProcess) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !process.log.contains("snapshot starting") && !process.log.contains("\"streaming\"") {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestSupportError("the connector neither started a snapshot nor streamed within 60 s:\n\(process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 
