@@ -49,7 +49,7 @@ public final class Pipeline: @unchecked Sendable {
     /// When the stream went quiet (no frame since) while the pipeline was waiting for one; nil while frames come
     /// or while reading is paused for Kafka.
     private var silentSince: ContinuousClock.Instant?
-    private var lastKeepaliveRequest = ContinuousClock.now
+    private var lastKeepaliveRequest = ContinuousClock.now - .seconds(3600)
     private let capturedTables: Set<TableName>
     /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
     private let firstToken: UInt64
@@ -753,7 +753,8 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// A quiet stream is normal; a silent server is not. After a third of `postgres.receive_timeout` without a frame,
-    /// asks for a keepalive (once per third); after all of it, gives the connection up.
+    /// asks for a keepalive (once per third); after all of it, and a third since the last request went unanswered,
+    /// gives the connection up. (So a pipeline thread that was itself held up asks before it concludes anything.)
     private func checkSilence() throws {
         let now = ContinuousClock.now
         guard let since = silentSince else {
@@ -761,8 +762,12 @@ public final class Pipeline: @unchecked Sendable {
             return
         }
         let timeout = config.postgres.receiveTimeout
-        if now - since >= timeout { throw PipelineError.silentServer(timeout: timeout) }
-        if now - since >= timeout / 3 && now - lastKeepaliveRequest >= timeout / 3 {
+        let askedDuringSilence = lastKeepaliveRequest >= since
+        let sinceAsked = now - lastKeepaliveRequest
+        if now - since >= timeout && askedDuringSilence && sinceAsked >= timeout / 3 {
+            throw PipelineError.silentServer(timeout: timeout)
+        }
+        if now - since >= timeout / 3 && (!askedDuringSilence || sinceAsked >= timeout / 3) {
             lastKeepaliveRequest = now
             try sendStatus(replyRequested: true)
         }

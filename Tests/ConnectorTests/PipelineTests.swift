@@ -15,6 +15,10 @@ import Testing
         var onExhausted: () -> Void = {}
         /// Whether a status update asking for a reply gets a keepalive, as from a server that is up.
         var answersKeepaliveRequests = false
+        /// The second read that finds no frame takes this long (the stream has gone quiet by then), as when the
+        /// pipeline's thread is held up.
+        var stallOnce: Duration?
+        private var emptyReads = 0
         let start: LSN
 
         init(start: LSN, frames: [[UInt8]]) {
@@ -35,6 +39,13 @@ import Testing
         }
 
         func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {
+            if frames.isEmpty, let stall = stallOnce {
+                emptyReads += 1
+                if emptyReads == 2 {
+                    stallOnce = nil
+                    Thread.sleep(forTimeInterval: stall / .seconds(1))
+                }
+            }
             if frames.isEmpty {
                 onExhausted()
                 return nil
@@ -161,6 +172,21 @@ import Testing
         }
         #expect(source.statuses.contains { $0.replyRequested })
         #expect(sink.events.count == 2)
+    }
+
+    /// A pipeline thread held up for longer than the timeout asks for a keepalive before it gives the server up.
+    @Test func aHeldUpPipelineAsksBeforeGivingTheServerUp() throws {
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        source.answersKeepaliveRequests = true
+        source.stallOnce = .milliseconds(500)
+        let pipeline = Pipeline(
+            config: Self.config("", postgres: ", receive_timeout: 300ms"), source: source, sink: HoldingSink(),
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        pipeline.drainTimeout = .milliseconds(200)
+        let started = ContinuousClock.now
+        source.onExhausted = { if ContinuousClock.now - started > .milliseconds(1200) { pipeline.requestStop() } }
+        try pipeline.run()
+        #expect(source.statuses.contains { $0.replyRequested })
     }
 
     @Test func confirmsTheCommitOnceKafkaAcknowledgedItsEvents() throws {
