@@ -121,24 +121,23 @@ final class LibpqConnection {
                         PQclear(kept)
                         close()
                         throw PostgresError(
-                            .connection, "PostgreSQL did not answer within \(queryTimeout); the connection is closed")
+                            .connection,
+                            "PostgreSQL did not answer within \(queryTimeout); the connection is closed (a network "
+                                + "partition or a hung server; if the server is only slow, raise postgres.receive_timeout)")
                     }
                     wait = Int32(clamping: Int((left / .milliseconds(1)).rounded(.up)))
                 }
-                var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-                if poll(&descriptor, 1, wait) < 0 && errno != EINTR {
+                do {
+                    _ = try Self.waitReadable(PQsocket(conn), timeoutMilliseconds: wait)
+                    try consumeInput()
+                } catch {
                     PQclear(kept)
-                    throw PostgresError(.connection, "poll on the PostgreSQL socket failed: errno \(errno)")
-                }
-                if PQconsumeInput(conn) == 0 {
-                    PQclear(kept)
-                    throw PostgresError(.connection, "connection to PostgreSQL lost: \(Self.errorText(conn))")
+                    throw error
                 }
             }
             guard let result = PQgetResult(conn) else { return kept }
-            let status = PQresultStatus(result)
             // A COPY result comes back at once, as from PQexec: the caller moves the data.
-            if status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH {
+            if Self.isCopy(PQresultStatus(result)) {
                 PQclear(kept)
                 return result
             }
@@ -256,10 +255,15 @@ final class LibpqConnection {
     /// Waits up to `timeoutMilliseconds` for the socket to be readable; true when it is.
     /// Touches only the socket descriptor, so it may run while another thread holds the connection.
     func waitReadable(timeoutMilliseconds: Int) throws(PostgresError) -> Bool {
-        var descriptor = pollfd(fd: socketDescriptor, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, Int32(clamping: timeoutMilliseconds))
+        try Self.waitReadable(socketDescriptor, timeoutMilliseconds: Int32(clamping: timeoutMilliseconds))
+    }
+
+    /// Waits up to `timeoutMilliseconds` (-1: as long as it takes) for `descriptor` to be readable; true when it is.
+    private static func waitReadable(_ descriptor: Int32, timeoutMilliseconds: Int32) throws(PostgresError) -> Bool {
+        var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&pollDescriptor, 1, timeoutMilliseconds)
         if ready < 0 && errno != EINTR {
-            throw PostgresError(.connection, "poll on the replication socket failed: errno \(errno)")
+            throw PostgresError(.connection, "poll on the PostgreSQL socket failed: errno \(errno)")
         }
         return ready > 0
     }
@@ -268,8 +272,12 @@ final class LibpqConnection {
     func consumeInput() throws(PostgresError) {
         let conn = try handle()
         if PQconsumeInput(conn) == 0 {
-            throw PostgresError(.connection, "replication connection lost: \(Self.errorText(conn))")
+            throw PostgresError(.connection, "connection to PostgreSQL lost: \(Self.errorText(conn))")
         }
+    }
+
+    private static func isCopy(_ status: ExecStatusType) -> Bool {
+        status == PGRES_COPY_OUT || status == PGRES_COPY_IN || status == PGRES_COPY_BOTH
     }
 
     /// The connection's socket, read once when streaming starts.
@@ -335,7 +343,7 @@ final class LibpqConnection {
         while PQisBusy(conn) == 0, let result = PQgetResult(conn) {
             let status = PQresultStatus(result)
             PQclear(result)
-            if status == PGRES_COPY_BOTH || status == PGRES_COPY_OUT || status == PGRES_COPY_IN { break }
+            if Self.isCopy(status) { break }
         }
     }
 }

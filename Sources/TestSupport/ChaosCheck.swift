@@ -67,6 +67,7 @@ public struct ChaosCheck: Sendable {
             else { continue }  // snapshot reads of counters show a state, not a change
             streamed[key, default: []].append(seq)
         }
+        let snapshotKills = kills.count(where: \.duringSnapshot)
         for id in 1...max(bulkRows, 1) where bulkRows > 0 {
             guard let count = bulkSeen[id] else {
                 report.lost += 1
@@ -75,30 +76,25 @@ public struct ChaosCheck: Sendable {
             }
             report.delivered += 1
             report.duplicates += count - 1
-            let snapshotKills = kills.count(where: \.duringSnapshot)
             if count - 1 > snapshotKills, report.problems.count < 20 {
                 report.problems.append(
                     "bulk row \(id) arrived \(count) times, but only \(snapshotKills) kills came during the snapshot")
             }
         }
-        var expected: [Int: [Int64]] = [:]
-        var changes: [Int: [Int64: Change]] = [:]
-        for change in written {
-            expected[change.key, default: []].append(change.seq)
-            changes[change.key, default: [:]][change.seq] = change
-        }
-        for (key, seqs) in expected.sorted(by: { $0.key < $1.key }) {
-            let seen = streamed[key] ?? []
+        var expected: [Int: [Change]] = [:]
+        for change in written { expected[change.key, default: []].append(change) }
+        for (key, changes) in expected.sorted(by: { $0.key < $1.key }) {
+            let committed = Dictionary(changes.map { ($0.seq, $0) }, uniquingKeysWith: { first, _ in first })
             // A restart sends again what was not confirmed, so a key may see 1 2 3 2 3 4: each change's first
             // arrival must come in commit order, and every committed change must arrive.
             var firstArrivals: [Int64] = []
             var copies: [Int64: Int] = [:]
-            for seq in seen {
+            for seq in streamed[key] ?? [] {
                 copies[seq, default: 0] += 1
                 if copies[seq] == 1 { firstArrivals.append(seq) } else { report.duplicates += 1 }
             }
             for (seq, count) in copies.sorted(by: { $0.key < $1.key }) where count > 1 {
-                guard let change = changes[key]?[seq] else { continue }
+                guard let change = committed[seq] else { continue }
                 let unconfirmedAtKills = kills.count { $0.at > change.committing && $0.confirmed < change.end }
                 if count - 1 > unconfirmedAtKills, report.problems.count < 20 {
                     report.problems.append(
@@ -106,18 +102,19 @@ public struct ChaosCheck: Sendable {
                     )
                 }
             }
-            let arrived = Set(copies.keys)
-            let committed = Set(seqs)
-            for seq in seqs where !arrived.contains(seq) {
+            for change in changes {
+                if copies[change.seq] != nil {
+                    report.delivered += 1
+                    continue
+                }
                 report.lost += 1
-                if report.problems.count < 20 { report.problems.append("key \(key) change seq=\(seq) never arrived") }
+                if report.problems.count < 20 { report.problems.append("key \(key) change seq=\(change.seq) never arrived") }
             }
-            report.delivered += seqs.count - seqs.filter { !arrived.contains($0) }.count
-            let inOrder = firstArrivals.filter(committed.contains)
+            let inOrder = firstArrivals.filter { committed[$0] != nil }
             if inOrder != inOrder.sorted() {
                 report.problems.append("key \(key): changes arrived out of order: \(inOrder.prefix(30))")
             }
-            if let extra = arrived.subtracting(committed).first {
+            if let extra = firstArrivals.first(where: { committed[$0] == nil }) {
                 report.problems.append("key \(key): seq=\(extra) arrived but never committed")
             }
         }
