@@ -5,9 +5,13 @@ public import PGOutput
 ///
 /// - Important: every call is made from the pipeline's thread, one at a time.
 public protocol ChangeSource: AnyObject {
-    /// Connects, checks prerequisites, prepares publication and slot. When it creates the slot and
-    /// `exportSnapshot` is set, the position names a snapshot of the database at the slot's consistent point.
-    func open(exportSnapshot: Bool) throws -> SourcePosition
+    /// Connects, checks prerequisites and prepares the publication; says what the server has of the slot
+    /// (throwing `slotInUse` while another process streams from it) without creating or changing it.
+    func inspect() throws -> SlotObservation
+    /// Creates the slot when it is missing (after dropping it when `replacingSlot`: one the server invalidated),
+    /// ready to stream. When it creates the slot and `exportSnapshot` is set, the position names a snapshot of the
+    /// database at the slot's consistent point. Called once, after `inspect`.
+    func open(exportSnapshot: Bool, replacingSlot: Bool) throws -> SourcePosition
     /// Starts streaming from the slot (after any snapshot: it ends the exported snapshot).
     func startStreaming() throws
     /// The tables a snapshot reads: the configured ones, or every table of the publication.

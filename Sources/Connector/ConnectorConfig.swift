@@ -30,6 +30,57 @@ public struct ConnectorConfig: Sendable {
         /// connection is taken for dead and the session starts again. While the stream is quiet the connector asks
         /// the server for a keepalive, so a healthy idle server is never silent that long.
         public var receiveTimeout: Duration = .seconds(60)
+        /// Debezium's `schema.include.list`, `schema.exclude.list`, `table.include.list` and `table.exclude.list`:
+        /// regular expressions matched, ignoring case, against the whole schema name or `schema.table`.
+        public var tablePatterns = TablePatterns()
+        /// What to do when the slot cannot continue what the connector last confirmed; nil = the snapshot mode's default.
+        public var onSlotLost: SlotLostAction?
+    }
+
+    /// The regular-expression table filters, as Debezium reads them; empty lists filter nothing.
+    public struct TablePatterns: Sendable, Equatable {
+        public var schemaInclude: [String] = []
+        public var schemaExclude: [String] = []
+        public var tableInclude: [String] = []
+        public var tableExclude: [String] = []
+
+        public init(
+            schemaInclude: [String] = [], schemaExclude: [String] = [], tableInclude: [String] = [],
+            tableExclude: [String] = []
+        ) {
+            self.schemaInclude = schemaInclude
+            self.schemaExclude = schemaExclude
+            self.tableInclude = tableInclude
+            self.tableExclude = tableExclude
+        }
+
+        public var isEmpty: Bool {
+            schemaInclude.isEmpty && schemaExclude.isEmpty && tableInclude.isEmpty && tableExclude.isEmpty
+        }
+    }
+
+    /// What a connector does when its slot is gone, invalidated, moved past what it confirmed, or on another cluster.
+    public enum SlotLostAction: String, Sendable, CaseIterable {
+        /// Stop in `failed`, saying what was lost, until the file says otherwise.
+        case fail
+        /// Read every captured table again, then stream from the new slot.
+        case snapshot
+        /// Stream on from the new position; the gap is logged as an error and counted in `/metrics`.
+        case acceptGap = "accept_gap"
+
+        /// The safe choice for a snapshot mode: modes that read the tables when the slot is new snapshot again;
+        /// the others fail.
+        public static func `default`(for mode: SnapshotMode) -> SlotLostAction {
+            switch mode {
+            case .whenNeeded, .always: .snapshot
+            case .initial, .noData, .initialOnly: .fail
+            }
+        }
+    }
+
+    /// `postgres.on_slot_lost`, or the snapshot mode's default.
+    public var slotLostAction: SlotLostAction {
+        postgres.onSlotLost ?? .default(for: snapshot.mode)
     }
 
     public enum PublicationMode: String, Sendable, CaseIterable {

@@ -319,8 +319,13 @@ struct ConfigReader {
         if let entry = section["publication_mode"], let text = string(entry.value, "postgres.publication_mode") {
             if let value = ConnectorConfig.PublicationMode(rawValue: text) {
                 mode = value
-                if value == .filtered && section["tables"] == nil {
-                    error(entry.value, "publication_mode filtered needs postgres.tables: the tables to publish")
+                if value == .filtered && section["tables"] == nil && section["table_include_list"] == nil
+                    && section["schema_include_list"] == nil
+                {
+                    error(
+                        entry.value,
+                        "publication_mode filtered needs postgres.tables, table_include_list or schema_include_list: "
+                            + "the tables to publish")
                 }
             } else {
                 error(
@@ -329,12 +334,44 @@ struct ConfigReader {
                 )
             }
         }
+        var patterns = ConnectorConfig.TablePatterns()
+        for (key, keyPath) in [
+            ("schema_include_list", \ConnectorConfig.TablePatterns.schemaInclude),
+            ("schema_exclude_list", \.schemaExclude), ("table_include_list", \.tableInclude),
+            ("table_exclude_list", \.tableExclude),
+        ] {
+            guard let entry = section[key], let items = stringList(entry.value, "postgres.\(key)") else { continue }
+            for (text, item) in items {
+                if let problem = TableFilter.patternProblem(text) {
+                    error(item, "postgres.\(key): '\(text)' is not a regular expression (\(problem))")
+                } else {
+                    patterns[keyPath: keyPath].append(text)
+                }
+            }
+        }
+        for (include, exclude) in [("schema_include_list", "schema_exclude_list"), ("table_include_list", "table_exclude_list")]
+        where section[include] != nil && section[exclude] != nil {
+            error(
+                section[exclude]?.key,
+                "postgres.\(include) and postgres.\(exclude) exclude each other, as in Debezium; keep one")
+        }
+        var onSlotLost: ConnectorConfig.SlotLostAction?
+        if let entry = section["on_slot_lost"], let text = string(entry.value, "postgres.on_slot_lost") {
+            onSlotLost = ConnectorConfig.SlotLostAction(rawValue: text)
+            if onSlotLost == nil {
+                error(
+                    entry.value,
+                    "postgres.on_slot_lost must be one of \(ConnectorConfig.SlotLostAction.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
+                )
+            }
+        }
         let interval = section["status_interval"].map { duration($0.value, "postgres.status_interval") } ?? .seconds(10)
         let receiveTimeout = section["receive_timeout"].map { duration($0.value, "postgres.receive_timeout") } ?? .seconds(60)
         guard let url, let slot, let publication, let interval, let receiveTimeout else { return nil }
         return ConnectorConfig.Postgres(
             url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
-            excludedTables: excluded, statusInterval: interval, receiveTimeout: receiveTimeout)
+            excludedTables: excluded, statusInterval: interval, receiveTimeout: receiveTimeout, tablePatterns: patterns,
+            onSlotLost: onSlotLost)
     }
 
     mutating func identifier(
@@ -668,8 +705,9 @@ extension ConnectorConfigLoader {
         (
             "postgres",
             [
-                "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables", "status_interval",
-                "receive_timeout",
+                "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
+                "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
+                "receive_timeout", "on_slot_lost",
             ]
         ),
         ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes"]),

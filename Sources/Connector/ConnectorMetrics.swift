@@ -22,6 +22,7 @@ final class ConnectorMetrics {
     private let safeWALSize: Gauge
     private let walStatuses: [String: Gauge]
     private let refused: [String: Counter]
+    private let slotLost: [String: Counter]
     private let states: [ConnectorStatus.State: Gauge]
 
     init(connector: String) {
@@ -48,11 +49,20 @@ final class ConnectorMetrics {
             uniqueKeysWithValues: ["skip", "dead_letter"].map {
                 ($0, Counter(label: "tributary_events_refused_total", dimensions: dimensions + [("action", $0)]))
             })
+        slotLost = Dictionary(
+            uniqueKeysWithValues: ConnectorConfig.SlotLostAction.allCases.map {
+                ($0.rawValue, Counter(label: "tributary_slot_lost_total", dimensions: dimensions + [("action", $0.rawValue)]))
+            })
         var states: [ConnectorStatus.State: Gauge] = [:]
         for state in ConnectorStatus.State.allCases {
             states[state] = Gauge(label: "tributary_connector_state", dimensions: dimensions + [("state", state.rawValue)])
         }
         self.states = states
+    }
+
+    /// A slot that could not continue the stream was found, and `action` was taken.
+    func countSlotLost(action: String) {
+        slotLost[action]?.increment()
     }
 
     func countEvents(table: String, op: String, count: UInt64) {

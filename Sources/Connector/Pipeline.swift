@@ -50,10 +50,12 @@ public final class Pipeline: @unchecked Sendable {
     /// or while reading is paused for Kafka.
     private var silentSince: ContinuousClock.Instant?
     private var lastKeepaliveRequest = ContinuousClock.now - .seconds(3600)
-    private let capturedTables: Set<TableName>
+    /// What the state directory says of the slot; saved before a status update confirms past it.
+    private var slotRecord: SlotRecord?
+    private var slotRecords: SlotRecordStore?
+    private let tableFilter: TableFilter
     /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
     private let firstToken: UInt64
-    private let excludedTables: Set<TableName>
 
     /// How long shutdown waits for Kafka to acknowledge what is in flight.
     public var drainTimeout: Duration = .seconds(30)
@@ -72,8 +74,7 @@ public final class Pipeline: @unchecked Sendable {
         self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
         self.firstToken = firstToken
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
-        self.capturedTables = Set(config.postgres.tables)
-        self.excludedTables = Set(config.postgres.excludedTables)
+        self.tableFilter = TableFilter(config.postgres)
     }
 
     static func settings(_ config: ConnectorConfig, database: String) -> EventSettings {
@@ -97,7 +98,27 @@ public final class Pipeline: @unchecked Sendable {
     /// sends the final standby status and closes the stream.
     public func run() throws {
         defer { source.close() }
-        let position = try source.open(exportSnapshot: config.snapshot.mode != .noData)
+        let observation = try source.inspect()
+        let records = SlotRecordStore(directory: config.snapshot.stateDirectory, connector: config.name)
+        let record = try records.load()
+        let recovery = try checkSlotContinuity(observation, record: record)
+        let position = try source.open(
+            exportSnapshot: config.snapshot.mode != .noData || recovery.snapshot, replacingSlot: recovery.replaceSlot)
+        if record == nil && position.slotCreated {
+            logger.notice(
+                """
+                no slot record in \(records.path): taking this for the connector's first start. If it ran before, its \
+                state directory was not kept and nothing can tell whether changes were missed while it had no slot: keep \
+                snapshot.state_directory on a persistent volume
+                """,
+                metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(position.start)"])
+        }
+        slotRecords = records
+        slotRecord = SlotRecord(
+            slot: config.postgres.slot, systemIdentifier: observation.systemIdentifier, timeline: observation.timeline,
+            database: observation.databaseName, confirmedLSN: position.start,
+            confirmedAt: SlotRecord.timestamp(nanos: Self.wallClockNanos()))
+        try records.save(slotRecord!)
         tracker = CheckpointTracker(start: position.start, firstToken: tracker.tokenWatermark)
         builder = ChangeEventBuilder(
             settings: Self.settings(config, database: position.databaseName),
@@ -105,7 +126,7 @@ public final class Pipeline: @unchecked Sendable {
         received = position.start
         lastFlushSent = position.start
 
-        if let plan = try snapshotPlan(position) {
+        if let plan = try snapshotPlan(position, again: recovery.snapshot) {
             let finished = try runSnapshot(plan, at: position)
             builder.endSnapshot(lastCommitLSN: position.slotCreated ? nil : position.start)
             if !finished || isStopRequested {
@@ -174,6 +195,46 @@ public final class Pipeline: @unchecked Sendable {
         try drain()
     }
 
+    // MARK: Slot continuity
+
+    /// Compares the slot with what this connector last confirmed. A slot that cannot continue the stream stops the
+    /// connector, or is healed by reading the tables again, or is streamed on from, as `postgres.on_slot_lost` says.
+    private func checkSlotContinuity(
+        _ observation: SlotObservation, record: SlotRecord?
+    ) throws -> (snapshot: Bool, replaceSlot: Bool) {
+        let continuity = SlotContinuity.check(record: record, slot: config.postgres.slot, server: observation)
+        if let record, record.timeline != observation.timeline, continuity == .continues {
+            logger.notice(
+                "the server was promoted (timeline \(record.timeline) → \(observation.timeline)); its copy of the slot continues the stream",
+                metadata: ["slot": "\(config.postgres.slot)"])
+        }
+        guard case .lost(let loss) = continuity else { return (false, false) }
+        let action = config.slotLostAction
+        metrics.countSlotLost(action: action.rawValue)
+        switch action {
+        case .fail:
+            let why =
+                config.postgres.onSlotLost == nil
+                ? "postgres.on_slot_lost defaults to fail with snapshot.mode \(config.snapshot.mode.rawValue)"
+                : "postgres.on_slot_lost is fail"
+            throw ConnectorError(
+                .configuration,
+                "\(loss). The connector stops here (\(why)). To go on, set postgres.on_slot_lost: snapshot to read every "
+                    + "captured table again and then stream, or accept_gap to stream on from the current position with "
+                    + "those changes missing; then restart")
+        case .snapshot:
+            logger.error(
+                "\(loss); reading every captured table again, as postgres.on_slot_lost is snapshot",
+                metadata: ["slot": "\(config.postgres.slot)"])
+            return (true, loss.slotMustBeReplaced)
+        case .acceptGap:
+            logger.critical(
+                "\(loss); streaming on from the current position, as postgres.on_slot_lost is accept_gap: those changes stay missing",
+                metadata: ["slot": "\(config.postgres.slot)"])
+            return (false, loss.slotMustBeReplaced)
+        }
+    }
+
     // MARK: Snapshot
 
     struct SnapshotPlan {
@@ -188,20 +249,22 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Decides, as Debezium's snapshot modes do, whether and what to snapshot before streaming.
-    private func snapshotPlan(_ position: SourcePosition) throws -> SnapshotPlan? {
+    ///
+    /// - Parameter again: the slot was lost and `postgres.on_slot_lost` is `snapshot`: every table is read again,
+    ///   whatever the mode; a snapshot so started and stopped is resumed on the next start, even in `no_data` mode.
+    private func snapshotPlan(_ position: SourcePosition, again: Bool) throws -> SnapshotPlan? {
         let mode = config.snapshot.mode
-        guard mode != .noData else { return nil }
         let store = SnapshotStateStore(directory: config.snapshot.stateDirectory, connector: config.name)
         var state = try store.load(slot: config.postgres.slot)
         // A new slot starts a new history: what an old snapshot completed says nothing about it.
-        if position.slotCreated || mode == .always { state = nil }
+        if position.slotCreated || mode == .always || again { state = nil }
+        guard mode != .noData || again || state?.completed == false else { return nil }
         if let state, state.completed, mode != .always, !(mode == .whenNeeded && position.slotCreated) {
             status.update { $0.snapshot.completed = true }
             return nil
         }
         let done = Set((state?.tablesDone ?? []).compactMap { TableName(parsing: $0) })
-        let excluded = Set(config.postgres.excludedTables)
-        let tables = try source.snapshotTables().filter { !excluded.contains($0) }
+        let tables = try source.snapshotTables().filter(tableFilter.captures)
         return SnapshotPlan(
             tables: tables, done: done, previous: state, snapshotName: position.slotCreated ? position.snapshotName : nil,
             store: store)
@@ -527,7 +590,7 @@ public final class Pipeline: @unchecked Sendable {
                 throw PipelineError.encode(lsn: lsn, underlying: error)
             }
             let table = TableName(schema: relation.namespace, name: relation.name)
-            if (capturedTables.isEmpty || capturedTables.contains(table)) && !excludedTables.contains(table) {
+            if tableFilter.captures(table) {
                 capturedRelations.insert(relation.oid)
             } else {
                 capturedRelations.remove(relation.oid)
@@ -775,6 +838,13 @@ public final class Pipeline: @unchecked Sendable {
 
     private func sendStatus(replyRequested: Bool = false) throws {
         let flush = tracker.flushPosition
+        if let records = slotRecords, var record = slotRecord, flush > record.confirmedLSN {
+            // Recorded first: the record never falls behind the slot, so a slot found further on was moved by another.
+            record.confirmedLSN = flush
+            record.confirmedAt = SlotRecord.timestamp(nanos: Self.wallClockNanos())
+            try records.save(record)
+            slotRecord = record
+        }
         try source.send(
             StandbyStatusUpdate(
                 written: max(received, flush), flushed: flush, applied: flush,

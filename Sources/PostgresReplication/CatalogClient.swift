@@ -44,16 +44,25 @@ public final class CatalogClient {
         public var confirmedFlush: LSN?
         public var activePID: Int?
         public var walStatus: String?
+        /// Why the server invalidated the slot (`wal_removed`, `rows_removed`, …); nil while it can stream.
+        public var invalidation: String?
     }
 
     public func slot(_ name: String) throws(PostgresError) -> SlotInfo? {
+        // invalidation_reason (PostgreSQL 17) and conflicting (16) are read through to_jsonb, so that the query
+        // runs on servers without those columns; wal_status 'lost' says the same on every version since 13.
         let rows = try connection.query(
-            "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, active_pid::text, wal_status "
-                + "FROM pg_replication_slots WHERE slot_name = $1", [name])
+            """
+            SELECT plugin, slot_type, database, confirmed_flush_lsn::text, active_pid::text, wal_status,
+                   coalesce(to_jsonb(s) ->> 'invalidation_reason',
+                            CASE WHEN to_jsonb(s) ->> 'conflicting' = 'true' THEN 'conflicting' END,
+                            CASE WHEN wal_status = 'lost' THEN 'wal_removed' END)
+            FROM pg_replication_slots s WHERE slot_name = $1
+            """, [name])
         guard let row = rows.first else { return nil }
         return SlotInfo(
             plugin: row[0], slotType: row[1] ?? "", database: row[2], confirmedFlush: row[3].flatMap { LSN($0) },
-            activePID: row[4].flatMap { Int($0) }, walStatus: row[5])
+            activePID: row[4].flatMap { Int($0) }, walStatus: row[5], invalidation: row[6])
     }
 
     public func dropSlot(_ name: String) throws(PostgresError) {
@@ -147,6 +156,22 @@ public final class CatalogClient {
                 throw PostgresError(.configuration, "\(sql) failed: \(error.message)", sqlState: error.sqlState)
             }
             throw error
+        }
+    }
+
+    /// Every ordinary and partitioned table outside the system schemas (partitions are published through their root).
+    public func userTables() throws(PostgresError) -> [TableName] {
+        try connection.query(
+            """
+            SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+              AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+            ORDER BY 1, 2
+            """
+        ).compactMap { row in
+            guard let schema = row[0], let name = row[1] else { return nil }
+            return TableName(schema: schema, name: name)
         }
     }
 

@@ -10,6 +10,9 @@ final class PostgresChangeSource: ChangeSource {
     private let logger: Logger
     private var catalog: CatalogClient?
     private var session: ReplicationSession?
+    /// What `inspect` found, for `open`.
+    private var existingSlot: CatalogClient.SlotInfo?
+    private var identity: ReplicationSession.SystemIdentity?
 
     init(config: ConnectorConfig, logger: Logger) {
         self.config = config
@@ -21,9 +24,33 @@ final class PostgresChangeSource: ChangeSource {
             conninfo: config.postgres.url, password: config.postgres.password, applicationName: "tributary_\(config.name)")
     }
 
-    func open(exportSnapshot: Bool) throws -> SourcePosition {
+    func inspect() throws -> SlotObservation {
         do {
-            return try prepare(exportSnapshot: exportSnapshot)
+            return try prepare()
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    func open(exportSnapshot: Bool, replacingSlot: Bool) throws -> SourcePosition {
+        guard let catalog, let session, let identity else {
+            throw ConnectorError(.transient, "open() before inspect(): the connections are not open")
+        }
+        do {
+            if replacingSlot, existingSlot != nil {
+                try catalog.dropSlot(config.postgres.slot)
+                logger.warning("dropped the invalidated replication slot", metadata: ["slot": "\(config.postgres.slot)"])
+                existingSlot = nil
+            }
+            if let existingSlot {
+                return SourcePosition(
+                    databaseName: identity.databaseName, start: existingSlot.confirmedFlush ?? .zero, slotCreated: false)
+            }
+            let (start, snapshotName) = try session.createSlot(config.postgres.slot, exportSnapshot: exportSnapshot)
+            logger.info(
+                "created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
+            return SourcePosition(
+                databaseName: identity.databaseName, start: start, slotCreated: true, snapshotName: snapshotName)
         } catch {
             throw Self.classify(error)
         }
@@ -59,7 +86,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    private func prepare(exportSnapshot: Bool) throws(PostgresError) -> SourcePosition {
+    private func prepare() throws(PostgresError) -> SlotObservation {
         let catalog = try CatalogClient(settings: settings)
         self.catalog = catalog
         let walLevel = try catalog.setting("wal_level") ?? "unknown"
@@ -81,13 +108,22 @@ final class PostgresChangeSource: ChangeSource {
             case .allTables: .allTables
             case .existing: .existing
             }
-        let outcome = try catalog.preparePublication(config.postgres.publication, mode: mode, tables: config.postgres.tables)
+        var tables = config.postgres.tables
+        let filter = TableFilter(config.postgres)
+        if mode == .filtered && filter.hasPatterns {
+            // Debezium's filtered mode: the publication holds the tables that match when the connector starts.
+            tables = try catalog.userTables().filter(filter.captures)
+            guard !tables.isEmpty else {
+                throw PostgresError(
+                    .configuration,
+                    "no table of the database passes postgres.tables and the include/exclude lists, so publication_mode "
+                        + "filtered has nothing to publish; check the lists (regular expressions matched whole, ignoring case)")
+            }
+        }
+        let outcome = try catalog.preparePublication(config.postgres.publication, mode: mode, tables: tables)
         logger.info("\(outcome)")
 
         let database = try catalog.currentDatabase()
-        var start: LSN
-        var created = false
-        var snapshotName: String?
         let existing = try catalog.slot(config.postgres.slot)
         if let slot = existing {
             guard slot.slotType == "logical", slot.plugin == "pgoutput" else {
@@ -110,21 +146,15 @@ final class PostgresChangeSource: ChangeSource {
                         + "(another instance of this connector?); standing by until it is released",
                     sqlState: "55006")
             }
-            start = slot.confirmedFlush ?? .zero
-        } else {
-            start = .zero
         }
-
+        existingSlot = existing
         let session = try ReplicationSession(settings: settings)
         self.session = session
         let identity = try session.identifySystem()
-        if existing == nil {
-            (start, snapshotName) = try session.createSlot(config.postgres.slot, exportSnapshot: exportSnapshot)
-            created = true
-            logger.info(
-                "created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
-        }
-        return SourcePosition(databaseName: identity.databaseName, start: start, slotCreated: created, snapshotName: snapshotName)
+        self.identity = identity
+        return SlotObservation(
+            systemIdentifier: identity.systemID, timeline: identity.timeline, databaseName: identity.databaseName,
+            slot: existing.map { SlotObservation.Slot(confirmedFlush: $0.confirmedFlush, invalidation: $0.invalidation) })
     }
 
     func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {

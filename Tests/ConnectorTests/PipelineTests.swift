@@ -26,8 +26,17 @@ import Testing
             self.frames = frames
         }
 
-        func open(exportSnapshot: Bool) throws -> SourcePosition {
-            SourcePosition(databaseName: "db", start: start, slotCreated: false)
+        /// What `inspect` reports; by default the slot exists at `start`.
+        lazy var observation = SlotObservation(
+            systemIdentifier: "7000000000000000001", timeline: 1, databaseName: "db",
+            slot: .init(confirmedFlush: start))
+        private(set) var opened: (exportSnapshot: Bool, replacingSlot: Bool)?
+
+        func inspect() throws -> SlotObservation { observation }
+
+        func open(exportSnapshot: Bool, replacingSlot: Bool) throws -> SourcePosition {
+            opened = (exportSnapshot, replacingSlot)
+            return SourcePosition(databaseName: "db", start: start, slotCreated: observation.slot == nil || replacingSlot)
         }
 
         func startStreaming() throws {}
@@ -106,13 +115,13 @@ import Testing
 
     struct Failure: Error {}
 
-    static let config = try! ConnectorConfigLoader(environment: [:]).parse(
-        """
-        name: test
-        postgres: {url: "postgresql://x/db", status_interval: 10ms, tables: [public.items]}
-        kafka: {bootstrap_servers: embedded, topic_prefix: p}
-        snapshot: {mode: no_data}
-        """, file: "test.yaml")
+    /// A connector file of its own for each use: its state directory (the slot record) is a fresh one.
+    static var config: ConnectorConfig { config("") }
+
+    /// A fresh directory for a pipeline's state files.
+    static func stateDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tributary-pipeline-\(UUID().uuidString)").path
+    }
 
     static func stream(table: String = "items") -> [[UInt8]] {
         [
@@ -126,13 +135,15 @@ import Testing
         ]
     }
 
-    static func config(_ extra: String, kafka: String = "", postgres: String = "") -> ConnectorConfig {
+    static func config(
+        _ extra: String, kafka: String = "", postgres: String = "", stateDirectory: String = stateDirectory()
+    ) -> ConnectorConfig {
         try! ConnectorConfigLoader(environment: [:]).parse(
             """
             name: test
             postgres: {url: "postgresql://x/db", status_interval: 10ms, tables: [public.items]\(postgres)}
             kafka: {bootstrap_servers: embedded, topic_prefix: p\(kafka)}
-            snapshot: {mode: no_data}
+            snapshot: {mode: no_data, state_directory: \(stateDirectory)}
             \(extra)
             """, file: "test.yaml")
     }
@@ -395,6 +406,59 @@ import Testing
             try pipeline.run()
             #expect(source.heartbeats.count >= 2)
         }
+    }
+
+    /// Runs a first session so the state directory holds a slot record; returns the directory.
+    func recordedRun() throws -> (directory: String, record: SlotRecord) {
+        let directory = Self.stateDirectory()
+        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        try run(source, HoldingSink(), config: Self.config("", stateDirectory: directory))
+        let record = try #require(try SlotRecordStore(directory: directory, connector: "test").load())
+        return (directory, record)
+    }
+
+    /// The record is saved before the server hears of a position, so it is never behind the slot.
+    @Test func theSlotRecordIsWrittenBeforeAPositionIsConfirmed() throws {
+        let (_, record) = try recordedRun()
+        #expect(record.slot == "tributary_test")
+        #expect(record.systemIdentifier == "7000000000000000001")
+        #expect(record.confirmedLSN == LSN(0x1A0), "the commit's end, confirmed once Kafka had both events")
+    }
+
+    /// A slot gone since the last run stops the connector (no_data's default) before any slot is created.
+    @Test func aLostSlotStopsTheConnectorWithWhatWasLost() throws {
+        let (directory, _) = try recordedRun()
+        let source = ScriptedSource(start: LSN(0x900), frames: Self.stream())
+        source.observation.slot = nil
+        let sink = HoldingSink()
+        #expect {
+            try run(source, sink, config: Self.config("", stateDirectory: directory))
+        } throws: { error in
+            guard let error = error as? ConnectorError, error.kind == .configuration else { return false }
+            return error.message.contains("replication slot tributary_test does not exist")
+                && error.message.contains("after 0/1A0") && error.message.contains("on_slot_lost: snapshot")
+                && error.message.contains("accept_gap") && error.message.contains("defaults to fail with snapshot.mode no_data")
+        }
+        #expect(source.opened == nil, "no slot is created: the next start finds the same gap")
+        #expect(sink.events.isEmpty)
+        #expect(try SlotRecordStore(directory: directory, connector: "test").load()?.confirmedLSN == LSN(0x1A0))
+    }
+
+    /// accept_gap streams on from the new slot and records it, so the following start continues without a word.
+    @Test func anAcceptedGapStreamsOnFromTheNewSlot() throws {
+        let (directory, _) = try recordedRun()
+        let config = Self.config("", postgres: ", on_slot_lost: accept_gap", stateDirectory: directory)
+        let source = ScriptedSource(start: LSN(0x900), frames: Self.stream())
+        source.observation.slot = .init(confirmedFlush: LSN(0x40), invalidation: "wal_removed")
+        let sink = HoldingSink()
+        try run(source, sink, config: config)
+        #expect(source.opened?.replacingSlot == true, "an invalidated slot is dropped and created again")
+        #expect(sink.events.count == 2)
+        let record = try #require(try SlotRecordStore(directory: directory, connector: "test").load())
+        #expect(record.confirmedLSN >= LSN(0x900))
+        let again = ScriptedSource(start: record.confirmedLSN, frames: [])
+        try run(again, HoldingSink(), config: config)
+        #expect(again.opened?.replacingSlot == false)
     }
 
     /// Acknowledges every event except those to one topic, which it refuses as Kafka refuses an event too large.

@@ -1,0 +1,106 @@
+import Foundation
+import KafkaSink
+import TestSupport
+import Testing
+
+/// A slot lost between two runs never turns into a silent gap: the connector stops, or reads the tables again, or
+/// streams on with the gap logged and counted, as `postgres.on_slot_lost` says.
+@Suite(.serialized) struct SlotLossTests {
+    /// The connector's file with `postgres.on_slot_lost` set (or removed, for nil).
+    static func setOnSlotLost(_ action: String?, in path: String) throws {
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("on_slot_lost") }
+            .joined(separator: "\n")
+        if let action {
+            text = text.replacingOccurrences(
+                of: "  status_interval: 1s", with: "  status_interval: 1s\n  on_slot_lost: \(action)")
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The slot record the connector keeps beside its file.
+    static func record(_ harness: Harness) throws -> [String: Any] {
+        let directory = URL(fileURLWithPath: harness.configPath).deletingLastPathComponent().appendingPathComponent("state")
+        let name = URL(fileURLWithPath: harness.configPath).deletingPathExtension().lastPathComponent
+        let data = try Data(contentsOf: directory.appendingPathComponent("\(name).slot.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// The value of `tributary_slot_lost_total` for an action, from `/metrics`.
+    static func slotLostCount(port: Int, action: String) async throws -> Double {
+        let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+        let line = metrics.split(separator: "\n").first {
+            $0.hasPrefix("tributary_slot_lost_total{") && $0.contains("action=\"\(action)\"")
+        }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    static func ids(_ records: [KafkaRecord], op: String) -> Set<Int> {
+        Set(
+            records.map(Event.init).filter { $0.op == op }.compactMap { ($0.after?["id"] as? NSNumber)?.intValue })
+    }
+
+    @Test func aDroppedSlotStopsTheConnectorUntilTheFileSaysWhatToDo() async throws {
+        let harness = try Harness(database: "slot_dropped", snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+        var connector = try await harness.startConnector()
+        try harness.db.execute("INSERT INTO items SELECT g, 'streamed' FROM generate_series(1, 100) g")
+        let streamed = try harness.currentWAL()
+        try await harness.waitForSlot(toReach: streamed)
+        #expect(try await connector.terminate() == 0)
+        let confirmed = try #require(try Self.record(harness)["confirmed_lsn"] as? String)
+        #expect(try harness.db.execute("SELECT $1::pg_lsn >= $2::pg_lsn", [confirmed, streamed]).first?.first == "t")
+
+        // A DBA drops the slot; rows written meanwhile reach no slot.
+        try harness.db.execute("SELECT pg_drop_replication_slot($1)", [harness.slot])
+        try harness.db.execute("INSERT INTO items SELECT g, 'while lost' FROM generate_series(101, 300) g")
+
+        // no_data's default: failed, saying what was lost and what to choose; no slot is created behind its back.
+        var port = try PostgresServer.freePort()
+        connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(port)"])
+        let status = try await Harness.waitForState("failed", port: port, process: connector)
+        let error = status["last_error"] as? String ?? ""
+        #expect(error.contains("replication slot \(harness.slot) does not exist"), "\(error)")
+        #expect(error.contains("after \(confirmed), which this connector confirmed at "), "\(error)")
+        #expect(error.contains("postgres.on_slot_lost: snapshot") && error.contains("accept_gap"), "\(error)")
+        #expect(try await Self.slotLostCount(port: port, action: "fail") >= 1)
+        try await Task.sleep(for: .seconds(2))
+        #expect(try harness.confirmedFlush() == nil, "still no slot after retries")
+        _ = try await connector.terminate()
+        #expect(try Self.record(harness)["confirmed_lsn"] as? String == confirmed, "the record still names the gap")
+
+        // on_slot_lost: snapshot reads the table again: the rows written while the slot was gone arrive as reads.
+        try Self.setOnSlotLost("snapshot", in: harness.configPath)
+        port = try PostgresServer.freePort()
+        connector = try await harness.startConnector(healthPort: port)
+        #expect(connector.log.contains("reading every captured table again"))
+        #expect(try await Self.slotLostCount(port: port, action: "snapshot") == 1)
+        try harness.db.execute("INSERT INTO items VALUES (301, 'after')")
+        let afterSnapshot = try await harness.records(["it.public.items"], atLeast: 100 + 300 + 1)
+        #expect(Self.ids(afterSnapshot, op: "r") == Set(1...300))
+        #expect(Self.ids(afterSnapshot, op: "c") == Set(1...100).union([301]))
+        let streamedAgain = try harness.currentWAL()
+        try await harness.waitForSlot(toReach: streamedAgain)
+        #expect(try await connector.terminate() == 0)
+
+        // A restart with the slot in place continues quietly, whatever on_slot_lost says.
+        try Self.setOnSlotLost(nil, in: harness.configPath)
+        connector = try await harness.startConnector()
+        #expect(!connector.log.contains("on_slot_lost"))
+        #expect(try await connector.terminate() == 0)
+
+        // accept_gap: streams on from a new slot; the gap is logged and counted, and later rows arrive.
+        try harness.db.execute("SELECT pg_drop_replication_slot($1)", [harness.slot])
+        try harness.db.execute("INSERT INTO items SELECT g, 'gap' FROM generate_series(302, 310) g")
+        try Self.setOnSlotLost("accept_gap", in: harness.configPath)
+        port = try PostgresServer.freePort()
+        connector = try await harness.startConnector(healthPort: port)
+        #expect(connector.log.contains("does not exist on the server"))
+        #expect(connector.log.contains("as postgres.on_slot_lost is accept_gap"))
+        #expect(try await Self.slotLostCount(port: port, action: "accept_gap") == 1)
+        try harness.db.execute("INSERT INTO items VALUES (311, 'after the gap')")
+        let all = try await harness.records(["it.public.items"], atLeast: 100 + 300 + 1 + 1)
+        #expect(Self.ids(all, op: "c") == Set(1...100).union([301, 311]), "the gap is what accept_gap accepts")
+        #expect(try await connector.terminate() == 0)
+    }
+}
