@@ -12,7 +12,7 @@ help:
 	@echo "make build  release build (.build/release/tributary)"
 	@echo "make bench  streaming next to pg_recvlogical, snapshot next to COPY, the per-event path (N= rows, RUNS=)"
 	@echo "make chaos  kill -9 the connector at random ($(CHAOS_KILLS) times) while a writer commits; check nothing is lost"
-	@echo "make docs   regenerate the event examples in docs/events.md from a run"
+	@echo "make docs   regenerate the event examples in docs/events.md from a run, and the Debezium property list"
 	@echo "make fuzz   fuzz the pgoutput decoder with libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 
 # Installs only what is missing, so it is quick and quiet on a prepared machine.
@@ -53,10 +53,10 @@ fuzz: setup
 demo: build
 	./scripts/demo.sh
 
-# Rewrites the generated parts of docs/ (event examples from a run); `make test` fails while they are stale.
+# Rewrites the generated parts of docs/ (event examples from a run, the Debezium property classes); `make test` fails while they are stale.
 docs: setup
 	$(SWIFT) build --build-tests
-	TRIBUTARY_WRITE_DOCS=1 $(SWIFT) test --skip-build --filter EventsDocTests
+	TRIBUTARY_WRITE_DOCS=1 $(SWIFT) test --skip-build --filter "EventsDocTests|DebeziumImportTests"
 
 # Benchmarks use the release build. N= sets the row count, RUNS= the streaming runs; docs/benchmarks.md is rewritten.
 bench: build

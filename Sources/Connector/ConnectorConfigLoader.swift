@@ -315,25 +315,6 @@ struct ConfigReader {
                 excluded.append(table)
             }
         }
-        var mode: ConnectorConfig.PublicationMode = tables.isEmpty ? .allTables : .filtered
-        if let entry = section["publication_mode"], let text = string(entry.value, "postgres.publication_mode") {
-            if let value = ConnectorConfig.PublicationMode(rawValue: text) {
-                mode = value
-                if value == .filtered && section["tables"] == nil && section["table_include_list"] == nil
-                    && section["schema_include_list"] == nil
-                {
-                    error(
-                        entry.value,
-                        "publication_mode filtered needs postgres.tables, table_include_list or schema_include_list: "
-                            + "the tables to publish")
-                }
-            } else {
-                error(
-                    entry.value,
-                    "postgres.publication_mode must be one of \(ConnectorConfig.PublicationMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
-                )
-            }
-        }
         var patterns = ConnectorConfig.TablePatterns()
         for (key, keyPath) in [
             ("schema_include_list", \ConnectorConfig.TablePatterns.schemaInclude),
@@ -354,6 +335,22 @@ struct ConfigReader {
             error(
                 section[exclude]?.key,
                 "postgres.\(include) and postgres.\(exclude) exclude each other, as in Debezium; keep one")
+        }
+        var mode: ConnectorConfig.PublicationMode = tables.isEmpty ? .allTables : .filtered
+        if let entry = section["publication_mode"], let text = string(entry.value, "postgres.publication_mode") {
+            if let value = ConnectorConfig.PublicationMode(rawValue: text) {
+                mode = value
+                if value == .filtered && section["tables"] == nil && patterns.isEmpty {
+                    error(
+                        entry.value,
+                        "publication_mode filtered needs postgres.tables or one of the *_list keys: the tables to publish")
+                }
+            } else {
+                error(
+                    entry.value,
+                    "postgres.publication_mode must be one of \(ConnectorConfig.PublicationMode.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
+                )
+            }
         }
         var onSlotLost: ConnectorConfig.SlotLostAction?
         if let entry = section["on_slot_lost"], let text = string(entry.value, "postgres.on_slot_lost") {

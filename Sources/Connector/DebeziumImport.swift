@@ -31,18 +31,6 @@ public struct DebeziumImport: Sendable {
 
     static let connectorClass = "io.debezium.connector.postgresql.PostgresConnector"
 
-    /// Properties that do not change the events or the capture and need no counterpart.
-    static let ignored: Set<String> = [
-        "connector.class", "tasks.max", "name", "plugin.name", "database.password", "key.converter", "value.converter",
-        "key.converter.schemas.enable", "value.converter.schemas.enable", "include.schema.changes",
-        "slot.drop.on.stop", "provide.transaction.metadata", "snapshot.fetch.size", "max.batch.size", "max.queue.size",
-        "poll.interval.ms", "max.queue.size.in.bytes", "database.tcpKeepAlive", "slot.max.retries",
-        "slot.retry.delay.ms", "retriable.restart.connector.wait.ms", "errors.log.enable", "errors.log.include.messages",
-        "errors.deadletterqueue.context.headers.enable", "errors.deadletterqueue.topic.replication.factor",
-        "errors.retry.timeout", "topic.creation.default.replication.factor",
-        "topic.creation.default.partitions", "topic.creation.enable",
-    ]
-
     public func convert(_ data: Data) throws(Failure) -> Result {
         let object: Any
         do {
@@ -66,10 +54,40 @@ public struct DebeziumImport: Sendable {
             throw Failure("connector.class is \(type); only \(Self.connectorClass) can be imported")
         }
 
+        // Every property is mapped, harmless (a note) or refused: nothing that changes the records becomes a note.
         var notes: [String] = []
-        var used: Set<String> = []
+        var refusals: [String] = []
+        for key in config.keys.sorted() {
+            let value = config[key]?.trimmingCharacters(in: .whitespaces) ?? ""
+            let shown = key.contains("password") ? "****" : value
+            switch Self.treatment(of: key) {
+            case .mapped:
+                break
+            case .harmless(let why):
+                notes.append("\(key) = \(shown) is not imported: \(why)")
+            case .refused(let allowed, let advice):
+                if !allowed.contains(value) && !allowed.contains(value.lowercased()) {
+                    refusals.append("\(key) = \(shown): \(advice)")
+                }
+            case nil:
+                if let newer = Self.renamedProperties[key] {
+                    refusals.append(
+                        "\(key) is an old name of \(newer), which Debezium 3 no longer reads (it would capture as if the "
+                            + "property were absent); rename it to \(newer) and import again")
+                } else {
+                    refusals.append(
+                        "\(key) is not a property of Debezium's PostgreSQL connector or of Kafka Connect; correct or "
+                            + "remove it")
+                }
+            }
+        }
+        if !refusals.isEmpty {
+            throw Failure(
+                "the connector cannot be imported as it is, because Tributary would write other records than Debezium:\n"
+                    + refusals.map { "  - \($0)" }.joined(separator: "\n"))
+        }
+
         func take(_ key: String) -> String? {
-            used.insert(key)
             guard let value = config[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
         }
@@ -125,26 +143,34 @@ public struct DebeziumImport: Sendable {
                 throw Failure("publication.autocreate.mode '\(mode)' is not one of all_tables, filtered, disabled, no_tables")
             }
         }
-        let tables = try take("table.include.list").map { list throws(Failure) in try Self.tableList(list, "table.include.list") }
-        let excluded = try take("table.exclude.list").map { list throws(Failure) in
-            try Self.tableList(list, "table.exclude.list")
+        // Debezium's lists are regular expressions matched whole, ignoring case: the file's *_list keys read them so.
+        var patterns: [(String, [String])] = []
+        for (property, key) in [
+            ("schema.include.list", "schema_include_list"), ("schema.exclude.list", "schema_exclude_list"),
+            ("table.include.list", "table_include_list"), ("table.exclude.list", "table_exclude_list"),
+        ] {
+            guard let list = take(property) else { continue }
+            let items = Self.regexList(list)
+            for item in items {
+                if let problem = TableFilter.patternProblem(item) {
+                    throw Failure("\(property) entry '\(item)' is not a regular expression Tributary can read (\(problem))")
+                }
+            }
+            if !items.isEmpty { patterns.append((key, items)) }
         }
-        if tables == nil && publicationMode == "filtered" {
+        for (include, exclude) in [("schema.include.list", "schema.exclude.list"), ("table.include.list", "table.exclude.list")]
+        where config[include] != nil && config[exclude] != nil {
+            throw Failure("\(include) and \(exclude) exclude each other: Debezium refuses such a connector; keep one")
+        }
+        if patterns.isEmpty && publicationMode == "filtered" {
             publicationMode = "all_tables"
             notes.append(
-                "publication.autocreate.mode filtered without table.include.list publishes every table: publication_mode all_tables"
-            )
+                "publication.autocreate.mode filtered without include or exclude lists publishes every table: "
+                    + "publication_mode all_tables (creating it needs a superuser; or create the publication and use existing)")
         }
-        if tables != nil && publicationMode == nil {
-            // Debezium's default (all_tables) with an include list still captures only those tables.
+        if !patterns.isEmpty && publicationMode == nil {
+            // Debezium's default (all_tables) with lists still captures only the tables that pass them.
             publicationMode = "all_tables"
-        }
-        if let schemas = take("schema.include.list") {
-            notes.append(
-                "schema.include.list (\(schemas)) has no equivalent: list the tables in postgres.tables instead")
-        }
-        if let schemas = take("schema.exclude.list") {
-            notes.append("schema.exclude.list (\(schemas)) has no equivalent: list the tables in postgres.exclude_tables")
         }
         let statusInterval = take("status.update.interval.ms").flatMap(Int.init).map(Self.duration(milliseconds:))
 
@@ -154,7 +180,6 @@ public struct DebeziumImport: Sendable {
         }
         var properties: [(String, String)] = []
         for key in config.keys.sorted() where key.hasPrefix("producer.override.") {
-            used.insert(key)
             properties.append((String(key.dropFirst("producer.override.".count)), config[key] ?? ""))
         }
 
@@ -251,12 +276,6 @@ public struct DebeziumImport: Sendable {
         }
         if let query = take("heartbeat.action.query") { heartbeat.append(("action_query", Self.quoted(query))) }
 
-        let unmapped = config.keys.filter { !used.contains($0) && !Self.ignored.contains($0) }.sorted()
-        for key in unmapped {
-            notes.append(
-                "\(key) = \(key.contains("password") ? "****" : config[key] ?? "") has no equivalent and is not imported")
-        }
-
         var lines = ["# Imported from the Debezium connector '\(rawName)' by tributary import-debezium."]
         lines += notes.map { "# NOTE: \($0)" }
         lines.append("name: \(name)")
@@ -266,8 +285,7 @@ public struct DebeziumImport: Sendable {
         lines.append("  slot: \(slot)")
         lines.append("  publication: \(Self.quoted(publication))")
         if let publicationMode { lines.append("  publication_mode: \(publicationMode)") }
-        if let tables { lines.append("  tables: [\(tables.map(Self.quoted).joined(separator: ", "))]") }
-        if let excluded { lines.append("  exclude_tables: [\(excluded.map(Self.quoted).joined(separator: ", "))]") }
+        for (key, items) in patterns { lines.append("  \(key): [\(items.map(Self.quoted).joined(separator: ", "))]") }
         if let statusInterval { lines.append("  status_interval: \(statusInterval)") }
         lines.append("kafka:")
         lines.append("  bootstrap_servers: \(Self.quoted(bootstrapServers))")
@@ -302,21 +320,29 @@ public struct DebeziumImport: Sendable {
         return name.isEmpty ? "connector" : name
     }
 
-    /// Debezium's include and exclude lists are regular expressions; plain `schema.table` names (with `\.`
-    /// or `.`) are imported, anything that matches more than one name is refused with what to write instead.
-    static func tableList(_ list: String, _ property: String) throws(Failure) -> [String] {
-        var tables: [String] = []
-        for item in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
-            let plain = item.replacingOccurrences(of: "\\.", with: ".")
-            let special = CharacterSet(charactersIn: "*+?[](){}|^$\\")
-            guard plain.rangeOfCharacter(from: special) == nil else {
-                throw Failure(
-                    "\(property) entry '\(item)' is a regular expression matching several tables; "
-                        + "list the tables it stands for by name (schema.table)")
+    /// Splits a Debezium list of regular expressions as Debezium does: at commas not escaped with a backslash,
+    /// each item trimmed, `\,` read as a comma.
+    public static func regexList(_ list: String) -> [String] {
+        var items: [String] = []
+        var current = ""
+        var escaped = false
+        for character in list {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                current.append(character)
+                escaped = true
+            } else if character == "," {
+                items.append(current)
+                current = ""
+            } else {
+                current.append(character)
             }
-            tables.append(plain)
         }
-        return tables
+        items.append(current)
+        return items.map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\\,", with: ",") }
+            .filter { !$0.isEmpty }
     }
 
     static func duration(milliseconds: Int) -> String {

@@ -8,9 +8,11 @@ struct ImportDebeziumCommand: ParsableCommand {
         abstract: "Write the connector file equivalent to a Debezium PostgreSQL connector's JSON configuration.",
         discussion: """
             Reads the JSON given to Kafka Connect ({"name": …, "config": {…}}, or the config object alone;
-            - for standard input) and writes a connector file to standard output or --output. Properties
-            without an equivalent are listed on standard error and as comments in the file; settings that
-            would change the events (another converter, a regular-expression table list) are refused.
+            - for standard input) and writes a connector file to standard output or --output. Every property
+            is mapped to a connector-file key, or changes nothing a consumer sees and is listed on standard
+            error and as a comment in the file, or is refused: one that would change which records are written,
+            what they hold, or a delivery guarantee (column lists, transforms, transaction metadata, another
+            converter) fails the import with every such property named; so does one Debezium does not know.
             The file keeps Debezium's slot and publication, so Tributary can take over where Debezium stopped;
             the password is read from ${env:PGPASSWORD} rather than copied.
 

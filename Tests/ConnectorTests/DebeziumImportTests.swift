@@ -22,7 +22,7 @@ import Testing
         #expect(!result.yaml.contains("\"postgres\"\n"), "the literal password is not copied")
         #expect(config.postgres.slot == "debezium", "Debezium's default slot, so Tributary can take it over")
         #expect(config.postgres.publication == "dbz_publication")
-        #expect(config.postgres.tables.map(\.description) == ["public.inventory"])
+        #expect(config.postgres.tablePatterns.tableInclude == ["public.inventory"])
         #expect(config.kafka.topicPrefix == "fulfillment")
         #expect(config.kafka.bootstrapServers == "kafka:9092")
         #expect(config.snapshot.mode == .initial)
@@ -39,8 +39,8 @@ import Testing
         #expect(config.postgres.slot == "inventory_slot")
         #expect(config.postgres.publication == "inventory_pub")
         #expect(config.postgres.publicationMode == .filtered)
-        #expect(config.postgres.tables.map(\.description) == ["public.customers", "public.orders"])
-        #expect(config.postgres.excludedTables.map(\.description) == ["public.audit_log"])
+        #expect(config.postgres.tables.isEmpty)
+        #expect(config.postgres.tablePatterns.tableInclude == [#"public\.customers"#, #"public\.orders_\d+"#])
         #expect(config.postgres.statusInterval == .seconds(5))
         #expect(config.kafka.properties.contains { $0 == ("compression.type", "lz4") })
         #expect(config.kafka.properties.contains { $0 == ("linger.ms", "20") })
@@ -53,10 +53,9 @@ import Testing
         #expect(config.errors.deadLetterTopic == "inventory.dlq")
         #expect(config.heartbeat.interval == .seconds(30))
         #expect(config.heartbeat.actionQuery == "INSERT INTO cdc_heartbeat (ts) VALUES (now())")
-        // Transforms change the events' shape: they are named, not silently dropped.
-        #expect(result.notes.contains { $0.hasPrefix("transforms ") })
-        #expect(result.notes.contains { $0.hasPrefix("transforms.unwrap.type ") })
-        #expect(result.yaml.contains("# NOTE: transforms"))
+        // What changes nothing a consumer sees is a note, in the file and on standard error.
+        #expect(result.notes.contains { $0.hasPrefix("max.batch.size = 4096 is not imported: ") })
+        #expect(result.yaml.contains("# NOTE: slot.drop.on.stop = false"))
     }
 
     @Test func continuingFromTheSlotSkipsTheSnapshot() throws {
@@ -77,7 +76,8 @@ import Testing
         let cases: [([String: String], String)] = [
             (["connector.class": "io.debezium.connector.mysql.MySqlConnector"], "only"),
             (["value.converter": "io.confluent.connect.avro.AvroConverter"], "JsonConverter"),
-            (["table.include.list": "public.order_.*"], "list the tables"),
+            (["table.include.list": "public.(order"], "table.include.list entry 'public.(order'"),
+            (["table.include.list": "a", "table.exclude.list": "b"], "exclude each other"),
             (["snapshot.mode": "custom"], "snapshot.mode"),
             (["decimal.handling.mode": "exact"], "decimal.handling.mode"),
             (["topic.prefix": ""], "topic.prefix"),
@@ -141,6 +141,142 @@ import Testing
             #expect(
                 result.yaml.contains("\n  \(leaf):") || result.yaml.contains("\n\(leaf):") || section == "postgres",
                 "\(row.property) shows up as \(row.key)")
+        }
+    }
+    /// The properties of `Fixtures/debezium-properties.tsv`, with names that are patterns made concrete.
+    static func debeziumProperties() throws -> [(name: String, defaultValue: String, origin: String, shown: String)] {
+        let text = String(decoding: try fixture("debezium-properties.tsv"), as: UTF8.self)
+        var rows: [(String, String, String, String)] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let cells = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard cells.count == 3 else { continue }
+            let name = cells[0].replacingOccurrences(of: "([^.]+)", with: "SHA-256")
+                .replacingOccurrences(of: "(.+)", with: "pepper").replacingOccurrences(of: "(d+)", with: "12")
+            let shown = cells[0].replacingOccurrences(of: "([^.]+)", with: "<algorithm>")
+                .replacingOccurrences(of: "(.+)", with: "<salt>").replacingOccurrences(of: "(d+)", with: "<n>")
+            if cells[2] == "json-converter" {
+                rows.append(("key.converter.\(name)", cells[1], cells[2], "{key,value}.converter.\(shown)"))
+                rows.append(("value.converter.\(name)", cells[1], cells[2], "{key,value}.converter.\(shown)"))
+            } else {
+                rows.append((name, cells[1], cells[2], shown))
+            }
+        }
+        return rows
+    }
+
+    static func convert(_ extra: [String: String]) throws -> DebeziumImport.Result {
+        var config = [
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "database.hostname": "h",
+            "database.dbname": "d", "topic.prefix": "p",
+        ]
+        config.merge(extra) { $1 }
+        return try DebeziumImport(bootstrapServers: "k:9092").convert(try JSONSerialization.data(withJSONObject: config))
+    }
+
+    /// Every property of Debezium's PostgreSQL connector, Kafka Connect and JsonConverter is mapped, harmless or refused.
+    @Test func everyPropertyIsMappedHarmlessOrRefused() throws {
+        let properties = try Self.debeziumProperties()
+        #expect(properties.count > 180, "the list was read")
+        var counts: [String: Int] = [:]
+        for property in properties {
+            switch DebeziumImport.treatment(of: property.name) {
+            case .mapped: counts["mapped", default: 0] += 1
+            case .harmless: counts["harmless", default: 0] += 1
+            case .refused: counts["refused", default: 0] += 1
+            case nil: Issue.record("\(property.name) (\(property.origin)) is not classified")
+            }
+        }
+        #expect(counts["mapped", default: 0] >= 35 && counts["harmless", default: 0] >= 60 && counts["refused", default: 0] >= 40)
+    }
+
+    /// A refused property with a value that changes the records fails the import, naming it and what to do; with
+    /// its default (which changes nothing) it imports.
+    @Test func aRefusedPropertyFailsTheImportUnlessItKeepsItsDefault() throws {
+        for property in try Self.debeziumProperties() {
+            guard case .refused(let allowed, let advice) = DebeziumImport.treatment(of: property.name) else { continue }
+            #expect(!advice.isEmpty)
+            #expect {
+                try Self.convert([property.name: "tributary-test-value"])
+            } throws: { error in
+                "\(error)".contains("  - \(property.name) = tributary-test-value: \(advice)")
+            }
+            for value in allowed {
+                let result = try Self.convert([property.name: value])
+                _ = try Self.load(result.yaml)
+            }
+        }
+    }
+
+    /// A harmless property imports as a note that says why it changes nothing.
+    @Test func aHarmlessPropertyBecomesANote() throws {
+        for property in try Self.debeziumProperties() {
+            guard case .harmless(let why) = DebeziumImport.treatment(of: property.name) else { continue }
+            let value = ["(none)", "?", "(required)", ""].contains(property.defaultValue) ? "1" : property.defaultValue
+            let result = try Self.convert([property.name: value])
+            let shown = property.name.contains("password") ? "****" : value
+            #expect(result.notes.contains("\(property.name) = \(shown) is not imported: \(why)"), "\(property.name)")
+            _ = try Self.load(result.yaml)
+        }
+    }
+
+    @Test func everyRefusalIsListedAtOnceAndUnknownPropertiesAreRefused() throws {
+        #expect {
+            try Self.convert([
+                "column.exclude.list": "public.customers.ssn", "transforms": "unwrap",
+                "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+                "table.whitelist": "public.orders", "databse.port": "5432",
+            ])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("column.exclude.list = public.customers.ssn: Tributary does not filter columns yet")
+                && text.contains("transforms = unwrap: Tributary does not run Kafka Connect transforms yet")
+                && text.contains("transforms.unwrap.type = io.debezium.transforms.ExtractNewRecordState")
+                && text.contains("table.whitelist is an old name of table.include.list")
+                && text.contains("databse.port is not a property of Debezium's PostgreSQL connector")
+        }
+    }
+
+    @Test func debeziumListsSplitAsDebeziumSplitsThem() {
+        #expect(DebeziumImport.regexList(#"public\.a, sales\..* ,x{1\,3}"#) == [#"public\.a"#, #"sales\..*"#, "x{1,3}"])
+        #expect(DebeziumImport.regexList(" , ").isEmpty)
+    }
+    /// docs/migrating-from-debezium.md lists every property with what the import does with it, from the same table
+    /// the import reads (`make docs` rewrites the list; `make test` fails while it is stale).
+    @Test func theMigrationGuideListsEveryPropertyWithItsClass() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let path = root.appendingPathComponent("docs/migrating-from-debezium.md").path
+        let page = try String(contentsOfFile: path, encoding: .utf8)
+        var rows = ["| property | class | what the import does |", "|---|---|---|"]
+        var seen: Set<String> = []
+        for property in try Self.debeziumProperties() {
+            let name = property.shown
+            guard seen.insert(name).inserted else { continue }
+            let cells: (String, String)
+            switch DebeziumImport.treatment(of: property.name) {
+            case .mapped: cells = ("mapped", "becomes the connector-file key in the table above")
+            case .harmless(let why): cells = ("harmless", "a note: \(why)")
+            case .refused(let allowed, let advice):
+                let values = allowed.sorted().map { $0.isEmpty ? "empty" : "`\($0)`" }.joined(separator: ", ")
+                cells = ("refused", "refused unless \(values): \(advice)")
+            case nil: cells = ("?", "?")
+            }
+            rows.append("| `\(name)` | \(cells.0) | \(cells.1.replacingOccurrences(of: "|", with: "\\|")) |")
+        }
+        let begin =
+            "<!-- properties: generated by DebeziumImportTests from Tests/ConnectorTests/Fixtures/debezium-properties.tsv -->"
+        let end = "<!-- end of properties -->"
+        let table = rows.joined(separator: "\n")
+        guard let start = page.range(of: begin), let stop = page.range(of: end) else {
+            Issue.record("docs/migrating-from-debezium.md has no \(begin) … \(end) section")
+            return
+        }
+        let current = page[start.upperBound..<stop.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
+        if ProcessInfo.processInfo.environment["TRIBUTARY_WRITE_DOCS"] == "1" {
+            let updated = page.replacingCharacters(in: start.upperBound..<stop.lowerBound, with: "\n" + table + "\n")
+            try updated.write(toFile: path, atomically: true, encoding: .utf8)
+        } else {
+            #expect(current == table, "docs/migrating-from-debezium.md's property list is stale: run make docs")
         }
     }
 }
