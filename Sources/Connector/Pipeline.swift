@@ -101,6 +101,7 @@ public final class Pipeline: @unchecked Sendable {
         let observation = try source.inspect()
         let records = SlotRecordStore(directory: config.snapshot.stateDirectory, connector: config.name)
         let record = try records.load()
+        try standByIfSlotIsHeld(observation, record: record, records: records)
         let recovery = try checkSlotContinuity(observation, record: record)
         let position = try source.open(
             exportSnapshot: config.snapshot.mode != .noData || recovery.snapshot, replacingSlot: recovery.replaceSlot)
@@ -196,6 +197,27 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     // MARK: Slot continuity
+
+    /// Throws `slotInUse` while another process streams from the slot (PostgreSQL lets one reader hold it). When that
+    /// process is another instance of this connector, the record follows the slot, so taking over from it later is
+    /// not mistaken for a gap.
+    private func standByIfSlotIsHeld(_ observation: SlotObservation, record: SlotRecord?, records: SlotRecordStore) throws {
+        guard let slot = observation.slot, let pid = slot.activePID else { return }
+        if slot.heldBySameConnector, var record, record.slot == config.postgres.slot,
+            record.systemIdentifier == observation.systemIdentifier, let position = slot.confirmedFlush
+        {
+            record.confirmedLSN = position
+            record.timeline = observation.timeline
+            record.confirmedAt = SlotRecord.timestamp(nanos: Self.wallClockNanos())
+            record.peerStreaming = true
+            try records.save(record)
+        }
+        throw ConnectorError(
+            .slotInUse,
+            "replication slot \(config.postgres.slot) is in use by server process \(pid) "
+                + (slot.heldBySameConnector ? "(another instance of this connector)" : "(another program)")
+                + "; standing by until it is released")
+    }
 
     /// Compares the slot with what this connector last confirmed. A slot that cannot continue the stream stops the
     /// connector, or is healed by reading the tables again, or is streamed on from, as `postgres.on_slot_lost` says.

@@ -13,10 +13,16 @@ public struct SlotObservation: Sendable, Equatable {
         public var confirmedFlush: LSN?
         /// Why the server invalidated the slot (`wal_removed`, `rows_removed`, …), or nil while it can stream.
         public var invalidation: String?
+        /// The server process streaming from the slot now, if any.
+        public var activePID: Int?
+        /// Whether that process serves another instance of this connector (its `application_name` is this one's).
+        public var heldBySameConnector: Bool
 
-        public init(confirmedFlush: LSN?, invalidation: String? = nil) {
+        public init(confirmedFlush: LSN?, invalidation: String? = nil, activePID: Int? = nil, heldBySameConnector: Bool = false) {
             self.confirmedFlush = confirmedFlush
             self.invalidation = invalidation
+            self.activePID = activePID
+            self.heldBySameConnector = heldBySameConnector
         }
     }
 
@@ -47,7 +53,10 @@ public enum SlotContinuity: Sendable, Equatable {
         if record.systemIdentifier != server.systemIdentifier { return lost(.otherSystem) }
         guard let existing = server.slot else { return lost(.missing) }
         if let reason = existing.invalidation { return lost(.invalidated(reason)) }
-        if let position = existing.confirmedFlush, position > record.confirmedLSN { return lost(.advanced(position)) }
+        // A slot seen in the hands of another instance of this connector moved on with it: that is no gap.
+        if let position = existing.confirmedFlush, position > record.confirmedLSN, !record.peerStreaming {
+            return lost(.advanced(position))
+        }
         return .continues
     }
 }

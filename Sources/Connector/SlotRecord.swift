@@ -16,6 +16,9 @@ public struct SlotRecord: Codable, Equatable, Sendable {
     public var confirmedLSN: LSN
     /// When that position was recorded, as an ISO 8601 UTC time stamp.
     public var confirmedAt: String
+    /// Another instance of this connector (a standby's peer) was streaming from the slot when this instance last
+    /// looked, so the slot may have moved past `confirmedLSN` with it.
+    public var peerStreaming = false
 
     public init(
         slot: String, systemIdentifier: String, timeline: Int, database: String, confirmedLSN: LSN, confirmedAt: String
@@ -33,6 +36,7 @@ public struct SlotRecord: Codable, Equatable, Sendable {
         case systemIdentifier = "system_identifier"
         case confirmedLSN = "confirmed_lsn"
         case confirmedAt = "confirmed_at"
+        case peerStreaming = "peer_streaming"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -48,6 +52,7 @@ public struct SlotRecord: Codable, Equatable, Sendable {
         }
         confirmedLSN = lsn
         confirmedAt = try container.decode(String.self, forKey: .confirmedAt)
+        peerStreaming = try container.decodeIfPresent(Bool.self, forKey: .peerStreaming) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -58,6 +63,7 @@ public struct SlotRecord: Codable, Equatable, Sendable {
         try container.encode(database, forKey: .database)
         try container.encode(confirmedLSN.description, forKey: .confirmedLSN)
         try container.encode(confirmedAt, forKey: .confirmedAt)
+        if peerStreaming { try container.encode(peerStreaming, forKey: .peerStreaming) }
     }
 
     /// An ISO 8601 UTC time stamp (seconds) of a wall-clock time in nanoseconds since 1970.

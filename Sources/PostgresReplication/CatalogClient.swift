@@ -65,6 +65,12 @@ public final class CatalogClient {
             activePID: row[4].flatMap { Int($0) }, walStatus: row[5], invalidation: row[6])
     }
 
+    /// The `application_name` of the walsender process `pid`, or nil when it is gone.
+    public func replicationApplicationName(pid: Int) throws(PostgresError) -> String? {
+        try connection.query("SELECT application_name FROM pg_stat_replication WHERE pid = $1", [String(pid)]).first?.first
+            ?? nil
+    }
+
     public func dropSlot(_ name: String) throws(PostgresError) {
         try connection.query("SELECT pg_drop_replication_slot($1)", [name])
     }

@@ -21,8 +21,11 @@ final class PostgresChangeSource: ChangeSource {
 
     private var settings: ConnectionSettings {
         ConnectionSettings(
-            conninfo: config.postgres.url, password: config.postgres.password, applicationName: "tributary_\(config.name)")
+            conninfo: config.postgres.url, password: config.postgres.password, applicationName: applicationName)
     }
+
+    /// What the server shows as this connector's `application_name`; another instance of the connector shows the same.
+    private var applicationName: String { "tributary_\(config.name)" }
 
     func inspect() throws -> SlotObservation {
         do {
@@ -139,14 +142,13 @@ final class PostgresChangeSource: ChangeSource {
                     "replication slot \(config.postgres.slot) belongs to database \(slot.database ?? "?"), not \(database); "
                         + "set postgres.slot to another name")
             }
-            if let pid = slot.activePID {
-                throw PostgresError(
-                    .query,
-                    "replication slot \(config.postgres.slot) is in use by server process \(pid) "
-                        + "(another instance of this connector?); standing by until it is released",
-                    sqlState: "55006")
-            }
         }
+        // Another process streaming from the slot: whether it is another instance of this connector decides how the
+        // pipeline's record follows the slot while it stands by.
+        let heldBySameConnector =
+            try existing?.activePID.map { pid throws(PostgresError) in
+                try catalog.replicationApplicationName(pid: pid) == applicationName
+            } ?? false
         existingSlot = existing
         let session = try ReplicationSession(settings: settings)
         self.session = session
@@ -154,7 +156,11 @@ final class PostgresChangeSource: ChangeSource {
         self.identity = identity
         return SlotObservation(
             systemIdentifier: identity.systemID, timeline: identity.timeline, databaseName: identity.databaseName,
-            slot: existing.map { SlotObservation.Slot(confirmedFlush: $0.confirmedFlush, invalidation: $0.invalidation) })
+            slot: existing.map {
+                SlotObservation.Slot(
+                    confirmedFlush: $0.confirmedFlush, invalidation: $0.invalidation, activePID: $0.activePID,
+                    heldBySameConnector: heldBySameConnector)
+            })
     }
 
     func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {

@@ -461,6 +461,41 @@ import Testing
         #expect(again.opened?.replacingSlot == false)
     }
 
+    /// A standby whose peer (another instance of this connector) streams from the slot keeps its record with the
+    /// slot, and takes over where the peer stopped without calling that a gap.
+    @Test func aStandbyFollowsItsPeerAndTakesOverWithoutAGap() throws {
+        let (directory, _) = try recordedRun()
+        let config = Self.config("", stateDirectory: directory)
+        let standing = ScriptedSource(start: LSN(0x5000), frames: [])
+        standing.observation.slot = .init(confirmedFlush: LSN(0x4000), activePID: 4242, heldBySameConnector: true)
+        #expect {
+            try run(standing, HoldingSink(), config: config)
+        } throws: { error in
+            (error as? ConnectorError)?.kind == .slotInUse && "\(error)".contains("4242")
+                && "\(error)".contains("another instance of this connector")
+        }
+        #expect(standing.opened == nil)
+        let record = try #require(try SlotRecordStore(directory: directory, connector: "test").load())
+        #expect(record.confirmedLSN == LSN(0x4000) && record.peerStreaming)
+
+        // The peer confirmed a little more before it stopped; the slot is free now.
+        let takeover = ScriptedSource(start: LSN(0x4800), frames: [])
+        takeover.observation.slot = .init(confirmedFlush: LSN(0x4800))
+        try run(takeover, HoldingSink(), config: config)
+        #expect(takeover.opened?.replacingSlot == false)
+        let after = try #require(try SlotRecordStore(directory: directory, connector: "test").load())
+        #expect(!after.peerStreaming && after.confirmedLSN >= LSN(0x4800))
+
+        // Another program holding the slot is no peer: what it confirms is a gap for this connector.
+        let other = ScriptedSource(start: LSN(0x9000), frames: [])
+        other.observation.slot = .init(confirmedFlush: LSN(0x9000), activePID: 7, heldBySameConnector: false)
+        #expect(throws: ConnectorError.self) { try run(other, HoldingSink(), config: config) }
+        other.observation.slot = .init(confirmedFlush: LSN(0x9000))
+        #expect {
+            try run(other, HoldingSink(), config: config)
+        } throws: { "\($0)".contains("confirms 0/9000, past what this connector confirmed") }
+    }
+
     /// Acknowledges every event except those to one topic, which it refuses as Kafka refuses an event too large.
     final class RefusingSink: EventSink, @unchecked Sendable {
         let refusedTopic: String

@@ -60,6 +60,14 @@ import Testing
         #expect(loss.description.contains("up to 0/4000000"))
     }
 
+    /// A standby saw another instance of the connector streaming: the slot moved on with that instance, not past it.
+    @Test func aSlotAdvancedByAPeerInstanceContinues() throws {
+        var record = Self.record
+        record.peerStreaming = true
+        #expect(Self.check(Self.server(slot: .init(confirmedFlush: LSN(0x0900_0000))), record: record) == .continues)
+        #expect(Self.check(Self.server(slot: nil), record: record) != .continues, "a missing slot is lost all the same")
+    }
+
     @Test func anInvalidatedSlotIsLostAndMustBeReplaced() throws {
         let server = Self.server(slot: .init(confirmedFlush: LSN(0x0200_0000), invalidation: "wal_removed"))
         guard case .lost(let loss) = Self.check(server) else {

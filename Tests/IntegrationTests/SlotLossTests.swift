@@ -153,4 +153,36 @@ import Testing
         #expect(try await connector.terminate() == 0)
         #expect(try Self.record(harness)["timeline"] as? Int == 2)
     }
+    /// Two instances of one connector on two hosts keep their own state directories. The standby follows the slot
+    /// while the other streams, and takes over without taking the other's progress for a gap.
+    @Test func aStandbyWithItsOwnStateDirectoryTakesOverWithoutAFalseAlarm() async throws {
+        let harness = try Harness(database: "slot_peer", snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+        let other = try Harness.writeConnectorFile(
+            name: "slot-peer", url: harness.server.url(database: "slot_peer"), bootstrapServers: harness.kafka.bootstrapServers,
+            snapshotMode: "no_data")
+        #expect(other != harness.configPath)
+        // B streams first, so it has a record; then A takes the slot and B waits.
+        var standby = try TributaryProcess(["run", other, "--health-port", "\(try PostgresServer.freePort())"])
+        try await standby.waitForLog("streaming")
+        #expect(try await standby.terminate() == 0)
+        let active = try await harness.startConnector()
+        var port = try PostgresServer.freePort()
+        standby = try TributaryProcess(["run", other, "--health-port", "\(port)"])
+        _ = try await Harness.waitForState("standby", port: port, process: standby)
+        try await Task.sleep(for: .seconds(2))  // the standby looks every second, and sees the other instance
+        #expect(try await standby.terminate() == 0)
+        // While the standby is away, the active instance moves the slot on, then dies.
+        try harness.db.execute("INSERT INTO items SELECT g FROM generate_series(1, 500) g")
+        try await harness.waitForSlot(toReach: try harness.currentWAL())
+        try await active.kill9()
+        port = try PostgresServer.freePort()
+        standby = try TributaryProcess(["run", other, "--health-port", "\(port)"])
+        _ = try await Harness.waitForState("streaming", port: port, timeout: .seconds(60), process: standby)
+        #expect(!standby.log.contains("past what this connector confirmed"))
+        try harness.db.execute("INSERT INTO items VALUES (501)")
+        let records = try await harness.records(["it.public.items"], atLeast: 501)
+        #expect(Set(records.map(Event.init).compactMap { ($0.after?["id"] as? NSNumber)?.intValue }) == Set(1...501))
+        #expect(try await standby.terminate() == 0)
+    }
 }
