@@ -11,7 +11,8 @@ struct CheckCommand: ParsableCommand {
         abstract: "Connect and verify everything a connector needs, one line per check, with the fix for each failure.",
         discussion: """
             Checks that wal_level is logical, the role may replicate, the publication and slot exist or can
-            be created, every captured table has a primary key or a replica identity that lets updates and
+            be created, the slot continues what the connector last confirmed (its record in the state
+            directory), every captured table has a primary key or a replica identity that lets updates and
             deletes through, and Kafka answers. Changes nothing. Exits 0 when every check passes, 1 otherwise.
 
             Example:
@@ -73,6 +74,10 @@ struct CheckCommand: ParsableCommand {
             let publication = config.postgres.publication
             let exists = try db.execute("SELECT puballtables FROM pg_publication WHERE pubname = $1", [publication]).first
             var tables = config.postgres.tables
+            let filter = TableFilter(config.postgres)
+            if config.postgres.publicationMode == .filtered && filter.hasPatterns {
+                tables = try db.userTables().filter(filter.captures)
+            }
             switch (exists, config.postgres.publicationMode) {
             case (nil, .existing):
                 report.fail(
@@ -92,14 +97,11 @@ struct CheckCommand: ParsableCommand {
                 report.pass("publication \(publication) exists")
                 if tables.isEmpty { tables = try db.publicationTables(publication) }
             }
-            if tables.isEmpty && exists == nil {
-                tables = try db.execute(
-                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        + "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
-                ).map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
-            }
+            if tables.isEmpty && exists == nil { tables = try db.userTables() }
+            tables = tables.filter(filter.captures)
 
-            if let slot = try db.slot(config.postgres.slot) {
+            let existingSlot = try db.slot(config.postgres.slot)
+            if let slot = existingSlot {
                 if slot.plugin == "pgoutput" {
                     report.pass(
                         "slot \(config.postgres.slot) exists (pgoutput, confirmed at \(slot.confirmedFlush.map(\.description) ?? "?"), wal_status \(slot.walStatus ?? "?"))"
@@ -122,6 +124,8 @@ struct CheckCommand: ParsableCommand {
                         fix: "raise max_replication_slots and restart PostgreSQL, or drop an unused slot")
                 }
             }
+
+            try checkSlotRecord(config, slot: existingSlot, settings: settings, &report)
 
             for table in tables {
                 let row = try db.execute(
@@ -152,6 +156,40 @@ struct CheckCommand: ParsableCommand {
             }
         } catch {
             report.fail("catalog query failed: \(error)", fix: "check that the role can read pg_catalog")
+        }
+    }
+
+    /// Whether the slot continues what the connector last confirmed, as `tributary run` will judge it.
+    func checkSlotRecord(
+        _ config: ConnectorConfig, slot: CatalogClient.SlotInfo?, settings: ConnectionSettings, _ report: inout CheckReport
+    ) throws {
+        let records = SlotRecordStore(directory: config.snapshot.stateDirectory, connector: config.name)
+        guard let record = try records.load() else {
+            report.pass("no slot record in \(records.path): the next start is this connector's first")
+            return
+        }
+        let session = try ReplicationSession(settings: settings)
+        defer { session.close() }
+        let identity = try session.identifySystem()
+        let observation = SlotObservation(
+            systemIdentifier: identity.systemID, timeline: identity.timeline, databaseName: identity.databaseName,
+            slot: slot.map { SlotObservation.Slot(confirmedFlush: $0.confirmedFlush, invalidation: $0.invalidation) })
+        switch SlotContinuity.check(record: record, slot: config.postgres.slot, server: observation) {
+        case .lost(let loss):
+            switch config.slotLostAction {
+            case .fail:
+                report.fail(
+                    "\(loss)",
+                    fix: "set postgres.on_slot_lost: snapshot (read the tables again) or accept_gap (stream on without them)")
+            case .snapshot:
+                report.pass("\(loss); postgres.on_slot_lost is snapshot, so the next start reads every table again")
+            case .acceptGap:
+                report.pass("\(loss); postgres.on_slot_lost is accept_gap, so the next start streams on without them")
+            }
+        case .continues, .firstStart:
+            report.pass(
+                "slot \(config.postgres.slot) continues from what this connector confirmed (\(record.confirmedLSN) at \(record.confirmedAt))"
+            )
         }
     }
 

@@ -68,6 +68,10 @@ import Testing
         #expect(try harness.confirmedFlush() == nil, "still no slot after retries")
         _ = try await connector.terminate()
         #expect(try Self.record(harness)["confirmed_lsn"] as? String == confirmed, "the record still names the gap")
+        let check = try runCommand(TributaryProcess.executablePath, ["check", harness.configPath])
+        #expect(check.status == 1)
+        #expect(check.output.contains("FAIL  replication slot \(harness.slot) does not exist"), "\(check.output)")
+        #expect(check.output.contains("fix: set postgres.on_slot_lost: snapshot"), "\(check.output)")
 
         // on_slot_lost: snapshot reads the table again: the rows written while the slot was gone arrive as reads.
         try Self.setOnSlotLost("snapshot", in: harness.configPath)
@@ -82,6 +86,8 @@ import Testing
         let streamedAgain = try harness.currentWAL()
         try await harness.waitForSlot(toReach: streamedAgain)
         #expect(try await connector.terminate() == 0)
+        let checked = try runCommand(TributaryProcess.executablePath, ["check", harness.configPath])
+        #expect(checked.output.contains("ok    slot \(harness.slot) continues from what this connector confirmed"))
 
         // A restart with the slot in place continues quietly, whatever on_slot_lost says.
         try Self.setOnSlotLost(nil, in: harness.configPath)
