@@ -27,6 +27,9 @@ public protocol ChangeSource: AnyObject {
     func heartbeat(actionQuery: String?) throws
     /// How much WAL the slot holds back on the server; nil when the slot is gone.
     func slotHealth() throws -> SlotHealth?
+    /// Tables the file's lists capture that the publication does not hold: ones created since a `filtered`
+    /// publication was set at the start.
+    func unpublishedTables() throws -> [TableName]
     /// Ends the stream cleanly and disconnects.
     func close()
 }

@@ -876,9 +876,28 @@ public final class Pipeline: @unchecked Sendable {
         publishStatus()
     }
 
+    /// A `filtered` publication set from regular-expression lists holds the tables that matched at the start; a table
+    /// created since that matches ends the session, so that the next one adds it to the publication within seconds
+    /// instead of leaving it out until someone restarts the connector.
+    private func checkPublication() throws {
+        guard config.postgres.publicationMode == .filtered, tableFilter.hasPatterns else { return }
+        let missing = try source.unpublishedTables()
+        guard !missing.isEmpty else { return }
+        let names = missing.map(\.description).joined(separator: ", ")
+        logger.error(
+            """
+            \(names) match the connector's table lists but are not in publication \(config.postgres.publication), which \
+            publication_mode filtered sets at each start: the session restarts to add them. Their changes committed \
+            before that are not captured; publication_mode all_tables captures new tables from their first row
+            """)
+        throw ConnectorError(
+            .transient, "tables created since the start match the connector's lists (\(names)): restarting to publish them")
+    }
+
     /// Reads how much WAL the slot holds back and whether the server may drop it, for `/status` and `/metrics`.
     /// Throws only when the catalog connection is gone, which ends the session.
     private func checkSlot() throws {
+        try checkPublication()
         do {
             guard let health = try source.slotHealth() else { return }
             status.update { $0.slotHealth = health }

@@ -221,6 +221,17 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
+    func unpublishedTables() throws -> [TableName] {
+        guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
+        do {
+            let published = Set(try catalog.publicationTables(config.postgres.publication))
+            let filter = TableFilter(config.postgres)
+            return try catalog.userTables().filter { filter.captures($0) && !published.contains($0) }
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
     func close() {
         session?.close()
         session = nil

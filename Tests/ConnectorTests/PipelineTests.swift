@@ -80,6 +80,8 @@ import Testing
 
         func slotHealth() throws -> SlotHealth? { nil }
 
+        func unpublishedTables() throws -> [TableName] { [] }
+
         func close() {}
     }
 
