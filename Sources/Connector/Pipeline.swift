@@ -895,7 +895,7 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Reads how much WAL the slot holds back and whether the server may drop it, for `/status` and `/metrics`.
-    /// Throws only when the catalog connection is gone, which ends the session.
+    /// Throws when the catalog connection is gone, or a new table must join the publication: both end the session.
     private func checkSlot() throws {
         try checkPublication()
         do {
