@@ -1,12 +1,20 @@
 public import PGOutput
 
-/// One Kafka record: the topic, the encoded key and value (nil = JSON null / tombstone) and headers.
+/// One Kafka record: the topic, the encoded key and value (nil = JSON null / tombstone) and headers, with the facts
+/// of the change it came from, kept as data so that later stages never parse the bytes back.
 public struct ChangeEvent: Sendable, Equatable {
     public var topic: String
     public var key: [UInt8]?
     public var value: [UInt8]?
     public var headers: [Header]
+    /// The event's `op`; nil for a tombstone.
     public var operation: ChangeOperation?
+    /// The captured table; nil for a logical decoding message.
+    public var table: TableName?
+    /// Where the change is in WAL (`source.lsn`); a snapshot read's is the slot's consistent point.
+    public var lsn: LSN?
+    /// The transaction's id (`source.txId`), when there is one.
+    public var transactionID: UInt32?
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -18,12 +26,18 @@ public struct ChangeEvent: Sendable, Equatable {
         }
     }
 
-    public init(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [Header] = [], operation: ChangeOperation?) {
+    public init(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [Header] = [], operation: ChangeOperation?,
+        table: TableName? = nil, lsn: LSN? = nil, transactionID: UInt32? = nil
+    ) {
         self.topic = topic
         self.key = key
         self.value = value
         self.headers = headers
         self.operation = operation
+        self.table = table
+        self.lsn = lsn
+        self.transactionID = transactionID
     }
 }
 

@@ -7,6 +7,8 @@ public import PGOutput
 public struct ChangeEventBuilder: Sendable {
     public let settings: EventSettings
     private var tables: [UInt32: TableSchema] = [:]
+    /// Each table topic's table, for facts about an event that came back from Kafka as bytes.
+    private var topicTables: [String: TableName] = [:]
     /// `{"version":"…","connector":"postgresql","name":"…","ts_ms":`
     private let sourcePrefix: [UInt8]
     /// `,"db":"…","sequence":`
@@ -73,6 +75,7 @@ public struct ChangeEventBuilder: Sendable {
     public mutating func register(_ relation: Relation, metadata: TableMetadata) throws(EventEncodingError) -> TableSchema {
         let schema = try TableSchema(relation: relation, metadata: metadata, settings: settings)
         tables[relation.oid] = schema
+        topicTables[schema.topic] = schema.name
         return schema
     }
 
@@ -125,7 +128,7 @@ public struct ChangeEventBuilder: Sendable {
         defer { snapshotMarker = .middle }
         let key = writeKey(row, table)
         let value = writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
-        return ChangeEvent(topic: table.topic, key: key, value: value, operation: .read)
+        return event(table, key: key, value: value, operation: .read, lsn: lsn)
     }
 
     // MARK: Events
@@ -145,7 +148,7 @@ public struct ChangeEventBuilder: Sendable {
             guard !settings.skippedOperations.contains(.create) else { return }
             let key = writeKey(insert.new, table)
             let value = writeValue(table, before: nil, after: insert.new, op: .create, lsn: lsn, nowNanos: nowNanos)
-            try emit(ChangeEvent(topic: table.topic, key: key, value: value, operation: .create))
+            try emit(event(table, key: key, value: value, operation: .create, lsn: lsn))
         case .update(let update):
             let table = try schema(update.relationOID)
             try checkWidth(update.new, table)
@@ -162,23 +165,25 @@ public struct ChangeEventBuilder: Sendable {
                 // Debezium: a primary-key change is a delete of the old key, its tombstone, and a create.
                 let deleted = writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
                 try emit(
-                    ChangeEvent(
-                        topic: table.topic, key: oldKey, value: deleted,
-                        headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: .delete))
+                    event(
+                        table, key: oldKey, value: deleted,
+                        headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: .delete,
+                        lsn: lsn))
                 if settings.tombstones {
-                    try emit(ChangeEvent(topic: table.topic, key: oldKey, value: nil, operation: nil))
+                    try emit(event(table, key: oldKey, value: nil, operation: nil, lsn: lsn))
                 }
                 let created = writeValue(table, before: nil, after: update.new, op: .create, lsn: lsn, nowNanos: nowNanos)
                 try emit(
-                    ChangeEvent(
-                        topic: table.topic, key: newKey, value: created,
-                        headers: [.init(name: "__debezium.oldkey", value: keyPayload(oldKey, table))], operation: .create))
+                    event(
+                        table, key: newKey, value: created,
+                        headers: [.init(name: "__debezium.oldkey", value: keyPayload(oldKey, table))], operation: .create,
+                        lsn: lsn))
                 return
             }
             var after = update.new
             if case .full(let full) = update.old { after = Self.fillingUnchanged(after, from: full) }
             let value = writeValue(table, before: old, after: after, op: .update, lsn: lsn, nowNanos: nowNanos)
-            try emit(ChangeEvent(topic: table.topic, key: newKey, value: value, operation: .update))
+            try emit(event(table, key: newKey, value: value, operation: .update, lsn: lsn))
         case .delete(let delete):
             let table = try schema(delete.relationOID)
             let old: TupleData
@@ -189,23 +194,42 @@ public struct ChangeEventBuilder: Sendable {
             guard !settings.skippedOperations.contains(.delete) else { return }
             let key = writeKey(old, table)
             let value = writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
-            try emit(ChangeEvent(topic: table.topic, key: key, value: value, operation: .delete))
+            try emit(event(table, key: key, value: value, operation: .delete, lsn: lsn))
             if settings.tombstones {
-                try emit(ChangeEvent(topic: table.topic, key: key, value: nil, operation: nil))
+                try emit(event(table, key: key, value: nil, operation: nil, lsn: lsn))
             }
         case .truncate(let truncate):
             for oid in truncate.relationOIDs {
                 let table = try schema(oid)
                 guard !settings.skippedOperations.contains(.truncate) else { continue }
                 let value = writeValue(table, before: nil, after: nil, op: .truncate, lsn: lsn, nowNanos: nowNanos)
-                try emit(ChangeEvent(topic: table.topic, key: nil, value: value, operation: .truncate))
+                try emit(event(table, key: nil, value: value, operation: .truncate, lsn: lsn))
             }
         case .message(let message):
             let (key, value) = writeMessage(message, nowNanos: nowNanos)
-            try emit(ChangeEvent(topic: messageTopic, key: key, value: value, operation: .message))
+            try emit(
+                ChangeEvent(
+                    topic: messageTopic, key: key, value: value, operation: .message, lsn: lsn,
+                    transactionID: message.isTransactional ? xid : nil))
         case .begin, .commit, .origin, .relation, .type:
             break
         }
+    }
+
+    /// An event of `table` with the facts of the change being written.
+    @inline(__always)
+    private func event(
+        _ table: TableSchema, key: [UInt8]?, value: [UInt8]?, headers: [ChangeEvent.Header] = [],
+        operation: ChangeOperation?, lsn: LSN
+    ) -> ChangeEvent {
+        ChangeEvent(
+            topic: table.topic, key: key, value: value, headers: headers, operation: operation, table: table.name, lsn: lsn,
+            transactionID: xid)
+    }
+
+    /// The table whose events go to `topic`, among the tables registered; nil for any other topic.
+    public func table(forTopic topic: String) -> TableName? {
+        topicTables[topic]
     }
 
     /// With REPLICA IDENTITY FULL the old row holds the values of unchanged TOASTed columns: Debezium uses them.

@@ -6,6 +6,8 @@ public import PGOutput
 /// of arrays costs one per array.
 public final class TableSchema: Sendable {
     public let relation: Relation
+    /// `schema.table` as PostgreSQL names it (the topic may have replaced characters a topic cannot hold).
+    public let name: TableName
     public let topic: String
     let encodings: [ColumnEncoding]
     let notNull: [Bool]
@@ -44,8 +46,8 @@ public final class TableSchema: Sendable {
 
     public init(relation: Relation, metadata: TableMetadata, settings: EventSettings) throws(EventEncodingError) {
         self.relation = relation
-        let name = Self.topicName("\(settings.topicPrefix).\(relation.namespace).\(relation.name)")
-        topic = name
+        self.name = TableName(schema: relation.namespace, name: relation.name)
+        topic = Self.topicName("\(settings.topicPrefix).\(relation.namespace).\(relation.name)")
         let encodings = relation.columns.map {
             ColumnEncoding(
                 typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: metadata.types[$0.name], handling: settings.values)
@@ -87,13 +89,13 @@ public final class TableSchema: Sendable {
             }
             let keyFields = keyIndexes.map { ConnectSchema.field(encodings[$0], optional: false, name: columns[$0].name) }
             let keySchema =
-                "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name + ".Key"))}"
+                "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(topic + ".Key"))}"
             let row =
-                "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":true,\"name\":\(ConnectSchema.quote(name + ".Value"))"
+                "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":true,\"name\":\(ConnectSchema.quote(topic + ".Value"))"
             let envelope =
                 "{\"type\":\"struct\",\"fields\":[\(row),\"field\":\"before\"},\(row),\"field\":\"after\"},"
                 + "\(ConnectSchema.source),\(ConnectSchema.transaction),{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
-                + "\(ConnectSchema.timestamps)],\"optional\":false,\"name\":\(ConnectSchema.quote(name + ".Envelope")),\"version\":2}"
+                + "\(ConnectSchema.timestamps)],\"optional\":false,\"name\":\(ConnectSchema.quote(topic + ".Envelope")),\"version\":2}"
             keySchemaPrefix = keyIndexes.isEmpty ? [] : ConnectSchema.envelopePrefix(keySchema)
             valueSchemaPrefix = ConnectSchema.envelopePrefix(envelope)
         } else {

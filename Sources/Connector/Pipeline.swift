@@ -739,8 +739,11 @@ public final class Pipeline: @unchecked Sendable {
         if let deliveryError { throw deliveryError }
         while !refused.isEmpty {
             let (token, failure) = refused.removeFirst()
-            let lsn = ChangeEvent.sourceNumber("lsn", in: failure.event.value).map { LSN($0) } ?? tracker.endLSN(token: token)
-            let table = tableName(topic: failure.event.topic)
+            // An event refused before it was queued has its facts; one Kafka refused later comes back as bytes, and its
+            // table is known by its topic, its position by its transaction.
+            let lsn = failure.event.lsn ?? tracker.endLSN(token: token)
+            let table =
+                (failure.event.table ?? builder.table(forTopic: failure.event.topic))?.description ?? failure.event.topic
             switch config.errors.mode {
             case .fail:
                 deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
@@ -779,7 +782,8 @@ public final class Pipeline: @unchecked Sendable {
                     headers.append(.init(name: "__tributary.errors.table", value: Array(table.utf8)))
                     if let lsn { headers.append(.init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8))) }
                     letter = ChangeEvent(
-                        topic: topic, key: failure.event.key, value: failure.event.value, headers: headers, operation: nil)
+                        topic: topic, key: failure.event.key, value: failure.event.value, headers: headers, operation: nil,
+                        table: failure.event.table, lsn: failure.event.lsn, transactionID: failure.event.transactionID)
                     logger.error(
                         "Kafka refused an event; sent to the dead-letter topic",
                         metadata: [
@@ -794,12 +798,6 @@ public final class Pipeline: @unchecked Sendable {
                 tracker.delivered(token: token)
             }
         }
-    }
-
-    /// `schema.table` from an event topic (`<prefix>.<schema>.<table>`).
-    private func tableName(topic: String) -> String {
-        let prefix = config.kafka.topicPrefix + "."
-        return topic.hasPrefix(prefix) ? String(topic.dropFirst(prefix.count)) : topic
     }
 
     /// Runs `heartbeat.action_query` (or emits a logical message) every `heartbeat.interval`.
@@ -939,7 +937,11 @@ public final class Pipeline: @unchecked Sendable {
         flushCountRun()
         let prefix = config.kafka.topicPrefix + "."
         for (key, count) in eventCounts {
-            let table = key.topic.hasPrefix(prefix) ? String(key.topic.dropFirst(prefix.count)) : key.topic
+            // A table's own name (its topic may have lost characters a topic cannot hold); for other topics (logical
+            // messages, dead letters) what follows the prefix.
+            let table =
+                builder.table(forTopic: key.topic)?.description
+                ?? (key.topic.hasPrefix(prefix) ? String(key.topic.dropFirst(prefix.count)) : key.topic)
             metrics.countEvents(table: table, op: key.op?.rawValue ?? "tombstone", count: count)
         }
         eventCounts.removeAll(keepingCapacity: true)

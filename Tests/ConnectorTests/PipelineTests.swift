@@ -222,10 +222,13 @@ import Testing
     }
 
     @Test func aRefusedEventStopsThePipelineWithoutConfirmingIt() {
-        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        // The server asks for a status while the events are in flight: it must not confirm them.
+        let source = ScriptedSource(
+            start: LSN(0x50), frames: Self.stream() + [PGOutputBytes.keepalive(LSN(0x900), replyRequested: true)])
         let sink = HoldingSink()
         sink.failure = Failure()
         #expect(throws: PipelineError.self) { try run(source, sink) }
+        #expect(!source.statuses.isEmpty, "statuses were sent, so the next check can fail")
         #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
     }
 
@@ -260,7 +263,9 @@ import Testing
     }
 
     @Test func errorsModeFailStopsWithoutConfirmingARefusedEvent() {
-        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        // The server asks for a status while the events are in flight: it must not confirm them.
+        let source = ScriptedSource(
+            start: LSN(0x50), frames: Self.stream() + [PGOutputBytes.keepalive(LSN(0x900), replyRequested: true)])
         let sink = HoldingSink()
         sink.failure = Failure()
         sink.permanent = true
@@ -274,6 +279,7 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+        #expect(!source.statuses.isEmpty, "statuses were sent, so the next check can fail")
         #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
     }
 
@@ -310,7 +316,9 @@ import Testing
     }
 
     @Test func aTimedOutDeliveryRestartsTheSessionInsteadOfSkipping() {
-        let source = ScriptedSource(start: LSN(0x50), frames: Self.stream())
+        // The server asks for a status while the events are in flight: it must not confirm them.
+        let source = ScriptedSource(
+            start: LSN(0x50), frames: Self.stream() + [PGOutputBytes.keepalive(LSN(0x900), replyRequested: true)])
         let sink = HoldingSink()
         sink.failure = Failure()
         do {
@@ -321,6 +329,7 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+        #expect(!source.statuses.isEmpty, "statuses were sent, so the next check can fail")
         #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
     }
 
@@ -385,6 +394,7 @@ import Testing
         stopper.start()
         try pipeline.run()
         #expect(source.heartbeats.count >= 3 && source.heartbeats.count <= 6)
+        #expect(!source.heartbeats.isEmpty, "heartbeats ran, so the next check can fail")
         #expect(source.heartbeats.allSatisfy { $0 == "UPDATE beat SET at = now()" })
     }
 
