@@ -35,21 +35,14 @@ public final class Pipeline: @unchecked Sendable {
     private var eventCounts: [EventCountKey: UInt64] = [:]
     private var countRun: (key: EventCountKey, count: UInt64)?
     private var bytesSinceStatus: UInt64 = 0
-    private var lastHeartbeat = ContinuousClock.now
     private var deliveryError: PipelineError?
     /// Key and value bytes sent and not yet reported by Kafka.
     private var inFlightBytes = 0
     /// Events Kafka refused for good, waiting for `errors.mode` to deal with them.
     private var refused: [(token: UInt64, failure: SinkFailure)] = []
-    private var lastHeartbeatQuery = ContinuousClock.now
-    private var lastSlotCheck = ContinuousClock.now - .seconds(3600)
     private var eventsSinceStatus: UInt64 = 0
-    private var lastStatusTime = ContinuousClock.now - .seconds(3600)
-    private var lastFlushSent = LSN.zero
-    /// When the stream went quiet (no frame since) while the pipeline was waiting for one; nil while frames come
-    /// or while reading is paused for Kafka.
-    private var silentSince: ContinuousClock.Instant?
-    private var lastKeepaliveRequest = ContinuousClock.now - .seconds(3600)
+    /// When to send status updates, check the slot, run heartbeats and give a silent server up.
+    private var schedule: StreamSchedule
     /// What the state directory says of the slot; saved before a status update confirms past it.
     private var slotRecord: SlotRecord?
     private var slotRecords: SlotRecordStore?
@@ -75,6 +68,9 @@ public final class Pipeline: @unchecked Sendable {
         self.firstToken = firstToken
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
         self.tableFilter = TableFilter(config.postgres)
+        self.schedule = StreamSchedule(
+            statusInterval: config.postgres.statusInterval, receiveTimeout: config.postgres.receiveTimeout,
+            heartbeatInterval: config.heartbeat.interval, now: .now)
     }
 
     static func settings(_ config: ConnectorConfig, database: String) -> EventSettings {
@@ -125,7 +121,7 @@ public final class Pipeline: @unchecked Sendable {
             settings: Self.settings(config, database: position.databaseName),
             lastCommitLSN: position.slotCreated ? nil : position.start)
         received = position.start
-        lastFlushSent = position.start
+        schedule.started(at: position.start)
 
         if let plan = try snapshotPlan(position, again: recovery.snapshot) {
             let finished = try runSnapshot(plan, at: position)
@@ -170,9 +166,9 @@ public final class Pipeline: @unchecked Sendable {
                 pollDeliveries(timeoutMilliseconds: 100)
                 try checkDeliveries()
                 try sendStatusIfDue()
-                silentSince = nil
+                schedule.heard()
             }
-            if framesSincePoll == 0 { try heartbeatIfDue() }
+            if framesSincePoll == 0 && schedule.heartbeatDue(now: .now) { try heartbeat() }
             guard let bytes = try source.nextFrame(timeoutMilliseconds: readTimeout) else {
                 eventClockNanos = Self.wallClockNanos()
                 pollDeliveries(timeoutMilliseconds: 0)
@@ -180,12 +176,11 @@ public final class Pipeline: @unchecked Sendable {
                 try checkDeliveries()
                 try checkSilence()
                 try sendStatusIfDue()
-                let untilStatus = lastStatusTime + config.postgres.statusInterval - ContinuousClock.now
-                readTimeout = max(1, min(100, Int(untilStatus / .milliseconds(1))))
+                readTimeout = schedule.readTimeoutMilliseconds(now: .now)
                 continue
             }
             framesSincePoll += 1
-            silentSince = nil
+            schedule.heard()
             try handle(frame: bytes)
             // Reading the clock for every frame shows in profiles: while frames keep coming, check every 64.
             if framesSincePoll & 63 == 0 {
@@ -800,12 +795,8 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
-    /// Runs `heartbeat.action_query` (or emits a logical message) every `heartbeat.interval`.
-    private func heartbeatIfDue() throws {
-        guard let interval = config.heartbeat.interval else { return }
-        let now = ContinuousClock.now
-        guard now - lastHeartbeatQuery >= interval else { return }
-        lastHeartbeatQuery = now
+    /// Runs `heartbeat.action_query` (or emits a logical message); the schedule says when.
+    private func heartbeat() throws {
         do {
             try source.heartbeat(actionQuery: config.heartbeat.actionQuery)
         } catch let error as ConnectorError where error.kind == .transient {
@@ -817,42 +808,22 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
+    /// Carries out what the schedule says is due: the liveness tick, the slot check, the status update.
     private func sendStatusIfDue() throws {
         let now = ContinuousClock.now
-        if now - lastHeartbeat >= .seconds(1) {
-            lastHeartbeat = now
-            status.update { $0.heartbeat = now }
-        }
-        if now - lastSlotCheck >= min(config.postgres.statusInterval, .seconds(10)) {
-            lastSlotCheck = now
-            try checkSlot()
-        }
-        let flush = tracker.flushPosition
-        if now - lastStatusTime >= config.postgres.statusInterval
-            || (flush != lastFlushSent && now - lastStatusTime >= .milliseconds(100))
-        {
-            try sendStatus()
-        }
+        let due = schedule.due(now: now, flush: tracker.flushPosition)
+        if due.contains(.liveness) { status.update { $0.heartbeat = now } }
+        if due.contains(.slotCheck) { try checkSlot() }
+        if due.contains(.status) { try sendStatus() }
     }
 
-    /// A quiet stream is normal; a silent server is not. After a third of `postgres.receive_timeout` without a frame,
-    /// asks for a keepalive (once per third); after all of it, and a third since the last request went unanswered,
-    /// gives the connection up. (So a pipeline thread that was itself held up asks before it concludes anything.)
+    /// A quiet stream is normal; a silent server is not: the schedule says when to ask for a keepalive, and when
+    /// to give the connection up.
     private func checkSilence() throws {
-        let now = ContinuousClock.now
-        guard let since = silentSince else {
-            silentSince = now
-            return
-        }
-        let timeout = config.postgres.receiveTimeout
-        let askedDuringSilence = lastKeepaliveRequest >= since
-        let sinceAsked = now - lastKeepaliveRequest
-        if now - since >= timeout && askedDuringSilence && sinceAsked >= timeout / 3 {
-            throw PipelineError.silentServer(timeout: timeout)
-        }
-        if now - since >= timeout / 3 && (!askedDuringSilence || sinceAsked >= timeout / 3) {
-            lastKeepaliveRequest = now
-            try sendStatus(replyRequested: true)
+        switch schedule.quiet(now: .now) {
+        case .wait: break
+        case .askForKeepalive: try sendStatus(replyRequested: true)
+        case .giveUp: throw PipelineError.silentServer(timeout: config.postgres.receiveTimeout)
         }
     }
 
@@ -869,8 +840,7 @@ public final class Pipeline: @unchecked Sendable {
             StandbyStatusUpdate(
                 written: max(received, flush), flushed: flush, applied: flush,
                 clockMicros: Self.wallClockNanos() / 1000, replyRequested: replyRequested))
-        lastStatusTime = .now
-        lastFlushSent = flush
+        schedule.statusSent(now: .now, flush: flush)
         publishStatus()
     }
 
