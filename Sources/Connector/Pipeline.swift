@@ -47,6 +47,7 @@ public final class Pipeline: @unchecked Sendable {
     private var slotRecord: SlotRecord?
     private var slotRecords: SlotRecordStore?
     private let tableFilter: TableFilter
+    private let refusalPolicy: RefusalPolicy
     /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
     private let firstToken: UInt64
 
@@ -68,6 +69,7 @@ public final class Pipeline: @unchecked Sendable {
         self.firstToken = firstToken
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
         self.tableFilter = TableFilter(config.postgres)
+        self.refusalPolicy = RefusalPolicy(config)
         self.schedule = StreamSchedule(
             statusInterval: config.postgres.statusInterval, receiveTimeout: config.postgres.receiveTimeout,
             heartbeatInterval: config.heartbeat.interval, now: .now)
@@ -739,7 +741,7 @@ public final class Pipeline: @unchecked Sendable {
             let lsn = failure.event.lsn ?? tracker.endLSN(token: token)
             let table =
                 (failure.event.table ?? builder.table(forTopic: failure.event.topic))?.description ?? failure.event.topic
-            switch config.errors.mode {
+            switch refusalPolicy.action(for: failure, lsn: lsn, table: table) {
             case .fail:
                 deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
                 throw deliveryError!
@@ -753,41 +755,19 @@ public final class Pipeline: @unchecked Sendable {
                 metrics.countRefused(mode: "skip")
                 status.update { $0.eventsSkipped += 1 }
                 tracker.delivered(token: token)
-            case .deadLetter:
-                let topic = config.errors.deadLetterTopic ?? config.kafka.topicPrefix + ".dlq"
-                var letter: ChangeEvent
-                if failure.event.topic == topic {
-                    // The dead-letter copy was refused too (too large for message.max.bytes): keep the key and the
-                    // headers saying why, without the value. Refused again, there is nowhere left: fail.
-                    guard let value = failure.event.value else {
-                        deliveryError = .refused(lsn: lsn, table: table, underlying: failure)
-                        throw deliveryError!
-                    }
-                    letter = failure.event
-                    letter.value = nil
-                    letter.headers.append(
-                        .init(
-                            name: "__tributary.errors.value_omitted",
-                            value: Array("\(value.count) bytes, refused by Kafka: \(failure.message)".utf8)))
-                } else {
-                    var headers = failure.event.headers
-                    headers.append(.init(name: "__connect.errors.topic", value: Array(failure.event.topic.utf8)))
-                    headers.append(.init(name: "__connect.errors.connector.name", value: Array(config.name.utf8)))
-                    headers.append(.init(name: "__connect.errors.exception.message", value: Array(failure.message.utf8)))
-                    headers.append(.init(name: "__tributary.errors.table", value: Array(table.utf8)))
-                    if let lsn { headers.append(.init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8))) }
-                    letter = ChangeEvent(
-                        topic: topic, key: failure.event.key, value: failure.event.value, headers: headers, operation: nil,
-                        table: failure.event.table, lsn: failure.event.lsn, transactionID: failure.event.transactionID)
-                    logger.error(
-                        "Kafka refused an event; sent to the dead-letter topic",
-                        metadata: [
-                            "error": "\(failure.message)", "topic": "\(failure.event.topic)", "dead_letter_topic": "\(topic)",
-                            "lsn": "\(lsn.map(\.description) ?? "?")",
-                        ])
-                    metrics.countRefused(mode: "dead_letter")
-                    status.update { $0.eventsDeadLettered += 1 }
-                }
+            case .deadLetter(let letter):
+                logger.error(
+                    "Kafka refused an event; sent to the dead-letter topic",
+                    metadata: [
+                        "error": "\(failure.message)", "topic": "\(failure.event.topic)",
+                        "dead_letter_topic": "\(letter.topic)", "lsn": "\(lsn.map(\.description) ?? "?")",
+                    ])
+                metrics.countRefused(mode: "dead_letter")
+                status.update { $0.eventsDeadLettered += 1 }
+                // The copy joins the event's transaction before the original leaves it, so the slot cannot move past both.
+                try send(letter, token: token)
+                tracker.delivered(token: token)
+            case .deadLetterWithoutValue(let letter):
                 // The copy joins the event's transaction before the original leaves it, so the slot cannot move past both.
                 try send(letter, token: token)
                 tracker.delivered(token: token)
