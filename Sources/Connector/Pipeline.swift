@@ -312,7 +312,6 @@ public final class Pipeline: @unchecked Sendable {
         // Work: whole tables, or page ranges of a table large enough to share between readers.
         var work: [SnapshotWork] = []
         var estimated: Int64 = 0
-        var rangesLeft: [TableName: Int] = [:]
         var relations: [TableName: Relation] = [:]
         for table in remaining {
             let relation = try first.relation(for: table)
@@ -336,7 +335,6 @@ public final class Pipeline: @unchecked Sendable {
                         SnapshotWork(
                             table: table, relation: relation, pages: (range.lower, range.upper), query: nil, rangeIndex: index))
                 }
-                rangesLeft[table] = ranges.count - done.count
             } else {
                 let pages = query == nil ? try first.pageCount(table) : 0
                 let pagesPerRange = Int64(config.snapshot.rangePages)
@@ -354,10 +352,8 @@ public final class Pipeline: @unchecked Sendable {
                     }
                     state.ranges[key] = ranges
                     state.rangesDone[key] = []
-                    rangesLeft[table] = count
                 } else {
                     work.append(SnapshotWork(table: table, relation: relation, pages: nil, query: query, rangeIndex: nil))
-                    rangesLeft[table] = 1
                 }
             }
         }
@@ -392,11 +388,7 @@ public final class Pipeline: @unchecked Sendable {
             workers.wait()
         }
 
-        // Each unit's newest row waits for the next (or the unit's end) to know its marker; the last row of the
-        // most recently finished table waits for the next table to finish, so the final one is `last`.
-        var held: [Int: (row: TupleData, first: Bool)] = [:]
-        var seen: Set<TableName> = []
-        var finishedLast: (unit: Int, row: TupleData, first: Bool)?
+        var markers = SnapshotMarkerSequencer(tables: work.map(\.table))
         /// Units read to the end whose rows are all sent: recorded once Kafka acknowledged them.
         var pendingUnits: [Int] = []
         var unitsLeft = work.count
@@ -443,24 +435,13 @@ public final class Pipeline: @unchecked Sendable {
             status.update { $0.snapshot.tablesDone = done }
         }
 
-        func unitFinished(_ unit: Int) throws {
-            let table = work[unit].table
-            rangesLeft[table, default: 1] -= 1
-            guard let last = held.removeValue(forKey: unit) else {
-                complete(unit)
-                return
+        func carryOut(_ steps: [SnapshotMarkerSequencer.Step]) throws {
+            for step in steps {
+                switch step {
+                case .emit(let unit, let row, let marker): try emit(unit, row, marker)
+                case .complete(let unit): complete(unit)
+                }
             }
-            if rangesLeft[table, default: 0] > 0 {
-                // Other ranges of the table are still being read: this is not the table's last row.
-                try emit(unit, last.row, last.first ? .firstInDataCollection : .middle)
-                complete(unit)
-                return
-            }
-            if let previous = finishedLast {
-                try emit(previous.unit, previous.row, previous.first ? .firstInDataCollection : .lastInDataCollection)
-                complete(previous.unit)
-            }
-            finishedLast = (unit, last.row, last.first)
         }
 
         while unitsLeft > 0 && !isStopRequested {
@@ -480,7 +461,7 @@ public final class Pipeline: @unchecked Sendable {
                 throw error
             case .finished(let index):
                 unitsLeft -= 1
-                try unitFinished(index)
+                try carryOut(markers.finish(unit: index))
             case .rows(let index, let lines):
                 let unit = work[index]
                 eventClockNanos = Self.wallClockNanos()
@@ -491,11 +472,7 @@ public final class Pipeline: @unchecked Sendable {
                     } catch {
                         throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
                     }
-                    if let previous = held[index] {
-                        try emit(index, previous.row, previous.first ? .firstInDataCollection : .middle)
-                    }
-                    held[index] = (row, !seen.contains(unit.table))
-                    seen.insert(unit.table)
+                    if let previous = markers.add(row, unit: index) { try emit(index, previous.row, previous.marker) }
                 }
                 rows += UInt64(lines.count)
                 pollDeliveries(timeoutMilliseconds: 0)
@@ -520,10 +497,7 @@ public final class Pipeline: @unchecked Sendable {
         }
         let completed = unitsLeft == 0 && !isStopRequested
         if completed {
-            if let final = finishedLast {
-                try emit(final.unit, final.row, .last)
-                complete(final.unit)
-            }
+            try carryOut(markers.end())
         } else {
             // Stopped: held rows are not sent, so their units count as unfinished and are read again next time,
             // as are units not read to the end. Only completed units (in pendingUnits) are ever recorded.
