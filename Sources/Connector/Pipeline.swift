@@ -310,9 +310,9 @@ public final class Pipeline: @unchecked Sendable {
             slot: config.postgres.slot, completed: false, tablesDone: plan.tables.filter(plan.done.contains).map(\.description))
 
         // Work: whole tables, or page ranges of a table large enough to share between readers.
+        let planner = SnapshotPlanner(threads: threads, rangePages: config.snapshot.rangePages)
         var work: [SnapshotWork] = []
         var estimated: Int64 = 0
-        var relations: [TableName: Relation] = [:]
         for table in remaining {
             let relation = try first.relation(for: table)
             let metadata = try source.tableMetadata(relationOID: relation.oid)
@@ -321,41 +321,11 @@ public final class Pipeline: @unchecked Sendable {
             } catch {
                 throw PipelineError.encode(lsn: position.start, underlying: error)
             }
-            relations[table] = relation
             estimated += try first.estimatedRows(table)
-            let query = config.snapshot.selectOverrides[table]
-            let key = table.description
-            if let ranges = plan.previous?.ranges[key], query == nil {
-                // A resumed table keeps the ranges it was split into; the ones Kafka already holds are skipped.
-                let done = Set(plan.previous?.rangesDone[key] ?? [])
-                state.ranges[key] = ranges
-                state.rangesDone[key] = Array(done).sorted()
-                for (index, range) in ranges.enumerated() where !done.contains(index) {
-                    work.append(
-                        SnapshotWork(
-                            table: table, relation: relation, pages: (range.lower, range.upper), query: nil, rangeIndex: index))
-                }
-            } else {
-                let pages = query == nil ? try first.pageCount(table) : 0
-                let pagesPerRange = Int64(config.snapshot.rangePages)
-                if threads > 1 && pages >= pagesPerRange * 2 {
-                    let count = Int(min(Int64(threads * 4), pages / pagesPerRange))
-                    let step = pages / Int64(count)
-                    var ranges: [SnapshotState.PageRange] = []
-                    for index in 0..<count {
-                        let lower = Int64(index) * step
-                        ranges.append(.init(lower: lower, upper: index == count - 1 ? nil : lower + step))
-                        work.append(
-                            SnapshotWork(
-                                table: table, relation: relation, pages: (lower, ranges[index].upper), query: nil,
-                                rangeIndex: index))
-                    }
-                    state.ranges[key] = ranges
-                    state.rangesDone[key] = []
-                } else {
-                    work.append(SnapshotWork(table: table, relation: relation, pages: nil, query: query, rangeIndex: nil))
-                }
-            }
+            work += try planner.units(
+                for: table, relation: relation, query: config.snapshot.selectOverrides[table], previous: plan.previous,
+                state: &state
+            ) { try first.pageCount(table) }
         }
         try plan.store.save(state)
         // One checkpoint transaction per unit of work: a range is recorded done once all of its rows are acknowledged.
