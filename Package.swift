@@ -58,6 +58,11 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(
+            name: "DebeziumMigration",
+            dependencies: ["Connector"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "HealthServer",
             dependencies: [
                 "Connector",
@@ -70,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "PGOutput", "ChangeEvents", "PostgresReplication", "KafkaSink", "Connector", "HealthServer",
+                "PGOutput", "ChangeEvents", "PostgresReplication", "KafkaSink", "Connector", "DebeziumMigration", "HealthServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -106,7 +111,9 @@ let package = Package(
         .testTarget(
             name: "ChangeEventsTests", dependencies: ["ChangeEvents", "PGOutput"], exclude: ["Golden"], swiftSettings: strict),
         .testTarget(
-            name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport", "KafkaSink"], exclude: ["Fixtures"],
+            name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport", "KafkaSink"], swiftSettings: strict),
+        .testTarget(
+            name: "DebeziumMigrationTests", dependencies: ["DebeziumMigration", "Connector"], exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Connector
+import DebeziumMigration
 import Foundation
 
 struct ImportDebeziumCommand: ParsableCommand {

@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func importDebeziumWritesAFileValidateAccepts() throws {
-        let fixture = Self.root.appendingPathComponent("Tests/ConnectorTests/Fixtures/debezium-inventory.json").path
+        let fixture = Self.root.appendingPathComponent("Tests/DebeziumMigrationTests/Fixtures/debezium-inventory.json").path
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("imported-\(UUID().uuidString).yaml").path
         defer { try? FileManager.default.removeItem(atPath: output) }
         let imported = try runCommand(

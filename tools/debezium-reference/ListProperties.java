@@ -2,7 +2,7 @@ import java.util.*;
 import org.apache.kafka.common.config.ConfigDef;
 
 /** Prints every property a Debezium PostgreSQL connector config can carry, with its default, for
- *  Tests/ConnectorTests/Fixtures/debezium-properties.tsv: the connector's own ConfigDef, Kafka Connect's
+ *  Tests/DebeziumMigrationTests/Fixtures/debezium-properties.tsv: the connector's own ConfigDef, Kafka Connect's
  *  source-connector properties, and JsonConverter's. Usage: see run.sh's header for the class path. */
 public class ListProperties {
   static void print(String origin, ConfigDef def) {

@@ -15,7 +15,7 @@ extension DebeziumImport {
     ///
     /// Covers every property of Debezium 3.6's PostgreSQL connector (its ConfigDef and the ones it reads outside
     /// it), Kafka Connect's source-connector properties and JsonConverter's, as listed in
-    /// `Tests/ConnectorTests/Fixtures/debezium-properties.tsv` (made by `tools/debezium-reference/ListProperties.java`).
+    /// `Tests/DebeziumMigrationTests/Fixtures/debezium-properties.tsv` (made by `tools/debezium-reference/ListProperties.java`).
     public static func treatment(of property: String) -> Treatment? {
         if let treatment = exactTreatments[property] { return treatment }
         for (prefix, treatment) in prefixTreatments where property.hasPrefix(prefix) { return treatment }

@@ -1,3 +1,4 @@
+import Connector
 public import Foundation
 
 /// Turns a Debezium PostgreSQL connector configuration (the JSON posted to Kafka Connect's REST API,
