@@ -115,6 +115,9 @@ let package = Package(
         .testTarget(
             name: "DebeziumMigrationTests", dependencies: ["DebeziumMigration", "Connector"], exclude: ["Fixtures"],
             swiftSettings: strict),
+        .testTarget(
+            name: "PostgresReplicationTests", dependencies: ["PostgresReplication", "PGOutput", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

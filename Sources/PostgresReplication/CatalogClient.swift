@@ -87,7 +87,7 @@ public final class CatalogClient {
     public func preparePublication(
         _ name: String, mode: PublicationMode, tables: [TableName]
     ) throws(PostgresError) -> String {
-        let existing = try connection.query("SELECT puballtables FROM pg_publication WHERE pubname = $1", [name]).first
+        let existing = try publicationIsForAllTables(name)
         let quotedName = try connection.quoteIdentifier(name)
         switch mode {
         case .existing:
@@ -128,7 +128,7 @@ public final class CatalogClient {
                 try runConfiguring("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)")
                 return "created publication \(name) for \(tables.map(\.description).joined(separator: ", "))"
             }
-            if existing.first == "t" {
+            if existing {
                 throw PostgresError(
                     .configuration,
                     "publication \(name) is FOR ALL TABLES; drop it or set postgres.publication_mode to all_tables")
@@ -145,12 +145,61 @@ public final class CatalogClient {
     }
 
     /// Whether the connected role may stream changes (REPLICATION or superuser); the role's name when it may not.
-    public func roleLackingReplication() throws(PostgresError) -> String? {
-        let row = try connection.query(
-            "SELECT current_user, rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"
+    /// The server settings and role facts every connector needs.
+    public func prerequisites() throws(PostgresError) -> ServerPrerequisites {
+        let role = try connection.query(
+            "SELECT current_user, rolreplication OR rolsuper, rolsuper FROM pg_roles WHERE rolname = current_user"
         ).first
-        guard let row, row[1] != "t" else { return nil }
-        return row[0] ?? "?"
+        return ServerPrerequisites(
+            walLevel: try setting("wal_level") ?? "unknown", role: role?[0] ?? "?", mayReplicate: role?[1] == "t",
+            isSuperuser: role?[2] == "t")
+    }
+
+    /// Whether a publication is FOR ALL TABLES; nil when there is no such publication.
+    public func publicationIsForAllTables(_ name: String) throws(PostgresError) -> Bool? {
+        try connection.query("SELECT puballtables FROM pg_publication WHERE pubname = $1", [name]).first.map { $0[0] == "t" }
+    }
+
+    /// How many more replication slots the server can hold (`max_replication_slots` less those in use).
+    public func freeSlotCount() throws(PostgresError) -> Int {
+        let free =
+            try connection.query(
+                "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)"
+            ).first?.first ?? nil
+        return free.flatMap { Int($0) } ?? 0
+    }
+
+    /// A table's replica identity (`d`efault, `f`ull, `i`ndex, `n`othing) and whether it has a primary key; nil when
+    /// there is no such table.
+    public func replicaIdentity(of table: TableName) throws(PostgresError) -> (identity: String, hasPrimaryKey: Bool)? {
+        try connection.query(
+            """
+            SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2
+            """, [table.schema, table.name]
+        ).first.map { ($0[0] ?? "d", $0[1] == "t") }
+    }
+
+    /// Emits a transactional logical decoding message (`pg_logical_emit_message`), as a heartbeat does.
+    public func emitMessage(prefix: String, content: String) throws(PostgresError) {
+        try connection.query("SELECT pg_logical_emit_message(true, $1, $2)", [prefix, content])
+    }
+
+    /// The WAL a slot holds back (`pg_current_wal_lsn() - restart_lsn`), its `wal_status` and `safe_wal_size`; nil
+    /// when the slot is gone.
+    public func slotRetention(
+        _ slot: String
+    ) throws(PostgresError) -> (
+        retainedBytes: UInt64, walStatus: String, safeWALSize: Int64?
+    )? {
+        try connection.query(
+            """
+            SELECT (pg_current_wal_lsn() - restart_lsn)::bigint, wal_status, safe_wal_size
+            FROM pg_replication_slots WHERE slot_name = $1
+            """, [slot]
+        ).first.map { row in
+            (UInt64(row[0].flatMap { Int64($0) }.map { max(0, $0) } ?? 0), row[1] ?? "unknown", row[2].flatMap { Int64($0) })
+        }
     }
 
     /// DDL whose failure means the user must change something (missing table, missing privilege).

@@ -54,25 +54,15 @@ struct CheckCommand: ParsableCommand {
         }
         defer { db.close() }
         do {
-            let walLevel = try db.setting("wal_level") ?? "?"
-            if walLevel == "logical" {
-                report.pass("wal_level is logical")
-            } else {
-                report.fail("wal_level is \(walLevel)", fix: "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL")
+            // The same findings a session stops at.
+            let prerequisites = try db.prerequisites()
+            for finding in prerequisites.findings {
+                if let fix = finding.fix { report.fail(finding.what, fix: fix) } else { report.pass(finding.what) }
             }
-            let role = try db.execute(
-                "SELECT current_user, rolreplication OR rolsuper, rolsuper FROM pg_roles WHERE rolname = current_user"
-            ).first
-            let user = role?[0] ?? "?"
-            let superuser = role?[2] == "t"
-            if role?[1] == "t" {
-                report.pass("role \(user) may replicate")
-            } else {
-                report.fail("role \(user) lacks REPLICATION", fix: "ALTER ROLE \(user) WITH REPLICATION")
-            }
+            let superuser = prerequisites.isSuperuser
 
             let publication = config.postgres.publication
-            let exists = try db.execute("SELECT puballtables FROM pg_publication WHERE pubname = $1", [publication]).first
+            let exists = try db.publicationIsForAllTables(publication)
             var tables = config.postgres.tables
             let filter = TableFilter(config.postgres)
             if config.postgres.publicationMode == .filtered && filter.hasPatterns {
@@ -112,11 +102,8 @@ struct CheckCommand: ParsableCommand {
                         fix: "SELECT pg_drop_replication_slot('\(config.postgres.slot)'), or set postgres.slot to another name")
                 }
             } else {
-                let free =
-                    try db.execute(
-                        "SELECT current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)"
-                    ).first?.first ?? nil
-                if let free, let count = Int(free), count > 0 {
+                let count = try db.freeSlotCount()
+                if count > 0 {
                     report.pass("slot \(config.postgres.slot) will be created (\(count) of max_replication_slots free)")
                 } else {
                     report.fail(
@@ -128,18 +115,10 @@ struct CheckCommand: ParsableCommand {
             try checkSlotRecord(config, slot: existingSlot, settings: settings, &report)
 
             for table in tables {
-                let row = try db.execute(
-                    """
-                    SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2
-                    """, [table.schema, table.name]
-                ).first
-                guard let row else {
+                guard let (identity, hasKey) = try db.replicaIdentity(of: table) else {
                     report.fail("table \(table) does not exist", fix: "create it, or remove it from postgres.tables")
                     continue
                 }
-                let identity = row[0] ?? "d"
-                let hasKey = row[1] == "t"
                 switch (identity, hasKey) {
                 case ("d", true): report.pass("table \(table) has a primary key")
                 case ("f", _):

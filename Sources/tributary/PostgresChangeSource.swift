@@ -92,19 +92,7 @@ final class PostgresChangeSource: ChangeSource {
     private func prepare() throws(PostgresError) -> SlotObservation {
         let catalog = try CatalogClient(settings: settings)
         self.catalog = catalog
-        let walLevel = try catalog.setting("wal_level") ?? "unknown"
-        guard walLevel == "logical" else {
-            throw PostgresError(
-                .configuration,
-                "wal_level is '\(walLevel)' on the server; set wal_level = logical in postgresql.conf "
-                    + "(or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL")
-        }
-        if let role = try catalog.roleLackingReplication() {
-            throw PostgresError(
-                .configuration,
-                "role \(role) lacks the REPLICATION privilege needed to stream changes; run ALTER ROLE \(role) WITH REPLICATION "
-                    + "as a superuser, or connect as a role that has it")
-        }
+        try catalog.prerequisites().require()
         let mode: CatalogClient.PublicationMode =
             switch config.postgres.publicationMode {
             case .filtered: .filtered
@@ -197,7 +185,7 @@ final class PostgresChangeSource: ChangeSource {
             if let actionQuery {
                 try catalog.execute(actionQuery)
             } else {
-                try catalog.execute("SELECT pg_logical_emit_message(true, $1, $2)", [heartbeatMessagePrefix, config.name])
+                try catalog.emitMessage(prefix: heartbeatMessagePrefix, content: config.name)
             }
         } catch {
             throw Self.classify(error)
@@ -207,15 +195,9 @@ final class PostgresChangeSource: ChangeSource {
     func slotHealth() throws -> SlotHealth? {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
-            let rows = try catalog.execute(
-                """
-                SELECT (pg_current_wal_lsn() - restart_lsn)::bigint, wal_status, safe_wal_size
-                FROM pg_replication_slots WHERE slot_name = $1
-                """, [config.postgres.slot])
-            guard let row = rows.first else { return nil }
-            return SlotHealth(
-                retainedBytes: UInt64(row[0].flatMap { Int64($0) }.map { max(0, $0) } ?? 0),
-                walStatus: row[1] ?? "unknown", safeWALSize: row[2].flatMap { Int64($0) })
+            return try catalog.slotRetention(config.postgres.slot).map {
+                SlotHealth(retainedBytes: $0.retainedBytes, walStatus: $0.walStatus, safeWALSize: $0.safeWALSize)
+            }
         } catch {
             throw Self.classify(error)
         }
