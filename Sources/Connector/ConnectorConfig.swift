@@ -25,11 +25,14 @@ public struct ConnectorConfig: Sendable {
         /// Tables never captured, neither snapshotted nor streamed.
         public var excludedTables: [TableName]
         /// How often a standby status update is sent even when nothing changed.
-        public var statusInterval: Duration
+        public var statusInterval: Duration = Postgres.defaultStatusInterval
         /// How long the replication stream, or a catalog query made while streaming, may stay silent before the
         /// connection is taken for dead and the session starts again. While the stream is quiet the connector asks
         /// the server for a keepalive, so a healthy idle server is never silent that long.
-        public var receiveTimeout: Duration = .seconds(60)
+        public var receiveTimeout: Duration = Postgres.defaultReceiveTimeout
+
+        public static let defaultStatusInterval: Duration = .seconds(10)
+        public static let defaultReceiveTimeout: Duration = .seconds(60)
         /// Debezium's `schema.include.list`, `schema.exclude.list`, `table.include.list` and `table.exclude.list`:
         /// regular expressions matched, ignoring case, against the whole schema name or `schema.table`.
         public var tablePatterns = TablePatterns()
@@ -96,31 +99,42 @@ public struct ConnectorConfig: Sendable {
         /// Passed verbatim to librdkafka, in file order.
         public var properties: [(String, String)]
         /// Events sent and not yet acknowledged before reading from PostgreSQL pauses.
-        public var maxInFlight: Int
+        public var maxInFlight: Int = Kafka.defaultMaxInFlight
         /// Bytes (keys and values) sent and not yet acknowledged before reading from PostgreSQL pauses.
-        public var maxInFlightBytes: Int = 64 << 20
+        public var maxInFlightBytes: Int = Kafka.defaultMaxInFlightBytes
+
+        public static let defaultMaxInFlight = 100_000
+        public static let defaultMaxInFlightBytes = 64 << 20
 
         public var isEmbedded: Bool { bootstrapServers == "embedded" }
     }
 
+    /// What the events look like; the defaults are Debezium's.
     public struct Events: Sendable {
-        public var schemas: Bool
-        public var tombstones: Bool
-        public var skippedOperations: Set<ChangeOperation>
+        public var schemas = false
+        public var tombstones = true
+        public var skippedOperations: Set<ChangeOperation> = [.truncate]
         /// Debezium's decimal, time, binary, interval and hstore handling modes and the TOAST placeholder.
-        public var values: ValueHandling
+        public var values = ValueHandling()
+
+        public init() {}
     }
 
     public struct Snapshot: Sendable {
-        public var mode: SnapshotMode
-        /// Where the connector remembers which tables a snapshot completed.
-        public var stateDirectory: String
+        public var mode: SnapshotMode = .initial
+        /// Where the connector remembers which tables a snapshot completed, and its slot record.
+        public var stateDirectory = "state"
         /// Connections reading in parallel (tables, and page ranges of large tables).
         public var maxThreads: Int = 2
         /// Tables of at least twice this many pages (8 kB each) are read in page ranges by several readers.
         public var rangePages: Int = 2048
         /// A query to read instead of the whole table (Debezium's `snapshot.select.statement.overrides`).
         public var selectOverrides: [TableName: String] = [:]
+
+        public init() {}
+
+        /// The most readers `snapshot.max_threads` may ask for.
+        public static let maxThreadsLimit = 64
     }
 
     /// What happens when Kafka refuses an event for good, and how a failed session is retried.
@@ -131,6 +145,8 @@ public struct ConnectorConfig: Sendable {
         /// First wait before reconnecting after a failed session; doubles (with ±20 % jitter) up to `retryMaxBackoff`.
         public var retryBackoff: Duration = .seconds(1)
         public var retryMaxBackoff: Duration = .seconds(30)
+
+        public init() {}
     }
 
     public enum ErrorMode: String, Sendable, CaseIterable {

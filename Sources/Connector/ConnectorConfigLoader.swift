@@ -216,6 +216,23 @@ struct ConfigReader {
         return value
     }
 
+    /// Kafka's longest topic name.
+    static let topicNameLimit = 249
+
+    /// A topic name (or prefix) by Kafka's rule: 1 to `limit` of a-z, A-Z, 0-9, '.', '_' and '-'.
+    mutating func topicName(_ node: Node, _ path: String, limit: Int) -> String? {
+        guard let text = string(node, path) else { return nil }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            error(node, "\(path) '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
+            return nil
+        }
+        guard text.count <= limit else {
+            error(node, "\(path) '\(text)' is longer than \(limit) characters (Kafka's limit for topic names)")
+            return nil
+        }
+        return text
+    }
+
     mutating func stringList(_ node: Node, _ path: String) -> [(String, Node)]? {
         guard case .sequence(let sequence) = node else {
             error(node, "\(path) must be a list, such as [a, b]")
@@ -255,9 +272,9 @@ struct ConfigReader {
         if top["kafka"] == nil { error(root, "missing required key 'kafka' (with bootstrap_servers and topic_prefix)") }
         let events =
             top["events"].map { eventsSection($0.value) }
-            ?? ConnectorConfig.Events(schemas: false, tombstones: true, skippedOperations: [.truncate], values: ValueHandling())
+            ?? ConnectorConfig.Events()
         let snapshot =
-            top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot(mode: .initial, stateDirectory: "state")
+            top["snapshot"].map { snapshotSection($0.value) } ?? ConnectorConfig.Snapshot()
 
         let errors = top["errors"].map { errorsSection($0.value) } ?? ConnectorConfig.Errors()
         let heartbeat = top["heartbeat"].map { heartbeatSection($0.value) } ?? ConnectorConfig.Heartbeat()
@@ -362,8 +379,12 @@ struct ConfigReader {
                 )
             }
         }
-        let interval = section["status_interval"].map { duration($0.value, "postgres.status_interval") } ?? .seconds(10)
-        let receiveTimeout = section["receive_timeout"].map { duration($0.value, "postgres.receive_timeout") } ?? .seconds(60)
+        let interval =
+            section["status_interval"].map { duration($0.value, "postgres.status_interval") }
+            ?? ConnectorConfig.Postgres.defaultStatusInterval
+        let receiveTimeout =
+            section["receive_timeout"].map { duration($0.value, "postgres.receive_timeout") }
+            ?? ConnectorConfig.Postgres.defaultReceiveTimeout
         guard let url, let slot, let publication, let interval, let receiveTimeout else { return nil }
         return ConnectorConfig.Postgres(
             url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
@@ -409,16 +430,8 @@ struct ConfigReader {
         }
         var prefix: String?
         if let entry = section["topic_prefix"] {
-            prefix = string(entry.value, "kafka.topic_prefix")
-            if let text = prefix,
-                text.isEmpty || text.count > 200
-                    || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
-            {
-                error(
-                    entry.value,
-                    "kafka.topic_prefix '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)")
-                prefix = nil
-            }
+            // Room is left for `.<schema>.<table>` within Kafka's limit.
+            prefix = topicName(entry.value, "kafka.topic_prefix", limit: 200)
         } else {
             error(node, "missing required key 'kafka.topic_prefix'")
         }
@@ -441,8 +454,12 @@ struct ConfigReader {
                 error(entry.value, "kafka.properties must be a mapping of librdkafka properties, such as {compression.type: lz4}")
             }
         }
-        let maxInFlight = section["max_in_flight"].map { positiveInt($0.value, "kafka.max_in_flight") } ?? 100_000
-        let maxBytes = section["max_in_flight_bytes"].map { byteSize($0.value, "kafka.max_in_flight_bytes") } ?? 64 << 20
+        let maxInFlight =
+            section["max_in_flight"].map { positiveInt($0.value, "kafka.max_in_flight") }
+            ?? ConnectorConfig.Kafka.defaultMaxInFlight
+        let maxBytes =
+            section["max_in_flight_bytes"].map { byteSize($0.value, "kafka.max_in_flight_bytes") }
+            ?? ConnectorConfig.Kafka.defaultMaxInFlightBytes
         guard let servers, let prefix, let maxInFlight, let maxBytes else { return nil }
         return ConnectorConfig.Kafka(
             bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight,
@@ -484,17 +501,12 @@ struct ConfigReader {
                 valid = false
             }
         }
-        if let entry = section["dead_letter_topic"], let text = string(entry.value, "errors.dead_letter_topic") {
-            if text.isEmpty || text.count > 249
-                || !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
-            {
-                error(
-                    entry.value,
-                    "errors.dead_letter_topic '\(text)' may hold only a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule for topic names)"
-                )
+        if let entry = section["dead_letter_topic"] {
+            if let text = topicName(entry.value, "errors.dead_letter_topic", limit: Self.topicNameLimit) {
+                errors.deadLetterTopic = text
+            } else {
                 valid = false
             }
-            errors.deadLetterTopic = text
         }
         if let entry = section["retry_backoff"] {
             if let value = duration(entry.value, "errors.retry_backoff") { errors.retryBackoff = value } else { valid = false }
@@ -539,9 +551,10 @@ struct ConfigReader {
 
     mutating func eventsSection(_ node: Node) -> ConnectorConfig.Events? {
         guard let section = mapping(node, path: "events", allowed: ConnectorConfigLoader.keys(in: "events")) else { return nil }
-        let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? false
-        let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? true
-        var skipped: Set<ChangeOperation>? = [.truncate]
+        var events = ConnectorConfig.Events()
+        let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? events.schemas
+        let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? events.tombstones
+        var skipped: Set<ChangeOperation>? = events.skippedOperations
         if let entry = section["skipped_operations"], let items = stringList(entry.value, "events.skipped_operations") {
             var set: Set<ChangeOperation> = []
             for (text, item) in items {
@@ -555,7 +568,7 @@ struct ConfigReader {
             }
             if skipped != nil { skipped = set }
         }
-        var values = ValueHandling()
+        var values = events.values
         var valid = true
         if let value = choice(section, "decimal_handling", ValueHandling.Decimal.self, &valid) { values.decimal = value }
         if let value = choice(section, "time_precision", ValueHandling.TimePrecision.self, &valid) { values.time = value }
@@ -568,7 +581,11 @@ struct ConfigReader {
             values.unavailablePlaceholder = text
         }
         guard let schemas, let tombstones, let skipped, valid else { return nil }
-        return ConnectorConfig.Events(schemas: schemas, tombstones: tombstones, skippedOperations: skipped, values: values)
+        events.schemas = schemas
+        events.tombstones = tombstones
+        events.skippedOperations = skipped
+        events.values = values
+        return events
     }
 
     /// One of an option's values, or an error listing them.
@@ -592,10 +609,10 @@ struct ConfigReader {
             return nil
         }
         var valid = true
-        var mode = ConnectorConfig.SnapshotMode.initial
+        var snapshot = ConnectorConfig.Snapshot()
         if let entry = section["mode"], let text = string(entry.value, "snapshot.mode") {
             if let value = ConnectorConfig.SnapshotMode(rawValue: text == "never" ? "no_data" : text) {
-                mode = value
+                snapshot.mode = value
             } else {
                 error(
                     entry.value,
@@ -604,31 +621,27 @@ struct ConfigReader {
                 valid = false
             }
         }
-        var directory = "state"
         if let entry = section["state_directory"], let text = string(entry.value, "snapshot.state_directory") {
             if text.isEmpty {
                 error(entry.value, "snapshot.state_directory is empty; give a directory the connector may write")
                 valid = false
             }
-            directory = text
+            snapshot.stateDirectory = text
         }
-        var threads = 2
         if let entry = section["max_threads"] {
             if let value = positiveInt(entry.value, "snapshot.max_threads") {
-                if value > 64 {
-                    error(entry.value, "snapshot.max_threads must be at most 64")
+                if value > ConnectorConfig.Snapshot.maxThreadsLimit {
+                    error(entry.value, "snapshot.max_threads must be at most \(ConnectorConfig.Snapshot.maxThreadsLimit)")
                     valid = false
                 }
-                threads = value
+                snapshot.maxThreads = value
             } else {
                 valid = false
             }
         }
-        var rangePages = 2048
         if let entry = section["range_pages"] {
-            if let value = positiveInt(entry.value, "snapshot.range_pages") { rangePages = value } else { valid = false }
+            if let value = positiveInt(entry.value, "snapshot.range_pages") { snapshot.rangePages = value } else { valid = false }
         }
-        var overrides: [TableName: String] = [:]
         if let entry = section["select_overrides"] {
             if case .mapping(let mapping) = entry.value {
                 for (key, value) in mapping {
@@ -645,7 +658,7 @@ struct ConfigReader {
                             valid = false
                             continue
                         }
-                        overrides[table] = query
+                        snapshot.selectOverrides[table] = query
                     }
                 }
             } else {
@@ -653,9 +666,7 @@ struct ConfigReader {
                 valid = false
             }
         }
-        guard valid else { return nil }
-        return ConnectorConfig.Snapshot(
-            mode: mode, stateDirectory: directory, maxThreads: threads, rangePages: rangePages, selectOverrides: overrides)
+        return valid ? snapshot : nil
     }
 }
 

@@ -85,4 +85,34 @@ import Testing
             }
         }
     }
+    /// The default a row states is the one the code has: each default is written once, next to its type.
+    @Test func everyStatedDefaultIsTheCodes() throws {
+        let page = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        var stated: [String: String] = [:]
+        for line in page.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.replacingOccurrences(of: "\\|", with: "\u{1}").components(separatedBy: " | ")
+            guard cells.count >= 5 else { continue }
+            stated[String(cells[0].dropFirst(3).prefix { $0 != "`" })] = cells[2]
+        }
+        func seconds(_ duration: Duration) -> String { "\(duration.components.seconds)s" }
+        let events = ConnectorConfig.Events()
+        let snapshot = ConnectorConfig.Snapshot()
+        let errors = ConnectorConfig.Errors()
+        let expected: [String: String] = [
+            "postgres.status_interval": seconds(ConnectorConfig.Postgres.defaultStatusInterval),
+            "postgres.receive_timeout": seconds(ConnectorConfig.Postgres.defaultReceiveTimeout),
+            "kafka.max_in_flight": "\(ConnectorConfig.Kafka.defaultMaxInFlight)",
+            "kafka.max_in_flight_bytes": "\(ConnectorConfig.Kafka.defaultMaxInFlightBytes >> 20)MB",
+            "events.schemas": "\(events.schemas)", "events.tombstones": "\(events.tombstones)",
+            "events.skipped_operations": "[\(events.skippedOperations.map(\.rawValue).sorted().joined(separator: ", "))]",
+            "snapshot.mode": snapshot.mode.rawValue, "snapshot.state_directory": snapshot.stateDirectory,
+            "snapshot.max_threads": "\(snapshot.maxThreads)", "snapshot.range_pages": "\(snapshot.rangePages)",
+            "errors.mode": errors.mode.rawValue, "errors.retry_backoff": seconds(errors.retryBackoff),
+            "errors.retry_max_backoff": seconds(errors.retryMaxBackoff),
+        ]
+        for (key, value) in expected {
+            #expect(
+                stated[key]?.hasPrefix("`\(value)`") == true, "\(key): docs say \(stated[key] ?? "nothing"), the code \(value)")
+        }
+    }
 }
