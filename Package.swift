@@ -118,6 +118,7 @@ let package = Package(
         .testTarget(
             name: "PostgresReplicationTests", dependencies: ["PostgresReplication", "PGOutput", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "KafkaSinkTests", dependencies: ["KafkaSink"], swiftSettings: strict),
         .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

@@ -16,7 +16,7 @@ public final class EmbeddedKafka: @unchecked Sendable {
         let owner = try RDKafkaConfig.client(RD_KAFKA_PRODUCER, conf: conf)
         guard let cluster = rd_kafka_mock_cluster_new(owner, Int32(brokers)) else {
             rd_kafka_destroy(owner)
-            throw KafkaError(code: -1, message: "cannot start the embedded Kafka cluster")
+            throw KafkaError(code: KafkaError.Code.unknown, message: "cannot start the embedded Kafka cluster")
         }
         self.owner = owner
         self.cluster = cluster
@@ -30,7 +30,7 @@ public final class EmbeddedKafka: @unchecked Sendable {
 
     /// Creates a topic with `partitions` partitions (auto-created topics get the mock's default).
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
-        guard let cluster else { throw KafkaError(code: -1, message: "embedded Kafka is closed") }
+        guard let cluster else { throw KafkaError(code: KafkaError.Code.unknown, message: "embedded Kafka is closed") }
         let result = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(replicationFactor))
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: result.rawValue, message: "cannot create topic \(name): \(RDKafkaConfig.errorText(result))")

@@ -91,7 +91,7 @@ public final class KafkaProducer {
             return existing
         }
         guard let handle, let topic = rd_kafka_topic_new(handle, name, nil) else {
-            throw KafkaError(code: -1, message: "cannot create topic handle for \(name)")
+            throw KafkaError(code: KafkaError.Code.unknown, message: "cannot create topic handle for \(name)")
         }
         topics[name] = topic
         lastTopic = (name, topic)
@@ -102,7 +102,7 @@ public final class KafkaProducer {
     public func send(
         topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8])] = [], token: UInt64
     ) throws(KafkaError) {
-        guard let handle else { throw KafkaError(code: -1, message: "producer is closed") }
+        guard let handle else { throw KafkaError(code: KafkaError.Code.unknown, message: "producer is closed") }
         let topic = try topic(name)
         var nativeHeaders: OpaquePointer? = nil
         if !headers.isEmpty {
@@ -223,7 +223,7 @@ public final class KafkaProducer {
 
     /// Asks the cluster for metadata, to check it answers; returns the broker count.
     public func brokerCount(timeoutMilliseconds: Int) throws(KafkaError) -> Int {
-        guard let handle else { throw KafkaError(code: -1, message: "producer is closed") }
+        guard let handle else { throw KafkaError(code: KafkaError.Code.unknown, message: "producer is closed") }
         var metadata: UnsafePointer<rd_kafka_metadata>? = nil
         let result = rd_kafka_metadata(handle, 0, nil, &metadata, Int32(clamping: timeoutMilliseconds))
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {

@@ -54,7 +54,7 @@ public final class KafkaTopicReader {
 
     /// Partition count of `topic`, or nil while the topic does not exist.
     public func partitionCount(_ topic: String, timeoutMilliseconds: Int = 5000) throws(KafkaError) -> Int? {
-        guard let handle else { throw KafkaError(code: -1, message: "reader is closed") }
+        guard let handle else { throw KafkaError(code: KafkaError.Code.unknown, message: "reader is closed") }
         guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else { return nil }
         defer { rd_kafka_topic_destroy(topicHandle) }
         var metadata: UnsafePointer<rd_kafka_metadata>? = nil
@@ -73,7 +73,7 @@ public final class KafkaTopicReader {
     /// Returns the topics assigned.
     @discardableResult
     public func assign(_ topics: [String], fromEnd: Bool = false) throws(KafkaError) -> [String] {
-        guard let handle else { throw KafkaError(code: -1, message: "reader is closed") }
+        guard let handle else { throw KafkaError(code: KafkaError.Code.unknown, message: "reader is closed") }
         var assigned: [String] = []
         let list = rd_kafka_topic_partition_list_new(16)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -94,7 +94,7 @@ public final class KafkaTopicReader {
 
     /// The next record, or nil if none arrives within the timeout.
     public func next(timeoutMilliseconds: Int) throws(KafkaError) -> KafkaRecord? {
-        guard let handle else { throw KafkaError(code: -1, message: "reader is closed") }
+        guard let handle else { throw KafkaError(code: KafkaError.Code.unknown, message: "reader is closed") }
         guard let message = rd_kafka_consumer_poll(handle, Int32(clamping: timeoutMilliseconds)) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let error = message.pointee.err

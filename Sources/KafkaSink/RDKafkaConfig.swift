@@ -7,7 +7,9 @@ import Foundation
 ///   which takes it over; on failure the caller must `rd_kafka_conf_destroy` it.
 enum RDKafkaConfig {
     static func make(_ properties: [(String, String)]) throws(KafkaError) -> OpaquePointer {
-        guard let conf = rd_kafka_conf_new() else { throw KafkaError(code: -1, message: "rd_kafka_conf_new failed") }
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(code: KafkaError.Code.unknown, message: "rd_kafka_conf_new failed")
+        }
         var errorBuffer = [CChar](repeating: 0, count: 512)
         for (key, value) in properties {
             let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
@@ -15,7 +17,7 @@ enum RDKafkaConfig {
                 rd_kafka_conf_destroy(conf)
                 var reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 if isSecret(key), !value.isEmpty { reason = reason.replacingOccurrences(of: value, with: "****") }
-                throw KafkaError(code: -186, message: "Kafka property \(key): \(reason)")
+                throw KafkaError(code: KafkaError.Code.invalidArgument, message: "Kafka property \(key): \(reason)")
             }
         }
         return conf
@@ -28,7 +30,7 @@ enum RDKafkaConfig {
             // rd_kafka_new frees the conf only on success.
             rd_kafka_conf_destroy(conf)
             let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw KafkaError(code: -1, message: "cannot create Kafka client: \(reason)")
+            throw KafkaError(code: KafkaError.Code.unknown, message: "cannot create Kafka client: \(reason)")
         }
         return handle
     }

@@ -42,7 +42,8 @@ import Testing
     }
 
     @Test func slotsTheirRetentionAndTheirHolder() throws {
-        let server = try PostgresServer.start()
+        // A server of its own: other tests make and drop slots on the shared one, which would move the free count.
+        let server = try PostgresServer.dedicated()
         let db = try server.createDatabase("catalog_slots")
         defer { db.close() }
         let free = try db.freeSlotCount()
