@@ -6,6 +6,7 @@ import HealthServer
 import KafkaSink
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 
@@ -121,7 +122,8 @@ struct RunCommand: AsyncParsableCommand {
             runners.forEach { $0.stop() }
             runners.forEach { $0.wait() }
             Self.closeKafka(sinks: sinks, embedded: embedded, logger: logger)
-            if "\(error)".contains("bind") || "\(error)".contains("Address already in use") {
+            // Recognised by errno, not by the words of the message.
+            if let error = error as? IOError, error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
                 FileHandle.standardError.write(
                     Data("error: cannot listen on \(healthHost):\(healthPort) (\(error)); choose another --health-port\n".utf8))
                 throw ExitCode(ExitStatus.configError)

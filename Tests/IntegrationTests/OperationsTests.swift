@@ -3,6 +3,10 @@ import KafkaSink
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What an operator sees: the HTTP endpoint, the command line, logs and a clean stop.
 @Suite(.serialized) struct OperationsTests {
     @Test func endpointReportsEveryConnectorWhileOneFailsAndTheOtherStreams() async throws {
@@ -220,6 +224,28 @@ import Testing
         result = try runCommand(TributaryProcess.executablePath, ["check", harness.configPath])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("checks passed"))
+    }
+
+    /// A health port another process holds is a setting to change (exit 78, the port named), told by errno.
+    @Test func aHealthPortInUseSaysToChooseAnother() async throws {
+        let harness = try Harness(database: "ops_port")
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let process = try TributaryProcess(["run", harness.configPath, "--health-port", "\(port)"])
+        #expect(try await process.waitForExit(timeout: .seconds(60)) == 78)
+        #expect(process.log.contains("cannot listen on 127.0.0.1:\(port)"), "\(process.log)")
+        #expect(process.log.contains("choose another --health-port"))
     }
 
     @Test func tailPrintsEventsCompactly() async throws {
