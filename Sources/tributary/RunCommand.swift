@@ -50,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
             configs = try ConnectorConfigLoader().load(files: try connectorFiles(paths))
         } catch let errors as ConfigErrors {
             FileHandle.standardError.write(Data((errors.description + "\n").utf8))
-            throw ExitCode(ExitStatus.configError)
+            throw ExitCode(ExitStatus.dataError)
         }
 
         var embedded: EmbeddedKafka?

@@ -24,9 +24,9 @@ struct Tributary: AsyncParsableCommand {
 
 /// Exit codes of sysexits.h, as operators' tooling expects them.
 enum ExitStatus {
-    /// The input data was incorrect (a connector file is invalid).
+    /// The input data was incorrect: an invalid connector file (in every command that reads one) or Debezium JSON.
     static let dataError: Int32 = 65
-    /// Something was found in an unconfigured or misconfigured state.
+    /// A valid file that cannot be used as it is: a Kafka property librdkafka refuses, a health port in use.
     static let configError: Int32 = 78
 }
 

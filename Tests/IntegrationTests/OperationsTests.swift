@@ -180,6 +180,19 @@ import Testing
             lines.contains { $0.contains("\"connector\":\"ops-jsonlog\"") && $0.contains("\"slot\":\"tributary_ops_jsonlog\"") })
     }
 
+    /// An invalid connector file is the same cause in every command that reads one, with the same exit status.
+    @Test func anInvalidFileExits65InEveryCommand() throws {
+        let path = try Harness.writeConnectorFile(
+            name: "Bad Name", url: "postgresql://x/db", bootstrapServers: "embedded", extra: "events: {tombstones: maybe}")
+        for command in [
+            ["validate", path], ["check", path], ["run", path, "--health-port", "\(try PostgresServer.freePort())"],
+        ] {
+            let result = try runCommand(TributaryProcess.executablePath, command)
+            #expect(result.status == 65, "\(command[0]): \(result.output)")
+            #expect(result.output.contains("name 'Bad Name' must be 1–63 characters"), "\(command[0])")
+        }
+    }
+
     @Test func validateReportsEveryProblemWithItsPositionAndExits65() throws {
         let path = try Harness.writeConnectorFile(
             name: "Bad Name", url: "postgresql://x/db", bootstrapServers: "embedded", extra: "events: {tombstones: maybe}")
