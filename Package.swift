@@ -121,7 +121,14 @@ let package = Package(
             name: "PostgresReplicationTests", dependencies: ["PostgresReplication", "PGOutput", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "KafkaSinkTests", dependencies: ["KafkaSink"], swiftSettings: strict),
-        .testTarget(name: "HealthServerTests", dependencies: ["HealthServer", "Connector"], swiftSettings: strict),
+        .testTarget(
+            name: "HealthServerTests",
+            dependencies: [
+                "HealthServer", "Connector", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
