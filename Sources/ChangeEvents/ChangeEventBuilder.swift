@@ -126,8 +126,8 @@ public struct ChangeEventBuilder: Sendable {
         try checkWidth(row, table)
         snapshotMarker = marker
         defer { snapshotMarker = .middle }
-        let key = writeKey(row, table)
-        let value = writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
+        let key = try writeKey(row, table)
+        let value = try writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
         return event(table, key: key, value: value, operation: .read, lsn: lsn)
     }
 
@@ -146,8 +146,8 @@ public struct ChangeEventBuilder: Sendable {
             let table = try schema(insert.relationOID)
             try checkWidth(insert.new, table)
             guard !settings.skippedOperations.contains(.create) else { return }
-            let key = writeKey(insert.new, table)
-            let value = writeValue(table, before: nil, after: insert.new, op: .create, lsn: lsn, nowNanos: nowNanos)
+            let key = try writeKey(insert.new, table)
+            let value = try writeValue(table, before: nil, after: insert.new, op: .create, lsn: lsn, nowNanos: nowNanos)
             try emit(event(table, key: key, value: value, operation: .create, lsn: lsn))
         case .update(let update):
             let table = try schema(update.relationOID)
@@ -160,10 +160,10 @@ public struct ChangeEventBuilder: Sendable {
                 old = tuple
             case nil: old = nil
             }
-            let newKey = writeKey(update.new, table)
-            if let old, table.hasPrimaryKey, let oldKey = writeKey(old, table), oldKey != newKey {
+            let newKey = try writeKey(update.new, table)
+            if let old, table.hasPrimaryKey, let oldKey = try writeKey(old, table), oldKey != newKey {
                 // Debezium: a primary-key change is a delete of the old key, its tombstone, and a create.
-                let deleted = writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
+                let deleted = try writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
                 try emit(
                     event(
                         table, key: oldKey, value: deleted,
@@ -172,7 +172,7 @@ public struct ChangeEventBuilder: Sendable {
                 if settings.tombstones {
                     try emit(event(table, key: oldKey, value: nil, operation: nil, lsn: lsn))
                 }
-                let created = writeValue(table, before: nil, after: update.new, op: .create, lsn: lsn, nowNanos: nowNanos)
+                let created = try writeValue(table, before: nil, after: update.new, op: .create, lsn: lsn, nowNanos: nowNanos)
                 try emit(
                     event(
                         table, key: newKey, value: created,
@@ -182,7 +182,7 @@ public struct ChangeEventBuilder: Sendable {
             }
             var after = update.new
             if case .full(let full) = update.old { after = Self.fillingUnchanged(after, from: full) }
-            let value = writeValue(table, before: old, after: after, op: .update, lsn: lsn, nowNanos: nowNanos)
+            let value = try writeValue(table, before: old, after: after, op: .update, lsn: lsn, nowNanos: nowNanos)
             try emit(event(table, key: newKey, value: value, operation: .update, lsn: lsn))
         case .delete(let delete):
             let table = try schema(delete.relationOID)
@@ -192,8 +192,8 @@ public struct ChangeEventBuilder: Sendable {
             }
             try checkWidth(old, table)
             guard !settings.skippedOperations.contains(.delete) else { return }
-            let key = writeKey(old, table)
-            let value = writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
+            let key = try writeKey(old, table)
+            let value = try writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
             try emit(event(table, key: key, value: value, operation: .delete, lsn: lsn))
             if settings.tombstones {
                 try emit(event(table, key: key, value: nil, operation: nil, lsn: lsn))
@@ -202,7 +202,7 @@ public struct ChangeEventBuilder: Sendable {
             for oid in truncate.relationOIDs {
                 let table = try schema(oid)
                 guard !settings.skippedOperations.contains(.truncate) else { continue }
-                let value = writeValue(table, before: nil, after: nil, op: .truncate, lsn: lsn, nowNanos: nowNanos)
+                let value = try writeValue(table, before: nil, after: nil, op: .truncate, lsn: lsn, nowNanos: nowNanos)
                 try emit(event(table, key: nil, value: value, operation: .truncate, lsn: lsn))
             }
         case .message(let message):
@@ -259,7 +259,7 @@ public struct ChangeEventBuilder: Sendable {
     // MARK: Writing
 
     /// The key bytes (with the schema wrapper when schemas are on), or nil for a table without a primary key.
-    private mutating func writeKey(_ tuple: TupleData, _ table: TableSchema) -> [UInt8]? {
+    private mutating func writeKey(_ tuple: TupleData, _ table: TableSchema) throws(EventEncodingError) -> [UInt8]? {
         guard table.hasPrimaryKey else { return nil }
         buffer.removeAll()
         buffer.append(table.keySchemaPrefix)
@@ -267,7 +267,7 @@ public struct ChangeEventBuilder: Sendable {
         for (position, index) in table.keyIndexes.enumerated() {
             if position > 0 { buffer.append(UInt8(ascii: ",")) }
             buffer.append(table.fieldPrefixes[index])
-            writeColumn(tuple, index, table)
+            try writeColumn(tuple, index, table)
         }
         buffer.append(UInt8(ascii: "}"))
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
@@ -284,13 +284,13 @@ public struct ChangeEventBuilder: Sendable {
 
     private mutating func writeValue(
         _ table: TableSchema, before: TupleData?, after: TupleData?, op: ChangeOperation, lsn: LSN, nowNanos: Int64
-    ) -> [UInt8] {
+    ) throws(EventEncodingError) -> [UInt8] {
         buffer.removeAll()
         buffer.append(table.valueSchemaPrefix)
         buffer.appendRaw("{\"before\":")
-        writeRow(before, table)
+        try writeRow(before, table)
         buffer.appendRaw(",\"after\":")
-        writeRow(after, table)
+        try writeRow(after, table)
         buffer.appendRaw(",\"source\":")
         writeSource(tableFragment: table.sourceTableFragment, lsn: lsn, xid: xid)
         buffer.appendRaw(",\"transaction\":null,\"op\":\"")
@@ -303,7 +303,7 @@ public struct ChangeEventBuilder: Sendable {
         return valueBytes
     }
 
-    private mutating func writeRow(_ tuple: TupleData?, _ table: TableSchema) {
+    private mutating func writeRow(_ tuple: TupleData?, _ table: TableSchema) throws(EventEncodingError) {
         guard let tuple else {
             buffer.appendNull()
             return
@@ -312,12 +312,14 @@ public struct ChangeEventBuilder: Sendable {
         for (position, index) in table.includedColumns.enumerated() {
             if position > 0 { buffer.append(UInt8(ascii: ",")) }
             buffer.append(table.fieldPrefixes[index])
-            writeColumn(tuple, index, table)
+            try writeColumn(tuple, index, table)
         }
         buffer.append(UInt8(ascii: "}"))
     }
 
-    private mutating func writeColumn(_ tuple: TupleData, _ index: Int, _ table: TableSchema) {
+    /// Throws when the value's text is not what its column's type produces: an event never carries a value in another
+    /// shape than its schema says.
+    private mutating func writeColumn(_ tuple: TupleData, _ index: Int, _ table: TableSchema) throws(EventEncodingError) {
         let encoding = table.encodings[index]
         switch tuple.columns[index].kind {
         case .null:
@@ -338,8 +340,9 @@ public struct ChangeEventBuilder: Sendable {
         case .text:
             let written = tuple.withValue(index) { ValueWriter.write($0, as: encoding, into: &buffer) }
             if !written {
-                // Not what this type's output looks like: keep the text rather than lose the value.
-                tuple.withValue(index) { buffer.appendString($0) }
+                throw .unparseableValue(
+                    table: table.qualifiedName, column: table.relation.columns[index].name, encoding: "\(encoding)",
+                    text: tuple.text(index) ?? "")
             }
         case .binary:
             tuple.withValue(index) { buffer.appendBase64($0) }

@@ -373,7 +373,8 @@ public final class Pipeline: @unchecked Sendable {
                     row, relationOID: work[unit].relation.oid, marker: marker, at: position.start, nowNanos: eventClockNanos
                 )
             } catch {
-                throw PipelineError.encode(lsn: position.start, underlying: error)
+                try unwritable(error, at: position.start, token: tokens[unit])
+                return
             }
             try send(event, token: tokens[unit])
         }
@@ -604,7 +605,32 @@ public final class Pipeline: @unchecked Sendable {
                 try send(event, token: token)
             }
         } catch let error as EventEncodingError {
+            try unwritable(error, at: lsn, token: token)
+        }
+    }
+
+    /// A change whose values its columns' types cannot produce goes through `errors.mode` as a refused event does;
+    /// any other encoding failure (a relation never described, a row of the wrong width) ends the session.
+    private func unwritable(_ error: EventEncodingError, at lsn: LSN, token: UInt64) throws {
+        guard case .unparseableValue(let table, _, _, _) = error else {
             throw PipelineError.encode(lsn: lsn, underlying: error)
+        }
+        switch refusalPolicy.action(forUnwritable: error.description, table: table, lsn: lsn) {
+        case .fail:
+            throw PipelineError.unwritable(lsn: lsn, underlying: error)
+        case .skip, .deadLetterWithoutValue:
+            logger.error(
+                "a change could not be written as an event; skipped as errors.mode is skip",
+                metadata: ["error": "\(error)", "lsn": "\(lsn)"])
+            metrics.countRefused(mode: "skip")
+            status.update { $0.eventsSkipped += 1 }
+        case .deadLetter(let letter):
+            logger.error(
+                "a change could not be written as an event; its facts go to the dead-letter topic",
+                metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
+            metrics.countRefused(mode: "dead_letter")
+            status.update { $0.eventsDeadLettered += 1 }
+            try send(letter, token: token)
         }
     }
 

@@ -6,6 +6,8 @@ public enum PipelineError: Error, CustomStringConvertible {
     case decode(lsn: LSN?, messageType: UInt8?, payload: [UInt8], underlying: PGOutputError)
     /// A change could not be turned into an event.
     case encode(lsn: LSN, underlying: any Error)
+    /// A value is not what its column's type produces, and `errors.mode` is fail.
+    case unwritable(lsn: LSN, underlying: any Error)
     /// Kafka did not acknowledge an event (timed out, cluster gone): a new session sends it again.
     case delivery(underlying: any Error)
     /// Kafka refused an event for good and `errors.mode` is fail.
@@ -16,7 +18,7 @@ public enum PipelineError: Error, CustomStringConvertible {
     /// Whether retrying cannot help: the connector reports `failed` rather than `reconnecting`.
     public var isPermanent: Bool {
         switch self {
-        case .refused: true
+        case .refused, .unwritable: true
         default: false
         }
     }
@@ -32,6 +34,10 @@ public enum PipelineError: Error, CustomStringConvertible {
                 "cannot decode message \(kind) at LSN \(lsn.map(\.description) ?? "?"): \(underlying); payload \(hex)\(payload.count > 256 ? "…" : "")"
         case .encode(let lsn, let underlying):
             return "cannot encode change at LSN \(lsn): \(underlying)"
+        case .unwritable(let lsn, let underlying):
+            return
+                "cannot write the change at LSN \(lsn) as an event: \(underlying); the connector stops here without "
+                + "confirming it. Set errors.mode to skip or dead_letter to go on without it"
         case .delivery(let underlying):
             return "Kafka did not acknowledge an event: \(underlying)"
         case .refused(let lsn, let table, let underlying):

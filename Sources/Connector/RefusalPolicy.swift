@@ -32,6 +32,26 @@ public struct RefusalPolicy: Sendable {
         case deadLetterWithoutValue(ChangeEvent)
     }
 
+    /// The action for a change that could not be written as an event (a value its column's type does not produce):
+    /// a dead letter has no key or value, only headers saying what and where.
+    public func action(forUnwritable reason: String, table: String, lsn: LSN) -> Action {
+        switch mode {
+        case .fail: return .fail
+        case .skip: return .skip
+        case .deadLetter:
+            let headers: [ChangeEvent.Header] = [
+                .init(name: "__connect.errors.connector.name", value: Array(connectorName.utf8)),
+                .init(name: "__connect.errors.exception.message", value: Array(reason.utf8)),
+                .init(name: "__tributary.errors.table", value: Array(table.utf8)),
+                .init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8)),
+            ]
+            return .deadLetter(
+                ChangeEvent(
+                    topic: deadLetterTopic, key: nil, value: nil, headers: headers, operation: nil,
+                    table: TableName(parsing: table), lsn: lsn))
+        }
+    }
+
     /// The action for `failure`, whose change is at `lsn` of `table` (`schema.table`, or the topic when unknown).
     public func action(for failure: SinkFailure, lsn: LSN?, table: String) -> Action {
         switch mode {

@@ -49,4 +49,19 @@ import Testing
         try #require(messages.count == 1)
         #expect(messages[0].table == nil && messages[0].lsn == LSN(0x70) && messages[0].transactionID == nil)
     }
+    /// A value its column's type does not produce is an error, never a string in an integer's place.
+    @Test func aValueNotOfItsColumnsTypeIsAnError() throws {
+        var builder = try Self.builder()
+        builder.begin(Begin(finalLSN: LSN(0x900), commitTimeMicros: 0, xid: 1))
+        var events: [ChangeEvent] = []
+        #expect {
+            try builder.events(
+                for: .insert(Insert(relationOID: 7, new: TupleData(text: ["twelve"]))), at: LSN(0x100), nowNanos: 0
+            ) { events.append($0) }
+        } throws: { error in
+            guard case .unparseableValue(let table, let column, _, let text) = error as? EventEncodingError else { return false }
+            return table == "Sales Data.Orders ü" && column == "id" && text == "twelve"
+        }
+        #expect(events.isEmpty)
+    }
 }

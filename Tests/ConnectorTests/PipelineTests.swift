@@ -508,6 +508,43 @@ import Testing
         } throws: { "\($0)".contains("confirms 0/9000, past what this connector confirmed") }
     }
 
+    /// A row with a value its column's type cannot produce (text in an int column): errors.mode decides, as for an
+    /// event Kafka refuses; the rest of the stream goes on under skip and dead_letter.
+    @Test(arguments: ["fail", "skip", "dead_letter"])
+    func anUnwritableValueGoesThroughErrorsMode(mode: String) throws {
+        var frames = Self.stream()
+        frames[2] = PGOutputBytes.xLogData(LSN(0x110), PGOutputBytes.insert(oid: 1, ["one", "bad id"]))
+        let source = ScriptedSource(start: LSN(0x50), frames: frames)
+        let sink = HoldingSink()
+        let config = Self.config("errors: {mode: \(mode)}")
+        if mode == "fail" {
+            #expect {
+                try run(source, sink, config: config)
+            } throws: { error in
+                guard let error = error as? PipelineError, case .unwritable(let lsn, _) = error else { return false }
+                return lsn == LSN(0x110) && error.isPermanent && "\(error)".contains("public.items.id")
+                    && "\(error)".contains("errors.mode")
+            }
+            #expect(sink.events.isEmpty)
+            return
+        }
+        try run(source, sink, config: config)
+        #expect(source.statuses.last?.flushed == LSN(0x1A0), "the transaction is confirmed once what it sent is in Kafka")
+        let regular = sink.events.filter { $0.topic == "p.public.items" }
+        #expect(regular.count == 1 && regular.first?.lsn == LSN(0x120))
+        let letters = sink.events.filter { $0.topic == "p.dlq" }
+        if mode == "skip" {
+            #expect(letters.isEmpty)
+        } else {
+            try #require(letters.count == 1)
+            let headers = Dictionary(letters[0].headers.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }) { $1 }
+            #expect(letters[0].key == nil && letters[0].value == nil)
+            #expect(headers["__tributary.errors.table"] == "public.items")
+            #expect(headers["__tributary.errors.lsn"] == "0/110")
+            #expect(headers["__connect.errors.exception.message"]?.contains("cannot encode \"one\"") == true)
+        }
+    }
+
     /// Acknowledges every event except those to one topic, which it refuses as Kafka refuses an event too large.
     final class RefusingSink: EventSink, @unchecked Sendable {
         let refusedTopic: String
