@@ -165,23 +165,31 @@ public final class PostgresServer: Sendable {
         return path
     }
 
-    /// Asks the kernel for a free TCP port on loopback.
+    /// Ports handed out in this process: never handed out twice, even once closed again.
+    private static let givenPorts = Mutex<Set<Int>>([])
+
+    /// A free TCP port on loopback, below the kernel's ephemeral range (32768 and up on Linux), so that no port the
+    /// kernel picks (an outgoing connection, a test binding port 0) can take it while a server is restarting on it.
     public static func freePort() throws -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            guard givenPorts.withLock({ $0.insert(candidate).inserted }) else { continue }
+            if try canBind(candidate) { return candidate }
+        }
+        throw TestSupportError("no free port found between 20000 and 32000 on 127.0.0.1")
+    }
+
+    private static func canBind(_ port: Int) throws -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSupportError("socket failed: errno \(errno)") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw TestSupportError("bind failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// A libpq URI for `database` as the superuser.
