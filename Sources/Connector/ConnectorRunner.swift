@@ -7,13 +7,16 @@ import Synchronization
 ///
 /// A failing connector never stops the others of the process; it reports `reconnecting` or
 /// `failed` with its error and tries again.
+/// - Important: `@unchecked` because the sink and the metrics are used by the connector's own thread only; other
+///   threads call `stop`, `wait` and `finished`, which go through a `Mutex`, an `Atomic` and semaphores.
 public final class ConnectorRunner: @unchecked Sendable {
     public let config: ConnectorConfig
     public let status: ConnectorStatus
     private let logger: Logger
     private let makeSource: @Sendable () throws -> any ChangeSource
     private let sink: any EventSink
-    private let current = Mutex<Pipeline?>(nil)
+    /// The running session's stop signal: the only part of a pipeline another thread touches.
+    private let current = Mutex<StopSignal?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -21,10 +24,10 @@ public final class ConnectorRunner: @unchecked Sendable {
     private let metrics: ConnectorMetrics
 
     /// Back-off after a failed session: doubles from `initialBackoff` up to `maximumBackoff`, with jitter.
-    public var initialBackoff: Duration
-    public var maximumBackoff: Duration
+    public let initialBackoff: Duration
+    public let maximumBackoff: Duration
     /// How often a standby instance asks whether the slot is free.
-    public var standbyPollInterval: Duration = .seconds(1)
+    public let standbyPollInterval: Duration = .seconds(1)
 
     public init(
         config: ConnectorConfig, sink: any EventSink, logger: Logger,
@@ -58,7 +61,7 @@ public final class ConnectorRunner: @unchecked Sendable {
     /// Stops the current session (it drains and confirms) and the retry loop.
     public func stop() {
         stopping.store(true, ordering: .relaxed)
-        current.withLock { $0?.requestStop() }
+        current.withLock { $0?.request() }
         wake.signal()
     }
 
@@ -94,7 +97,7 @@ public final class ConnectorRunner: @unchecked Sendable {
                 let source = try makeSource()
                 let pipeline = Pipeline(
                     config: config, source: source, sink: sink, status: status, logger: logger, firstToken: nextToken)
-                current.withLock { $0 = pipeline }
+                current.withLock { $0 = pipeline.stopSignal }
                 if stopping.load(ordering: .relaxed) { pipeline.requestStop() }
                 defer {
                     nextToken = pipeline.nextToken

@@ -10,15 +10,16 @@ import Synchronization
 /// One streaming session: reads the slot, writes events to the sink, confirms what Kafka acknowledged.
 ///
 /// Runs on the thread that calls `run()`: decode, encode and produce happen there with no
-/// hop between tasks. Only `requestStop()` may be called from elsewhere.
-public final class Pipeline: @unchecked Sendable {
+/// hop between tasks. Not `Sendable`: other threads reach it only through its `stopSignal`.
+public final class Pipeline {
     public let config: ConnectorConfig
     private let source: any ChangeSource
     private let sink: any EventSink
     private let status: ConnectorStatus
     private let metrics: ConnectorMetrics
     private let logger: Logger
-    private let stopRequested = Atomic<Bool>(false)
+    /// Another thread's way to stop this session.
+    public let stopSignal: StopSignal
 
     private var tracker: CheckpointTracker
     private var builder: ChangeEventBuilder
@@ -57,8 +58,9 @@ public final class Pipeline: @unchecked Sendable {
     /// - Parameter firstToken: start of this session's delivery tokens; reports for older ones are ignored.
     public init(
         config: ConnectorConfig, source: any ChangeSource, sink: any EventSink, status: ConnectorStatus, logger: Logger,
-        firstToken: UInt64 = 1
+        firstToken: UInt64 = 1, stopSignal: StopSignal = StopSignal()
     ) {
+        self.stopSignal = stopSignal
         self.metrics = ConnectorMetrics(connector: config.name)
         self.config = config
         self.source = source
@@ -85,12 +87,12 @@ public final class Pipeline: @unchecked Sendable {
     /// The first token a following session may use.
     public var nextToken: UInt64 { tracker.tokenWatermark }
 
-    /// Asks `run()` to stop reading, drain Kafka, confirm and return. Safe from any thread.
+    /// Asks `run()` to stop reading, drain Kafka, confirm and return (from this thread; others use `stopSignal`).
     public func requestStop() {
-        stopRequested.store(true, ordering: .relaxed)
+        stopSignal.request()
     }
 
-    public var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+    public var isStopRequested: Bool { stopSignal.isRequested }
 
     /// Streams until `requestStop()` or an error. On a clean stop it waits (bounded) for Kafka,
     /// sends the final standby status and closes the stream.

@@ -370,9 +370,10 @@ import Testing
             config: Self.config("", kafka: ", max_in_flight_bytes: 10kB"),
             source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
         pipeline.drainTimeout = .milliseconds(50)
+        let signal = pipeline.stopSignal
         let stopper = Thread {
             Thread.sleep(forTimeInterval: 0.5)
-            pipeline.requestStop()
+            signal.request()
         }
         stopper.start()
         try pipeline.run()
@@ -387,9 +388,10 @@ import Testing
         let pipeline = Pipeline(
             config: Self.config("heartbeat: {interval: 100ms, action_query: \"UPDATE beat SET at = now()\"}"), source: source,
             sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        let signal = pipeline.stopSignal
         let stopper = Thread {
             Thread.sleep(forTimeInterval: 0.55)
-            pipeline.requestStop()
+            signal.request()
         }
         stopper.start()
         try pipeline.run()
@@ -406,9 +408,10 @@ import Testing
         let pipeline = Pipeline(
             config: Self.config("heartbeat: {interval: 50ms}"), source: source, sink: HoldingSink(),
             status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
+        let signal = pipeline.stopSignal
         let stopper = Thread {
             Thread.sleep(forTimeInterval: 0.3)
-            pipeline.requestStop()
+            signal.request()
         }
         stopper.start()
         if kind == .transient {
