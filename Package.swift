@@ -121,6 +121,7 @@ let package = Package(
             name: "PostgresReplicationTests", dependencies: ["PostgresReplication", "PGOutput", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "KafkaSinkTests", dependencies: ["KafkaSink"], swiftSettings: strict),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "KafkaSink", "PGOutput"], swiftSettings: strict),
         .testTarget(
             name: "HealthServerTests",
             dependencies: [
