@@ -94,8 +94,8 @@ public final class CatalogClient {
             guard existing != nil else {
                 throw PostgresError(
                     .configuration,
-                    "publication \(name) does not exist; create it (CREATE PUBLICATION \(quotedName) FOR TABLE …) "
-                        + "or set postgres.publication_mode to filtered or all_tables")
+                    "publication \(name) does not exist; create it (CREATE PUBLICATION \(quotedName) FOR TABLE …)",
+                    problem: .publicationMissing(name))
             }
             return "using existing publication \(name)"
         case .allTables:
@@ -107,8 +107,8 @@ public final class CatalogClient {
         case .filtered:
             guard !tables.isEmpty else {
                 throw PostgresError(
-                    .configuration,
-                    "publication_mode filtered needs postgres.tables; list the tables to capture or use all_tables")
+                    .configuration, "a publication for chosen tables needs at least one table",
+                    problem: .publicationWithoutTables)
             }
             let list = try tables.map { table throws(PostgresError) in
                 "\(try connection.quoteIdentifier(table.schema)).\(try connection.quoteIdentifier(table.name))"
@@ -120,8 +120,8 @@ public final class CatalogClient {
                 guard !found.isEmpty else {
                     throw PostgresError(
                         .configuration,
-                        "table \(table) listed in postgres.tables does not exist in this database; create it, or fix or "
-                            + "remove the entry (names are case-sensitive: schema.table as PostgreSQL spells them)")
+                        "table \(table) does not exist in this database; create it, or fix the name (names are "
+                            + "case-sensitive: schema.table as PostgreSQL spells them)", problem: .tableMissing(table))
                 }
             }
             guard let existing else {
@@ -130,8 +130,8 @@ public final class CatalogClient {
             }
             if existing {
                 throw PostgresError(
-                    .configuration,
-                    "publication \(name) is FOR ALL TABLES; drop it or set postgres.publication_mode to all_tables")
+                    .configuration, "publication \(name) is FOR ALL TABLES; drop it",
+                    problem: .publicationForAllTables(name))
             }
             let current = try connection.query(
                 "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2", [name]

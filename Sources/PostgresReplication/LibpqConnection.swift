@@ -123,7 +123,7 @@ final class LibpqConnection {
                         throw PostgresError(
                             .connection,
                             "PostgreSQL did not answer within \(queryTimeout); the connection is closed (a network "
-                                + "partition or a hung server; if the server is only slow, raise postgres.receive_timeout)")
+                                + "partition or a hung server)", problem: .unanswered(queryTimeout))
                     }
                     wait = Int32(clamping: Int((left / .milliseconds(1)).rounded(.up)))
                 }

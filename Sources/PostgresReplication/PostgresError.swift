@@ -1,3 +1,5 @@
+public import PGOutput
+
 /// A failure talking to PostgreSQL, with the server's words and SQLSTATE kept as data.
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -11,15 +13,32 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case configuration
     }
 
+    /// What a person must change, as data, so that the layer that read the connector file can name its keys
+    /// (this module knows none of them).
+    public enum Problem: Sendable, Equatable {
+        /// A table to capture or publish does not exist.
+        case tableMissing(TableName)
+        /// The publication must exist (`existing` mode) and does not.
+        case publicationMissing(String)
+        /// A publication for chosen tables is FOR ALL TABLES.
+        case publicationForAllTables(String)
+        /// A publication for chosen tables was asked for without any table.
+        case publicationWithoutTables
+        /// A statement went unanswered for the query timeout.
+        case unanswered(Duration)
+    }
+
     public var kind: Kind
     public var message: String
     /// The five-character SQLSTATE, when the server sent one.
     public var sqlState: String?
+    public var problem: Problem?
 
-    public init(_ kind: Kind, _ message: String, sqlState: String? = nil) {
+    public init(_ kind: Kind, _ message: String, sqlState: String? = nil, problem: Problem? = nil) {
         self.kind = kind
         self.message = message
         self.sqlState = sqlState
+        self.problem = problem
     }
 
     public var description: String {

@@ -33,7 +33,8 @@ public final class SnapshotReader {
             WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum
             """, [table.schema, table.name])
         guard let first = rows.first, let oid = first[0].flatMap({ UInt32($0) }) else {
-            throw PostgresError(.configuration, "table \(table) does not exist; create it or remove it from postgres.tables")
+            throw PostgresError(
+                .configuration, "table \(table) does not exist; create it", problem: .tableMissing(table))
         }
         let identity = first[1].flatMap { $0.utf8.first }.flatMap { Relation.ReplicaIdentity(rawValue: $0) } ?? .default
         let columns = rows.map { row in

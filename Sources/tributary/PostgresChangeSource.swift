@@ -224,13 +224,32 @@ final class PostgresChangeSource: ChangeSource {
     static func classify(_ error: PostgresError) -> ConnectorError {
         // object_in_use: another walsender streams from the slot.
         if error.sqlState == "55006" { return ConnectorError(.slotInUse, error.description) }
+        let message = withConnectorFileKeys(error)
         switch error.kind {
         case .configuration:
-            return ConnectorError(.configuration, error.description)
+            return ConnectorError(.configuration, message)
         case .query where !error.isRetriable:
-            return ConnectorError(.configuration, error.description)
+            return ConnectorError(.configuration, message)
         default:
-            return ConnectorError(.transient, error.description)
+            return ConnectorError(.transient, message)
+        }
+    }
+
+    /// The error's message with what to change in the connector file: the PostgreSQL layer knows no key names.
+    static func withConnectorFileKeys(_ error: PostgresError) -> String {
+        switch error.problem {
+        case .tableMissing:
+            return "\(error.description); or remove it from postgres.tables (or the table lists)"
+        case .publicationMissing:
+            return "\(error.description), or set postgres.publication_mode to filtered or all_tables"
+        case .publicationForAllTables:
+            return "\(error.description), or set postgres.publication_mode to all_tables"
+        case .publicationWithoutTables:
+            return "\(error.description): list them in postgres.tables, or set postgres.publication_mode to all_tables"
+        case .unanswered:
+            return "\(error.description); if the server is only slow, raise postgres.receive_timeout"
+        case nil:
+            return error.description
         }
     }
 }

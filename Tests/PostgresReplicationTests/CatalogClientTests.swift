@@ -35,6 +35,17 @@ import Testing
         #expect(notes.identity == "f" && !notes.hasPrimaryKey)
         #expect(try db.replicaIdentity(of: TableName(schema: "public", name: "nope")) == nil)
 
+        // What a person must change comes as data; this layer names no connector-file key.
+        #expect {
+            try db.preparePublication("catalog_pub", mode: .filtered, tables: [TableName(schema: "public", name: "nope")])
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            return error.problem == .tableMissing(TableName(schema: "public", name: "nope")) && error.kind == .configuration
+                && !error.description.contains("postgres.")
+        }
+        #expect {
+            try db.preparePublication("catalog_missing", mode: .existing, tables: [])
+        } throws: { ($0 as? PostgresError)?.problem == .publicationMissing("catalog_missing") }
         #expect(try db.publicationIsForAllTables("catalog_pub") == nil)
         _ = try db.preparePublication("catalog_pub", mode: .filtered, tables: [TableName(schema: "sales", name: "orders")])
         #expect(try db.publicationIsForAllTables("catalog_pub") == false)
