@@ -369,23 +369,15 @@ struct ConfigReader {
                 )
             }
         }
-        var onSlotLost: ConnectorConfig.SlotLostAction?
-        if let entry = section["on_slot_lost"], let text = string(entry.value, "postgres.on_slot_lost") {
-            onSlotLost = ConnectorConfig.SlotLostAction(rawValue: text)
-            if onSlotLost == nil {
-                error(
-                    entry.value,
-                    "postgres.on_slot_lost must be one of \(ConnectorConfig.SlotLostAction.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
-                )
-            }
-        }
+        var choicesValid = true
+        let onSlotLost = choice(section, "on_slot_lost", ConnectorConfig.SlotLostAction.self, &choicesValid, in: "postgres")
         let interval =
             section["status_interval"].map { duration($0.value, "postgres.status_interval") }
             ?? ConnectorConfig.Postgres.defaultStatusInterval
         let receiveTimeout =
             section["receive_timeout"].map { duration($0.value, "postgres.receive_timeout") }
             ?? ConnectorConfig.Postgres.defaultReceiveTimeout
-        guard let url, let slot, let publication, let interval, let receiveTimeout else { return nil }
+        guard let url, let slot, let publication, let interval, let receiveTimeout, choicesValid else { return nil }
         return ConnectorConfig.Postgres(
             url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
             excludedTables: excluded, statusInterval: interval, receiveTimeout: receiveTimeout, tablePatterns: patterns,
@@ -590,12 +582,13 @@ struct ConfigReader {
 
     /// One of an option's values, or an error listing them.
     mutating func choice<T: RawRepresentable & CaseIterable>(
-        _ section: [String: (key: Node, value: Node)], _ key: String, _ type: T.Type, _ valid: inout Bool
+        _ section: [String: (key: Node, value: Node)], _ key: String, _ type: T.Type, _ valid: inout Bool,
+        in path: String = "events"
     ) -> T? where T.RawValue == String {
-        guard let entry = section[key], let text = string(entry.value, "events.\(key)") else { return nil }
+        guard let entry = section[key], let text = string(entry.value, "\(path).\(key)") else { return nil }
         guard let value = T(rawValue: text) else {
             error(
-                entry.value, "events.\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+                entry.value, "\(path).\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
             valid = false
             return nil
         }

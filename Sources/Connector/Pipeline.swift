@@ -114,12 +114,13 @@ public final class Pipeline {
                 """,
                 metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(position.start)"])
         }
-        slotRecords = records
-        slotRecord = SlotRecord(
+        let started = SlotRecord(
             slot: config.postgres.slot, systemIdentifier: observation.systemIdentifier, timeline: observation.timeline,
             database: observation.databaseName, confirmedLSN: position.start,
             confirmedAt: SlotRecord.timestamp(nanos: Self.wallClockNanos()))
-        try records.save(slotRecord!)
+        try records.save(started)
+        slotRecords = records
+        slotRecord = started
         tracker = CheckpointTracker(start: position.start, firstToken: tracker.tokenWatermark)
         builder = ChangeEventBuilder(
             settings: Self.settings(config, database: position.databaseName),
@@ -620,13 +621,13 @@ public final class Pipeline {
         switch refusalPolicy.action(forUnwritable: error.description, table: table, lsn: lsn) {
         case .fail:
             throw PipelineError.unwritable(lsn: lsn, underlying: error)
-        case .skip, .deadLetterWithoutValue:
+        case .skip:
             logger.error(
                 "a change could not be written as an event; skipped as errors.mode is skip",
                 metadata: ["error": "\(error)", "lsn": "\(lsn)"])
             metrics.countRefused(mode: "skip")
             status.update { $0.eventsSkipped += 1 }
-        case .deadLetter(let letter):
+        case .deadLetter(let letter), .deadLetterWithoutValue(let letter):
             logger.error(
                 "a change could not be written as an event; its facts go to the dead-letter topic",
                 metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
