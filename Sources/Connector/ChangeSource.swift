@@ -7,29 +7,29 @@ public import PGOutput
 public protocol ChangeSource: AnyObject {
     /// Connects, checks prerequisites and prepares the publication; says what the server has of the slot
     /// (throwing `slotInUse` while another process streams from it) without creating or changing it.
-    func inspect() throws -> SlotObservation
+    func inspect() throws(ConnectorError) -> SlotObservation
     /// Creates the slot when it is missing (after dropping it when `replacingSlot`: one the server invalidated),
     /// ready to stream. When it creates the slot and `exportSnapshot` is set, the position names a snapshot of the
     /// database at the slot's consistent point. Called once, after `inspect`.
-    func open(exportSnapshot: Bool, replacingSlot: Bool) throws -> SourcePosition
+    func open(exportSnapshot: Bool, replacingSlot: Bool) throws(ConnectorError) -> SourcePosition
     /// Starts streaming from the slot (after any snapshot: it ends the exported snapshot).
-    func startStreaming() throws
+    func startStreaming() throws(ConnectorError)
     /// The tables a snapshot reads: the configured ones, or every table of the publication.
-    func snapshotTables() throws -> [TableName]
+    func snapshotTables() throws(ConnectorError) -> [TableName]
     /// A new connection for reading tables in a snapshot.
-    func makeSnapshotReader() throws -> any SnapshotSource
+    func makeSnapshotReader() throws(ConnectorError) -> any SnapshotSource
     /// The next CopyData payload of the stream, or nil when none arrived within the timeout.
-    func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]?
-    func send(_ status: StandbyStatusUpdate) throws
+    func nextFrame(timeoutMilliseconds: Int) throws(ConnectorError) -> [UInt8]?
+    func send(_ status: StandbyStatusUpdate) throws(ConnectorError)
     /// Catalog facts about a relation, read when its Relation message arrives.
-    func tableMetadata(relationOID: UInt32) throws -> TableMetadata
+    func tableMetadata(relationOID: UInt32) throws(ConnectorError) -> TableMetadata
     /// Runs `actionQuery`, or emits a transactional logical message, so that the slot sees a change to confirm.
-    func heartbeat(actionQuery: String?) throws
+    func heartbeat(actionQuery: String?) throws(ConnectorError)
     /// How much WAL the slot holds back on the server; nil when the slot is gone.
-    func slotHealth() throws -> SlotHealth?
+    func slotHealth() throws(ConnectorError) -> SlotHealth?
     /// Tables the file's lists capture that the publication does not hold: ones created since a `filtered`
     /// publication was set at the start.
-    func unpublishedTables() throws -> [TableName]
+    func unpublishedTables() throws(ConnectorError) -> [TableName]
     /// Ends the stream cleanly and disconnects.
     func close()
 }
@@ -77,20 +77,20 @@ public struct SourcePosition: Sendable {
 /// - Important: every call is made from the pipeline's thread, one at a time.
 public protocol SnapshotSource: AnyObject {
     /// Opens a repeatable-read transaction in the named snapshot (or a fresh one); returns its transaction id.
-    func begin(snapshotName: String?) throws -> UInt32?
+    func begin(snapshotName: String?) throws(ConnectorError) -> UInt32?
     /// The table's columns as a Relation message would describe them.
-    func relation(for table: TableName) throws -> Relation
+    func relation(for table: TableName) throws(ConnectorError) -> Relation
     /// The planner's row estimate for progress reports.
-    func estimatedRows(_ table: TableName) throws -> Int64
+    func estimatedRows(_ table: TableName) throws(ConnectorError) -> Int64
     /// Exports the current transaction's snapshot so other readers can share it; returns its name.
-    func exportSnapshot() throws -> String
+    func exportSnapshot() throws(ConnectorError) -> String
     /// The table's size in pages (`pg_class.relpages`), for splitting it into ranges.
-    func pageCount(_ table: TableName) throws -> Int64
+    func pageCount(_ table: TableName) throws(ConnectorError) -> Int64
     /// Starts reading the relation's rows (of pages `[lower, upper)` when given, or those `query` returns);
     /// then `nextRow` until nil.
-    func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws
+    func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws(ConnectorError)
     /// One row in COPY text format, or nil when the table is done.
-    func nextRow() throws -> [UInt8]?
+    func nextRow() throws(ConnectorError) -> [UInt8]?
     func close()
 }
 
@@ -98,7 +98,7 @@ public protocol SnapshotSource: AnyObject {
 public protocol EventSink: AnyObject {
     /// Queues one event. Throws `EventSinkError.queueFull` when the queue has no room, and
     /// `EventSinkError.refused` when Kafka would refuse it whatever happens (larger than `message.max.bytes`).
-    func send(_ event: ChangeEvent, token: UInt64) throws
+    func send(_ event: ChangeEvent, token: UInt64) throws(EventSinkError)
     /// Waits up to the timeout for delivery reports and hands each to `onDelivery`.
     func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void)
     /// Events queued and not yet reported.
@@ -128,11 +128,14 @@ public struct SinkFailure: Error, Sendable, CustomStringConvertible {
     public var isPermanent: Bool
     /// The event as sent, for `errors.mode` skip and dead_letter.
     public var event: ChangeEvent
+    /// librdkafka's error code, when Kafka gave one.
+    public var code: Int32?
 
-    public init(message: String, isPermanent: Bool, event: ChangeEvent) {
+    public init(message: String, isPermanent: Bool, event: ChangeEvent, code: Int32? = nil) {
         self.message = message
         self.isPermanent = isPermanent
         self.event = event
+        self.code = code
     }
 
     public var description: String { "\(message) (topic \(event.topic))" }
@@ -143,6 +146,8 @@ public enum EventSinkError: Error, Sendable {
     case queueFull
     /// Kafka would refuse the event for good; nothing was queued.
     case refused(SinkFailure)
+    /// The producer cannot send (it failed fatally and was replaced): the session restarts from the slot.
+    case failed(ConnectorError)
 }
 
 /// A source or sink failure, classified by what the connector does next.
@@ -156,12 +161,23 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
         case slotInUse
     }
 
+    /// The code the failing side gave, kept as data: what decides `kind`, never the message's words (the
+    /// server's `lc_messages` may not be English).
+    public enum Code: Sendable, Equatable {
+        /// PostgreSQL's five-character SQLSTATE.
+        case sqlState(String)
+        /// librdkafka's `rd_kafka_resp_err_t`.
+        case kafka(Int32)
+    }
+
     public var kind: Kind
     public var message: String
+    public var code: Code?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, code: Code? = nil) {
         self.kind = kind
         self.message = message
+        self.code = code
     }
 
     public var description: String { message }

@@ -26,26 +26,33 @@ final class KafkaEventSink: EventSink {
     }
 
     /// Replaces a producer that failed fatally; throws so the session restarts and reads again what it lost.
-    private func replaceIfFatal() throws {
+    private func replaceIfFatal() throws(EventSinkError) {
         guard let fatal = producer.fatalError else { return }
         logger.error("the Kafka producer failed fatally; starting a new one", metadata: ["error": "\(fatal)"])
         producer.close()
-        producer = try KafkaProducer(properties: properties)
-        throw ConnectorError(.transient, "Kafka producer failed (\(fatal)); restarting from the last confirmed position")
+        do {
+            producer = try KafkaProducer(properties: properties)
+        } catch {
+            throw .failed(ConnectorError(.transient, "cannot start a new Kafka producer: \(error)", code: .kafka(error.code)))
+        }
+        throw .failed(
+            ConnectorError(
+                .transient, "Kafka producer failed (\(fatal)); restarting from the last confirmed position",
+                code: .kafka(fatal.code)))
     }
 
-    func send(_ event: ChangeEvent, token: UInt64) throws {
+    func send(_ event: ChangeEvent, token: UInt64) throws(EventSinkError) {
         try replaceIfFatal()
         do {
             try producer.send(
                 topic: event.topic, key: event.key, value: event.value,
                 headers: event.headers.isEmpty ? Self.noHeaders : event.headers.map { ($0.name, $0.value) }, token: token)
         } catch {
-            if error.isQueueFull { throw EventSinkError.queueFull }
+            if error.isQueueFull { throw .queueFull }
             if error.isPermanent {
-                throw EventSinkError.refused(SinkFailure(message: error.description, isPermanent: true, event: event))
+                throw .refused(SinkFailure(message: error.description, isPermanent: true, event: event, code: error.code))
             }
-            throw error
+            throw .failed(ConnectorError(.transient, "cannot send to Kafka: \(error)", code: .kafka(error.code)))
         }
     }
 
@@ -62,7 +69,8 @@ final class KafkaEventSink: EventSink {
             onDelivery(
                 Delivery(
                     token: report.token, bytes: report.bytes,
-                    failure: SinkFailure(message: error.description, isPermanent: error.isPermanent, event: event)))
+                    failure: SinkFailure(
+                        message: error.description, isPermanent: error.isPermanent, event: event, code: error.code)))
         }
         for event in events {
             switch event {

@@ -27,7 +27,7 @@ final class PostgresChangeSource: ChangeSource {
     /// What the server shows as this connector's `application_name`; another instance of the connector shows the same.
     private var applicationName: String { "tributary_\(config.name)" }
 
-    func inspect() throws -> SlotObservation {
+    func inspect() throws(ConnectorError) -> SlotObservation {
         do {
             return try prepare()
         } catch {
@@ -35,7 +35,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func open(exportSnapshot: Bool, replacingSlot: Bool) throws -> SourcePosition {
+    func open(exportSnapshot: Bool, replacingSlot: Bool) throws(ConnectorError) -> SourcePosition {
         guard let catalog, let session, let identity else {
             throw ConnectorError(.transient, "open() before inspect(): the connections are not open")
         }
@@ -59,7 +59,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func startStreaming() throws {
+    func startStreaming() throws(ConnectorError) {
         guard let session else { throw ConnectorError(.transient, "replication connection is not open") }
         do {
             try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
@@ -71,7 +71,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func snapshotTables() throws -> [TableName] {
+    func snapshotTables() throws(ConnectorError) -> [TableName] {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         if !config.postgres.tables.isEmpty { return config.postgres.tables }
         do {
@@ -81,7 +81,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func makeSnapshotReader() throws -> any SnapshotSource {
+    func makeSnapshotReader() throws(ConnectorError) -> any SnapshotSource {
         do {
             return PostgresSnapshotSource(reader: try SnapshotReader(settings: settings))
         } catch {
@@ -151,25 +151,25 @@ final class PostgresChangeSource: ChangeSource {
             })
     }
 
-    func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {
+    func nextFrame(timeoutMilliseconds: Int) throws(ConnectorError) -> [UInt8]? {
         guard let session else { throw ConnectorError(.transient, "replication stream is not open") }
         do {
             return try session.readFrame(timeoutMilliseconds: timeoutMilliseconds)
         } catch {
-            throw ConnectorError(.transient, "replication stream: \(error)")
+            throw ConnectorError(.transient, "replication stream: \(error)", code: error.sqlState.map { .sqlState($0) })
         }
     }
 
-    func send(_ status: StandbyStatusUpdate) throws {
+    func send(_ status: StandbyStatusUpdate) throws(ConnectorError) {
         guard let session else { throw ConnectorError(.transient, "replication stream is not open") }
         do {
             try session.send(status)
         } catch {
-            throw ConnectorError(.transient, "standby status update: \(error)")
+            throw ConnectorError(.transient, "standby status update: \(error)", code: error.sqlState.map { .sqlState($0) })
         }
     }
 
-    func tableMetadata(relationOID: UInt32) throws -> TableMetadata {
+    func tableMetadata(relationOID: UInt32) throws(ConnectorError) -> TableMetadata {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
             let facts = try catalog.tableMetadata(relationOID: relationOID)
@@ -179,7 +179,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func heartbeat(actionQuery: String?) throws {
+    func heartbeat(actionQuery: String?) throws(ConnectorError) {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
             if let actionQuery {
@@ -192,7 +192,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func slotHealth() throws -> SlotHealth? {
+    func slotHealth() throws(ConnectorError) -> SlotHealth? {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
             return try catalog.slotRetention(config.postgres.slot).map {
@@ -203,7 +203,7 @@ final class PostgresChangeSource: ChangeSource {
         }
     }
 
-    func unpublishedTables() throws -> [TableName] {
+    func unpublishedTables() throws(ConnectorError) -> [TableName] {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
             let published = Set(try catalog.publicationTables(config.postgres.publication))
@@ -221,17 +221,19 @@ final class PostgresChangeSource: ChangeSource {
         catalog = nil
     }
 
+    /// Sorts a PostgreSQL failure by what the connector does next, from its kind and SQLSTATE; the SQLSTATE goes along.
     static func classify(_ error: PostgresError) -> ConnectorError {
+        let code = error.sqlState.map { ConnectorError.Code.sqlState($0) }
         // object_in_use: another walsender streams from the slot.
-        if error.sqlState == "55006" { return ConnectorError(.slotInUse, error.description) }
+        if error.sqlState == "55006" { return ConnectorError(.slotInUse, error.description, code: code) }
         let message = withConnectorFileKeys(error)
         switch error.kind {
         case .configuration:
-            return ConnectorError(.configuration, message)
+            return ConnectorError(.configuration, message, code: code)
         case .query where !error.isRetriable:
-            return ConnectorError(.configuration, message)
+            return ConnectorError(.configuration, message, code: code)
         default:
-            return ConnectorError(.transient, message)
+            return ConnectorError(.transient, message, code: code)
         }
     }
 
@@ -263,7 +265,7 @@ final class PostgresSnapshotSource: SnapshotSource {
     }
 
     /// Runs a reader call, turning its `PostgresError` into the pipeline's `ConnectorError`.
-    private func classified<T>(_ body: () throws(PostgresError) -> T) throws -> T {
+    private func classified<T>(_ body: () throws(PostgresError) -> T) throws(ConnectorError) -> T {
         do {
             return try body()
         } catch {
@@ -271,29 +273,29 @@ final class PostgresSnapshotSource: SnapshotSource {
         }
     }
 
-    func begin(snapshotName: String?) throws -> UInt32? {
+    func begin(snapshotName: String?) throws(ConnectorError) -> UInt32? {
         try classified { () throws(PostgresError) in try reader.begin(snapshotName: snapshotName) }
     }
 
-    func relation(for table: TableName) throws -> Relation {
+    func relation(for table: TableName) throws(ConnectorError) -> Relation {
         try classified { () throws(PostgresError) in try reader.relation(for: table) }
     }
 
-    func estimatedRows(_ table: TableName) throws -> Int64 {
+    func estimatedRows(_ table: TableName) throws(ConnectorError) -> Int64 {
         try classified { () throws(PostgresError) in try reader.estimatedRows(table) }
     }
 
-    func exportSnapshot() throws -> String { try classified { () throws(PostgresError) in try reader.exportSnapshot() } }
+    func exportSnapshot() throws(ConnectorError) -> String { try classified { () throws(PostgresError) in try reader.exportSnapshot() } }
 
-    func pageCount(_ table: TableName) throws -> Int64 {
+    func pageCount(_ table: TableName) throws(ConnectorError) -> Int64 {
         try classified { () throws(PostgresError) in try reader.pageCount(table) }
     }
 
-    func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws {
+    func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws(ConnectorError) {
         try classified { () throws(PostgresError) in try reader.startCopy(relation, pages: pages, query: query) }
     }
 
-    func nextRow() throws -> [UInt8]? { try classified { () throws(PostgresError) in try reader.nextRow() } }
+    func nextRow() throws(ConnectorError) -> [UInt8]? { try classified { () throws(PostgresError) in try reader.nextRow() } }
 
     func close() {
         reader.close()

@@ -32,22 +32,22 @@ import Testing
             slot: .init(confirmedFlush: start))
         private(set) var opened: (exportSnapshot: Bool, replacingSlot: Bool)?
 
-        func inspect() throws -> SlotObservation { observation }
+        func inspect() throws(ConnectorError) -> SlotObservation { observation }
 
-        func open(exportSnapshot: Bool, replacingSlot: Bool) throws -> SourcePosition {
+        func open(exportSnapshot: Bool, replacingSlot: Bool) throws(ConnectorError) -> SourcePosition {
             opened = (exportSnapshot, replacingSlot)
             return SourcePosition(databaseName: "db", start: start, slotCreated: observation.slot == nil || replacingSlot)
         }
 
-        func startStreaming() throws {}
+        func startStreaming() throws(ConnectorError) {}
 
-        func snapshotTables() throws -> [TableName] { [] }
+        func snapshotTables() throws(ConnectorError) -> [TableName] { [] }
 
-        func makeSnapshotReader() throws -> any SnapshotSource {
+        func makeSnapshotReader() throws(ConnectorError) -> any SnapshotSource {
             throw ConnectorError(.configuration, "no snapshots in this test")
         }
 
-        func nextFrame(timeoutMilliseconds: Int) throws -> [UInt8]? {
+        func nextFrame(timeoutMilliseconds: Int) throws(ConnectorError) -> [UInt8]? {
             if frames.isEmpty, let stall = stallOnce {
                 emptyReads += 1
                 if emptyReads == 2 {
@@ -62,25 +62,25 @@ import Testing
             return frames.removeFirst()
         }
 
-        func send(_ status: StandbyStatusUpdate) throws {
+        func send(_ status: StandbyStatusUpdate) throws(ConnectorError) {
             statuses.append(status)
             if status.replyRequested && answersKeepaliveRequests { frames.append(PGOutputBytes.keepalive(LSN(0x200))) }
         }
 
-        func tableMetadata(relationOID: UInt32) throws -> TableMetadata {
+        func tableMetadata(relationOID: UInt32) throws(ConnectorError) -> TableMetadata {
             TableMetadata(primaryKey: ["id"], notNull: ["id"])
         }
 
         var heartbeats: [String?] = []
         var heartbeatError: ConnectorError?
-        func heartbeat(actionQuery: String?) throws {
+        func heartbeat(actionQuery: String?) throws(ConnectorError) {
             heartbeats.append(actionQuery)
             if let heartbeatError { throw heartbeatError }
         }
 
-        func slotHealth() throws -> SlotHealth? { nil }
+        func slotHealth() throws(ConnectorError) -> SlotHealth? { nil }
 
-        func unpublishedTables() throws -> [TableName] { [] }
+        func unpublishedTables() throws(ConnectorError) -> [TableName] { [] }
 
         func close() {}
     }
@@ -94,7 +94,7 @@ import Testing
         /// When set, only tokens below it fail; the others are acknowledged.
         var failOnlyTokensBelow: UInt64?
 
-        func send(_ event: ChangeEvent, token: UInt64) throws {
+        func send(_ event: ChangeEvent, token: UInt64) throws(EventSinkError) {
             events.append(event)
             unacknowledged.append(token)
         }
@@ -153,8 +153,7 @@ import Testing
     func run(_ source: ScriptedSource, _ sink: HoldingSink, config: ConnectorConfig = Self.config) throws {
         let pipeline = Pipeline(
             config: config, source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"),
-            logger: Logger(label: "test"))
-        pipeline.drainTimeout = .milliseconds(200)
+            logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
         source.onExhausted = { pipeline.requestStop() }
         try pipeline.run()
     }
@@ -167,8 +166,7 @@ import Testing
         let sink = HoldingSink()
         let pipeline = Pipeline(
             config: Self.config("", postgres: ", receive_timeout: 300ms"), source: source, sink: sink,
-            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
-        pipeline.drainTimeout = .milliseconds(200)
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
         let started = ContinuousClock.now
         if answers {
             // Stopped after three timeouts' worth of quiet that the keepalives answered.
@@ -194,8 +192,7 @@ import Testing
         source.stallOnce = .milliseconds(500)
         let pipeline = Pipeline(
             config: Self.config("", postgres: ", receive_timeout: 300ms"), source: source, sink: HoldingSink(),
-            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
-        pipeline.drainTimeout = .milliseconds(200)
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
         let started = ContinuousClock.now
         source.onExhausted = { if ContinuousClock.now - started > .milliseconds(1200) { pipeline.requestStop() } }
         try pipeline.run()
@@ -298,8 +295,7 @@ import Testing
         let sink = RefusingSink(refusedTopic: "p.public.items")
         let pipeline = Pipeline(
             config: Self.config("errors: {mode: dead_letter, dead_letter_topic: p.errors}"), source: source, sink: sink,
-            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
-        pipeline.drainTimeout = .milliseconds(200)
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
         source.onExhausted = { pipeline.requestStop() }
         try pipeline.run()
         let letters = sink.accepted.filter { $0.topic == "p.errors" }
@@ -345,8 +341,7 @@ import Testing
         sink.failOnlyTokensBelow = 10
         let pipeline = Pipeline(
             config: Self.config, source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"),
-            logger: Logger(label: "test"), firstToken: 10)
-        pipeline.drainTimeout = .milliseconds(200)
+            logger: Logger(label: "test"), firstToken: 10, drainTimeout: .milliseconds(200))
         source.onExhausted = { pipeline.requestStop() }
         try pipeline.run()
         #expect(source.statuses.last?.flushed == LSN(0x1A0))
@@ -368,8 +363,8 @@ import Testing
         sink.acknowledge = false
         let pipeline = Pipeline(
             config: Self.config("", kafka: ", max_in_flight_bytes: 10kB"),
-            source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
-        pipeline.drainTimeout = .milliseconds(50)
+            source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"),
+            drainTimeout: .milliseconds(50))
         let signal = pipeline.stopSignal
         let stopper = Thread {
             Thread.sleep(forTimeInterval: 0.5)
@@ -556,7 +551,7 @@ import Testing
 
         init(refusedTopic: String) { self.refusedTopic = refusedTopic }
 
-        func send(_ event: ChangeEvent, token: UInt64) throws {
+        func send(_ event: ChangeEvent, token: UInt64) throws(EventSinkError) {
             let bytes = (event.key?.count ?? 0) + (event.value?.count ?? 0)
             if event.topic == refusedTopic {
                 reports.append(

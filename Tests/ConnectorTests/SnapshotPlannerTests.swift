@@ -63,4 +63,22 @@ import Testing
         #expect(!asked)
         #expect(state.ranges["public.big"] == ranges && state.rangesDone["public.big"] == [0, 2])
     }
+
+    @Test func aSplitTableIsDoneOnceEveryRangeIsAndAWholeTableAtOnce() {
+        var state = SnapshotState(slot: "s")
+        state.ranges["public.big"] = [.init(lower: 0, upper: 10), .init(lower: 10, upper: nil)]
+        state.rangesDone["public.big"] = []
+        func range(_ index: Int) -> SnapshotWork {
+            SnapshotWork(table: Self.table, relation: Self.relation, pages: (0, nil), query: nil, rangeIndex: index)
+        }
+        state.markDone(range(1))
+        #expect(state.rangesDone["public.big"] == [1] && state.tablesDone.isEmpty)
+        state.markDone(range(0))
+        #expect(state.tablesDone == ["public.big"])
+        #expect(state.ranges["public.big"] == nil && state.rangesDone["public.big"] == nil, "a done table keeps no ranges")
+
+        let small = TableName(schema: "public", name: "small")
+        state.markDone(SnapshotWork(table: small, relation: Self.relation, pages: nil, query: nil, rangeIndex: nil))
+        #expect(state.tablesDone == ["public.big", "public.small"])
+    }
 }

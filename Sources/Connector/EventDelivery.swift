@@ -1,0 +1,236 @@
+import ChangeEvents
+import Logging
+import PGOutput
+
+/// Sends events to the sink and follows each until Kafka reports it: the checkpoint rule (through the tracker),
+/// back pressure, refused and unwritable events through `errors.mode`, and the counters the status tick publishes.
+///
+/// Used by the streaming loop and the snapshot run on the session's thread; not shared.
+final class EventDelivery {
+    /// Which positions may be confirmed; the loop begins and commits its transactions here.
+    var tracker: CheckpointTracker
+    private let sink: any EventSink
+    private let refusalPolicy: RefusalPolicy
+    private let metrics: ConnectorMetrics
+    private let status: ConnectorStatus
+    private let logger: Logger
+    private let maxInFlight: Int
+    private let maxInFlightBytes: Int
+    /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
+    private let firstToken: UInt64
+
+    /// Key and value bytes sent and not yet reported by Kafka.
+    private(set) var inFlightBytes = 0
+    /// Events Kafka refused for good, waiting for `errors.mode` to deal with them.
+    private var refused: [(token: UInt64, failure: SinkFailure)] = []
+    /// The first failure that ends the session (Kafka away or timed out, or a refusal under `errors.mode: fail`).
+    private(set) var failure: PipelineError?
+    /// Events and bytes sent since the counters were last taken, by topic and operation.
+    private var eventCounts: [EventCountKey: UInt64] = [:]
+    private var countRun: (key: EventCountKey, count: UInt64)?
+    private var events: UInt64 = 0
+    private var bytes: UInt64 = 0
+    /// The table each data topic carries, learned from the events sent: a refused event comes back as bytes, and
+    /// a topic may have lost characters of its table's name.
+    private var topicTables: [String: TableName] = [:]
+
+    init(
+        sink: any EventSink, config: ConnectorConfig, metrics: ConnectorMetrics, status: ConnectorStatus, logger: Logger,
+        firstToken: UInt64
+    ) {
+        self.sink = sink
+        self.refusalPolicy = RefusalPolicy(config)
+        self.metrics = metrics
+        self.status = status
+        self.logger = logger
+        self.maxInFlight = config.kafka.maxInFlight
+        self.maxInFlightBytes = config.kafka.maxInFlightBytes
+        self.firstToken = firstToken
+        self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
+    }
+
+    /// Whether reading must wait for Kafka: too many events, or too many bytes, sent and not acknowledged.
+    var isBackPressured: Bool {
+        tracker.inFlight >= maxInFlight || inFlightBytes >= maxInFlightBytes
+    }
+
+    /// Messages the sink holds that Kafka has not reported.
+    var outstanding: Int { sink.outstanding }
+
+    /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full.
+    func send(_ event: ChangeEvent, token: UInt64) throws {
+        while true {
+            do {
+                try sink.send(event, token: token)
+                let size = (event.key?.count ?? 0) + (event.value?.count ?? 0)
+                tracker.sent(token: token)
+                inFlightBytes += size
+                events += 1
+                count(event)
+                bytes += UInt64(size)
+                return
+            } catch .queueFull {
+                // librdkafka's queue is full: wait for deliveries to make room (back pressure).
+                poll(timeoutMilliseconds: 100)
+                try check()
+            } catch .refused(let failure) {
+                // Refused before it was queued (larger than message.max.bytes): counts as sent, then refused.
+                tracker.sent(token: token)
+                refused.append((token, failure))
+                try check()
+                return
+            } catch .failed(let error) {
+                throw error
+            }
+        }
+    }
+
+    /// Reads the sink's delivery reports (waiting up to the timeout for the first) into the tracker.
+    func poll(timeoutMilliseconds: Int) {
+        sink.poll(timeoutMilliseconds: timeoutMilliseconds) { delivery in
+            guard delivery.token >= firstToken else { return }
+            inFlightBytes -= delivery.bytes
+            guard let failure = delivery.failure else {
+                tracker.delivered(token: delivery.token)
+                return
+            }
+            metrics.countDeliveryError()
+            status.update { $0.deliveryErrors += 1 }
+            if failure.isPermanent {
+                refused.append((delivery.token, failure))
+            } else if self.failure == nil {
+                // Timed out or the cluster is gone: a new session reads the event again from the slot.
+                self.failure = .delivery(underlying: failure)
+            }
+        }
+    }
+
+    /// Throws the first delivery failure; deals with refused events as `errors.mode` says.
+    func check() throws {
+        if let failure { throw failure }
+        while !refused.isEmpty {
+            let (token, failure) = refused.removeFirst()
+            // An event refused before it was queued has its facts; one Kafka refused later comes back as bytes, and its
+            // table is known by its topic, its position by its transaction.
+            let lsn = failure.event.lsn ?? tracker.endLSN(token: token)
+            let table = (failure.event.table ?? topicTables[failure.event.topic])?.description ?? failure.event.topic
+            switch refusalPolicy.action(for: failure, lsn: lsn, table: table) {
+            case .fail:
+                let error = PipelineError.refused(lsn: lsn, table: table, underlying: failure)
+                self.failure = error
+                throw error
+            case .skip:
+                logger.error(
+                    "Kafka refused an event; skipped as errors.mode is skip",
+                    metadata: [
+                        "error": "\(failure.message)", "topic": "\(failure.event.topic)",
+                        "lsn": "\(lsn.map(\.description) ?? "?")",
+                    ])
+                metrics.countRefused(mode: "skip")
+                status.update { $0.eventsSkipped += 1 }
+                tracker.delivered(token: token)
+            case .deadLetter(let letter):
+                logger.error(
+                    "Kafka refused an event; sent to the dead-letter topic",
+                    metadata: [
+                        "error": "\(failure.message)", "topic": "\(failure.event.topic)",
+                        "dead_letter_topic": "\(letter.topic)", "lsn": "\(lsn.map(\.description) ?? "?")",
+                    ])
+                metrics.countRefused(mode: "dead_letter")
+                status.update { $0.eventsDeadLettered += 1 }
+                // The copy joins the event's transaction before the original leaves it, so the slot cannot move past both.
+                try send(letter, token: token)
+                tracker.delivered(token: token)
+            case .deadLetterWithoutValue(let letter):
+                // The copy joins the event's transaction before the original leaves it, so the slot cannot move past both.
+                try send(letter, token: token)
+                tracker.delivered(token: token)
+            }
+        }
+    }
+
+    /// A change whose values its columns' types cannot produce goes through `errors.mode` as a refused event does;
+    /// any other encoding failure (a relation never described, a row of the wrong width) ends the session.
+    func unwritable(_ error: EventEncodingError, at lsn: LSN, token: UInt64) throws {
+        guard case .unparseableValue(let table, _, _, _) = error else {
+            throw PipelineError.encode(lsn: lsn, underlying: error)
+        }
+        switch refusalPolicy.action(forUnwritable: error.description, table: table, lsn: lsn) {
+        case .fail:
+            throw PipelineError.unwritable(lsn: lsn, underlying: error)
+        case .skip:
+            logger.error(
+                "a change could not be written as an event; skipped as errors.mode is skip",
+                metadata: ["error": "\(error)", "lsn": "\(lsn)"])
+            metrics.countRefused(mode: "skip")
+            status.update { $0.eventsSkipped += 1 }
+        case .deadLetter(let letter), .deadLetterWithoutValue(let letter):
+            logger.error(
+                "a change could not be written as an event; its facts go to the dead-letter topic",
+                metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
+            metrics.countRefused(mode: "dead_letter")
+            status.update { $0.eventsDeadLettered += 1 }
+            try send(letter, token: token)
+        }
+    }
+
+    /// Waits until Kafka has reported everything in flight, or the deadline passes, or a delivery fails.
+    func drain(until deadline: ContinuousClock.Instant) {
+        while sink.outstanding > 0 && tracker.inFlight > 0 && ContinuousClock.now < deadline {
+            poll(timeoutMilliseconds: 100)
+            if failure != nil { break }
+            do { try check() } catch { break }
+        }
+        poll(timeoutMilliseconds: 0)
+    }
+
+    /// What was sent since the last call: event and byte totals, and events per table (or topic) and operation.
+    func takeCounts(topicPrefix: String) -> (events: UInt64, bytes: UInt64, perTable: [EventCount]) {
+        flushCountRun()
+        let prefix = topicPrefix + "."
+        let perTable = eventCounts.map { key, count in
+            // A table's own name (its topic may have lost characters a topic cannot hold); for other topics (logical
+            // messages, dead letters) what follows the prefix.
+            let table =
+                topicTables[key.topic]?.description
+                ?? (key.topic.hasPrefix(prefix) ? String(key.topic.dropFirst(prefix.count)) : key.topic)
+            return EventCount(table: table, op: key.op?.rawValue ?? "tombstone", count: count)
+        }
+        eventCounts.removeAll(keepingCapacity: true)
+        defer {
+            events = 0
+            bytes = 0
+        }
+        return (events, bytes, perTable)
+    }
+
+    /// Counts per topic and operation, without hashing the topic for each event: runs of the same key are summed first.
+    @inline(__always)
+    private func count(_ event: ChangeEvent) {
+        if let key = countRun?.key, key.op == event.operation, key.topic == event.topic {
+            countRun!.count += 1
+        } else {
+            flushCountRun()
+            countRun = (EventCountKey(topic: event.topic, op: event.operation), 1)
+            if let table = event.table { topicTables[event.topic] = table }
+        }
+    }
+
+    private func flushCountRun() {
+        if let run = countRun { eventCounts[run.key, default: 0] += run.count }
+        countRun = nil
+    }
+}
+
+/// Events of one table (or topic) and operation, as the metrics count them.
+struct EventCount {
+    var table: String
+    var op: String
+    var count: UInt64
+}
+
+/// Events counted by topic and operation (nil = tombstone) between two status ticks.
+struct EventCountKey: Hashable {
+    var topic: String
+    var op: ChangeOperation?
+}
