@@ -281,7 +281,7 @@ public final class Pipeline {
     private func heartbeat() throws {
         do {
             try source.heartbeat(actionQuery: config.heartbeat.actionQuery)
-        } catch where error.kind == .transient {
+        } catch let error where error.kind == .transient {
             throw error  // the catalog connection is gone: a new session opens another
         } catch {
             logger.warning(
@@ -352,7 +352,7 @@ public final class Pipeline {
                     "the server is dropping WAL this slot needs (wal_status \(health.walStatus)); raise max_slot_wal_keep_size",
                     metadata: ["retained_bytes": "\(health.retainedBytes)"])
             }
-        } catch where error.kind == .transient {
+        } catch let error where error.kind == .transient {
             throw error
         } catch {
             logger.debug("cannot read the slot's WAL retention", metadata: ["error": "\(error)"])

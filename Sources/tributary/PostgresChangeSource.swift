@@ -285,7 +285,9 @@ final class PostgresSnapshotSource: SnapshotSource {
         try classified { () throws(PostgresError) in try reader.estimatedRows(table) }
     }
 
-    func exportSnapshot() throws(ConnectorError) -> String { try classified { () throws(PostgresError) in try reader.exportSnapshot() } }
+    func exportSnapshot() throws(ConnectorError) -> String {
+        try classified { () throws(PostgresError) in try reader.exportSnapshot() }
+    }
 
     func pageCount(_ table: TableName) throws(ConnectorError) -> Int64 {
         try classified { () throws(PostgresError) in try reader.pageCount(table) }
