@@ -36,8 +36,8 @@ import Testing
             guard let error = error as? KafkaError else { return false }
             return error.message.contains("linger.ms")
         }
-        #expect(RDKafkaConfig.isSecret("sasl.password") && RDKafkaConfig.isSecret("sasl.jaas.config"))
-        #expect(!RDKafkaConfig.isSecret("linger.ms"))
+        #expect(RDKafkaClient.isSecret("sasl.password") && RDKafkaClient.isSecret("sasl.jaas.config"))
+        #expect(!RDKafkaClient.isSecret("linger.ms"))
     }
 
     /// librdkafka's own error text for a secret property's bad value does not echo the value.
