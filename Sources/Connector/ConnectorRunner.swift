@@ -18,9 +18,11 @@ public final class ConnectorRunner: @unchecked Sendable {
     /// The running session's stop signal: the only part of a pipeline another thread touches.
     private let current = Mutex<StopSignal?>(nil)
     private let stopping = Atomic<Bool>(false)
+    private let urgent = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let completion = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let completion = Mutex<(started: Bool, done: Bool, waiters: [CheckedContinuation<Void, Never>])>(
+        (false, false, []))
     private let metrics: ConnectorMetrics
 
     /// Back-off after a failed session: doubles from `initialBackoff` up to `maximumBackoff`, with jitter.
@@ -43,26 +45,44 @@ public final class ConnectorRunner: @unchecked Sendable {
         self.maximumBackoff = config.errors.retryMaxBackoff
     }
 
+    /// Starts the connector's thread; does nothing once stopped (a runner stopped before it started is finished).
     public func start() {
+        let starts = completion.withLock { state in
+            guard !state.started, !state.done else { return false }
+            state.started = true
+            return true
+        }
+        guard starts else { return }
         let thread = Thread { [self] in
             runLoop()
-            finished.signal()
-            let waiters = completion.withLock { state in
-                state.done = true
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            waiters.forEach { $0.resume() }
+            complete()
         }
         thread.name = "connector-\(config.name)"
         thread.start()
     }
 
-    /// Stops the current session (it drains and confirms) and the retry loop.
-    public func stop() {
+    private func complete() {
+        finished.signal()
+        let waiters = completion.withLock { state in
+            state.done = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Stops the current session and the retry loop. The session confirms what Kafka acknowledged, after waiting
+    /// (bounded) for what is in flight, or, `urgently`, at once.
+    public func stop(urgently: Bool = false) {
         stopping.store(true, ordering: .relaxed)
-        current.withLock { $0?.request() }
+        if urgently { urgent.store(true, ordering: .relaxed) }
+        current.withLock { $0?.request(urgently: urgently) }
         wake.signal()
+        let neverStarted = completion.withLock { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        if neverStarted { complete() }
     }
 
     /// Blocks until the runner has stopped.
@@ -98,7 +118,9 @@ public final class ConnectorRunner: @unchecked Sendable {
                 let pipeline = Pipeline(
                     config: config, source: source, sink: sink, status: status, logger: logger, firstToken: nextToken)
                 current.withLock { $0 = pipeline.stopSignal }
-                if stopping.load(ordering: .relaxed) { pipeline.requestStop() }
+                if stopping.load(ordering: .relaxed) {
+                    pipeline.stopSignal.request(urgently: urgent.load(ordering: .relaxed))
+                }
                 defer {
                     nextToken = pipeline.nextToken
                     current.withLock { $0 = nil }

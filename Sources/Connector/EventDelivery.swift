@@ -174,9 +174,10 @@ final class EventDelivery {
         }
     }
 
-    /// Waits until Kafka has reported everything in flight, or the deadline passes, or a delivery fails.
-    func drain(until deadline: ContinuousClock.Instant) {
-        while sink.outstanding > 0 && tracker.inFlight > 0 && ContinuousClock.now < deadline {
+    /// Waits until Kafka has reported everything in flight, or the deadline passes, or a delivery fails, or the stop
+    /// becomes urgent.
+    func drain(until deadline: ContinuousClock.Instant, stop: StopSignal) {
+        while sink.outstanding > 0 && tracker.inFlight > 0 && ContinuousClock.now < deadline && !stop.isUrgent {
             poll(timeoutMilliseconds: 100)
             if failure != nil { break }
             do { try check() } catch { break }

@@ -388,7 +388,7 @@ public final class Pipeline {
 
     /// Waits (bounded) for Kafka to acknowledge what is in flight, then confirms it.
     private func drain() throws {
-        delivery.drain(until: ContinuousClock.now + drainTimeout)
+        delivery.drain(until: ContinuousClock.now + drainTimeout, stop: stopSignal)
         try sendStatus()
         if delivery.tracker.inFlight > 0 {
             logger.warning(

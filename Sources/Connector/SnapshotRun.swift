@@ -238,7 +238,7 @@ final class SnapshotRun {
         channel.close()
         // A complete snapshot waits for Kafka to hold every row; a stopped one waits as long as a shutdown does.
         let deadline = ContinuousClock.now + drainTimeout
-        while delivery.tracker.inFlight > 0
+        while delivery.tracker.inFlight > 0 && !stopSignal.isUrgent
             && (completed ? !stopSignal.isRequested : ContinuousClock.now < deadline)
         {
             delivery.poll(timeoutMilliseconds: 100)

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Connector
-import Dispatch
 import Foundation
 import KafkaSink
+import UnixSignals
 
-struct KafkaDevCommand: ParsableCommand {
+struct KafkaDevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka-dev",
         abstract: "Run an embedded Kafka cluster (librdkafka's mock cluster) for development and tests.",
@@ -19,15 +19,13 @@ struct KafkaDevCommand: ParsableCommand {
     @Option(help: "Number of brokers.")
     var brokers = 1
 
-    func run() throws {
+    func run() async throws {
         guard brokers >= 1 && brokers <= 16 else { throw ValidationError("--brokers must be between 1 and 16") }
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let kafka = try EmbeddedKafka(brokers: brokers)
         // Written unbuffered: a parent process waits for this line.
         FileHandle.standardOutput.write(Data((kafka.bootstrapServers + "\n").utf8))
-        let done = DispatchSemaphore(value: 0)
-        let signals = SignalWatcher([SIGTERM, SIGINT]) { _ in done.signal() }
-        done.wait()
-        signals.cancel()
+        for await _ in signals { break }
         kafka.close()
     }
 }

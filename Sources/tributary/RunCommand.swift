@@ -1,6 +1,5 @@
 import ArgumentParser
 import Connector
-import Dispatch
 import Foundation
 import HealthServer
 import KafkaSink
@@ -96,107 +95,33 @@ struct RunCommand: AsyncParsableCommand {
 
         let health = HealthEndpoint.application(
             host: healthHost, port: healthPort, statuses: runners.map(\.status), registry: registry, logger: logger)
-        let connectors = ConnectorsService(runners: runners)
-        // Services stop in reverse order: the connectors drain and confirm first, the endpoint answers until then.
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: health),
-                    .init(service: connectors, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        let secondSignal = SignalWatcher([SIGTERM, SIGINT]) { count in
-            if count == 1 {
-                logger.info("stopping: draining Kafka and confirming; send the signal again to exit at once")
-            } else {
-                logger.warning("second signal: exiting at once")
-                Foundation.exit(1)
-            }
-        }
-        defer { secondSignal.cancel() }
+        // Services stop in reverse order: on SIGTERM the connectors drain and confirm first, then the Kafka clients
+        // close, and the endpoint answers until then. A second signal makes the connectors stop at once.
+        let signals = SecondSignalService(runners: runners, logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: signals),
+                .init(service: health),
+                .init(service: KafkaClientsService(runners: runners, sinks: sinks, embedded: embedded, logger: logger)),
+                .init(service: ConnectorsService(runners: runners), successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // The connectors' drain is bounded (30 s), and so is closing the Kafka clients (10 s): past both, the group
+        // is cancelled, which stops the connectors at once; a cancellation that hangs ends the process.
+        configuration.maximumGracefulShutdownDuration = .seconds(45)
+        configuration.maximumCancellationDuration = .seconds(10)
         do {
-            try await group.run()
-        } catch {
-            logger.error("stopped on error", metadata: ["error": "\(error)"])
-            runners.forEach { $0.stop() }
-            runners.forEach { $0.wait() }
-            Self.closeKafka(sinks: sinks, embedded: embedded, logger: logger)
+            try await ServiceGroup(configuration: configuration).run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
             // Recognised by errno, not by the words of the message.
-            if let error = error as? IOError, error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
-                FileHandle.standardError.write(
-                    Data("error: cannot listen on \(healthHost):\(healthPort) (\(error)); choose another --health-port\n".utf8))
-                throw ExitCode(ExitStatus.configError)
-            }
+            FileHandle.standardError.write(
+                Data("error: cannot listen on \(healthHost):\(healthPort) (\(error)); choose another --health-port\n".utf8))
+            throw ExitCode(ExitStatus.configError)
+        } catch {
+            // A second signal ends the group by cancelling it: already said, not an error of its own.
+            if !signals.stoppedUrgently { logger.error("stopped on error", metadata: ["error": "\(error)"]) }
             throw ExitCode.failure
         }
-        Self.closeKafka(sinks: sinks, embedded: embedded, logger: logger)
-    }
-
-    /// Closes the producers, then the embedded cluster (so the producers do not log its disappearance),
-    /// within 10 s. Every connector has stopped and confirmed what Kafka acknowledged by now, so a Kafka
-    /// client stuck in its own shutdown must not keep the process from exiting.
-    static func closeKafka(sinks: [KafkaEventSink], embedded: EmbeddedKafka?, logger: Logger) {
-        let closed = DispatchSemaphore(value: 0)
-        let work = ClosingWork(sinks: sinks, embedded: embedded)
-        Thread {
-            work.sinks.forEach { $0.close() }
-            work.embedded?.close()
-            closed.signal()
-        }.start()
-        if closed.wait(timeout: .now() + 10) == .timedOut {
-            logger.warning("the Kafka client did not close within 10 s; exiting anyway (what Kafka acknowledged is confirmed)")
-            Foundation.exit(0)
-        }
-    }
-}
-
-/// What `closeKafka` hands to its thread.
-private struct ClosingWork: @unchecked Sendable {
-    let sinks: [KafkaEventSink]
-    let embedded: EmbeddedKafka?
-}
-
-/// The connectors as one service: started together, stopped gracefully together.
-struct ConnectorsService: Service {
-    let runners: [ConnectorRunner]
-
-    func run() async throws {
-        runners.forEach { $0.start() }
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await withTaskGroup(of: Void.self) { group in
-                    for runner in runners { group.addTask { await runner.finished() } }
-                }
-            } onGracefulShutdown: {
-                runners.forEach { $0.stop() }
-            }
-        } onCancel: {
-            runners.forEach { $0.stop() }
-        }
-    }
-}
-
-/// Counts SIGTERM/SIGINT deliveries and calls back on a queue of its own.
-final class SignalWatcher: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
-    private var count = 0
-    private let queue = DispatchQueue(label: "tributary.signals")
-
-    init(_ signals: [Int32], handler: @escaping @Sendable (Int) -> Void) {
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [unowned self] in
-                count += 1
-                handler(count)
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func cancel() {
-        sources.forEach { $0.cancel() }
     }
 }
