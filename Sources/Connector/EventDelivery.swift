@@ -18,6 +18,7 @@ final class EventDelivery {
     private let maxInFlightBytes: Int
     /// Reports for tokens below this belong to an earlier session: what they carried is read again from the slot.
     private let firstToken: UInt64
+    private let clock: any SessionClock
 
     /// Key and value bytes sent and not yet reported by Kafka.
     private(set) var inFlightBytes = 0
@@ -36,9 +37,10 @@ final class EventDelivery {
 
     init(
         sink: any EventSink, config: ConnectorConfig, metrics: ConnectorMetrics, status: ConnectorStatus, logger: Logger,
-        firstToken: UInt64
+        firstToken: UInt64, clock: any SessionClock
     ) {
         self.sink = sink
+        self.clock = clock
         self.refusalPolicy = RefusalPolicy(config)
         self.metrics = metrics
         self.status = status
@@ -177,7 +179,7 @@ final class EventDelivery {
     /// Waits until Kafka has reported everything in flight, or the deadline passes, or a delivery fails, or the stop
     /// becomes urgent.
     func drain(until deadline: ContinuousClock.Instant, stop: StopSignal) {
-        while sink.outstanding > 0 && tracker.inFlight > 0 && ContinuousClock.now < deadline && !stop.isUrgent {
+        while sink.outstanding > 0 && tracker.inFlight > 0 && clock.now < deadline && !stop.isUrgent {
             poll(timeoutMilliseconds: 100)
             if failure != nil { break }
             do { try check() } catch { break }

@@ -21,6 +21,8 @@ public final class Pipeline {
     public let stopSignal: StopSignal
     /// How long shutdown waits for Kafka to acknowledge what is in flight.
     private let drainTimeout: Duration
+    /// The time the schedule and the bounded waits go by.
+    private let clock: any SessionClock
 
     /// Sends events, follows their deliveries and keeps the checkpoint tracker.
     private let delivery: EventDelivery
@@ -44,24 +46,28 @@ public final class Pipeline {
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
     ///   - drainTimeout: how long a stop waits for Kafka to acknowledge what is in flight.
+    ///   - clock: the time the status schedule, heartbeats, silence and the drain go by.
     public init(
         config: ConnectorConfig, source: any ChangeSource, sink: any EventSink, status: ConnectorStatus, logger: Logger,
-        firstToken: UInt64 = 1, stopSignal: StopSignal = StopSignal(), drainTimeout: Duration = .seconds(30)
+        firstToken: UInt64 = 1, stopSignal: StopSignal = StopSignal(), drainTimeout: Duration = .seconds(30),
+        clock: any SessionClock = SystemSessionClock()
     ) {
         self.stopSignal = stopSignal
         self.drainTimeout = drainTimeout
+        self.clock = clock
         self.metrics = ConnectorMetrics(connector: config.name)
         self.config = config
         self.source = source
         self.status = status
         self.logger = logger
         self.delivery = EventDelivery(
-            sink: sink, config: config, metrics: metrics, status: status, logger: logger, firstToken: firstToken)
+            sink: sink, config: config, metrics: metrics, status: status, logger: logger, firstToken: firstToken,
+            clock: clock)
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
         self.tableFilter = TableFilter(config.postgres)
         self.schedule = StreamSchedule(
             statusInterval: config.postgres.statusInterval, receiveTimeout: config.postgres.receiveTimeout,
-            heartbeatInterval: config.heartbeat.interval, now: .now)
+            heartbeatInterval: config.heartbeat.interval, now: clock.now)
     }
 
     static func settings(_ config: ConnectorConfig, database: String) -> EventSettings {
@@ -101,7 +107,7 @@ public final class Pipeline {
 
         let snapshot = SnapshotRun(
             config: config, source: source, delivery: delivery, status: status, logger: logger, stopSignal: stopSignal,
-            drainTimeout: drainTimeout)
+            drainTimeout: drainTimeout, clock: clock)
         if let plan = try snapshot.plan(position, again: recovery.snapshot, filter: tableFilter) {
             let finished = try snapshot.run(plan, at: position, builder: &builder)
             builder.endSnapshot(lastCommitLSN: position.slotCreated ? nil : position.start)
@@ -147,7 +153,7 @@ public final class Pipeline {
                 try sendStatusIfDue()
                 schedule.heard()
             }
-            if framesSincePoll == 0 && schedule.heartbeatDue(now: .now) { try heartbeat() }
+            if framesSincePoll == 0 && schedule.heartbeatDue(now: clock.now) { try heartbeat() }
             guard let bytes = try source.nextFrame(timeoutMilliseconds: readTimeout) else {
                 eventClockNanos = Self.wallClockNanos()
                 delivery.poll(timeoutMilliseconds: 0)
@@ -155,7 +161,7 @@ public final class Pipeline {
                 try delivery.check()
                 try checkSilence()
                 try sendStatusIfDue()
-                readTimeout = schedule.readTimeoutMilliseconds(now: .now)
+                readTimeout = schedule.readTimeoutMilliseconds(now: clock.now)
                 continue
             }
             framesSincePoll += 1
@@ -292,7 +298,7 @@ public final class Pipeline {
 
     /// Carries out what the schedule says is due: the liveness tick, the slot check, the status update.
     private func sendStatusIfDue() throws {
-        let now = ContinuousClock.now
+        let now = clock.now
         let due = schedule.due(now: now, flush: delivery.tracker.flushPosition)
         if due.contains(.liveness) { status.update { $0.heartbeat = now } }
         if due.contains(.slotCheck) { try checkSlot() }
@@ -302,7 +308,7 @@ public final class Pipeline {
     /// A quiet stream is normal; a silent server is not: the schedule says when to ask for a keepalive, and when
     /// to give the connection up.
     private func checkSilence() throws {
-        switch schedule.quiet(now: .now) {
+        switch schedule.quiet(now: clock.now) {
         case .wait: break
         case .askForKeepalive: try sendStatus(replyRequested: true)
         case .giveUp: throw PipelineError.silentServer(timeout: config.postgres.receiveTimeout)
@@ -317,7 +323,7 @@ public final class Pipeline {
             StandbyStatusUpdate(
                 written: max(received, flush), flushed: flush, applied: flush,
                 clockMicros: Self.wallClockNanos() / 1000, replyRequested: replyRequested))
-        schedule.statusSent(now: .now, flush: flush)
+        schedule.statusSent(now: clock.now, flush: flush)
         publishStatus()
     }
 
@@ -378,7 +384,7 @@ public final class Pipeline {
             $0.bytesProduced += counts.bytes
             $0.inFlight = inFlight
             $0.inFlightBytes = inFlightBytes
-            $0.heartbeat = .now
+            $0.heartbeat = clock.now
             return $0
         }
         for count in counts.perTable { metrics.countEvents(table: count.table, op: count.op, count: count.count) }
@@ -388,7 +394,7 @@ public final class Pipeline {
 
     /// Waits (bounded) for Kafka to acknowledge what is in flight, then confirms it.
     private func drain() throws {
-        delivery.drain(until: ContinuousClock.now + drainTimeout, stop: stopSignal)
+        delivery.drain(until: clock.now + drainTimeout, stop: stopSignal)
         try sendStatus()
         if delivery.tracker.inFlight > 0 {
             logger.warning(

@@ -30,11 +30,13 @@ final class SnapshotRun {
     private let logger: Logger
     private let stopSignal: StopSignal
     private let drainTimeout: Duration
+    private let clock: any SessionClock
 
     init(
         config: ConnectorConfig, source: any ChangeSource, delivery: EventDelivery, status: ConnectorStatus,
-        logger: Logger, stopSignal: StopSignal, drainTimeout: Duration
+        logger: Logger, stopSignal: StopSignal, drainTimeout: Duration, clock: any SessionClock
     ) {
+        self.clock = clock
         self.config = config
         self.source = source
         self.delivery = delivery
@@ -134,7 +136,7 @@ final class SnapshotRun {
         var pendingUnits: [Int] = []
         var unitsLeft = work.count
         var rows: UInt64 = 0
-        var lastReport = ContinuousClock.now
+        var lastReport = clock.now
         var rowsAtReport: UInt64 = 0
         var clockNanos = Pipeline.wallClockNanos()
 
@@ -208,7 +210,7 @@ final class SnapshotRun {
                 }
                 rows += UInt64(lines.count)
                 try pollAndRecord()
-                let now = ContinuousClock.now
+                let now = clock.now
                 if now - lastReport >= .seconds(10) {
                     let rate = Double(rows - rowsAtReport) / ((now - lastReport) / .seconds(1))
                     logger.info(
@@ -237,9 +239,9 @@ final class SnapshotRun {
         for token in delivery.tracker.openTokens { delivery.tracker.commit(token: token, endLSN: position.start) }
         channel.close()
         // A complete snapshot waits for Kafka to hold every row; a stopped one waits as long as a shutdown does.
-        let deadline = ContinuousClock.now + drainTimeout
+        let deadline = clock.now + drainTimeout
         while delivery.tracker.inFlight > 0 && !stopSignal.isUrgent
-            && (completed ? !stopSignal.isRequested : ContinuousClock.now < deadline)
+            && (completed ? !stopSignal.isRequested : clock.now < deadline)
         {
             delivery.poll(timeoutMilliseconds: 100)
             try delivery.check()

@@ -7,6 +7,19 @@ import Synchronization
 import TestSupport
 import Testing
 
+/// A session clock that moves only when told: by the scripted source's reads and the holding sink's polls.
+final class ManualClock: SessionClock {
+    private let start = ContinuousClock.now
+    private let offset = Mutex<Duration>(.zero)
+
+    var now: ContinuousClock.Instant { start + elapsed }
+    var elapsed: Duration { offset.withLock { $0 } }
+
+    func advance(by duration: Duration) {
+        offset.withLock { $0 += duration }
+    }
+}
+
 /// The pipeline between a scripted source and a sink that acknowledges only when told to.
 @Suite struct PipelineTests {
     final class ScriptedSource: ChangeSource, @unchecked Sendable {
@@ -20,6 +33,8 @@ import Testing
         var stallOnce: Duration?
         private var emptyReads = 0
         let start: LSN
+        /// The session's time: a read that finds no frame takes its whole timeout on it, a stall takes its length.
+        let clock = ManualClock()
 
         init(start: LSN, frames: [[UInt8]]) {
             self.start = start
@@ -52,10 +67,11 @@ import Testing
                 emptyReads += 1
                 if emptyReads == 2 {
                     stallOnce = nil
-                    Thread.sleep(forTimeInterval: stall / .seconds(1))
+                    clock.advance(by: stall)
                 }
             }
             if frames.isEmpty {
+                clock.advance(by: .milliseconds(timeoutMilliseconds))
                 onExhausted()
                 return nil
             }
@@ -93,6 +109,9 @@ import Testing
         var permanent = false
         /// When set, only tokens below it fail; the others are acknowledged.
         var failOnlyTokensBelow: UInt64?
+        /// When set, a poll that reports nothing takes its whole timeout on this clock, and `onPoll` is called.
+        var clock: ManualClock?
+        var onPoll: () -> Void = {}
 
         func send(_ event: ChangeEvent, token: UInt64) throws(EventSinkError) {
             events.append(event)
@@ -100,7 +119,11 @@ import Testing
         }
 
         func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {
-            guard acknowledge || failure != nil else { return }
+            onPoll()
+            guard acknowledge || failure != nil else {
+                clock?.advance(by: .milliseconds(timeoutMilliseconds))
+                return
+            }
             for (token, event) in zip(unacknowledged, events.suffix(unacknowledged.count)) {
                 let bytes = (event.key?.count ?? 0) + (event.value?.count ?? 0)
                 onDelivery(
@@ -166,11 +189,11 @@ import Testing
         let sink = HoldingSink()
         let pipeline = Pipeline(
             config: Self.config("", postgres: ", receive_timeout: 300ms"), source: source, sink: sink,
-            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
-        let started = ContinuousClock.now
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200),
+            clock: source.clock)
         if answers {
             // Stopped after three timeouts' worth of quiet that the keepalives answered.
-            source.onExhausted = { if ContinuousClock.now - started > .milliseconds(900) { pipeline.requestStop() } }
+            source.onExhausted = { if source.clock.elapsed > .milliseconds(900) { pipeline.requestStop() } }
             try pipeline.run()
         } else {
             #expect {
@@ -179,9 +202,12 @@ import Testing
                 guard case .silentServer(let timeout) = error as? PipelineError else { return false }
                 return timeout == .milliseconds(300) && "\(error)".contains("raise postgres.receive_timeout")
             }
-            #expect(ContinuousClock.now - started >= .milliseconds(300))
+            let elapsed = source.clock.elapsed
+            #expect(elapsed >= .milliseconds(300) && elapsed < .milliseconds(400), "given up at the timeout: \(elapsed)")
         }
-        #expect(source.statuses.contains { $0.replyRequested })
+        let requests = source.statuses.filter(\.replyRequested).count
+        // Asked once per half timeout of quiet; when answered, never given up.
+        #expect(answers ? requests >= 3 : requests >= 1, "\(requests) keepalive requests")
         #expect(sink.events.count == 2)
     }
 
@@ -192,9 +218,9 @@ import Testing
         source.stallOnce = .milliseconds(500)
         let pipeline = Pipeline(
             config: Self.config("", postgres: ", receive_timeout: 300ms"), source: source, sink: HoldingSink(),
-            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
-        let started = ContinuousClock.now
-        source.onExhausted = { if ContinuousClock.now - started > .milliseconds(1200) { pipeline.requestStop() } }
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), drainTimeout: .milliseconds(200),
+            clock: source.clock)
+        source.onExhausted = { if source.clock.elapsed > .milliseconds(1200) { pipeline.requestStop() } }
         try pipeline.run()
         #expect(source.statuses.contains { $0.replyRequested })
     }
@@ -361,37 +387,28 @@ import Testing
         let source = ScriptedSource(start: LSN(0x50), frames: frames)
         let sink = HoldingSink()
         sink.acknowledge = false
+        sink.clock = source.clock
         let pipeline = Pipeline(
             config: Self.config("", kafka: ", max_in_flight_bytes: 10kB"),
             source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"),
-            drainTimeout: .milliseconds(50))
-        let signal = pipeline.stopSignal
-        let stopper = Thread {
-            Thread.sleep(forTimeInterval: 0.5)
-            signal.request()
-        }
-        stopper.start()
+            drainTimeout: .milliseconds(50), clock: source.clock)
+        // Half a second of Kafka saying nothing: reading stays paused all along.
+        sink.onPoll = { if source.clock.elapsed > .milliseconds(500) { pipeline.requestStop() } }
         try pipeline.run()
         // Each event is over 1 kB: reading stops once 10 kB are unacknowledged.
-        #expect(sink.events.count >= 9 && sink.events.count <= 11)
-        #expect(source.frames.count > 30)
+        #expect(sink.events.count == 9, "the ninth event (over 1.1 kB each) crosses the limit")
+        #expect(source.frames.count == 41, "nothing more was read while paused")
     }
 
     @Test func heartbeatRunsTheActionQueryEveryInterval() throws {
         let source = ScriptedSource(start: LSN(0x50), frames: [])
-        let sink = HoldingSink()
         let pipeline = Pipeline(
             config: Self.config("heartbeat: {interval: 100ms, action_query: \"UPDATE beat SET at = now()\"}"), source: source,
-            sink: sink, status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
-        let signal = pipeline.stopSignal
-        let stopper = Thread {
-            Thread.sleep(forTimeInterval: 0.55)
-            signal.request()
-        }
-        stopper.start()
+            sink: HoldingSink(), status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"),
+            clock: source.clock)
+        source.onExhausted = { if source.clock.elapsed >= .milliseconds(550) { pipeline.requestStop() } }
         try pipeline.run()
-        #expect(source.heartbeats.count >= 3 && source.heartbeats.count <= 6)
-        #expect(!source.heartbeats.isEmpty, "heartbeats ran, so the next check can fail")
+        #expect(source.heartbeats.count == 5, "one per 100 ms of 550")
         #expect(source.heartbeats.allSatisfy { $0 == "UPDATE beat SET at = now()" })
     }
 
@@ -402,19 +419,15 @@ import Testing
         source.heartbeatError = ConnectorError(kind, "heartbeat failed")
         let pipeline = Pipeline(
             config: Self.config("heartbeat: {interval: 50ms}"), source: source, sink: HoldingSink(),
-            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"))
-        let signal = pipeline.stopSignal
-        let stopper = Thread {
-            Thread.sleep(forTimeInterval: 0.3)
-            signal.request()
-        }
-        stopper.start()
+            status: ConnectorStatus(name: "test", slot: "s"), logger: Logger(label: "test"), clock: source.clock)
+        source.onExhausted = { if source.clock.elapsed >= .milliseconds(300) { pipeline.requestStop() } }
         if kind == .transient {
             #expect(throws: ConnectorError.self) { try pipeline.run() }
             #expect(source.heartbeats.count == 1)
         } else {
             try pipeline.run()
-            #expect(source.heartbeats.count >= 2)
+            // Due every 50 ms and run between reads, which wait up to the next one due: five in 300 ms.
+            #expect(source.heartbeats.count == 5, "each failing with a warning, and the session going on")
         }
     }
 
