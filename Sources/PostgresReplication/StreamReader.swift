@@ -18,8 +18,7 @@ final class StreamReader: @unchecked Sendable {
     private let libpq = NSLock()
     /// Guards everything below.
     private let state = NSCondition()
-    private var batches: Deque<(frames: [[UInt8]], bytes: Int)> = []
-    private var queuedBytes = 0
+    private var queue = FrameQueue(maxBatches: StreamReader.queueBatches, maxBytes: StreamReader.queueBytes)
     private var failure: PostgresError?
     private var stopping = false
     private var running = true
@@ -104,14 +103,11 @@ final class StreamReader: @unchecked Sendable {
     private func push(_ batch: [[UInt8]], bytes: Int) -> Bool {
         state.lock()
         defer { state.unlock() }
-        while !stopping && !batches.isEmpty
-            && (batches.count >= Self.queueBatches || queuedBytes + bytes > Self.queueBytes)
-        {
+        while !stopping && !queue.hasRoom(for: bytes) {
             state.wait()
         }
         guard !stopping else { return false }
-        batches.append((batch, bytes))
-        queuedBytes += bytes
+        queue.append(batch, bytes: bytes)
         state.broadcast()
         return true
     }
@@ -125,22 +121,21 @@ final class StreamReader: @unchecked Sendable {
         }
         state.lock()
         defer { state.unlock() }
-        if batches.isEmpty && failure == nil {
+        if queue.isEmpty && failure == nil {
             let deadline = Date(timeIntervalSinceNow: Double(timeoutMilliseconds) / 1000)
-            while batches.isEmpty && failure == nil && running {
+            while queue.isEmpty && failure == nil && running {
                 if !state.wait(until: deadline) { break }
             }
         }
-        guard let batch = batches.popFirst() else {
+        guard let frames = queue.popFirst() else {
             if let failure { throw failure }
             if !running { throw PostgresError(.connection, "the replication reader stopped") }
             return nil
         }
-        queuedBytes -= batch.bytes
         state.broadcast()
-        current = batch.frames
+        current = frames
         currentIndex = 1
-        return batch.frames[0]
+        return frames[0]
     }
 
     /// Runs `body` with the connection while the reading thread keeps off it.
@@ -156,7 +151,46 @@ final class StreamReader: @unchecked Sendable {
         stopping = true
         state.broadcast()
         while running { state.wait() }
-        batches.removeAll()
+        queue.removeAll()
         state.unlock()
+    }
+}
+
+/// The batches read and not yet taken, bounded in batches and bytes: the back pressure that stops the reading thread,
+/// and with it the walsender, while the pipeline waits for Kafka. Not locked itself: `StreamReader` guards it.
+struct FrameQueue {
+    let maxBatches: Int
+    let maxBytes: Int
+    private var batches: Deque<(frames: [[UInt8]], bytes: Int)> = []
+    private(set) var bytes = 0
+
+    init(maxBatches: Int, maxBytes: Int) {
+        self.maxBatches = maxBatches
+        self.maxBytes = maxBytes
+    }
+
+    var isEmpty: Bool { batches.isEmpty }
+    var count: Int { batches.count }
+
+    /// Whether a batch of `bytes` may be queued now. An empty queue takes any batch, so one larger than the byte
+    /// limit still goes through, alone.
+    func hasRoom(for bytes: Int) -> Bool {
+        batches.isEmpty || (batches.count < maxBatches && self.bytes + bytes <= maxBytes)
+    }
+
+    mutating func append(_ frames: [[UInt8]], bytes: Int) {
+        batches.append((frames, bytes))
+        self.bytes += bytes
+    }
+
+    mutating func popFirst() -> [[UInt8]]? {
+        guard let batch = batches.popFirst() else { return nil }
+        bytes -= batch.bytes
+        return batch.frames
+    }
+
+    mutating func removeAll() {
+        batches.removeAll()
+        bytes = 0
     }
 }
