@@ -24,6 +24,19 @@ public struct ChangeEvent: Sendable, Equatable {
             self.name = name
             self.value = value
         }
+
+        /// Debezium's context headers (`extended.headers.enabled`, on by default since 3.2.1), with the values
+        /// Kafka Connect's SimpleHeaderConverter writes for their strings.
+        ///
+        /// - Parameter runID: new for every run of the connector, as Debezium makes one per task start.
+        public static func debeziumContext(logicalName: String, runID: String) -> [Header] {
+            [
+                Header(name: "__debezium.context.connectorLogicalName", value: Array(logicalName.utf8)),
+                Header(name: "__debezium.context.taskId", value: Array("0".utf8)),
+                Header(name: "__debezium.context.connectorName", value: Array("postgresql".utf8)),
+                Header(name: "__debezium.context.runId", value: Array(runID.utf8)),
+            ]
+        }
     }
 
     public init(
@@ -143,12 +156,21 @@ public struct EventSettings: Sendable {
     public var version: String
     /// How values of some types are written (Debezium's handling modes).
     public var values: ValueHandling
+    /// A null in a column whose default the schema carries is written as that default, as Kafka Connect's
+    /// JsonConverter does with `replace.null.with.default` (its default).
+    public var replaceNullWithDefault: Bool
+    /// Added after an event's own headers on every data event (not on logical messages), as Debezium's
+    /// `extended.headers.enabled` adds its context headers.
+    public var contextHeaders: [ChangeEvent.Header]
 
     public init(
         topicPrefix: String, databaseName: String, schemas: Bool = false, tombstones: Bool = true,
-        skippedOperations: Set<ChangeOperation> = [.truncate], version: String, values: ValueHandling = ValueHandling()
+        skippedOperations: Set<ChangeOperation> = [.truncate], version: String, values: ValueHandling = ValueHandling(),
+        replaceNullWithDefault: Bool = true, contextHeaders: [ChangeEvent.Header] = []
     ) {
         self.values = values
+        self.replaceNullWithDefault = replaceNullWithDefault
+        self.contextHeaders = contextHeaders
         self.topicPrefix = topicPrefix
         self.databaseName = databaseName
         self.schemas = schemas

@@ -170,7 +170,12 @@ public struct ChangeEventBuilder: Sendable {
                         headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: .delete,
                         lsn: lsn))
                 if settings.tombstones {
-                    try emit(event(table, key: oldKey, value: nil, operation: nil, lsn: lsn))
+                    // The tombstone carries the delete's headers, as Debezium copies them to it.
+                    try emit(
+                        event(
+                            table, key: oldKey, value: nil,
+                            headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: nil,
+                            lsn: lsn))
                 }
                 let created = try writeValue(table, before: nil, after: update.new, op: .create, lsn: lsn, nowNanos: nowNanos)
                 try emit(
@@ -223,8 +228,9 @@ public struct ChangeEventBuilder: Sendable {
         operation: ChangeOperation?, lsn: LSN
     ) -> ChangeEvent {
         ChangeEvent(
-            topic: table.topic, key: key, value: value, headers: headers, operation: operation, table: table.name, lsn: lsn,
-            transactionID: xid)
+            topic: table.topic, key: key, value: value,
+            headers: headers.isEmpty ? settings.contextHeaders : headers + settings.contextHeaders, operation: operation,
+            table: table.name, lsn: lsn, transactionID: xid)
     }
 
     /// The table whose events go to `topic`, among the tables registered; nil for any other topic.
@@ -323,7 +329,9 @@ public struct ChangeEventBuilder: Sendable {
         let encoding = table.encodings[index]
         switch tuple.columns[index].kind {
         case .null:
-            if table.notNull[index] {
+            if let fallback = table.nullDefaults[index] {
+                buffer.append(fallback)
+            } else if table.notNull[index] {
                 ValueWriter.writeDefault(for: encoding, into: &buffer)
             } else {
                 buffer.appendNull()

@@ -11,6 +11,9 @@ public final class TableSchema: Sendable {
     public let topic: String
     let encodings: [ColumnEncoding]
     let notNull: [Bool]
+    /// The JSON literal a null is written as, for columns whose default Debezium puts in the schema: JsonConverter's
+    /// `replace.null.with.default` (on by default) writes that default in place of a null, with schemas or without.
+    let nullDefaults: [[UInt8]?]
     /// Indexes of the columns events carry: all but those of types Debezium leaves out.
     let includedColumns: [Int]
     /// Indexes of the primary-key columns, in key order; empty when the table has none.
@@ -56,6 +59,13 @@ public final class TableSchema: Sendable {
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }
         self.encodings = encodings
         self.notNull = notNull
+        nullDefaults = relation.columns.indices.map { index in
+            guard settings.replaceNullWithDefault,
+                let expression = metadata.types[relation.columns[index].name]?.defaultExpression,
+                let literal = ConnectSchema.defaultValue(expression, encodings[index])
+            else { return nil }
+            return Array(literal.utf8)
+        }
         var keyIndexes: [Int] = []
         for column in metadata.primaryKey {
             guard let index = relation.columns.firstIndex(where: { $0.name == column }) else {

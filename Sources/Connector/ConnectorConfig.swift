@@ -114,6 +114,8 @@ public struct ConnectorConfig: Sendable {
         public var schemas = false
         public var tombstones = true
         public var skippedOperations: Set<ChangeOperation> = [.truncate]
+        /// Debezium's context headers on every data event (`extended.headers.enabled`).
+        public var contextHeaders = true
         /// Debezium's decimal, time, binary, interval and hstore handling modes and the TOAST placeholder.
         public var values = ValueHandling()
 

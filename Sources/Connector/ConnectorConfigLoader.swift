@@ -546,6 +546,8 @@ struct ConfigReader {
         var events = ConnectorConfig.Events()
         let schemas = section["schemas"].map { bool($0.value, "events.schemas") } ?? events.schemas
         let tombstones = section["tombstones"].map { bool($0.value, "events.tombstones") } ?? events.tombstones
+        let contextHeaders =
+            section["context_headers"].map { bool($0.value, "events.context_headers") } ?? events.contextHeaders
         var skipped: Set<ChangeOperation>? = events.skippedOperations
         if let entry = section["skipped_operations"], let items = stringList(entry.value, "events.skipped_operations") {
             var set: Set<ChangeOperation> = []
@@ -572,9 +574,10 @@ struct ConfigReader {
         {
             values.unavailablePlaceholder = text
         }
-        guard let schemas, let tombstones, let skipped, valid else { return nil }
+        guard let schemas, let tombstones, let contextHeaders, let skipped, valid else { return nil }
         events.schemas = schemas
         events.tombstones = tombstones
+        events.contextHeaders = contextHeaders
         events.skippedOperations = skipped
         events.values = values
         return events
@@ -715,7 +718,7 @@ extension ConnectorConfigLoader {
         (
             "events",
             [
-                "schemas", "tombstones", "skipped_operations", "decimal_handling", "time_precision", "binary_handling",
+                "schemas", "tombstones", "context_headers", "skipped_operations", "decimal_handling", "time_precision", "binary_handling",
                 "interval_handling", "hstore_handling", "unavailable_value_placeholder",
             ]
         ),

@@ -42,6 +42,8 @@ public final class Pipeline {
     /// The slot record, saved before a status update confirms past it; nil until the session has opened the slot.
     private var slotGuard: SlotGuard?
     private let tableFilter: TableFilter
+    /// Names this session in Debezium's `__debezium.context.runId` header.
+    private let runID: String
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -63,18 +65,21 @@ public final class Pipeline {
         self.delivery = EventDelivery(
             sink: sink, config: config, metrics: metrics, status: status, logger: logger, firstToken: firstToken,
             clock: clock)
-        self.builder = ChangeEventBuilder(settings: Self.settings(config, database: ""))
+        self.runID = RunIdentifier.make()
+        self.builder = ChangeEventBuilder(settings: Self.settings(config, database: "", runID: runID))
         self.tableFilter = TableFilter(config.postgres)
         self.schedule = StreamSchedule(
             statusInterval: config.postgres.statusInterval, receiveTimeout: config.postgres.receiveTimeout,
             heartbeatInterval: config.heartbeat.interval, now: clock.now)
     }
 
-    static func settings(_ config: ConnectorConfig, database: String) -> EventSettings {
+    static func settings(_ config: ConnectorConfig, database: String, runID: String) -> EventSettings {
         EventSettings(
             topicPrefix: config.kafka.topicPrefix, databaseName: database, schemas: config.events.schemas,
             tombstones: config.events.tombstones, skippedOperations: config.events.skippedOperations,
-            version: TributaryVersion.current, values: config.events.values)
+            version: TributaryVersion.current, values: config.events.values,
+            contextHeaders: config.events.contextHeaders
+                ? ChangeEvent.Header.debeziumContext(logicalName: config.kafka.topicPrefix, runID: runID) : [])
     }
 
     /// The first token a following session may use.
@@ -100,7 +105,7 @@ public final class Pipeline {
         self.slotGuard = slotGuard
         delivery.tracker = CheckpointTracker(start: position.start, firstToken: delivery.tracker.tokenWatermark)
         builder = ChangeEventBuilder(
-            settings: Self.settings(config, database: position.databaseName),
+            settings: Self.settings(config, database: position.databaseName, runID: runID),
             lastCommitLSN: position.slotCreated ? nil : position.start)
         received = position.start
         schedule.started(at: position.start)

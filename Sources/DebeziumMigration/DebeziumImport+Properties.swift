@@ -142,7 +142,7 @@ extension DebeziumImport {
                 + "through errors.mode"),
         "event.converting.failure.handling.mode": harmless(
             "Tributary stops on a value it cannot encode instead of writing null for it"),
-        "extended.headers.enabled": harmless("Tributary writes the headers Debezium writes by default"),
+        "extended.headers.enabled": .mapped,
 
         // Topics
         "topic.naming.strategy": refused(

@@ -201,6 +201,9 @@ public struct DebeziumImport: Sendable {
                     + "the file keeps events.schemas: false (set true if the worker has schemas.enable=true, its default)")
         }
         if let value = take("tombstones.on.delete") { events.append(("tombstones", value == "false" ? "false" : "true")) }
+        if let value = take("extended.headers.enabled") {
+            events.append(("context_headers", value == "false" ? "false" : "true"))
+        }
         if let value = take("skipped.operations") {
             let operations = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             events.append(("skipped_operations", "[\(operations.joined(separator: ", "))]"))

@@ -14,6 +14,20 @@ final class KafkaEventSink: EventSink {
     private let properties: [(String, String)]
     private let logger: Logger
     private var lastClientError: (message: String, time: ContinuousClock.Instant)?
+    /// The headers last converted: most events share one array (Debezium's context headers), so it is converted once.
+    private var convertedHeaders: (source: [ChangeEvent.Header], converted: [(String, [UInt8])]) = ([], [])
+
+    private func kafkaHeaders(_ headers: [ChangeEvent.Header]) -> [(String, [UInt8])] {
+        guard !headers.isEmpty else { return Self.noHeaders }
+        // The cached source keeps its storage alive, so the same address is the same array.
+        let same = headers.withUnsafeBufferPointer { new in
+            convertedHeaders.source.withUnsafeBufferPointer { old in new.baseAddress == old.baseAddress && new.count == old.count }
+        }
+        if same { return convertedHeaders.converted }
+        let converted = headers.map { ($0.name, $0.value) }
+        convertedHeaders = (headers, converted)
+        return converted
+    }
 
     init(properties: [(String, String)], logger: Logger) throws(KafkaError) {
         self.properties = properties
@@ -46,7 +60,7 @@ final class KafkaEventSink: EventSink {
         do {
             try producer.send(
                 topic: event.topic, key: event.key, value: event.value,
-                headers: event.headers.isEmpty ? Self.noHeaders : event.headers.map { ($0.name, $0.value) }, token: token)
+                headers: kafkaHeaders(event.headers), token: token)
         } catch {
             if error.isQueueFull { throw .queueFull }
             if error.isPermanent {

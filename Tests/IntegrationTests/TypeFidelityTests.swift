@@ -10,22 +10,55 @@ import Testing
         .deletingLastPathComponent()
     static let tables = ["t_numbers", "t_text", "t_time", "t_net", "t_ranges", "t_arrays"]
 
+    typealias GoldenRecord = (key: String?, value: String?, headers: [String: String])
+
     /// Records by topic, in order, from a golden file.
-    static func golden(_ name: String) throws -> [String: [(key: String?, value: String?)]] {
+    static func golden(_ name: String) throws -> [String: [GoldenRecord]] {
         let text = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)"),
             encoding: .utf8)
-        var records: [String: [(key: String?, value: String?)]] = [:]
+        var records: [String: [GoldenRecord]] = [:]
         var topic = ""
         var key: String?
+        var headers: [String: String] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             if line.hasPrefix("TOPIC ") { topic = String(line.dropFirst(6)) }
+            if line.hasPrefix("HEADERS ") { headers = goldenHeaders(line.dropFirst(8)) }
             if line.hasPrefix("KEY ") { key = line.dropFirst(4) == "null" ? nil : String(line.dropFirst(4)) }
             if line.hasPrefix("VALUE ") {
-                records[topic, default: []].append((key, line.dropFirst(6) == "null" ? nil : String(line.dropFirst(6))))
+                records[topic, default: []].append(
+                    (key, line.dropFirst(6) == "null" ? nil : String(line.dropFirst(6)), headers))
             }
         }
         return records
+    }
+
+    /// The reference tool writes each header as `name=<JsonConverter JSON>;` (with the schema envelope when schemas
+    /// are on); Kafka Connect's SimpleHeaderConverter, which Tributary follows, writes a string bare and a struct as
+    /// its JSON. The run id differs from run to run.
+    static func goldenHeaders(_ text: Substring) -> [String: String] {
+        var headers: [String: String] = [:]
+        for entry in text.split(separator: ";") {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            var value = String(entry[entry.index(after: equals)...])
+            if value.hasPrefix("{\"schema\":"), let payload = value.range(of: ",\"payload\":") {
+                value = String(value[payload.upperBound...].dropLast())
+            }
+            if value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            headers[String(entry[..<equals])] = value
+        }
+        if headers["__debezium.context.runId"] != nil { headers["__debezium.context.runId"] = "-" }
+        return headers
+    }
+
+    /// A record's headers as text, its run id blanked once it is checked to be a version 7 UUID.
+    static func headers(_ record: KafkaRecord) -> [String: String] {
+        var headers = record.headers.mapValues { String(decoding: $0, as: UTF8.self) }
+        if let runID = headers["__debezium.context.runId"] {
+            #expect(runID.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil, "\(runID)")
+            headers["__debezium.context.runId"] = "-"
+        }
+        return headers
     }
 
     /// The payload alone of a value with schemas, normalized.
@@ -78,6 +111,7 @@ import Testing
             #expect(actual.count == wanted.count, "\(topic)")
             for (record, golden) in zip(actual, wanted) {
                 #expect(record.keyText == golden.key, "\(topic) key")
+                #expect(Self.headers(record) == golden.headers, "\(topic) headers")
                 if timingDependentSchemas.contains(table) {
                     // Nullability and defaults of columns added mid-stream come from the live catalog, read when
                     // the Relation message arrives; for Debezium as for Tributary they depend on that moment.
@@ -97,13 +131,13 @@ import Testing
         try await run("types", schemas: true, expectedCount: 17)
     }
 
-    static let identityTables = ["r_default", "r_full", "r_index", "r_nothing", "r_composite", "r_evolve"]
+    static let identityTables = ["r_default", "r_full", "r_index", "r_nothing", "r_composite", "r_evolve", "r_defaults"]
 
     @Test(arguments: [false, true])
     func replicaIdentitiesToastCompositeKeysAndSchemaChangesMatchDebezium(schemas: Bool) async throws {
         try await run(
             "identity", ddl: "identity.sql", dml: "identity-dml.sql", tables: Self.identityTables, schemas: schemas,
-            expectedCount: 30, timingDependentSchemas: ["r_evolve"])
+            expectedCount: 34, timingDependentSchemas: ["r_evolve"])
     }
 
     /// Quotes, spaces, dots, upper case and non-ASCII characters in schema, table and column names: topics and

@@ -22,3 +22,7 @@ ALTER TABLE r_evolve ALTER COLUMN name TYPE varchar(20);
 ALTER TABLE r_evolve RENAME COLUMN flag TO active;
 INSERT INTO r_evolve VALUES (4, 'four', false);
 UPDATE r_evolve SET name = 'uno' WHERE id = 1;
+INSERT INTO r_defaults VALUES (1, NULL, NULL, NULL);
+ALTER TABLE r_defaults ADD COLUMN extra text DEFAULT 'x';
+UPDATE r_defaults SET extra = NULL, note = 'y' WHERE id = 1;
+DELETE FROM r_defaults WHERE id = 1;

@@ -11,3 +11,4 @@ CREATE TABLE r_nothing (id int PRIMARY KEY, note text);
 ALTER TABLE r_nothing REPLICA IDENTITY NOTHING;
 CREATE TABLE r_composite (b int, a text, note text, PRIMARY KEY (b, a));
 CREATE TABLE r_evolve (id int PRIMARY KEY, name text, amount int);
+CREATE TABLE r_defaults (id int PRIMARY KEY, note text DEFAULT 'none', n int DEFAULT 5, plain text);
