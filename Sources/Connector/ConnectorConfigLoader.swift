@@ -718,7 +718,8 @@ extension ConnectorConfigLoader {
         (
             "events",
             [
-                "schemas", "tombstones", "context_headers", "skipped_operations", "decimal_handling", "time_precision", "binary_handling",
+                "schemas", "tombstones", "context_headers", "skipped_operations", "decimal_handling", "time_precision",
+                "binary_handling",
                 "interval_handling", "hstore_handling", "unavailable_value_placeholder",
             ]
         ),

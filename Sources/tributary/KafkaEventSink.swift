@@ -21,7 +21,8 @@ final class KafkaEventSink: EventSink {
         guard !headers.isEmpty else { return Self.noHeaders }
         // The cached source keeps its storage alive, so the same address is the same array.
         let same = headers.withUnsafeBufferPointer { new in
-            convertedHeaders.source.withUnsafeBufferPointer { old in new.baseAddress == old.baseAddress && new.count == old.count }
+            convertedHeaders.source.withUnsafeBufferPointer { old in new.baseAddress == old.baseAddress && new.count == old.count
+            }
         }
         if same { return convertedHeaders.converted }
         let converted = headers.map { ($0.name, $0.value) }

@@ -55,7 +55,8 @@ import Testing
     static func headers(_ record: KafkaRecord) -> [String: String] {
         var headers = record.headers.mapValues { String(decoding: $0, as: UTF8.self) }
         if let runID = headers["__debezium.context.runId"] {
-            #expect(runID.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil, "\(runID)")
+            let uuidV7 = /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/
+            #expect(runID.wholeMatch(of: uuidV7) != nil, "\(runID)")
             headers["__debezium.context.runId"] = "-"
         }
         return headers
