@@ -47,6 +47,7 @@ import Testing
         #expect(config.kafka.properties.contains { $0 == ("linger.ms", "20") })
         #expect(config.events.schemas == false)
         #expect(config.events.tombstones == false)
+        #expect(config.events.contextHeaders == false)
         #expect(Set(config.events.skippedOperations.map(\.rawValue)) == ["t", "d"])
         #expect(config.snapshot.maxThreads == 4)
         #expect(config.snapshot.selectOverrides.count == 1)

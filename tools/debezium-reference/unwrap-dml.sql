@@ -1,0 +1,10 @@
+INSERT INTO u_items VALUES (1, 'one', 'books', 9.50, '{a,b}');
+INSERT INTO u_items VALUES (2, 'two', 'games', NULL, NULL);
+UPDATE u_items SET name = 'uno', price = 10 WHERE id = 1;
+UPDATE u_items SET id = 3 WHERE id = 2;
+DELETE FROM u_items WHERE id = 1;
+INSERT INTO u_pairs VALUES (1, 'x', 'first');
+UPDATE u_pairs SET v = 'second' WHERE a = 1;
+DELETE FROM u_pairs WHERE a = 1;
+SELECT pg_logical_emit_message(true, 'audit', 'hello');
+TRUNCATE u_pairs;
