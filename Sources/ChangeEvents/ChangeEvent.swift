@@ -15,6 +15,8 @@ public struct ChangeEvent: Sendable, Equatable {
     public var lsn: LSN?
     /// The transaction's id (`source.txId`), when there is one.
     public var transactionID: UInt32?
+    /// For a data event's envelope: its table's schema and where the envelope's parts lie in `value`.
+    public var envelope: EnvelopeLayout?
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -51,6 +53,24 @@ public struct ChangeEvent: Sendable, Equatable {
         self.table = table
         self.lsn = lsn
         self.transactionID = transactionID
+    }
+}
+
+/// Where the parts of a data event's envelope lie in its value bytes, with its table's schema: what a transform reads
+/// instead of parsing the value.
+public struct EnvelopeLayout: Sendable, Equatable {
+    public let table: TableSchema
+    /// The envelope object (the `payload` when schemas are on).
+    public var payload: Range<Int>
+    /// The `before` and `after` values (a row object or `null`), `source` and `transaction`.
+    public var before: Range<Int>
+    public var after: Range<Int>
+    public var source: Range<Int>
+    public var transaction: Range<Int>
+
+    public static func == (lhs: EnvelopeLayout, rhs: EnvelopeLayout) -> Bool {
+        lhs.table === rhs.table && lhs.payload == rhs.payload && lhs.before == rhs.before && lhs.after == rhs.after
+            && lhs.source == rhs.source && lhs.transaction == rhs.transaction
     }
 }
 

@@ -28,6 +28,8 @@ public struct ChangeEventBuilder: Sendable {
     /// keeps keeps its bytes (copy on write).
     private var keyBytes: [UInt8] = []
     private var valueBytes: [UInt8] = []
+    /// Where the parts of the envelope last written lie in its bytes.
+    private var layout: EnvelopeLayout?
     /// Set while writing snapshot reads.
     private var snapshotMarker: SnapshotMarker?
 
@@ -227,10 +229,12 @@ public struct ChangeEventBuilder: Sendable {
         _ table: TableSchema, key: [UInt8]?, value: [UInt8]?, headers: [ChangeEvent.Header] = [],
         operation: ChangeOperation?, lsn: LSN
     ) -> ChangeEvent {
-        ChangeEvent(
+        var event = ChangeEvent(
             topic: table.topic, key: key, value: value,
             headers: headers.isEmpty ? settings.contextHeaders : headers + settings.contextHeaders, operation: operation,
             table: table.name, lsn: lsn, transactionID: xid)
+        if value != nil { event.envelope = layout }
+        return event
     }
 
     /// The table whose events go to `topic`, among the tables registered; nil for any other topic.
@@ -293,19 +297,32 @@ public struct ChangeEventBuilder: Sendable {
     ) throws(EventEncodingError) -> [UInt8] {
         buffer.removeAll()
         buffer.append(table.valueSchemaPrefix)
+        let payloadStart = buffer.count
         buffer.appendRaw("{\"before\":")
+        let beforeStart = buffer.count
         try writeRow(before, table)
+        let beforeEnd = buffer.count
         buffer.appendRaw(",\"after\":")
+        let afterStart = buffer.count
         try writeRow(after, table)
+        let afterEnd = buffer.count
         buffer.appendRaw(",\"source\":")
+        let sourceStart = buffer.count
         writeSource(tableFragment: table.sourceTableFragment, lsn: lsn, xid: xid)
-        buffer.appendRaw(",\"transaction\":null,\"op\":\"")
+        let sourceEnd = buffer.count
+        buffer.appendRaw(",\"transaction\":")
+        let transactionStart = buffer.count
+        buffer.appendRaw("null,\"op\":\"")
         buffer.appendRaw(op.staticRawValue)
         buffer.append(UInt8(ascii: "\""))
         buffer.appendEventTimes(nanos: nowNanos)
         buffer.append(UInt8(ascii: "}"))
+        let payloadEnd = buffer.count
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
         buffer.copy(into: &valueBytes)
+        layout = EnvelopeLayout(
+            table: table, payload: payloadStart..<payloadEnd, before: beforeStart..<beforeEnd, after: afterStart..<afterEnd,
+            source: sourceStart..<sourceEnd, transaction: transactionStart..<(transactionStart + 4))
         return valueBytes
     }
 

@@ -10,6 +10,21 @@ enum ConnectSchema {
         return String(body.dropLast()) + "\(fallback),\"field\":\(quote(name))}"
     }
 
+    /// The schema of member `name` of a struct schema written here (`source`, `transaction`), as its JSON object.
+    static func fieldSchema(_ name: String, inStruct structSchema: String) -> String? {
+        let scanner = JSONScanner(Array(structSchema.utf8))
+        guard let fields = scanner.member("fields", ofObjectAt: 0) else { return nil }
+        var index = fields.lowerBound + 1
+        while index < fields.upperBound - 1 {
+            let end = scanner.end(ofValueAt: index)
+            if let field = scanner.member("field", ofObjectAt: index), scanner.string(at: field) == name {
+                return String(decoding: scanner.bytes[index..<end], as: UTF8.self)
+            }
+            index = end + 1
+        }
+        return nil
+    }
+
     /// A column default as the schema's `default`, for the simple literals Debezium converts; nil otherwise.
     static func defaultValue(_ expression: String, _ encoding: ColumnEncoding) -> String? {
         // pg_get_expr writes literals as `true`, `10`, `'-5'::integer`, `'abc'::text`, `'a''b'::character varying`.
@@ -34,6 +49,14 @@ enum ConnectSchema {
                 ? String(decoding: buffer.bytes, as: UTF8.self) : nil
         case .string, .enumeration:
             return quoted ? quote(literal) : nil
+        case .decimal, .variableDecimal, .decimalDouble, .decimalString:
+            // A numeric literal (`0`, `9.50`, `'-1.5'::numeric`) as the column's values are written.
+            guard Double(literal) != nil else { return nil }
+            var buffer = JSONBuffer()
+            let written = literal.utf8.withContiguousStorageIfAvailable {
+                ValueWriter.write(UnsafeRawBufferPointer($0), as: encoding, into: &buffer)
+            }
+            return written == true ? String(decoding: buffer.bytes, as: UTF8.self) : nil
         default:
             return nil
         }

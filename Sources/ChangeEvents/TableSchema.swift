@@ -25,6 +25,8 @@ public final class TableSchema: Sendable {
     /// `{"schema":…,"payload":` when schemas are on, else empty.
     let keySchemaPrefix: [UInt8]
     let valueSchemaPrefix: [UInt8]
+    /// The Connect schemas of the row's fields, as JsonConverter writes them (empty when schemas are off).
+    let valueFieldSchemas: [String]
 
     public var hasPrimaryKey: Bool { !keyIndexes.isEmpty }
 
@@ -108,9 +110,11 @@ public final class TableSchema: Sendable {
                 + "\(ConnectSchema.timestamps)],\"optional\":false,\"name\":\(ConnectSchema.quote(topic + ".Envelope")),\"version\":2}"
             keySchemaPrefix = keyIndexes.isEmpty ? [] : ConnectSchema.envelopePrefix(keySchema)
             valueSchemaPrefix = ConnectSchema.envelopePrefix(envelope)
+            valueFieldSchemas = fields
         } else {
             keySchemaPrefix = []
             valueSchemaPrefix = []
+            valueFieldSchemas = []
         }
     }
 

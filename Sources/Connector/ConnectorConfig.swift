@@ -10,6 +10,8 @@ public struct ConnectorConfig: Sendable {
     public var snapshot: Snapshot
     public var errors: Errors = Errors()
     public var heartbeat: Heartbeat = Heartbeat()
+    /// Applied to every event after it is written, in order.
+    public var transforms: [TransformConfig] = []
     /// The file it came from, for messages.
     public var sourceFile: String
 

@@ -278,12 +278,14 @@ struct ConfigReader {
 
         let errors = top["errors"].map { errorsSection($0.value) } ?? ConnectorConfig.Errors()
         let heartbeat = top["heartbeat"].map { heartbeatSection($0.value) } ?? ConnectorConfig.Heartbeat()
+        let transforms = top["transforms"].map { transformsSection($0.value) } ?? []
 
-        guard let name, let postgres, let kafka, let events, let snapshot, let errors, let heartbeat, diagnostics.isEmpty
+        guard let name, let postgres, let kafka, let events, let snapshot, let errors, let heartbeat, let transforms,
+            diagnostics.isEmpty
         else { return nil }
         return ConnectorConfig(
             name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, errors: errors,
-            heartbeat: heartbeat, sourceFile: file)
+            heartbeat: heartbeat, transforms: transforms, sourceFile: file)
     }
 
     mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
@@ -705,7 +707,7 @@ extension ConnectorConfigLoader {
     /// Every key a connector file may hold, by section ("" is the top level). The loader refuses any
     /// other key, and docs/configuration.md must list exactly these (ConfigurationDocTests).
     public static let sections: [(section: String, keys: [String])] = [
-        ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat"]),
+        ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat", "transforms"]),
         (
             "postgres",
             [

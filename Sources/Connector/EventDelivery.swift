@@ -31,6 +31,8 @@ final class EventDelivery {
     private var countRun: (key: EventCountKey, count: UInt64)?
     private var events: UInt64 = 0
     private var bytes: UInt64 = 0
+    /// The connector file's transforms, applied by `submit`; set when the session starts.
+    var transforms = EventTransforms()
     /// The table each data topic carries, learned from the events sent: a refused event comes back as bytes, and
     /// a topic may have lost characters of its table's name.
     private var topicTables: [String: TableName] = [:]
@@ -58,6 +60,20 @@ final class EventDelivery {
 
     /// Messages the sink holds that Kafka has not reported.
     var outstanding: Int { sink.outstanding }
+
+    /// Passes a written event through the transforms and sends what they make; an event they cannot make a record of
+    /// goes through `errors.mode`.
+    @inline(__always)
+    func submit(_ event: ChangeEvent, token: UInt64) throws {
+        if transforms.isEmpty { return try send(event, token: token) }
+        let transformed: ChangeEvent?
+        do {
+            transformed = try transforms.apply(event)
+        } catch {
+            return try untransformable(error, event, token: token)
+        }
+        if let transformed { try send(transformed, token: token) }
+    }
 
     /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full.
     func send(_ event: ChangeEvent, token: UInt64) throws {
@@ -169,6 +185,29 @@ final class EventDelivery {
         case .deadLetter(let letter), .deadLetterWithoutValue(let letter):
             logger.error(
                 "a change could not be written as an event; its facts go to the dead-letter topic",
+                metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
+            metrics.countRefused(mode: "dead_letter")
+            status.update { $0.eventsDeadLettered += 1 }
+            try send(letter, token: token)
+        }
+    }
+
+    /// An event a transform cannot make its record of: through `errors.mode`, as an unwritable change.
+    private func untransformable(_ error: TransformError, _ event: ChangeEvent, token: UInt64) throws {
+        let lsn = event.lsn ?? .zero
+        let table = event.table?.description ?? event.topic
+        switch refusalPolicy.action(forUnwritable: error.message, table: table, lsn: lsn) {
+        case .fail:
+            throw PipelineError.unwritable(lsn: lsn, underlying: error)
+        case .skip:
+            logger.error(
+                "a transform could not make a record of a change; skipped as errors.mode is skip",
+                metadata: ["error": "\(error)", "lsn": "\(lsn)"])
+            metrics.countRefused(mode: "skip")
+            status.update { $0.eventsSkipped += 1 }
+        case .deadLetter(let letter), .deadLetterWithoutValue(let letter):
+            logger.error(
+                "a transform could not make a record of a change; its facts go to the dead-letter topic",
                 metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
             metrics.countRefused(mode: "dead_letter")
             status.update { $0.eventsDeadLettered += 1 }

@@ -96,6 +96,7 @@ public final class Pipeline {
     /// sends the final standby status and closes the stream.
     public func run() throws {
         defer { source.close() }
+        delivery.transforms = try EventTransforms(config.transforms, schemas: config.events.schemas)
         let observation = try source.inspect()
         var slotGuard = try SlotGuard(config: config, metrics: metrics, logger: logger)
         let recovery = try slotGuard.admit(observation, nowNanos: Self.wallClockNanos())
@@ -281,7 +282,7 @@ public final class Pipeline {
     private func emit(_ message: LogicalMessage, at lsn: LSN, token: UInt64) throws {
         do {
             try builder.events(for: message, at: lsn, nowNanos: eventClockNanos) { event in
-                try delivery.send(event, token: token)
+                try delivery.submit(event, token: token)
             }
         } catch let error as EventEncodingError {
             try delivery.unwritable(error, at: lsn, token: token)

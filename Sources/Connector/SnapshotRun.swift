@@ -149,7 +149,7 @@ final class SnapshotRun {
                 try delivery.unwritable(error, at: position.start, token: tokens[unit])
                 return
             }
-            try delivery.send(event, token: tokens[unit])
+            try delivery.submit(event, token: tokens[unit])
         }
 
         func recordFinishedTables() throws {

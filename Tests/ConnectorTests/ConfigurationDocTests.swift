@@ -65,15 +65,18 @@ import Testing
             ]
             var name = "probe"
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
-            if parts.count == 1 {
+            var topLevel = ""
+            if key == "name" {
                 name = example
+            } else if parts.count == 1 {
+                topLevel = "\(key): \(example)\n"
             } else {
                 sections[parts[0], default: [:]][parts[1]] = example
             }
             // Keys that only act with another, as the page says.
             if key == "postgres.publication_mode" && example == "filtered" { sections["postgres"]?["tables"] = "[t]" }
             if key == "heartbeat.action_query" { sections["heartbeat"]?["interval"] = "10s" }
-            var yaml = "name: \(name)\n"
+            var yaml = "name: \(name)\n" + topLevel
             for (section, entries) in sections.sorted(by: { $0.key < $1.key }) {
                 yaml += "\(section):\n"
                 for (entry, value) in entries.sorted(by: { $0.key < $1.key }) { yaml += "  \(entry): \(value)\n" }

@@ -251,7 +251,7 @@ import Testing
         #expect(
             diagnostics(Self.valid + "\nzzzzzz: 1")
                 == [
-                    "f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot, errors, heartbeat"
+                    "f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot, errors, heartbeat, transforms"
                 ])
     }
 
@@ -416,5 +416,47 @@ import Testing
                     "f.yaml:7:57: error: snapshot.select_overrides.public.x must be a SELECT returning the table's columns in order",
                 ])
         }
+    }
+}
+
+/// The `transforms` list: types, options and their order are checked at their line.
+@Suite struct TransformsConfigTests {
+    static let valid = ConnectorFileErrorTests.valid
+
+    static func diagnostics(_ yaml: String) -> [String] {
+        do {
+            _ = try ConnectorConfigLoader(environment: [:]).parse(yaml, file: "f.yaml")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test func anUnwrapEntryIsRead() throws {
+        let config = try ConnectorConfigLoader(environment: [:]).parse(
+            Self.valid
+                + "\ntransforms:\n  - {type: unwrap, add_fields: [op, 'source.ts_ms:ts'], delete_tombstone_handling_mode: rewrite}",
+            file: "f.yaml")
+        var expected = Unwrap.Options()
+        expected.addFields = ["op", "source.ts_ms:ts"]
+        expected.deleteHandling = .rewrite
+        #expect(config.transforms == [.unwrap(expected)])
+    }
+
+    @Test func badTypesOptionsAndValuesAreErrorsAtTheirLine() {
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: unwarp}")
+                == ["f.yaml:8:12: error: transforms[0].type 'unwarp' is not a transform Tributary has; did you mean 'unwrap'?"])
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: unwrap, add_feilds: [op]}").first?.contains(
+                "unknown key 'transforms[0].add_feilds'; did you mean 'transforms[0].add_fields'?") == true)
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: unwrap, delete_tombstone_handling_mode: keep}").first?
+                .contains("must be one of drop, tombstone, rewrite, rewrite-with-tombstone, delete-to-tombstone") == true)
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: unwrap, add_fields: ['a.b.c']}").first?.contains(
+                "'a.b.c' is not a field") == true)
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {add_fields: [op]}").first?.contains("has no type") == true)
     }
 }

@@ -33,7 +33,9 @@ public class Ref {
       .notifying(r -> {
         StringBuilder h = new StringBuilder();
         for (Object o : r.headers()) { Header<?> hd = (Header<?>) o; h.append(hd.getKey()).append("=").append(hd.getValue()).append(";"); }
-        out.println("TOPIC " + r.destination() + "\nHEADERS " + h + "\nKEY " + r.key() + "\nVALUE " + r.value());
+        // A value the converter wrote as the JSON text null (not a Kafka tombstone) is told apart from a tombstone.
+        String value = r.value() == null ? "null" : r.value().equals("null") ? "json:null" : r.value();
+        out.println("TOPIC " + r.destination() + "\nHEADERS " + h + "\nKEY " + r.key() + "\nVALUE " + value);
       }).build();
     ExecutorService ex = Executors.newSingleThreadExecutor();
     ex.execute(engine);

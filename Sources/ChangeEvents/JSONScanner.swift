@@ -1,0 +1,142 @@
+/// Finds values in JSON the event writer wrote: skips a value without decoding it, and lists an object's members
+/// as byte ranges. For transforms reading parts of an event (a source field, a row column) without parsing it whole.
+///
+/// Assumes well-formed JSON (the writer's own output, or a value PostgreSQL checked, such as `jsonb`); on anything
+/// else it stops at the end of the bytes rather than reading past them.
+public struct JSONScanner {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// The index after the value starting at `start` (white space before it is skipped).
+    public func end(ofValueAt start: Int) -> Int {
+        var index = skipSpace(start)
+        guard index < bytes.count else { return index }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            return end(ofStringAt: index)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    index = end(ofStringAt: index)
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { return index + 1 }
+                default:
+                    break
+                }
+                index += 1
+            }
+            return index
+        default:
+            // A number, true, false or null: up to the next delimiter.
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: " "), UInt8(ascii: "\n"),
+                    UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                    return index
+                default:
+                    index += 1
+                }
+            }
+            return index
+        }
+    }
+
+    private func end(ofStringAt start: Int) -> Int {
+        var index = start + 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index += 2
+            case UInt8(ascii: "\""): return index + 1
+            default: index += 1
+            }
+        }
+        return index
+    }
+
+    private func skipSpace(_ start: Int) -> Int {
+        var index = start
+        while index < bytes.count,
+            bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\n") || bytes[index] == UInt8(ascii: "\t")
+                || bytes[index] == UInt8(ascii: "\r")
+        {
+            index += 1
+        }
+        return index
+    }
+
+    /// The members of the object starting at `start`: each name's range (with its quotes) and its value's range.
+    public func members(ofObjectAt start: Int) -> [(name: Range<Int>, value: Range<Int>)] {
+        var members: [(name: Range<Int>, value: Range<Int>)] = []
+        var index = skipSpace(start)
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return [] }
+        index = skipSpace(index + 1)
+        while index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            let nameEnd = end(ofStringAt: index)
+            var colon = skipSpace(nameEnd)
+            guard colon < bytes.count, bytes[colon] == UInt8(ascii: ":") else { break }
+            colon += 1
+            let valueStart = skipSpace(colon)
+            let valueEnd = end(ofValueAt: valueStart)
+            members.append((index..<nameEnd, valueStart..<valueEnd))
+            index = skipSpace(valueEnd)
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ",") else { break }
+            index = skipSpace(index + 1)
+        }
+        return members
+    }
+
+    /// The value of member `name` (unescaped ASCII) of the object starting at `start`.
+    public func member(_ name: String, ofObjectAt start: Int) -> Range<Int>? {
+        let quoted = Array("\"\(name)\"".utf8)
+        return members(ofObjectAt: start).first { bytes[$0.name].elementsEqual(quoted) }?.value
+    }
+
+    /// The string a JSON string value holds, unescaped; nil for anything else (null included).
+    public func string(at range: Range<Int>) -> String? {
+        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        let inner = bytes[(range.lowerBound + 1)..<(range.upperBound - 1)]
+        guard inner.contains(UInt8(ascii: "\\")) else { return String(decoding: inner, as: UTF8.self) }
+        var result: [UInt8] = []
+        var index = inner.startIndex
+        while index < inner.endIndex {
+            let byte = inner[index]
+            guard byte == UInt8(ascii: "\\"), index + 1 < inner.endIndex else {
+                result.append(byte)
+                index += 1
+                continue
+            }
+            let escaped = inner[index + 1]
+            index += 2
+            switch escaped {
+            case UInt8(ascii: "n"): result.append(0x0A)
+            case UInt8(ascii: "t"): result.append(0x09)
+            case UInt8(ascii: "r"): result.append(0x0D)
+            case UInt8(ascii: "b"): result.append(0x08)
+            case UInt8(ascii: "f"): result.append(0x0C)
+            case UInt8(ascii: "u") where index + 4 <= inner.endIndex:
+                let hex = String(decoding: inner[index..<(index + 4)], as: UTF8.self)
+                index += 4
+                var scalar = UInt32(hex, radix: 16) ?? 0xFFFD
+                if (0xD800..<0xDC00).contains(scalar), index + 6 <= inner.endIndex, inner[index] == UInt8(ascii: "\\"),
+                    let low = UInt32(String(decoding: inner[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16),
+                    (0xDC00..<0xE000).contains(low)
+                {
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    index += 6
+                }
+                result.append(contentsOf: Array(String(UnicodeScalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
+            default: result.append(escaped)
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+}

@@ -1,0 +1,341 @@
+import Foundation
+
+/// Debezium's `io.debezium.transforms.ExtractNewRecordState`: the row instead of the envelope, with chosen envelope
+/// fields added to it or to the headers, deletes and tombstones handled as `delete.tombstone.handling.mode` says.
+///
+/// Reads the envelope through its `EnvelopeLayout` and writes the new value; the row's bytes are copied as they are.
+public struct Unwrap: Sendable {
+    /// `delete.tombstone.handling.mode`.
+    public enum DeleteHandling: String, Sendable, CaseIterable {
+        /// Deletes and tombstones are dropped.
+        case drop
+        /// A delete becomes a record whose value is null (with the row's schema when schemas are on); tombstones are
+        /// dropped.
+        case tombstone
+        /// A delete becomes its old row with `__deleted: "true"` (other rows get `"false"`); tombstones are dropped.
+        case rewrite
+        /// As `rewrite`, and tombstones are kept.
+        case rewriteWithTombstone = "rewrite-with-tombstone"
+        /// A delete becomes a tombstone (null value); the connector's own tombstones are dropped.
+        case deleteToTombstone = "delete-to-tombstone"
+    }
+
+    public struct Options: Sendable, Equatable {
+        /// `add.fields`: envelope fields (`op`, `ts_ms`, …), `source` fields (`lsn`, `source.ts_ms`, …) or
+        /// `transaction` fields, each optionally renamed with `:name`.
+        public var addFields: [String] = []
+        /// `add.headers`, named as `add.fields` names them.
+        public var addHeaders: [String] = []
+        public var addFieldsPrefix = "__"
+        public var addHeadersPrefix = "__"
+        public var deleteHandling = DeleteHandling.tombstone
+        /// `route.by.field`: the row column whose value names the record's topic.
+        public var routeByField: String?
+
+        public init() {}
+    }
+
+    /// A field of the envelope named by `add.fields` or `add.headers`.
+    struct FieldReference: Sendable, Equatable {
+        enum Parent: Sendable, Equatable {
+            case envelope, source, transaction
+        }
+
+        var parent: Parent
+        var field: String
+        /// The added field's or header's name, prefix included.
+        var name: String
+
+        /// Parses `[struct.]field[:name]` as Debezium's `FieldReference` does.
+        init?(_ text: String, prefix: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, let path = parts.first, !path.isEmpty else { return nil }
+            let splits = path.split(separator: ".", omittingEmptySubsequences: false)
+            guard splits.count <= 2 else { return nil }
+            field = String(splits.count == 1 ? splits[0] : splits[1])
+            if splits.count == 1 {
+                switch field {
+                case "id", "total_order", "data_collection_order": parent = .transaction
+                case "op", "ts_ms", "ts_us", "ts_ns": parent = .envelope
+                default: parent = .source
+                }
+            } else {
+                switch splits[0] {
+                case "source": parent = .source
+                case "transaction": parent = .transaction
+                default: return nil
+                }
+            }
+            if parts.count == 2 {
+                name = prefix + parts[1]
+            } else {
+                name = prefix + (splits.count == 1 ? field : "\(splits[0])_\(field)")
+            }
+        }
+    }
+
+    /// Whether `add_fields` and `add_headers` may name `text` (`[struct.]field[:name]`).
+    public static func isFieldName(_ text: String) -> Bool {
+        FieldReference(text, prefix: "") != nil
+    }
+
+    public let options: Options
+    let fields: [FieldReference]
+    let headers: [FieldReference]
+    private let schemas: Bool
+    /// The value schema of each table's unwrapped records, by table and shape, written once.
+    private var schemaCache: [SchemaKey: [UInt8]] = [:]
+    /// The headers added to the last delete: Debezium's tombstone shares its delete's header set, so it carries them too.
+    private var deleteHeaders: (topic: String, key: [UInt8]?, headers: [ChangeEvent.Header])?
+
+    struct SchemaKey: Hashable {
+        var table: ObjectIdentifier
+        var shape: Shape
+    }
+
+    enum Shape: Hashable {
+        /// A row with the added fields (and `__deleted` when rewriting).
+        case row
+        /// A delete in `tombstone` mode: the row's schema, value null.
+        case nullRow
+    }
+
+    /// Fails with the first name Debezium would not accept.
+    public init(_ options: Options, schemas: Bool) throws(TransformError) {
+        self.options = options
+        self.schemas = schemas
+        var fields: [FieldReference] = []
+        for text in options.addFields {
+            guard let reference = FieldReference(text, prefix: options.addFieldsPrefix) else {
+                throw TransformError("unwrap add_fields: '\(text)' is not a field name such as op, lsn or source.ts_ms")
+            }
+            fields.append(reference)
+        }
+        var headers: [FieldReference] = []
+        for text in options.addHeaders {
+            guard let reference = FieldReference(text, prefix: options.addHeadersPrefix) else {
+                throw TransformError("unwrap add_headers: '\(text)' is not a field name such as op, lsn or source.ts_ms")
+            }
+            headers.append(reference)
+        }
+        self.fields = fields
+        self.headers = headers
+    }
+
+    private var rewrites: Bool { options.deleteHandling == .rewrite || options.deleteHandling == .rewriteWithTombstone }
+
+    /// The record Debezium's transform makes of `event`, or nil when it drops it.
+    public mutating func apply(_ event: ChangeEvent) throws(TransformError) -> ChangeEvent? {
+        guard let value = event.value else {
+            // A tombstone: an `op` header says it is a delete; it is kept only when rewriting with tombstones.
+            defer { deleteHeaders = nil }
+            guard options.deleteHandling == .rewriteWithTombstone else { return nil }
+            var out = event
+            if let deleted = deleteHeaders, deleted.topic == event.topic, deleted.key == event.key {
+                out.headers += deleted.headers
+            }
+            for header in headers where header.parent == .envelope && header.field == "op" {
+                out.headers.append(ChangeEvent.Header(name: header.name, value: Array("d".utf8)))
+            }
+            return out
+        }
+        // Not an envelope (a logical message): passed on as it is.
+        guard let layout = event.envelope else { return event }
+        let scanner = JSONScanner(value)
+        var out = event
+        out.envelope = nil
+        var added: [ChangeEvent.Header] = []
+        for header in headers {
+            added.append(ChangeEvent.Header(name: header.name, value: headerValue(header, scanner, layout)))
+        }
+        out.headers += added
+        let afterIsNull = Self.isNull(value, layout.after)
+        if afterIsNull && !added.isEmpty { deleteHeaders = (event.topic, event.key, added) }
+        if afterIsNull && Self.isNull(value, layout.before) {
+            return nil  // a truncate
+        }
+        if afterIsNull {
+            switch options.deleteHandling {
+            case .drop:
+                return nil
+            case .deleteToTombstone:
+                out.value = nil
+            case .tombstone:
+                out.value = schemas ? wrap(Array("null".utf8), schema: schema(for: layout.table, .nullRow)) : Array("null".utf8)
+            case .rewrite, .rewriteWithTombstone:
+                out.value = try row(value[layout.before], deleted: true, scanner, layout)
+            }
+            if let field = options.routeByField, out.value != nil {
+                if let topic = try route(field, row: layout.before, scanner, table: layout.table) { out.topic = topic }
+            }
+            return out
+        }
+        out.value = try row(value[layout.after], deleted: false, scanner, layout)
+        if let field = options.routeByField, let topic = try route(field, row: layout.after, scanner, table: layout.table) {
+            out.topic = topic
+        }
+        return out
+    }
+
+    private static func isNull(_ value: [UInt8], _ range: Range<Int>) -> Bool {
+        range.count == 4 && value[range.lowerBound] == UInt8(ascii: "n")
+    }
+
+    /// The row object with `__deleted` (when rewriting) and the added fields after its columns.
+    private mutating func row(
+        _ row: ArraySlice<UInt8>, deleted: Bool, _ scanner: JSONScanner, _ layout: EnvelopeLayout
+    ) throws(TransformError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(row.count + 64 + (schemas ? 1024 : 0))
+        var payload = Array(row.dropLast())
+        var hasMembers = payload.count > 1
+        func add(_ name: String, _ json: ArraySlice<UInt8>) {
+            if hasMembers { payload.append(UInt8(ascii: ",")) }
+            hasMembers = true
+            payload.append(UInt8(ascii: "\""))
+            payload.append(contentsOf: Self.escaped(name))
+            payload.append(contentsOf: Array("\":".utf8))
+            payload.append(contentsOf: json)
+        }
+        if rewrites { add("__deleted", deleted ? ArraySlice("\"true\"".utf8) : ArraySlice("\"false\"".utf8)) }
+        for field in fields { add(field.name, fieldValue(field, scanner, layout)) }
+        payload.append(UInt8(ascii: "}"))
+        guard schemas else { return payload }
+        out = wrap(payload, schema: schema(for: layout.table, .row))
+        return out
+    }
+
+    private func wrap(_ payload: [UInt8], schema: [UInt8]) -> [UInt8] {
+        var out = Array("{\"schema\":".utf8)
+        out.reserveCapacity(schema.count + payload.count + 24)
+        out.append(contentsOf: schema)
+        out.append(contentsOf: Array(",\"payload\":".utf8))
+        out.append(contentsOf: payload)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
+    private func fieldValue(_ field: FieldReference, _ scanner: JSONScanner, _ layout: EnvelopeLayout) -> ArraySlice<UInt8> {
+        let bytes = scanner.bytes
+        let range: Range<Int>?
+        switch field.parent {
+        case .source: range = scanner.member(field.field, ofObjectAt: layout.source.lowerBound)
+        case .transaction:
+            range =
+                Self.isNull(bytes, layout.transaction)
+                ? nil : scanner.member(field.field, ofObjectAt: layout.transaction.lowerBound)
+        case .envelope: range = scanner.member(field.field, ofObjectAt: layout.payload.lowerBound)
+        }
+        guard let range else { return ArraySlice("null".utf8) }
+        // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
+        if field.parent == .source, field.field == "snapshot", bytes[range].elementsEqual("\"false\"".utf8) {
+            return ArraySlice("null".utf8)
+        }
+        return bytes[range]
+    }
+
+    /// A header's value as Kafka Connect's SimpleHeaderConverter writes it: a string bare, anything else as its JSON.
+    private func headerValue(_ field: FieldReference, _ scanner: JSONScanner, _ layout: EnvelopeLayout) -> [UInt8] {
+        let json = fieldValue(field, scanner, layout)
+        if json.first == UInt8(ascii: "\""), let text = scanner.string(at: json.startIndex..<json.endIndex) {
+            return Array(text.utf8)
+        }
+        return Array(json)
+    }
+
+    /// The topic `route.by.field` names for this row; nil keeps the topic (the column is null or empty).
+    private func route(
+        _ field: String, row: Range<Int>, _ scanner: JSONScanner, table: TableSchema
+    ) throws(TransformError) -> String? {
+        guard table.relation.columns.contains(where: { $0.name == field }) else {
+            throw TransformError("unwrap route_by_field: \(table.qualifiedName) has no column \(field)")
+        }
+        let members = scanner.members(ofObjectAt: row.lowerBound)
+        let quoted = Array("\"".utf8) + Self.escaped(field) + Array("\"".utf8)
+        guard let member = members.first(where: { scanner.bytes[$0.name].elementsEqual(quoted) }) else { return nil }
+        let value = scanner.bytes[member.value]
+        if value.elementsEqual("null".utf8) { return nil }
+        guard let topic = scanner.string(at: member.value) else {
+            throw TransformError(
+                "unwrap route_by_field: column \(field) of \(table.qualifiedName) is not a string, so it cannot name a topic")
+        }
+        return topic.allSatisfy(\.isWhitespace) ? nil : topic
+    }
+
+    private static func escaped(_ name: String) -> [UInt8] {
+        var buffer = JSONBuffer()
+        buffer.appendString(name)
+        return Array(buffer.bytes.dropFirst().dropLast())
+    }
+
+    // MARK: Schemas
+
+    private mutating func schema(for table: TableSchema, _ shape: Shape) -> [UInt8] {
+        let key = SchemaKey(table: ObjectIdentifier(table), shape: shape)
+        if let cached = schemaCache[key] { return cached }
+        var fieldSchemas = table.valueFieldSchemas
+        var optional = true
+        if shape == .row {
+            // Debezium rebuilds the schema to add fields (even none), and a rebuilt struct is not optional.
+            optional = false
+            if rewrites { fieldSchemas.append("{\"type\":\"string\",\"optional\":true,\"field\":\"__deleted\"}") }
+            for field in fields { fieldSchemas.append(Self.fieldSchema(field)) }
+        }
+        let schema =
+            "{\"type\":\"struct\",\"fields\":[\(fieldSchemas.joined(separator: ","))],\"optional\":\(optional),"
+            + "\"name\":\(ConnectSchema.quote(table.topic + ".Value"))}"
+        let bytes = Array(schema.utf8)
+        schemaCache[key] = bytes
+        return bytes
+    }
+
+    /// The referenced field's schema made optional and renamed, as Debezium copies it.
+    static func fieldSchema(_ field: FieldReference) -> String {
+        let original: String?
+        switch field.parent {
+        case .envelope:
+            original =
+                field.field == "op"
+                ? "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"}"
+                : "{\"type\":\"int64\",\"optional\":true,\"field\":\"\(field.field)\"}"
+        case .source: original = ConnectSchema.fieldSchema(field.field, inStruct: ConnectSchema.source)
+        case .transaction: original = ConnectSchema.fieldSchema(field.field, inStruct: ConnectSchema.transaction)
+        }
+        guard var schema = original else {
+            return "{\"type\":\"string\",\"optional\":true,\"field\":\(ConnectSchema.quote(field.name))}"
+        }
+        schema = schema.replacingFirst("\"optional\":false", with: "\"optional\":true")
+        // Debezium copies the schema's basics (type, name, version, parameters), not its default.
+        if let range = schema.range(of: ",\"default\":") {
+            let bytes = Array(schema.utf8)
+            let start = schema.utf8.distance(from: schema.startIndex, to: range.lowerBound)
+            let valueStart = schema.utf8.distance(from: schema.startIndex, to: range.upperBound)
+            let end = JSONScanner(bytes).end(ofValueAt: valueStart)
+            schema = String(decoding: bytes[..<start] + bytes[end...], as: UTF8.self)
+        }
+        if let range = schema.range(of: ",\"field\":", options: .backwards) {
+            schema = String(schema[..<range.lowerBound]) + ",\"field\":\(ConnectSchema.quote(field.name))}"
+        }
+        return schema
+    }
+}
+
+/// A transform cannot make its record from an event (a column it routes by is missing, say): the event goes through
+/// `errors.mode` as an unwritable change does.
+public struct TransformError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = range(of: target) else { return self }
+        return replacingCharacters(in: range, with: replacement)
+    }
+}

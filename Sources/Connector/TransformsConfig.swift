@@ -1,0 +1,107 @@
+public import ChangeEvents
+import Yams
+
+/// One entry of the connector file's `transforms` list: a Debezium or Kafka transform applied to every event after it
+/// is written and before it is produced, in the list's order (Debezium's `transforms=a,b`).
+public enum TransformConfig: Sendable, Equatable {
+    /// `io.debezium.transforms.ExtractNewRecordState`.
+    case unwrap(Unwrap.Options)
+
+    /// The keys each transform type takes besides `type`, as docs/configuration.md lists them.
+    public static let keys: [(type: String, keys: [String])] = [
+        (
+            "unwrap",
+            [
+                "add_fields", "add_headers", "add_fields_prefix", "add_headers_prefix", "delete_tombstone_handling_mode",
+                "route_by_field", "replace_null_with_default",
+            ]
+        )
+    ]
+}
+
+extension ConfigReader {
+    /// The `transforms` list: each entry a mapping with `type` and that type's options.
+    mutating func transformsSection(_ node: Node) -> [TransformConfig]? {
+        guard case .sequence(let sequence) = node else {
+            error(node, "transforms must be a list of mappings, each with a type, such as [{type: unwrap}]")
+            return nil
+        }
+        var transforms: [TransformConfig] = []
+        var valid = true
+        for (index, item) in sequence.enumerated() {
+            let path = "transforms[\(index)]"
+            guard case .mapping(let mapping) = item else {
+                error(item, "\(path) must be a mapping with a type, such as {type: unwrap}")
+                valid = false
+                continue
+            }
+            guard let typeNode = mapping["type"], let type = string(typeNode, "\(path).type") else {
+                error(item, "\(path) has no type; one of \(TransformConfig.keys.map(\.type).joined(separator: ", "))")
+                valid = false
+                continue
+            }
+            guard let keys = TransformConfig.keys.first(where: { $0.type == type })?.keys else {
+                var message = "\(path).type '\(type)' is not a transform Tributary has; "
+                if let suggestion = Suggestion.closest(to: type, in: TransformConfig.keys.map(\.type)) {
+                    message += "did you mean '\(suggestion)'?"
+                } else {
+                    message += "one of \(TransformConfig.keys.map(\.type).joined(separator: ", "))"
+                }
+                error(typeNode, message)
+                valid = false
+                continue
+            }
+            guard let section = self.mapping(item, path: path, allowed: ["type"] + keys) else {
+                valid = false
+                continue
+            }
+            switch type {
+            case "unwrap":
+                if let options = unwrapOptions(section, path: path) { transforms.append(.unwrap(options)) } else { valid = false }
+            default:
+                valid = false
+            }
+        }
+        if let position = transforms.dropFirst().firstIndex(where: { if case .unwrap = $0 { true } else { false } }) {
+            error(sequence[position], "an unwrap transform must come first in transforms: it reads the Debezium envelope")
+            valid = false
+        }
+        return valid ? transforms : nil
+    }
+
+    mutating func unwrapOptions(_ section: [String: (key: Node, value: Node)], path: String) -> Unwrap.Options? {
+        var options = Unwrap.Options()
+        var valid = true
+        for (key, target) in [("add_fields", \Unwrap.Options.addFields), ("add_headers", \Unwrap.Options.addHeaders)] {
+            guard let entry = section[key] else { continue }
+            guard let items = stringList(entry.value, "\(path).\(key)") else {
+                valid = false
+                continue
+            }
+            for (text, node) in items where !Unwrap.isFieldName(text) {
+                error(node, "\(path).\(key): '\(text)' is not a field such as op, ts_ms, lsn, source.ts_ms or op:operation")
+                valid = false
+            }
+            options[keyPath: target] = items.map(\.0)
+        }
+        if let entry = section["add_fields_prefix"], let text = string(entry.value, "\(path).add_fields_prefix") {
+            options.addFieldsPrefix = text
+        }
+        if let entry = section["add_headers_prefix"], let text = string(entry.value, "\(path).add_headers_prefix") {
+            options.addHeadersPrefix = text
+        }
+        if let value = choice(section, "delete_tombstone_handling_mode", Unwrap.DeleteHandling.self, &valid, in: path) {
+            options.deleteHandling = value
+        }
+        if let entry = section["route_by_field"], let text = string(entry.value, "\(path).route_by_field") {
+            options.routeByField = text.isEmpty ? nil : text
+        }
+        // Debezium's unwrap passes replace.null.with.default to the Struct it builds, but JsonConverter then writes a
+        // column's default for a null either way (its own replace.null.with.default, which import-debezium requires
+        // on): the records are the same with true or false, so both are taken.
+        if let entry = section["replace_null_with_default"] {
+            _ = bool(entry.value, "\(path).replace_null_with_default")
+        }
+        return valid ? options : nil
+    }
+}
