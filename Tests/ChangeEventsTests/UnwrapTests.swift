@@ -1,0 +1,131 @@
+import ChangeEvents
+import PGOutput
+import Testing
+
+/// The unwrap transform on its own: events from the builder in, Debezium's flattened records out.
+@Suite struct UnwrapTests {
+    static let relation = Relation(
+        oid: 7, namespace: "public", name: "items", replicaIdentity: .default,
+        columns: [
+            .init(isKey: true, name: "id", typeOID: 23, typeModifier: -1),
+            .init(isKey: false, name: "category", typeOID: 25, typeModifier: -1),
+            .init(isKey: false, name: "qty", typeOID: 23, typeModifier: -1),
+        ])
+
+    /// A create, an update, a delete and its tombstone, and a logical message, as the builder writes them.
+    static func events(schemas: Bool = false) throws -> [ChangeEvent] {
+        var builder = ChangeEventBuilder(
+            settings: EventSettings(topicPrefix: "p", databaseName: "db", schemas: schemas, version: "test"))
+        try builder.register(Self.relation, metadata: TableMetadata(primaryKey: ["id"], notNull: ["id"]))
+        builder.begin(Begin(finalLSN: LSN(0x900), commitTimeMicros: 1_000_000, xid: 42))
+        var events: [ChangeEvent] = []
+        let changes: [LogicalMessage] = [
+            .insert(Insert(relationOID: 7, new: TupleData(text: ["1", "books", "3"]))),
+            .update(Update(relationOID: 7, old: nil, new: TupleData(text: ["1", "games", nil]))),
+            .delete(Delete(relationOID: 7, old: .key(TupleData(text: ["1", nil, nil])))),
+            .message(DecodingMessage(isTransactional: true, lsn: LSN(0x300), prefix: "audit", content: Array("x".utf8))),
+        ]
+        for (index, change) in changes.enumerated() {
+            try builder.events(for: change, at: LSN(UInt64(0x100 * (index + 1))), nowNanos: 5_000_000) { events.append($0) }
+        }
+        return events
+    }
+
+    static func unwrap(_ configure: (inout Unwrap.Options) -> Void = { _ in }, schemas: Bool = false) throws -> Unwrap {
+        var options = Unwrap.Options()
+        configure(&options)
+        return try Unwrap(options, schemas: schemas)
+    }
+
+    static func text(_ event: ChangeEvent?) -> String? {
+        event?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test func theRowReplacesTheEnvelopeAndADeleteBecomesANullValue() throws {
+        var unwrap = try Self.unwrap()
+        let out = try Self.events().map { try unwrap.apply($0) }
+        #expect(out.count == 5)
+        #expect(Self.text(out[0]) == #"{"id":1,"category":"books","qty":3}"#)
+        #expect(Self.text(out[1]) == #"{"id":1,"category":"games","qty":null}"#)
+        #expect(Self.text(out[2]) == "null", "tombstone mode: a value written as JSON null")
+        #expect(out[3] == nil, "the connector's own tombstone is dropped")
+        #expect(out[4]?.topic == "p.message" && Self.text(out[4])?.hasPrefix(#"{"op":"m""#) == true, "messages pass")
+    }
+
+    @Test func rewriteAddsDeletedAndTheChosenFieldsAndHeaders() throws {
+        var unwrap = try Self.unwrap {
+            $0.deleteHandling = .rewrite
+            $0.addFields = ["op", "source.lsn", "txId:tx"]
+            $0.addHeaders = ["op", "table"]
+        }
+        let events = try Self.events()
+        let created = try #require(try unwrap.apply(events[0]))
+        let expected = #"{"id":1,"category":"books","qty":3,"__deleted":"false","__op":"c","__source_lsn":256,"__tx":42}"#
+        #expect(Self.text(created) == expected)
+        #expect(created.headers.suffix(2).map(\.name) == ["__op", "__table"])
+        #expect(created.headers.suffix(2).map { String(decoding: $0.value, as: UTF8.self) } == ["c", "items"])
+        let deleted = try #require(try unwrap.apply(events[2]))
+        #expect(Self.text(deleted)?.contains(#""__deleted":"true","__op":"d""#) == true)
+        #expect(try unwrap.apply(events[3]) == nil)
+    }
+
+    @Test func deleteHandlingModesKeepOrDropWhatDebeziumDoes() throws {
+        let events = try Self.events()
+        var drop = try Self.unwrap { $0.deleteHandling = .drop }
+        #expect(try drop.apply(events[2]) == nil && drop.apply(events[3]) == nil)
+        var toTombstone = try Self.unwrap { $0.deleteHandling = .deleteToTombstone }
+        let converted = try #require(try toTombstone.apply(events[2]))
+        #expect(converted.value == nil && converted.key == events[2].key)
+        #expect(try toTombstone.apply(events[3]) == nil)
+        var withTombstone = try Self.unwrap {
+            $0.deleteHandling = .rewriteWithTombstone
+            $0.addHeaders = ["op", "db"]
+        }
+        _ = try withTombstone.apply(events[2])
+        let tombstone = try #require(try withTombstone.apply(events[3]))
+        // The delete's added headers, then the tombstone's own op header.
+        #expect(tombstone.headers.suffix(3).map(\.name) == ["__op", "__db", "__op"])
+        #expect(tombstone.headers.suffix(3).map { String(decoding: $0.value, as: UTF8.self) } == ["d", "db", "d"])
+    }
+
+    @Test func routeByFieldNamesTheTopicAndAMissingColumnIsAnError() throws {
+        var unwrap = try Self.unwrap { $0.routeByField = "category" }
+        let events = try Self.events()
+        #expect(try unwrap.apply(events[0])?.topic == "books")
+        var missing = try Self.unwrap { $0.routeByField = "nope" }
+        #expect(throws: TransformError("unwrap route_by_field: public.items has no column nope")) {
+            _ = try missing.apply(events[0])
+        }
+        var notText = try Self.unwrap { $0.routeByField = "qty" }
+        #expect(throws: TransformError.self) { _ = try notText.apply(events[0]) }
+    }
+
+    @Test func withSchemasTheRowSchemaCarriesTheAddedFields() throws {
+        var unwrap = try Self.unwrap({ $0.addFields = ["op", "source.ts_ms"] }, schemas: true)
+        let created = try #require(try unwrap.apply(try Self.events(schemas: true)[0]))
+        let text = try #require(Self.text(created))
+        #expect(
+            text.hasSuffix(
+                #"{"type":"string","optional":true,"field":"__op"},{"type":"int64","optional":true,"field":"__source_ts_ms"}],"optional":false,"name":"p.public.items.Value"},"payload":{"id":1,"category":"books","qty":3,"__op":"c","__source_ts_ms":1000}}"#
+            ))
+    }
+
+    @Test func fieldNamesAreCheckedAsDebeziumChecksThem() {
+        #expect(Unwrap.isFieldName("op") && Unwrap.isFieldName("source.ts_ms") && Unwrap.isFieldName("op:operation"))
+        #expect(!Unwrap.isFieldName("a.b.c") && !Unwrap.isFieldName("other.x") && !Unwrap.isFieldName("a:b:c"))
+    }
+}
+
+/// The scanner transforms read parts of events with.
+@Suite struct JSONScannerTests {
+    @Test func membersAndValuesAreFoundWithoutDecoding() {
+        let scanner = JSONScanner(Array(#"{"a":"x\"}","b":[1,{"c":2}],"d":null,"e":-1.5e3}"#.utf8))
+        let members = scanner.members(ofObjectAt: 0)
+        #expect(members.map { String(decoding: scanner.bytes[$0.name], as: UTF8.self) } == [#""a""#, #""b""#, #""d""#, #""e""#])
+        #expect(scanner.string(at: members[0].value) == #"x"}"#)
+        #expect(String(decoding: scanner.bytes[members[1].value], as: UTF8.self) == #"[1,{"c":2}]"#)
+        #expect(scanner.member("e", ofObjectAt: 0).map { String(decoding: scanner.bytes[$0], as: UTF8.self) } == "-1.5e3")
+        #expect(scanner.string(at: members[2].value) == nil)
+        #expect(JSONScanner(Array(#""\u00e9\ud83d\ude00""#.utf8)).string(at: 0..<20) == "é😀")
+    }
+}
