@@ -116,7 +116,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorTests", dependencies: ["Connector", "PGOutput", "TestSupport", "KafkaSink"], swiftSettings: strict),
         .testTarget(
-            name: "DebeziumMigrationTests", dependencies: ["DebeziumMigration", "Connector"], exclude: ["Fixtures"],
+            name: "DebeziumMigrationTests", dependencies: ["DebeziumMigration", "Connector", "ChangeEvents"],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "PostgresReplicationTests", dependencies: ["PostgresReplication", "PGOutput", "TestSupport"],

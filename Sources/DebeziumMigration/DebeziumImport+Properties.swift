@@ -37,6 +37,8 @@ extension DebeziumImport {
         .refused(allowed: allowed, advice: advice)
     }
 
+    private static let predicatesAdvice =
+        "predicates choose which records transforms change; Tributary runs every transform on every record"
     private static let tuning = harmless("tunes Debezium's own batching, queues or timing; Tributary has its own")
     private static let noSignals = harmless("incremental snapshots run only on a signal, and Tributary reads no signals")
     private static let onlyWithRefused = harmless("read only together with a setting the import refuses")
@@ -220,9 +222,8 @@ extension DebeziumImport {
         "header.converter": refused(
             ["", "org.apache.kafka.connect.storage.SimpleHeaderConverter"],
             "it changes how headers are written; Tributary writes them as SimpleHeaderConverter does"),
-        "transforms": refused(
-            [""], "Tributary does not run Kafka Connect transforms yet; keep the connector on Debezium until it does"),
-        "predicates": refused([""], "predicates choose which records transforms change; Tributary runs no transforms yet"),
+        "transforms": .mapped,
+        "predicates": refused([""], predicatesAdvice),
         "errors.tolerance": .mapped, "errors.deadletterqueue.topic.name": .mapped,
         "errors.retry.delay.initial.ms": .mapped, "errors.retry.delay.max.ms": .mapped,
         "errors.retry.timeout": harmless("Tributary retries a failed session with back-off until it is stopped"),
@@ -251,11 +252,8 @@ extension DebeziumImport {
         ("consumer.override.", harmless("Tributary reads nothing from Kafka")),
         ("admin.override.", harmless("Tributary makes no admin requests; create topics beforehand")),
         ("topic.creation.", harmless("topic settings for Kafka; create the topics with them beforehand")),
-        (
-            "transforms.",
-            refused([""], "Tributary does not run Kafka Connect transforms yet; keep the connector on Debezium until it does")
-        ),
-        ("predicates.", refused([""], "predicates choose which records transforms change; Tributary runs no transforms yet")),
+        ("transforms.", .mapped),
+        ("predicates.", refused([""], predicatesAdvice)),
         ("column.mask.", refused([""], "it masks column values; Tributary publishes them as they are")),
         ("column.truncate.", refused([""], "it truncates column values; Tributary publishes them whole")),
         ("snapshot.mode.configuration.based.", onlyWithRefused),

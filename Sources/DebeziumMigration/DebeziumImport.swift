@@ -82,6 +82,8 @@ public struct DebeziumImport: Sendable {
                 }
             }
         }
+        let transforms = Self.transformEntries(config)
+        refusals += transforms.refusals
         if !refusals.isEmpty {
             throw Failure(
                 "the connector cannot be imported as it is, because Tributary would write other records than Debezium:\n"
@@ -311,6 +313,10 @@ public struct DebeziumImport: Sendable {
         }
         section("errors", errors)
         section("heartbeat", heartbeat)
+        if !transforms.entries.isEmpty {
+            lines.append("transforms:")
+            lines += transforms.entries
+        }
         return Result(yaml: lines.joined(separator: "\n") + "\n", notes: notes)
     }
 

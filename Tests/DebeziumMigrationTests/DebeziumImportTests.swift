@@ -1,3 +1,4 @@
+import ChangeEvents
 import Connector
 import DebeziumMigration
 import Foundation
@@ -130,6 +131,9 @@ import Testing
             // Properties that only act together with another, as in Debezium.
             if row.property == "errors.deadletterqueue.topic.name" { config["errors.tolerance"] = "all" }
             if row.property == "heartbeat.action.query" { config["heartbeat.interval.ms"] = "10000" }
+            if row.property == "transforms" {
+                config["transforms.\(row.example).type"] = "io.debezium.transforms.ExtractNewRecordState"
+            }
             if row.property == "snapshot.select.statement.overrides" {
                 config["snapshot.select.statement.overrides.\(row.example)"] = "SELECT * FROM \(row.example)"
             }
@@ -224,15 +228,15 @@ import Testing
     @Test func everyRefusalIsListedAtOnceAndUnknownPropertiesAreRefused() throws {
         #expect {
             try Self.convert([
-                "column.exclude.list": "public.customers.ssn", "transforms": "unwrap",
-                "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+                "column.exclude.list": "public.customers.ssn", "transforms": "outbox",
+                "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
                 "table.whitelist": "public.orders", "databse.port": "5432",
             ])
         } throws: { error in
             let text = "\(error)"
             return text.contains("column.exclude.list = public.customers.ssn: Tributary does not filter columns yet")
-                && text.contains("transforms = unwrap: Tributary does not run Kafka Connect transforms yet")
-                && text.contains("transforms.unwrap.type = io.debezium.transforms.ExtractNewRecordState")
+                && text.contains(
+                    "transforms.outbox.type = io.debezium.transforms.outbox.EventRouter: Tributary does not run this transform")
                 && text.contains("table.whitelist is an old name of table.include.list")
                 && text.contains("databse.port is not a property of Debezium's PostgreSQL connector")
         }
@@ -279,6 +283,42 @@ import Testing
             try updated.write(toFile: path, atomically: true, encoding: .utf8)
         } else {
             #expect(current == table, "docs/migrating-from-debezium.md's property list is stale: run make docs")
+        }
+    }
+}
+
+/// Debezium configurations with transforms, as teams run them.
+@Suite struct DebeziumTransformImportTests {
+    @Test func aSinkFeedWithUnwrapBecomesTheSameTransform() throws {
+        let result = try DebeziumImport(bootstrapServers: "kafka:9092").convert(
+            DebeziumImportTests.fixture("debezium-unwrap.json"))
+        let config = try DebeziumImportTests.load(result.yaml)
+        var expected = Unwrap.Options()
+        expected.deleteHandling = .rewrite
+        expected.addFields = ["op", "table", "lsn", "source.ts_ms"]
+        expected.addHeaders = ["db"]
+        #expect(config.transforms == [.unwrap(expected)])
+    }
+
+    @Test(arguments: [
+        (["transforms.route.type": "io.debezium.transforms.ByLogicalTableRouter"], "does not run this transform"),
+        (["transforms.unwrap.drop.fields.header.name": "x"], "does not take drop.fields.header.name"),
+        (["transforms.unwrap.predicate": "isOrders"], "does not take predicate"),
+        (["transforms.other.type": "io.debezium.transforms.ExtractNewRecordState"], "which transforms does not list"),
+    ])
+    func whatTributaryDoesNotRunIsRefused(extra: [String: String], reason: String) throws {
+        var config: [String: String] = [
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "database.hostname": "db",
+            "database.dbname": "shop", "topic.prefix": "shop", "transforms": "unwrap",
+            "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        ]
+        if extra.keys.contains("transforms.route.type") { config["transforms"] = "unwrap,route" }
+        config.merge(extra) { _, new in new }
+        let data = try JSONSerialization.data(withJSONObject: config)
+        #expect {
+            _ = try DebeziumImport(bootstrapServers: "kafka:9092").convert(data)
+        } throws: { error in
+            "\(error)".contains(reason)
         }
     }
 }
