@@ -67,10 +67,12 @@ public struct EnvelopeLayout: Sendable, Equatable {
     public var after: Range<Int>
     public var source: Range<Int>
     public var transaction: Range<Int>
+    /// From the `"op"` key to the end of the envelope object: `"op":"c","ts_ms":…,"ts_us":…,"ts_ns":…}`.
+    public var tail: Range<Int>
 
     public static func == (lhs: EnvelopeLayout, rhs: EnvelopeLayout) -> Bool {
         lhs.table === rhs.table && lhs.payload == rhs.payload && lhs.before == rhs.before && lhs.after == rhs.after
-            && lhs.source == rhs.source && lhs.transaction == rhs.transaction
+            && lhs.source == rhs.source && lhs.transaction == rhs.transaction && lhs.tail == rhs.tail
     }
 }
 
@@ -179,6 +181,9 @@ public struct EventSettings: Sendable {
     /// A null in a column whose default the schema carries is written as that default, as Kafka Connect's
     /// JsonConverter does with `replace.null.with.default` (its default).
     public var replaceNullWithDefault: Bool
+    /// Whether data events carry their `EnvelopeLayout` (for transforms that read the envelope); off, events cost
+    /// nothing for it.
+    public var envelopeLayouts: Bool
     /// Added after an event's own headers on every data event (not on logical messages), as Debezium's
     /// `extended.headers.enabled` adds its context headers.
     public var contextHeaders: [ChangeEvent.Header]
@@ -186,8 +191,9 @@ public struct EventSettings: Sendable {
     public init(
         topicPrefix: String, databaseName: String, schemas: Bool = false, tombstones: Bool = true,
         skippedOperations: Set<ChangeOperation> = [.truncate], version: String, values: ValueHandling = ValueHandling(),
-        replaceNullWithDefault: Bool = true, contextHeaders: [ChangeEvent.Header] = []
+        replaceNullWithDefault: Bool = true, contextHeaders: [ChangeEvent.Header] = [], envelopeLayouts: Bool = false
     ) {
+        self.envelopeLayouts = envelopeLayouts
         self.values = values
         self.replaceNullWithDefault = replaceNullWithDefault
         self.contextHeaders = contextHeaders

@@ -233,7 +233,7 @@ public struct ChangeEventBuilder: Sendable {
             topic: table.topic, key: key, value: value,
             headers: headers.isEmpty ? settings.contextHeaders : headers + settings.contextHeaders, operation: operation,
             table: table.name, lsn: lsn, transactionID: xid)
-        if value != nil { event.envelope = layout }
+        if value != nil, settings.envelopeLayouts { event.envelope = layout }
         return event
     }
 
@@ -312,7 +312,9 @@ public struct ChangeEventBuilder: Sendable {
         let sourceEnd = buffer.count
         buffer.appendRaw(",\"transaction\":")
         let transactionStart = buffer.count
-        buffer.appendRaw("null,\"op\":\"")
+        buffer.appendRaw("null,")
+        let tailStart = buffer.count
+        buffer.appendRaw("\"op\":\"")
         buffer.appendRaw(op.staticRawValue)
         buffer.append(UInt8(ascii: "\""))
         buffer.appendEventTimes(nanos: nowNanos)
@@ -320,9 +322,12 @@ public struct ChangeEventBuilder: Sendable {
         let payloadEnd = buffer.count
         if settings.schemas { buffer.append(UInt8(ascii: "}")) }
         buffer.copy(into: &valueBytes)
-        layout = EnvelopeLayout(
-            table: table, payload: payloadStart..<payloadEnd, before: beforeStart..<beforeEnd, after: afterStart..<afterEnd,
-            source: sourceStart..<sourceEnd, transaction: transactionStart..<(transactionStart + 4))
+        if settings.envelopeLayouts {
+            layout = EnvelopeLayout(
+                table: table, payload: payloadStart..<payloadEnd, before: beforeStart..<beforeEnd,
+                after: afterStart..<afterEnd, source: sourceStart..<sourceEnd,
+                transaction: transactionStart..<(transactionStart + 4), tail: tailStart..<payloadEnd)
+        }
         return valueBytes
     }
 

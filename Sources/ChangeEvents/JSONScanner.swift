@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Finds values in JSON the event writer wrote: skips a value without decoding it, and lists an object's members
 /// as byte ranges. For transforms reading parts of an event (a source field, a row column) without parsing it whole.
 ///
@@ -92,6 +96,32 @@ public struct JSONScanner {
             index = skipSpace(index + 1)
         }
         return members
+    }
+
+    /// The value of the member whose quoted name is `quotedName` (`"lsn"`) within `range`, which holds members of one
+    /// flat object (no nested objects, as `source`): found by searching for the name followed by a colon, which
+    /// cannot occur inside a string value (its quotes would be escaped).
+    public func flatMember(_ quotedName: [UInt8], in range: Range<Int>) -> Range<Int>? {
+        let count = quotedName.count
+        guard count > 0, range.count > count, range.upperBound <= bytes.count else { return nil }
+        let found: Int? = bytes.withUnsafeBufferPointer { buffer in
+            quotedName.withUnsafeBufferPointer { name in
+                let first = name[0]
+                var index = range.lowerBound
+                let last = range.upperBound - count - 1
+                while index <= last {
+                    if buffer[index] == first, buffer[index + count] == UInt8(ascii: ":"),
+                        memcmp(buffer.baseAddress! + index, name.baseAddress!, count) == 0
+                    {
+                        return index + count + 1
+                    }
+                    index += 1
+                }
+                return nil
+            }
+        }
+        guard let start = found else { return nil }
+        return start..<end(ofValueAt: start)
     }
 
     /// The value of member `name` (unescaped ASCII) of the object starting at `start`.

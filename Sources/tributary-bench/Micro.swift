@@ -22,6 +22,9 @@ struct Micro: ParsableCommand {
     @Option(help: "narrow, wide or both.")
     var table = "both"
 
+    @Option(help: "plain (the envelope), unwrap, or both.")
+    var transform = "both"
+
     func run() throws {
         let server = try PostgresServer.start()
         let db = try server.createDatabase("micro")
@@ -48,25 +51,36 @@ struct Micro: ParsableCommand {
             guard let relationOID = oidText.flatMap({ UInt32($0) }) else { throw ValidationError("no table \(table)") }
             let facts = try db.tableMetadata(relationOID: relationOID)
             let metadata = TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull, types: facts.types)
-            var results: [(eventsPerSecond: Double, bytesPerEvent: Double)] = []
-            for _ in 0..<max(1, rounds) { results.append(try Self.measure(frames: frames, metadata: metadata, seconds: seconds)) }
-            let result = results.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[results.count / 2]
-            print(
-                String(
-                    format:
-                        "micro %-6@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
-                    table as NSString, table == "narrow" ? 6 : 30, result.eventsPerSecond, results.count,
-                    1e9 / result.eventsPerSecond,
-                    result.bytesPerEvent))
+            // The plain envelope, then the same rows through unwrap with the fields a sink feed usually adds.
+            var unwrap = Unwrap.Options()
+            unwrap.addFields = ["op", "table", "lsn", "source.ts_ms"]
+            unwrap.deleteHandling = .rewrite
+            let shapes = [("", nil), ("+unwrap", unwrap)] as [(String, Unwrap.Options?)]
+            for (label, transform) in shapes where self.transform == "both" || self.transform == (transform == nil ? "plain" : "unwrap") {
+                var results: [(eventsPerSecond: Double, bytesPerEvent: Double)] = []
+                for _ in 0..<max(1, rounds) {
+                    results.append(
+                        try Self.measure(frames: frames, metadata: metadata, seconds: seconds, unwrap: transform))
+                }
+                let result = results.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[results.count / 2]
+                print(
+                    String(
+                        format:
+                            "micro %-13@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
+                        (table + label) as NSString, table == "narrow" ? 6 : 30, result.eventsPerSecond, results.count,
+                        1e9 / result.eventsPerSecond,
+                        result.bytesPerEvent))
+            }
         }
     }
 
     static func measure(
-        frames: [[UInt8]], metadata: TableMetadata, seconds: Double
+        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, unwrap options: Unwrap.Options? = nil
     ) throws -> (
         eventsPerSecond: Double, bytesPerEvent: Double
     ) {
-        let settings = EventSettings(topicPrefix: "bench", databaseName: "micro", version: "0.1.0")
+        let settings = EventSettings(
+            topicPrefix: "bench", databaseName: "micro", version: "0.1.0", envelopeLayouts: options != nil)
         var events = 0
         var bytes = 0
         // The thread's own CPU time, not the wall clock: another process taking the core does not count.
@@ -74,6 +88,7 @@ struct Micro: ParsableCommand {
         var secondsElapsed = 0.0
         while secondsElapsed < seconds {
             var builder = ChangeEventBuilder(settings: settings)
+            var unwrap = try options.map { try Unwrap($0, schemas: false) }
             for frame in frames {
                 guard case .xLogData(let data) = try ReplicationFrame.decode(frame) else { continue }
                 let message = try data.message()
@@ -85,7 +100,9 @@ struct Micro: ParsableCommand {
                 case .commit(let commit):
                     builder.commit(commit)
                 default:
-                    try builder.events(for: message, at: data.walStart, nowNanos: 1_700_000_000_000_000_000) { event in
+                    try builder.events(for: message, at: data.walStart, nowNanos: 1_700_000_000_000_000_000) { written in
+                        var event = written
+                        if unwrap != nil, try !unwrap!.apply(&event) { return }
                         events += 1
                         bytes += (event.key?.count ?? 0) + (event.value?.count ?? 0)
                     }

@@ -15,7 +15,8 @@ import Testing
     /// A create, an update, a delete and its tombstone, and a logical message, as the builder writes them.
     static func events(schemas: Bool = false) throws -> [ChangeEvent] {
         var builder = ChangeEventBuilder(
-            settings: EventSettings(topicPrefix: "p", databaseName: "db", schemas: schemas, version: "test"))
+            settings: EventSettings(
+                topicPrefix: "p", databaseName: "db", schemas: schemas, version: "test", envelopeLayouts: true))
         try builder.register(Self.relation, metadata: TableMetadata(primaryKey: ["id"], notNull: ["id"]))
         builder.begin(Begin(finalLSN: LSN(0x900), commitTimeMicros: 1_000_000, xid: 42))
         var events: [ChangeEvent] = []

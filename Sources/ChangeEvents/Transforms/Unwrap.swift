@@ -45,6 +45,10 @@ public struct Unwrap: Sendable {
         var field: String
         /// The added field's or header's name, prefix included.
         var name: String
+        /// `"field"`, as it appears in the envelope, to find the value.
+        var quotedField: [UInt8] = []
+        /// `"name":`, escaped, to write the added field.
+        var member: [UInt8] = []
 
         /// Parses `[struct.]field[:name]` as Debezium's `FieldReference` does.
         init?(_ text: String, prefix: String) {
@@ -71,6 +75,8 @@ public struct Unwrap: Sendable {
             } else {
                 name = prefix + (splits.count == 1 ? field : "\(splits[0])_\(field)")
             }
+            quotedField = Array("\"\(field)\"".utf8)
+            member = [UInt8(ascii: "\"")] + Unwrap.escaped(name) + Array("\":".utf8)
         }
     }
 
@@ -126,55 +132,63 @@ public struct Unwrap: Sendable {
 
     /// The record Debezium's transform makes of `event`, or nil when it drops it.
     public mutating func apply(_ event: ChangeEvent) throws(TransformError) -> ChangeEvent? {
+        var out = event
+        return try apply(&out) ? out : nil
+    }
+
+    /// Makes `event` the record Debezium's transform makes of it, in place; false when the transform drops it.
+    public mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         guard let value = event.value else {
             // A tombstone: an `op` header says it is a delete; it is kept only when rewriting with tombstones.
             defer { deleteHeaders = nil }
-            guard options.deleteHandling == .rewriteWithTombstone else { return nil }
-            var out = event
+            guard options.deleteHandling == .rewriteWithTombstone else { return false }
             if let deleted = deleteHeaders, deleted.topic == event.topic, deleted.key == event.key {
-                out.headers += deleted.headers
+                event.headers += deleted.headers
             }
             for header in headers where header.parent == .envelope && header.field == "op" {
-                out.headers.append(ChangeEvent.Header(name: header.name, value: Array("d".utf8)))
+                event.headers.append(ChangeEvent.Header(name: header.name, value: Array("d".utf8)))
             }
-            return out
+            return true
         }
         // Not an envelope (a logical message): passed on as it is.
-        guard let layout = event.envelope else { return event }
+        guard let layout = event.envelope else { return true }
+        event.envelope = nil
         let scanner = JSONScanner(value)
-        var out = event
-        out.envelope = nil
-        var added: [ChangeEvent.Header] = []
-        for header in headers {
-            added.append(ChangeEvent.Header(name: header.name, value: headerValue(header, scanner, layout)))
-        }
-        out.headers += added
         let afterIsNull = Self.isNull(value, layout.after)
-        if afterIsNull && !added.isEmpty { deleteHeaders = (event.topic, event.key, added) }
+        if !headers.isEmpty {
+            var added: [ChangeEvent.Header] = []
+            let lookup = Lookup(scanner: scanner, layout: layout)
+            for header in headers {
+                added.append(ChangeEvent.Header(name: header.name, value: headerValue(header, lookup)))
+            }
+            event.headers += added
+            if afterIsNull { deleteHeaders = (event.topic, event.key, added) }
+        }
         if afterIsNull && Self.isNull(value, layout.before) {
-            return nil  // a truncate
+            return false  // a truncate
         }
         if afterIsNull {
             switch options.deleteHandling {
             case .drop:
-                return nil
+                return false
             case .deleteToTombstone:
-                out.value = nil
+                event.value = nil
             case .tombstone:
-                out.value = schemas ? wrap(Array("null".utf8), schema: schema(for: layout.table, .nullRow)) : Array("null".utf8)
+                event.value =
+                    schemas ? wrap(Self.nullText, schema: schema(for: layout.table, .nullRow)) : Self.nullText
             case .rewrite, .rewriteWithTombstone:
-                out.value = try row(value[layout.before], deleted: true, scanner, layout)
+                event.value = try row(value[layout.before], deleted: true, scanner, layout)
             }
-            if let field = options.routeByField, out.value != nil {
-                if let topic = try route(field, row: layout.before, scanner, table: layout.table) { out.topic = topic }
+            if let field = options.routeByField, event.value != nil {
+                if let topic = try route(field, row: layout.before, scanner, table: layout.table) { event.topic = topic }
             }
-            return out
+            return true
         }
-        out.value = try row(value[layout.after], deleted: false, scanner, layout)
+        event.value = try row(value[layout.after], deleted: false, scanner, layout)
         if let field = options.routeByField, let topic = try route(field, row: layout.after, scanner, table: layout.table) {
-            out.topic = topic
+            event.topic = topic
         }
-        return out
+        return true
     }
 
     private static func isNull(_ value: [UInt8], _ range: Range<Int>) -> Bool {
@@ -185,24 +199,29 @@ public struct Unwrap: Sendable {
     private mutating func row(
         _ row: ArraySlice<UInt8>, deleted: Bool, _ scanner: JSONScanner, _ layout: EnvelopeLayout
     ) throws(TransformError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(row.count + 64 + (schemas ? 1024 : 0))
-        var payload = Array(row.dropLast())
-        var hasMembers = payload.count > 1
-        func add(_ name: String, _ json: ArraySlice<UInt8>) {
-            if hasMembers { payload.append(UInt8(ascii: ",")) }
-            hasMembers = true
-            payload.append(UInt8(ascii: "\""))
-            payload.append(contentsOf: Self.escaped(name))
-            payload.append(contentsOf: Array("\":".utf8))
-            payload.append(contentsOf: json)
+        var payload: [UInt8] = []
+        payload.reserveCapacity(row.count + 32 + fields.count * 32)
+        payload.append(contentsOf: row.dropLast())
+        // A row with no columns is `{}`: its first added member needs no comma.
+        var separator = payload.count > 1
+        if rewrites {
+            if separator { payload.append(UInt8(ascii: ",")) }
+            separator = true
+            payload.append(contentsOf: Self.deletedMember)
+            payload.append(contentsOf: deleted ? Self.trueText : Self.falseText)
         }
-        if rewrites { add("__deleted", deleted ? ArraySlice("\"true\"".utf8) : ArraySlice("\"false\"".utf8)) }
-        for field in fields { add(field.name, fieldValue(field, scanner, layout)) }
+        if !fields.isEmpty {
+            let lookup = Lookup(scanner: scanner, layout: layout)
+            for index in fields.indices {
+                if separator { payload.append(UInt8(ascii: ",")) }
+                separator = true
+                payload.append(contentsOf: fields[index].member)
+                payload.append(contentsOf: lookup.value(of: fields[index]))
+            }
+        }
         payload.append(UInt8(ascii: "}"))
         guard schemas else { return payload }
-        out = wrap(payload, schema: schema(for: layout.table, .row))
-        return out
+        return wrap(payload, schema: schema(for: layout.table, .row))
     }
 
     private func wrap(_ payload: [UInt8], schema: [UInt8]) -> [UInt8] {
@@ -216,28 +235,41 @@ public struct Unwrap: Sendable {
     }
 
     /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
-    private func fieldValue(_ field: FieldReference, _ scanner: JSONScanner, _ layout: EnvelopeLayout) -> ArraySlice<UInt8> {
-        let bytes = scanner.bytes
-        let range: Range<Int>?
-        switch field.parent {
-        case .source: range = scanner.member(field.field, ofObjectAt: layout.source.lowerBound)
-        case .transaction:
-            range =
-                Self.isNull(bytes, layout.transaction)
-                ? nil : scanner.member(field.field, ofObjectAt: layout.transaction.lowerBound)
-        case .envelope: range = scanner.member(field.field, ofObjectAt: layout.payload.lowerBound)
+    private static let deletedMember = Array("\"__deleted\":".utf8)
+    private static let trueText = Array("\"true\"".utf8)
+    private static let falseText = Array("\"false\"".utf8)
+    private static let nullText = Array("null".utf8)
+
+    /// Finds envelope fields of one event in the flat parts of its envelope, without listing members.
+    struct Lookup {
+        let scanner: JSONScanner
+        let layout: EnvelopeLayout
+
+        /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
+        func value(of field: FieldReference) -> ArraySlice<UInt8> {
+            let bytes = scanner.bytes
+            let range: Range<Int>?
+            switch field.parent {
+            case .source: range = scanner.flatMember(field.quotedField, in: layout.source)
+            case .transaction:
+                range =
+                    Unwrap.isNull(bytes, layout.transaction)
+                    ? nil : scanner.flatMember(field.quotedField, in: layout.transaction)
+            case .envelope: range = scanner.flatMember(field.quotedField, in: layout.tail)
+            }
+            guard let range else { return Unwrap.nullText[...] }
+            // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
+            if field.parent == .source, field.field == "snapshot", bytes[range].elementsEqual(Unwrap.falseText) {
+                return Unwrap.nullText[...]
+            }
+            return bytes[range]
         }
-        guard let range else { return ArraySlice("null".utf8) }
-        // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
-        if field.parent == .source, field.field == "snapshot", bytes[range].elementsEqual("\"false\"".utf8) {
-            return ArraySlice("null".utf8)
-        }
-        return bytes[range]
     }
 
     /// A header's value as Kafka Connect's SimpleHeaderConverter writes it: a string bare, anything else as its JSON.
-    private func headerValue(_ field: FieldReference, _ scanner: JSONScanner, _ layout: EnvelopeLayout) -> [UInt8] {
-        let json = fieldValue(field, scanner, layout)
+    private func headerValue(_ field: FieldReference, _ lookup: Lookup) -> [UInt8] {
+        let scanner = lookup.scanner
+        let json = lookup.value(of: field)
         if json.first == UInt8(ascii: "\""), let text = scanner.string(at: json.startIndex..<json.endIndex) {
             return Array(text.utf8)
         }
@@ -263,7 +295,7 @@ public struct Unwrap: Sendable {
         return topic.allSatisfy(\.isWhitespace) ? nil : topic
     }
 
-    private static func escaped(_ name: String) -> [UInt8] {
+    static func escaped(_ name: String) -> [UInt8] {
         var buffer = JSONBuffer()
         buffer.appendString(name)
         return Array(buffer.bytes.dropFirst().dropLast())
