@@ -12,6 +12,8 @@ public struct ConnectorConfig: Sendable {
     public var heartbeat: Heartbeat = Heartbeat()
     /// Applied to every event after it is written, in order.
     public var transforms: [TransformConfig] = []
+    /// nil = off: messages of any prefix are events.
+    public var correlation: Correlation?
     /// The file it came from, for messages.
     public var sourceFile: String
 
@@ -160,6 +162,20 @@ public struct ConnectorConfig: Sendable {
         case skip
         /// Send the event to the dead-letter topic with headers saying why, then go on.
         case deadLetter = "dead_letter"
+    }
+
+    /// Correlation ids and trace context set by the application once per transaction, with a transactional logical
+    /// message, and carried as headers by every event of the transaction that follows it.
+    public struct Correlation: Sendable, Equatable {
+        public static let defaultPrefix = "tributary.context"
+        /// The logical message prefix that sets the context; such messages are consumed, never emitted.
+        public var messagePrefix: String = Correlation.defaultPrefix
+        /// Keys of the message's JSON object → header names; empty = every string key under its own name.
+        public var headers: [(key: String, header: String)] = []
+
+        public static func == (lhs: Correlation, rhs: Correlation) -> Bool {
+            lhs.messagePrefix == rhs.messagePrefix && lhs.headers.elementsEqual(rhs.headers) { $0 == $1 }
+        }
     }
 
     /// Keeps a slot moving while the captured tables are idle.

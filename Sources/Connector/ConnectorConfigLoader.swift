@@ -279,13 +279,15 @@ struct ConfigReader {
         let errors = top["errors"].map { errorsSection($0.value) } ?? ConnectorConfig.Errors()
         let heartbeat = top["heartbeat"].map { heartbeatSection($0.value) } ?? ConnectorConfig.Heartbeat()
         let transforms = top["transforms"].map { transformsSection($0.value) } ?? []
+        var correlation: ConnectorConfig.Correlation?? = .some(nil)
+        if let entry = top["correlation"] { correlation = correlationSection(entry.value).map { .some($0) } }
 
         guard let name, let postgres, let kafka, let events, let snapshot, let errors, let heartbeat, let transforms,
-            diagnostics.isEmpty
+            let correlation, diagnostics.isEmpty
         else { return nil }
         return ConnectorConfig(
             name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, errors: errors,
-            heartbeat: heartbeat, transforms: transforms, sourceFile: file)
+            heartbeat: heartbeat, transforms: transforms, correlation: correlation, sourceFile: file)
     }
 
     mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
@@ -521,6 +523,39 @@ struct ConfigReader {
         return valid ? errors : nil
     }
 
+    mutating func correlationSection(_ node: Node) -> ConnectorConfig.Correlation? {
+        guard let section = mapping(node, path: "correlation", allowed: ConnectorConfigLoader.keys(in: "correlation")) else {
+            return nil
+        }
+        var correlation = ConnectorConfig.Correlation()
+        var valid = true
+        if let entry = section["message_prefix"], let text = string(entry.value, "correlation.message_prefix") {
+            if text.isEmpty || text == heartbeatMessagePrefix {
+                error(entry.value, "correlation.message_prefix must be a prefix of its own, such as tributary.context")
+                valid = false
+            }
+            correlation.messagePrefix = text
+        }
+        if let entry = section["headers"] {
+            guard case .mapping(let mapping) = entry.value else {
+                error(
+                    entry.value,
+                    "correlation.headers must be a mapping of message keys to header names, such as {traceparent: traceparent}")
+                return nil
+            }
+            for (key, value) in mapping {
+                guard let name = key.scalar?.string, let header = string(value, "correlation.headers.\(name)"), !header.isEmpty
+                else {
+                    error(value, "correlation.headers: each entry maps a message key to a header name")
+                    valid = false
+                    continue
+                }
+                correlation.headers.append((name, header))
+            }
+        }
+        return valid ? correlation : nil
+    }
+
     mutating func heartbeatSection(_ node: Node) -> ConnectorConfig.Heartbeat? {
         guard let section = mapping(node, path: "heartbeat", allowed: ConnectorConfigLoader.keys(in: "heartbeat")) else {
             return nil
@@ -707,7 +742,8 @@ extension ConnectorConfigLoader {
     /// Every key a connector file may hold, by section ("" is the top level). The loader refuses any
     /// other key, and docs/configuration.md must list exactly these (ConfigurationDocTests).
     public static let sections: [(section: String, keys: [String])] = [
-        ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat", "transforms"]),
+        ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat", "transforms", "correlation"]),
+        ("correlation", ["message_prefix", "headers"]),
         (
             "postgres",
             [

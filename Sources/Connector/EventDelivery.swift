@@ -64,15 +64,16 @@ final class EventDelivery {
     /// Passes a written event through the transforms and sends what they make; an event they cannot make a record of
     /// goes through `errors.mode`.
     @inline(__always)
-    func submit(_ event: ChangeEvent, token: UInt64) throws {
+    func submit(_ event: consuming ChangeEvent, token: UInt64) throws {
         if transforms.isEmpty { return try send(event, token: token) }
-        let transformed: ChangeEvent?
+        var transformed = event
+        let kept: Bool
         do {
-            transformed = try transforms.apply(event)
+            kept = try transforms.apply(&transformed)
         } catch {
-            return try untransformable(error, event, token: token)
+            return try untransformable(error, transformed, token: token)
         }
-        if let transformed { try send(transformed, token: token) }
+        if kept { try send(transformed, token: token) }
     }
 
     /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full.

@@ -18,13 +18,9 @@ struct EventTransforms {
 
     var isEmpty: Bool { unwrap == nil }
 
-    /// The event the transforms make, or nil when one drops it.
-    mutating func apply(_ event: ChangeEvent) throws(TransformError) -> ChangeEvent? {
-        var current = event
-        if unwrap != nil {
-            guard let next = try unwrap!.apply(current) else { return nil }
-            current = next
-        }
-        return current
+    /// Makes `event` what the transforms make of it, in place; false when one drops it.
+    mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
+        if unwrap != nil, try !unwrap!.apply(&event) { return false }
+        return true
     }
 }

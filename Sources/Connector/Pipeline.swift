@@ -44,6 +44,10 @@ public final class Pipeline {
     private let tableFilter: TableFilter
     /// Names this session in Debezium's `__debezium.context.runId` header.
     private let runID: String
+    /// Reads transactions' context messages, when `correlation` is set.
+    private let context: TransactionContext?
+    /// The open transaction's context headers, from its context message.
+    private var contextHeaders: [ChangeEvent.Header] = []
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -66,6 +70,7 @@ public final class Pipeline {
             sink: sink, config: config, metrics: metrics, status: status, logger: logger, firstToken: firstToken,
             clock: clock)
         self.runID = RunIdentifier.make()
+        self.context = config.correlation.map { TransactionContext(correlation: $0) }
         self.builder = ChangeEventBuilder(settings: Self.settings(config, database: "", runID: runID))
         self.tableFilter = TableFilter(config.postgres)
         self.schedule = StreamSchedule(
@@ -79,7 +84,8 @@ public final class Pipeline {
             tombstones: config.events.tombstones, skippedOperations: config.events.skippedOperations,
             version: TributaryVersion.current, values: config.events.values,
             contextHeaders: config.events.contextHeaders
-                ? ChangeEvent.Header.debeziumContext(logicalName: config.kafka.topicPrefix, runID: runID) : [])
+                ? ChangeEvent.Header.debeziumContext(logicalName: config.kafka.topicPrefix, runID: runID) : [],
+            envelopeLayouts: !config.transforms.isEmpty)
     }
 
     /// The first token a following session may use.
@@ -221,6 +227,7 @@ public final class Pipeline {
             lastCommitMicros = begin.commitTimeMicros
             openToken = delivery.tracker.begin()
         case .commit(let commit):
+            contextHeaders = []
             builder.commit(commit)
             if let token = openToken { delivery.tracker.commit(token: token, endLSN: commit.endLSN) }
             openToken = nil
@@ -259,6 +266,9 @@ public final class Pipeline {
         case .message(let decodingMessage):
             // A heartbeat's own message only moves the position; it is not an event.
             if decodingMessage.prefix == heartbeatMessagePrefix { return }
+            if let context, decodingMessage.prefix == context.correlation.messagePrefix {
+                return readContext(decodingMessage, context)
+            }
             if decodingMessage.isTransactional {
                 try emit(message, at: decodingMessage.lsn, token: try transactionToken(lsn))
             } else {
@@ -267,6 +277,26 @@ public final class Pipeline {
                 try emit(message, at: decodingMessage.lsn, token: token)
                 delivery.tracker.commit(token: token, endLSN: decodingMessage.lsn)
             }
+        }
+    }
+
+    /// Takes a transaction's context message: its headers go on every event of the transaction that follows it.
+    private func readContext(_ message: DecodingMessage, _ context: TransactionContext) {
+        guard message.isTransactional, openToken != nil else {
+            logger.warning(
+                """
+                a context message was sent outside a transaction, so no event carries it; send it with \
+                pg_logical_emit_message(true, …) inside the transaction
+                """,
+                metadata: ["lsn": "\(message.lsn)", "prefix": "\(message.prefix)"])
+            return
+        }
+        do {
+            contextHeaders = try context.headers(from: message.content)
+        } catch {
+            logger.warning(
+                "a context message cannot be read, so the transaction's events carry no context: \(error)",
+                metadata: ["lsn": "\(message.lsn)", "prefix": "\(message.prefix)"])
         }
     }
 
@@ -282,7 +312,10 @@ public final class Pipeline {
     private func emit(_ message: LogicalMessage, at lsn: LSN, token: UInt64) throws {
         do {
             try builder.events(for: message, at: lsn, nowNanos: eventClockNanos) { event in
-                try delivery.submit(event, token: token)
+                if contextHeaders.isEmpty { return try delivery.submit(event, token: token) }
+                var withContext = event
+                withContext.headers += contextHeaders
+                try delivery.submit(withContext, token: token)
             }
         } catch let error as EventEncodingError {
             try delivery.unwritable(error, at: lsn, token: token)

@@ -38,6 +38,12 @@ public enum PGOutputBytes {
         [UInt8(ascii: "I")] + be32(oid) + [UInt8(ascii: "N")] + tuple(values)
     }
 
+    /// A logical decoding message ('M'), as `pg_logical_emit_message` sends it.
+    public static func message(transactional: Bool, lsn: LSN, prefix: String, content: String) -> [UInt8] {
+        [UInt8(ascii: "M"), transactional ? 1 : 0] + be(lsn.rawValue) + cString(prefix)
+            + be32(UInt32(content.utf8.count)) + Array(content.utf8)
+    }
+
     public static func tuple(_ values: [String?]) -> [UInt8] {
         var bytes = be16(UInt16(values.count))
         for value in values {

@@ -56,7 +56,8 @@ struct Micro: ParsableCommand {
             unwrap.addFields = ["op", "table", "lsn", "source.ts_ms"]
             unwrap.deleteHandling = .rewrite
             let shapes = [("", nil), ("+unwrap", unwrap)] as [(String, Unwrap.Options?)]
-            for (label, transform) in shapes where self.transform == "both" || self.transform == (transform == nil ? "plain" : "unwrap") {
+            for (label, transform) in shapes
+            where self.transform == "both" || self.transform == (transform == nil ? "plain" : "unwrap") {
                 var results: [(eventsPerSecond: Double, bytesPerEvent: Double)] = []
                 for _ in 0..<max(1, rounds) {
                     results.append(

@@ -556,6 +556,40 @@ final class ManualClock: SessionClock {
         }
     }
 
+    /// A transaction's context message puts its members on the transaction's following events as headers, and is
+    /// not emitted itself; the next transaction starts without it.
+    @Test(arguments: [false, true])
+    func aContextMessageBecomesHeadersOfItsTransactionsEvents(renamed: Bool) throws {
+        let context = #"{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "correlation_id": "order-17"}"#
+        var frames = [
+            PGOutputBytes.xLogData(LSN(0x100), PGOutputBytes.begin(finalLSN: LSN(0x180), xid: 7)),
+            PGOutputBytes.xLogData(
+                LSN(0x100),
+                PGOutputBytes.relation(
+                    oid: 1, schema: "public", table: "items", columns: [("id", 23, true), ("label", 25, false)])),
+            PGOutputBytes.xLogData(
+                LSN(0x108),
+                PGOutputBytes.message(transactional: true, lsn: LSN(0x108), prefix: "tributary.context", content: context)),
+            PGOutputBytes.xLogData(LSN(0x110), PGOutputBytes.insert(oid: 1, ["1", "one"])),
+            PGOutputBytes.xLogData(LSN(0x1A0), PGOutputBytes.commit(commitLSN: LSN(0x180), endLSN: LSN(0x1A0))),
+        ]
+        frames += [
+            PGOutputBytes.xLogData(LSN(0x200), PGOutputBytes.begin(finalLSN: LSN(0x280), xid: 8)),
+            PGOutputBytes.xLogData(LSN(0x210), PGOutputBytes.insert(oid: 1, ["2", "two"])),
+            PGOutputBytes.xLogData(LSN(0x2A0), PGOutputBytes.commit(commitLSN: LSN(0x280), endLSN: LSN(0x2A0))),
+        ]
+        let sink = HoldingSink()
+        let mapping = renamed ? ", headers: {traceparent: traceparent, correlation_id: x-correlation-id}" : ""
+        try run(
+            ScriptedSource(start: LSN(0x50), frames: frames), sink,
+            config: Self.config("correlation: {message_prefix: tributary.context\(mapping)}"))
+        try #require(sink.events.count == 2, "the context message is not an event")
+        let first = Dictionary(sink.events[0].headers.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }) { a, _ in a }
+        #expect(first["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        #expect(first[renamed ? "x-correlation-id" : "correlation_id"] == "order-17")
+        #expect(!sink.events[1].headers.contains { $0.name == "traceparent" }, "the next transaction has no context")
+    }
+
     /// Acknowledges every event except those to one topic, which it refuses as Kafka refuses an event too large.
     final class RefusingSink: EventSink, @unchecked Sendable {
         let refusedTopic: String

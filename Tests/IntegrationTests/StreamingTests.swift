@@ -178,3 +178,39 @@ import Testing
         #expect(try await connector.terminate() == 0)
     }
 }
+
+/// Correlation ids and trace context set once per transaction reach every following event of it as headers,
+/// through a real server's logical messages.
+@Suite struct CorrelationTests {
+    @Test func aTransactionsContextMessageBecomesItsEventsHeaders() async throws {
+        let harness = try Harness(
+            database: "stream_correlation", extra: "correlation: {headers: {traceparent: traceparent, order: x-order-id}}")
+        try harness.db.execute("CREATE TABLE orders (id int PRIMARY KEY, total int)")
+        // Made beforehand, so that a context message emitted by mistake would be read.
+        try harness.kafka.createTopic("it.message", partitions: 1)
+        let process = try await harness.startConnector()
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        _ = try harness.transaction([
+            "SELECT pg_logical_emit_message(true, 'tributary.context', '{\"traceparent\": \"\(traceparent)\", \"order\": \"17\"}')",
+            "INSERT INTO orders VALUES (17, 100)",
+            "UPDATE orders SET total = 120 WHERE id = 17",
+        ])
+        _ = try harness.transaction([
+            "INSERT INTO orders VALUES (18, 5)", "SELECT pg_logical_emit_message(true, 'audit', 'a message is still an event')",
+        ])
+        let records = try await harness.records(["it.public.orders", "it.message"], atLeast: 4)
+        #expect(try await process.terminate() == 0)
+        let orders = records.filter { $0.topic == "it.public.orders" }.map(Event.init)
+        try #require(orders.count == 3)
+        // By key: the topic's partitions do not keep order between keys.
+        let seventeen = orders.filter { $0.key == "{\"id\":17}" }
+        #expect(seventeen.count == 2)
+        #expect(seventeen.allSatisfy { $0.header("traceparent") == traceparent && $0.header("x-order-id") == "17" })
+        #expect(
+            orders.first { $0.key == "{\"id\":18}" }?.header("traceparent") == nil, "another transaction, no context")
+        let messages = records.filter { $0.topic == "it.message" }
+        #expect(
+            messages.count == 1 && messages[0].valueText?.contains("\"prefix\":\"audit\"") == true,
+            "the context message is consumed; another prefix is an event")
+    }
+}
