@@ -4,6 +4,13 @@ import ChangeEvents
 struct EventTransforms {
     /// The envelope transform, first when there is one (the loader checks the order).
     private var unwrap: Unwrap?
+    /// The routing transforms, in the file's order.
+    private var routers: [Router] = []
+
+    private enum Router {
+        case regex(RegexRouter)
+        case logicalTable(LogicalTableRouter)
+    }
 
     /// No transforms.
     init() {}
@@ -12,15 +19,29 @@ struct EventTransforms {
         for config in configs {
             switch config {
             case .unwrap(let options): unwrap = try Unwrap(options, schemas: schemas)
+            case .regexRouter(let regex, let replacement):
+                routers.append(.regex(try RegexRouter(regex: regex, replacement: replacement)))
+            case .logicalTableRouter(let options):
+                routers.append(.logicalTable(try LogicalTableRouter(options, schemas: schemas)))
             }
         }
     }
 
-    var isEmpty: Bool { unwrap == nil }
+    var isEmpty: Bool { unwrap == nil && routers.isEmpty }
 
     /// Makes `event` what the transforms make of it, in place; false when one drops it.
     mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         if unwrap != nil, try !unwrap!.apply(&event) { return false }
+        for index in routers.indices {
+            switch routers[index] {
+            case .regex(var router):
+                router.apply(&event)
+                routers[index] = .regex(router)
+            case .logicalTable(var router):
+                router.apply(&event)
+                routers[index] = .logicalTable(router)
+            }
+        }
         return true
     }
 }

@@ -6,6 +6,10 @@ import Yams
 public enum TransformConfig: Sendable, Equatable {
     /// `io.debezium.transforms.ExtractNewRecordState`.
     case unwrap(Unwrap.Options)
+    /// `io.debezium.transforms.ByLogicalTableRouter`.
+    case logicalTableRouter(LogicalTableRouter.Options)
+    /// `org.apache.kafka.connect.transforms.RegexRouter`.
+    case regexRouter(regex: String, replacement: String)
 
     /// The keys each transform type takes besides `type`, as docs/configuration.md lists them.
     public static let keys: [(type: String, keys: [String])] = [
@@ -15,7 +19,9 @@ public enum TransformConfig: Sendable, Equatable {
                 "add_fields", "add_headers", "add_fields_prefix", "add_headers_prefix", "delete_tombstone_handling_mode",
                 "route_by_field", "replace_null_with_default",
             ]
-        )
+        ),
+        ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
+        ("regex_router", ["regex", "replacement"]),
     ]
 }
 
@@ -58,6 +64,36 @@ extension ConfigReader {
             switch type {
             case "unwrap":
                 if let options = unwrapOptions(section, path: path) { transforms.append(.unwrap(options)) } else { valid = false }
+            case "logical_table_router":
+                let regex = requiredRegex(section, "topic_regex", path: path, item: item)
+                let replacement = requiredString(section, "topic_replacement", path: path, item: item)
+                guard let regex, let replacement else {
+                    valid = false
+                    continue
+                }
+                var options = LogicalTableRouter.Options(topicRegex: regex, topicReplacement: replacement)
+                if let entry = section["key_enforce_uniqueness"] {
+                    if let value = bool(entry.value, "\(path).key_enforce_uniqueness") {
+                        options.keyEnforceUniqueness = value
+                    } else {
+                        valid = false
+                    }
+                }
+                if checkReplacement(regex, replacement, section["topic_replacement"]?.value, path: path) {
+                    transforms.append(.logicalTableRouter(options))
+                } else {
+                    valid = false
+                }
+            case "regex_router":
+                let regex = requiredRegex(section, "regex", path: path, item: item)
+                let replacement = requiredString(section, "replacement", path: path, item: item)
+                guard let regex, let replacement,
+                    checkReplacement(regex, replacement, section["replacement"]?.value, path: path)
+                else {
+                    valid = false
+                    continue
+                }
+                transforms.append(.regexRouter(regex: regex, replacement: replacement))
             default:
                 valid = false
             }
@@ -67,6 +103,40 @@ extension ConfigReader {
             valid = false
         }
         return valid ? transforms : nil
+    }
+
+    mutating func requiredString(
+        _ section: [String: (key: Node, value: Node)], _ key: String, path: String, item: Node
+    ) -> String? {
+        guard let entry = section[key] else {
+            error(item, "\(path) needs \(key)")
+            return nil
+        }
+        return string(entry.value, "\(path).\(key)")
+    }
+
+    mutating func requiredRegex(
+        _ section: [String: (key: Node, value: Node)], _ key: String, path: String, item: Node
+    ) -> String? {
+        guard let text = requiredString(section, key, path: path, item: item) else { return nil }
+        do {
+            _ = try Regex(text)
+        } catch {
+            self.error(section[key]?.value, "\(path).\(key): '\(text)' is not a regular expression (\(error))")
+            return nil
+        }
+        return text
+    }
+
+    /// Whether the replacement is one a Java `Matcher` takes (`$1`, `${name}`, `\$`).
+    mutating func checkReplacement(_ regex: String, _ replacement: String, _ node: Node?, path: String) -> Bool {
+        do {
+            _ = try TopicRule(pattern: regex, replacement: replacement)
+            return true
+        } catch {
+            self.error(node, "\(path): \(error)")
+            return false
+        }
     }
 
     mutating func unwrapOptions(_ section: [String: (key: Node, value: Node)], path: String) -> Unwrap.Options? {

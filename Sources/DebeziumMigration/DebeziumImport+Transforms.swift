@@ -10,7 +10,11 @@ extension DebeziumImport {
                 "add.fields", "add.headers", "add.fields.prefix", "add.headers.prefix", "delete.tombstone.handling.mode",
                 "route.by.field", "replace.null.with.default",
             ]
-        )
+        ),
+        "io.debezium.transforms.ByLogicalTableRouter": (
+            "logical_table_router", ["topic.regex", "topic.replacement", "key.enforce.uniqueness"]
+        ),
+        "org.apache.kafka.connect.transforms.RegexRouter": ("regex_router", ["regex", "replacement"]),
     ]
 
     /// Options whose values are lists (comma-separated in Debezium).

@@ -130,3 +130,37 @@ import Testing
         #expect(JSONScanner(Array(#""\u00e9\ud83d\ude00""#.utf8)).string(at: 0..<20) == "é😀")
     }
 }
+
+/// The routing transforms on their own.
+@Suite struct TopicRoutingTests {
+    @Test func aJavaReplacementTakesGroupsAndEscapes() throws {
+        let rule = try TopicRule(pattern: #"dbz\.public\.(?<table>.*)_(\d+)"#, replacement: #"all.${table}.$2\$"#)
+        #expect(rule.apply("dbz.public.orders_7") == "all.orders.7$")
+        #expect(rule.apply("xdbz.public.orders_7") == nil, "the whole topic must match")
+        #expect(throws: TransformError.self) { try TopicRule(pattern: "(", replacement: "x") }
+        #expect(throws: TransformError.self) { try TopicRule(pattern: "a", replacement: "x$") }
+    }
+
+    @Test func aLogicalTableRouterAddsThePhysicalTableToTheKey() throws {
+        var router = try LogicalTableRouter(
+            .init(topicRegex: #"p\.public\.(.*)"#, topicReplacement: "p.all"), schemas: false)
+        var event = try #require(try UnwrapTests.events().first)
+        router.apply(&event)
+        #expect(event.topic == "p.all")
+        let key = event.key.map { String(decoding: $0, as: UTF8.self) }
+        #expect(key == #"{"id":1,"__dbz__physicalTableIdentifier":"p.public.items"}"#)
+
+        var withSchemas = try LogicalTableRouter(
+            .init(topicRegex: #"p\.public\.(.*)"#, topicReplacement: "p.all"), schemas: true)
+        var typed = try #require(try UnwrapTests.events(schemas: true).first)
+        withSchemas.apply(&typed)
+        let typedKey = try #require(typed.key.map { String(decoding: $0, as: UTF8.self) })
+        #expect(
+            typedKey == #"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},"#
+                + #"{"type":"string","optional":false,"field":"__dbz__physicalTableIdentifier"}],"optional":false,"#
+                + #""name":"p.all.Key"},"payload":{"id":1,"__dbz__physicalTableIdentifier":"p.public.items"}}"#)
+        let value = try #require(typed.value.map { String(decoding: $0, as: UTF8.self) })
+        #expect(value.contains(#""name":"p.all.Value""#) && value.contains(#""name":"p.all.Envelope""#))
+        #expect(!value.contains("p.public.items.Value"))
+    }
+}

@@ -300,8 +300,29 @@ import Testing
         #expect(config.transforms == [.unwrap(expected)])
     }
 
+    @Test func unwrapThenRoutingKeepTheirOrder() throws {
+        let result = try DebeziumImportTests.convert([
+            "transforms": "unwrap, reroute,rename",
+            "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.reroute.type": "io.debezium.transforms.ByLogicalTableRouter",
+            "transforms.reroute.topic.regex": #"p\.public\.orders_(\d+)"#,
+            "transforms.reroute.topic.replacement": "p.public.orders",
+            "transforms.reroute.key.enforce.uniqueness": "false",
+            "transforms.rename.type": "org.apache.kafka.connect.transforms.RegexRouter",
+            "transforms.rename.regex": #"p\.(.*)"#, "transforms.rename.replacement": "cdc.$1",
+        ])
+        let config = try DebeziumImportTests.load(result.yaml)
+        var router = LogicalTableRouter.Options(topicRegex: #"p\.public\.orders_(\d+)"#, topicReplacement: "p.public.orders")
+        router.keyEnforceUniqueness = false
+        #expect(
+            config.transforms == [
+                .unwrap(Unwrap.Options()), .logicalTableRouter(router),
+                .regexRouter(regex: #"p\.(.*)"#, replacement: "cdc.$1"),
+            ])
+    }
+
     @Test(arguments: [
-        (["transforms.route.type": "io.debezium.transforms.ByLogicalTableRouter"], "does not run this transform"),
+        (["transforms.route.type": "io.debezium.transforms.outbox.EventRouter"], "does not run this transform"),
         (["transforms.unwrap.drop.fields.header.name": "x"], "does not take drop.fields.header.name"),
         (["transforms.unwrap.predicate": "isOrders"], "does not take predicate"),
         (["transforms.other.type": "io.debezium.transforms.ExtractNewRecordState"], "which transforms does not list"),

@@ -27,6 +27,31 @@ import Testing
         ),
     ]
 
+    static let routingCases: [(golden: String, transform: String, count: Int, topics: [String])] = [
+        (
+            "route-logical",
+            #"[{type: logical_table_router, topic_regex: 'dbz\.public\.u_(.*)', topic_replacement: dbz.public.u_all}]"#, 14,
+            ["dbz.public.u_all", "dbz.message"]
+        ),
+        (
+            "route-logical-nokey",
+            #"[{type: logical_table_router, topic_regex: 'dbz\.public\.u_(.*)', topic_replacement: dbz.public.u_all, key_enforce_uniqueness: false}]"#,
+            14, ["dbz.public.u_all", "dbz.message"]
+        ),
+        (
+            "route-regex", #"[{type: unwrap}, {type: regex_router, regex: 'dbz\.public\.(.*)', replacement: 'cdc.$1'}]"#, 10,
+            ["cdc.u_items", "cdc.u_pairs", "dbz.message"]
+        ),
+    ]
+
+    @Test(arguments: routingCases.indices, [false, true])
+    func routingMatchesDebezium(index: Int, schemas: Bool) async throws {
+        let routing = Self.routingCases[index]
+        try await TypeFidelityTests().run(
+            routing.golden, ddl: "unwrap.sql", dml: "unwrap-dml.sql", schemas: schemas, expectedCount: routing.count,
+            topics: routing.topics, transforms: routing.transform)
+    }
+
     @Test(arguments: unwrapCases.indices, [false, true])
     func unwrapMatchesDebezium(index: Int, schemas: Bool) async throws {
         let unwrap = Self.unwrapCases[index]
