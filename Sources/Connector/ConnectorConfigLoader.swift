@@ -177,9 +177,12 @@ struct ConfigReader {
                     return nil
                 }
                 result += value.trimmingCharacters(in: .newlines)
-            } else {
+            } else if reference.contains(":") {
                 error(node, "\(path): unknown reference '${\(reference)}'; use ${env:NAME} or ${file:/path}")
                 return nil
+            } else {
+                // `${name}` without a scheme is kept: a transform's replacement names a regex group so.
+                result += "${\(reference)}"
             }
             rest = rest[rest.index(after: close)...]
         }

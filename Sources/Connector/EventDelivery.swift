@@ -73,7 +73,11 @@ final class EventDelivery {
         } catch {
             return try untransformable(error, transformed, token: token)
         }
-        if kept { try send(transformed, token: token) }
+        if kept {
+            try send(transformed, token: token)
+        } else if let warning = transforms.warning {
+            logger.warning("\(warning)", metadata: ["lsn": "\(transformed.lsn.map(\.description) ?? "?")"])
+        }
     }
 
     /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full.

@@ -4,6 +4,7 @@ import ChangeEvents
 struct EventTransforms {
     /// The envelope transform, first when there is one (the loader checks the order).
     private var unwrap: Unwrap?
+    private var outbox: OutboxRouter?
     /// The routing transforms, in the file's order.
     private var routers: [Router] = []
 
@@ -19,6 +20,7 @@ struct EventTransforms {
         for config in configs {
             switch config {
             case .unwrap(let options): unwrap = try Unwrap(options, schemas: schemas)
+            case .outbox(let options): outbox = try OutboxRouter(options, schemas: schemas)
             case .regexRouter(let regex, let replacement):
                 routers.append(.regex(try RegexRouter(regex: regex, replacement: replacement)))
             case .logicalTableRouter(let options):
@@ -27,11 +29,15 @@ struct EventTransforms {
         }
     }
 
-    var isEmpty: Bool { unwrap == nil && routers.isEmpty }
+    var isEmpty: Bool { unwrap == nil && outbox == nil && routers.isEmpty }
+
+    /// Why the last event was dropped, when the operator should hear of it.
+    var warning: String? { outbox?.warning }
 
     /// Makes `event` what the transforms make of it, in place; false when one drops it.
     mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         if unwrap != nil, try !unwrap!.apply(&event) { return false }
+        if outbox != nil, try !outbox!.apply(&event) { return false }
         for index in routers.indices {
             switch routers[index] {
             case .regex(var router):

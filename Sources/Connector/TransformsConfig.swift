@@ -6,6 +6,8 @@ import Yams
 public enum TransformConfig: Sendable, Equatable {
     /// `io.debezium.transforms.ExtractNewRecordState`.
     case unwrap(Unwrap.Options)
+    /// `io.debezium.transforms.outbox.EventRouter`.
+    case outbox(OutboxRouter.Options)
     /// `io.debezium.transforms.ByLogicalTableRouter`.
     case logicalTableRouter(LogicalTableRouter.Options)
     /// `org.apache.kafka.connect.transforms.RegexRouter`.
@@ -18,6 +20,14 @@ public enum TransformConfig: Sendable, Equatable {
             [
                 "add_fields", "add_headers", "add_fields_prefix", "add_headers_prefix", "delete_tombstone_handling_mode",
                 "route_by_field", "replace_null_with_default",
+            ]
+        ),
+        (
+            "outbox",
+            [
+                "table_field_event_id", "table_field_event_key", "table_field_event_type", "table_field_event_payload",
+                "table_fields_additional_placement", "route_by_field", "route_topic_regex", "route_topic_replacement",
+                "route_tombstone_on_empty_payload", "table_op_invalid_behavior",
             ]
         ),
         ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
@@ -64,6 +74,8 @@ extension ConfigReader {
             switch type {
             case "unwrap":
                 if let options = unwrapOptions(section, path: path) { transforms.append(.unwrap(options)) } else { valid = false }
+            case "outbox":
+                if let options = outboxOptions(section, path: path) { transforms.append(.outbox(options)) } else { valid = false }
             case "logical_table_router":
                 let regex = requiredRegex(section, "topic_regex", path: path, item: item)
                 let replacement = requiredString(section, "topic_replacement", path: path, item: item)
@@ -98,8 +110,17 @@ extension ConfigReader {
                 valid = false
             }
         }
-        if let position = transforms.dropFirst().firstIndex(where: { if case .unwrap = $0 { true } else { false } }) {
-            error(sequence[position], "an unwrap transform must come first in transforms: it reads the Debezium envelope")
+        func readsEnvelope(_ transform: TransformConfig) -> Bool {
+            switch transform {
+            case .unwrap, .outbox: true
+            default: false
+            }
+        }
+        if let position = transforms.dropFirst().firstIndex(where: readsEnvelope) {
+            error(
+                sequence[position],
+                "an unwrap or outbox transform must come first in transforms, and only one of them: it reads the Debezium envelope"
+            )
             valid = false
         }
         return valid ? transforms : nil
@@ -137,6 +158,57 @@ extension ConfigReader {
             self.error(node, "\(path): \(error)")
             return false
         }
+    }
+
+    mutating func outboxOptions(_ section: [String: (key: Node, value: Node)], path: String) -> OutboxRouter.Options? {
+        var options = OutboxRouter.Options()
+        var valid = true
+        for (key, target) in [
+            ("table_field_event_id", \OutboxRouter.Options.eventID), ("table_field_event_key", \OutboxRouter.Options.eventKey),
+            ("table_field_event_payload", \OutboxRouter.Options.payload), ("route_by_field", \OutboxRouter.Options.routeByField),
+            ("route_topic_regex", \OutboxRouter.Options.topicRegex),
+            ("route_topic_replacement", \OutboxRouter.Options.topicReplacement),
+        ] {
+            guard let entry = section[key] else { continue }
+            if let text = string(entry.value, "\(path).\(key)"), !text.isEmpty {
+                options[keyPath: target] = text
+            } else {
+                error(entry.value, "\(path).\(key) is empty; give a column name")
+                valid = false
+            }
+        }
+        // Debezium 3.6's router reads no event type column itself; place it with table_fields_additional_placement.
+        if let entry = section["table_field_event_type"] { _ = string(entry.value, "\(path).table_field_event_type") }
+        if let entry = section["route_tombstone_on_empty_payload"] {
+            if let value = bool(entry.value, "\(path).route_tombstone_on_empty_payload") {
+                options.tombstoneOnEmptyPayload = value
+            } else {
+                valid = false
+            }
+        }
+        if let value = choice(section, "table_op_invalid_behavior", OutboxRouter.InvalidOperation.self, &valid, in: path) {
+            options.invalidOperation = value
+        }
+        if let entry = section["table_fields_additional_placement"],
+            let items = stringList(entry.value, "\(path).table_fields_additional_placement")
+        {
+            for (text, node) in items {
+                guard let field = OutboxRouter.AdditionalField(parsing: text) else {
+                    error(
+                        node,
+                        "\(path).table_fields_additional_placement: '\(text)' is not column:header or column:envelope "
+                            + "(with an optional :alias; partition placement is not supported yet)")
+                    valid = false
+                    continue
+                }
+                options.additionalFields.append(field)
+            }
+        }
+        if !checkReplacement(options.topicRegex, options.topicReplacement, section["route_topic_replacement"]?.value, path: path)
+        {
+            valid = false
+        }
+        return valid ? options : nil
     }
 
     mutating func unwrapOptions(_ section: [String: (key: Node, value: Node)], path: String) -> Unwrap.Options? {

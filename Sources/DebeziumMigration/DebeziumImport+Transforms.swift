@@ -11,6 +11,14 @@ extension DebeziumImport {
                 "route.by.field", "replace.null.with.default",
             ]
         ),
+        "io.debezium.transforms.outbox.EventRouter": (
+            "outbox",
+            [
+                "table.field.event.id", "table.field.event.key", "table.field.event.type", "table.field.event.payload",
+                "table.fields.additional.placement", "route.by.field", "route.topic.regex", "route.topic.replacement",
+                "route.tombstone.on.empty.payload", "table.op.invalid.behavior",
+            ]
+        ),
         "io.debezium.transforms.ByLogicalTableRouter": (
             "logical_table_router", ["topic.regex", "topic.replacement", "key.enforce.uniqueness"]
         ),
@@ -18,7 +26,7 @@ extension DebeziumImport {
     ]
 
     /// Options whose values are lists (comma-separated in Debezium).
-    static let listOptions: Set<String> = ["add.fields", "add.headers"]
+    static let listOptions: Set<String> = ["add.fields", "add.headers", "table.fields.additional.placement"]
 
     /// The `transforms` entries for a Debezium configuration's `transforms=a,b` chain, or the refusals that keep it on
     /// Debezium: a transform class or option Tributary does not run, or a predicate.

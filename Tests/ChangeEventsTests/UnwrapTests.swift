@@ -164,3 +164,64 @@ import Testing
         #expect(!value.contains("p.public.items.Value"))
     }
 }
+
+/// The outbox router on its own: rows of an outbox table in, integration events out.
+@Suite struct OutboxRouterTests {
+    static let relation = Relation(
+        oid: 9, namespace: "public", name: "outbox", replicaIdentity: .default,
+        columns: [
+            .init(isKey: true, name: "id", typeOID: 25, typeModifier: -1),
+            .init(isKey: false, name: "aggregatetype", typeOID: 25, typeModifier: -1),
+            .init(isKey: false, name: "aggregateid", typeOID: 25, typeModifier: -1),
+            .init(isKey: false, name: "payload", typeOID: 25, typeModifier: -1),
+        ])
+
+    static func events(_ changes: [LogicalMessage]) throws -> [ChangeEvent] {
+        var builder = ChangeEventBuilder(
+            settings: EventSettings(topicPrefix: "p", databaseName: "db", version: "test", envelopeLayouts: true))
+        try builder.register(Self.relation, metadata: TableMetadata(primaryKey: ["id"], notNull: ["id"]))
+        builder.begin(Begin(finalLSN: LSN(0x900), commitTimeMicros: 0, xid: 1))
+        var events: [ChangeEvent] = []
+        for change in changes { try builder.events(for: change, at: LSN(0x100), nowNanos: 0) { events.append($0) } }
+        return events
+    }
+
+    static let insert = LogicalMessage.insert(
+        Insert(relationOID: 9, new: TupleData(text: ["e1", "Order", "17", #"{"total":1}"#])))
+
+    @Test func anInsertBecomesItsEventAndADeleteIsDropped() throws {
+        var router = try OutboxRouter(OutboxRouter.Options(), schemas: false)
+        let delete = LogicalMessage.delete(Delete(relationOID: 9, old: .key(TupleData(text: ["e1", nil, nil, nil]))))
+        var events = try Self.events([Self.insert, delete])
+        #expect(try router.apply(&events[0]))
+        #expect(events[0].topic == "outbox.event.Order")
+        #expect(events[0].key.map { String(decoding: $0, as: UTF8.self) } == #""17""#)
+        #expect(events[0].value.map { String(decoding: $0, as: UTF8.self) } == #""{\"total\":1}""#)
+        #expect(events[0].headers.last.map { String(decoding: $0.value, as: UTF8.self) } == "e1")
+        #expect(try !router.apply(&events[1]) && !router.apply(&events[2]), "the delete and its tombstone are dropped")
+    }
+
+    @Test func anUpdateIsSkippedWithAWarningOrStopsWhenFatal() throws {
+        let update = LogicalMessage.update(
+            Update(relationOID: 9, old: nil, new: TupleData(text: ["e1", "Order", "17", "{}"])))
+        var warn = try OutboxRouter(OutboxRouter.Options(), schemas: false)
+        var events = try Self.events([update])
+        #expect(try !warn.apply(&events[0]))
+        #expect(warn.warning?.contains("an outbox table only takes inserts") == true)
+        var options = OutboxRouter.Options()
+        options.invalidOperation = .fatal
+        var fatal = try OutboxRouter(options, schemas: false)
+        events = try Self.events([update])
+        #expect(throws: TransformError.self) { _ = try fatal.apply(&events[0]) }
+    }
+
+    @Test func aMissingColumnIsAnErrorNamingIt() throws {
+        var options = OutboxRouter.Options()
+        options.payload = "body"
+        var router = try OutboxRouter(options, schemas: false)
+        var events = try Self.events([Self.insert])
+        #expect(throws: TransformError("outbox: public.outbox has no payload column body")) {
+            _ = try router.apply(&events[0])
+        }
+    }
+}

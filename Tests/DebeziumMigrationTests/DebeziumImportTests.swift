@@ -228,15 +228,16 @@ import Testing
     @Test func everyRefusalIsListedAtOnceAndUnknownPropertiesAreRefused() throws {
         #expect {
             try Self.convert([
-                "column.exclude.list": "public.customers.ssn", "transforms": "outbox",
-                "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
+                "column.exclude.list": "public.customers.ssn", "transforms": "insert",
+                "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
                 "table.whitelist": "public.orders", "databse.port": "5432",
             ])
         } throws: { error in
             let text = "\(error)"
             return text.contains("column.exclude.list = public.customers.ssn: Tributary does not filter columns yet")
                 && text.contains(
-                    "transforms.outbox.type = io.debezium.transforms.outbox.EventRouter: Tributary does not run this transform")
+                    "transforms.insert.type = org.apache.kafka.connect.transforms.InsertField$Value: Tributary does not run this transform"
+                )
                 && text.contains("table.whitelist is an old name of table.include.list")
                 && text.contains("databse.port is not a property of Debezium's PostgreSQL connector")
         }
@@ -322,7 +323,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["transforms.route.type": "io.debezium.transforms.outbox.EventRouter"], "does not run this transform"),
+        (["transforms.route.type": "org.apache.kafka.connect.transforms.InsertField$Value"], "does not run this transform"),
         (["transforms.unwrap.drop.fields.header.name": "x"], "does not take drop.fields.header.name"),
         (["transforms.unwrap.predicate": "isOrders"], "does not take predicate"),
         (["transforms.other.type": "io.debezium.transforms.ExtractNewRecordState"], "which transforms does not list"),

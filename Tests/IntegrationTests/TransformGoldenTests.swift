@@ -44,6 +44,25 @@ import Testing
         ),
     ]
 
+    static let outboxCases: [(golden: String, transform: String, count: Int, topics: [String])] = [
+        ("outbox-default", "[{type: outbox}]", 3, ["outbox.event.Order", "outbox.event.Customer"]),
+        (
+            "outbox-fields",
+            "[{type: outbox, table_fields_additional_placement: ['type:header:eventType', 'aggregatetype:envelope:aggregate', "
+                + "'version:envelope'], route_tombstone_on_empty_payload: true, route_topic_replacement: 'events.${routedByValue}'}]",
+            3, ["events.Order", "events.Customer"]
+        ),
+    ]
+
+    /// Inserts become events (one deleted in its own transaction too), the update is skipped with a warning.
+    @Test(arguments: outboxCases.indices, [false, true])
+    func outboxMatchesDebezium(index: Int, schemas: Bool) async throws {
+        let outbox = Self.outboxCases[index]
+        try await TypeFidelityTests().run(
+            outbox.golden, ddl: "outbox.sql", dml: "outbox-dml.sql", schemas: schemas, expectedCount: outbox.count,
+            topics: outbox.topics, transforms: outbox.transform)
+    }
+
     @Test(arguments: routingCases.indices, [false, true])
     func routingMatchesDebezium(index: Int, schemas: Bool) async throws {
         let routing = Self.routingCases[index]

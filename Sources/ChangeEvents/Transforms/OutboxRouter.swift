@@ -1,0 +1,186 @@
+/// Debezium's `io.debezium.transforms.outbox.EventRouter`: an outbox table's inserted rows become integration events
+/// on `outbox.event.<aggregatetype>`, keyed by the aggregate, with the payload column as the value and the event id
+/// in an `id` header. Deletes (and tombstones) are dropped, so rows deleted in their own transaction still produce
+/// their event; updates are dropped with a warning, or stop the connector, as `table.op.invalid.behavior` says.
+public struct OutboxRouter: Sendable {
+    public enum InvalidOperation: String, Sendable, CaseIterable {
+        case warn, error, fatal
+    }
+
+    public enum Placement: String, Sendable, CaseIterable {
+        case header, envelope
+    }
+
+    /// One entry of `table.fields.additional.placement`: `column:placement[:alias]`.
+    public struct AdditionalField: Sendable, Equatable {
+        public var column: String
+        public var placement: Placement
+        public var alias: String
+
+        public init(column: String, placement: Placement, alias: String? = nil) {
+            self.column = column
+            self.placement = placement
+            self.alias = alias ?? column
+        }
+
+        /// Parses Debezium's `column:placement[:alias]`; nil for anything else.
+        public init?(parsing text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty,
+                let placement = Placement(rawValue: parts[1].lowercased())
+            else { return nil }
+            self.init(column: parts[0], placement: placement, alias: parts.count == 3 && !parts[2].isEmpty ? parts[2] : nil)
+        }
+    }
+
+    public struct Options: Sendable, Equatable {
+        public var eventID = "id"
+        public var eventKey = "aggregateid"
+        public var payload = "payload"
+        public var routeByField = "aggregatetype"
+        public var topicRegex = "(?<routedByValue>.*)"
+        public var topicReplacement = "outbox.event.${routedByValue}"
+        public var tombstoneOnEmptyPayload = false
+        public var invalidOperation = InvalidOperation.warn
+        public var additionalFields: [AdditionalField] = []
+
+        public init() {}
+    }
+
+    public let options: Options
+    private let schemas: Bool
+    private let rule: TopicRule
+    /// Set when the last event was dropped for a reason the operator should hear of (an update of an outbox row).
+    public private(set) var warning: String?
+    /// The value schema of each outbox table's events with envelope fields. Debezium caches it by the payload's
+    /// schema, so the name made with the first event's routed value stays for every later event of the table.
+    private var valueSchemas: [ObjectIdentifier: String] = [:]
+
+    public init(_ options: Options, schemas: Bool) throws(TransformError) {
+        self.options = options
+        self.schemas = schemas
+        rule = try TopicRule(pattern: options.topicRegex, replacement: options.topicReplacement)
+    }
+
+    /// Makes `event` the outbox event, in place; false when the router drops it.
+    public mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
+        warning = nil
+        guard let value = event.value else { return false }  // tombstones
+        guard let layout = event.envelope else { return true }  // not an envelope: a logical message
+        switch event.operation {
+        case .delete, .truncate:
+            return false
+        case .update:
+            let message =
+                "an outbox row was updated (\(layout.table.qualifiedName), key \(event.key.map { String(decoding: $0, as: UTF8.self) } ?? "null")); "
+                + "an outbox table only takes inserts"
+            switch options.invalidOperation {
+            case .warn, .error:
+                warning = message + ", so the update is skipped"
+                return false
+            case .fatal:
+                throw TransformError(message + "; table_op_invalid_behavior is fatal")
+            }
+        default:
+            break
+        }
+        let scanner = JSONScanner(value)
+        var columns: [String: Range<Int>] = [:]
+        for member in scanner.members(ofObjectAt: layout.after.lowerBound) {
+            if let name = scanner.string(at: member.name) { columns[name] = member.value }
+        }
+        let table = layout.table.qualifiedName
+        func column(_ name: String, _ what: String) throws(TransformError) -> Range<Int> {
+            guard let range = columns[name] else {
+                throw TransformError("outbox: \(table) has no \(what) column \(name)")
+            }
+            return range
+        }
+        let payload = try column(options.payload, "payload")
+        let id = try column(options.eventID, "event id")
+        let routeBy = try column(options.routeByField, "route_by_field")
+        guard let routed = scanner.string(at: routeBy) else {
+            throw TransformError("outbox: the \(options.routeByField) of an event of \(table) is null or not a string")
+        }
+        let key = try column(options.eventKey, "event key")
+
+        event.envelope = nil
+        event.topic = rule.apply(routed) ?? routed
+        event.headers.append(ChangeEvent.Header(name: "id", value: Self.headerText(scanner, id)))
+        var envelopeFields: [(alias: String, column: String, value: Range<Int>)] = []
+        for field in options.additionalFields {
+            let range = try column(field.column, "additional field")
+            switch field.placement {
+            case .header: event.headers.append(ChangeEvent.Header(name: field.alias, value: Self.headerText(scanner, range)))
+            case .envelope: envelopeFields.append((field.alias, field.column, range))
+            }
+        }
+        let keyBytes = Array(scanner.bytes[key])
+        event.key = schemas ? Self.wrap(keyBytes, schema: fieldSchema(options.eventKey, layout.table)) : keyBytes
+
+        let payloadBytes = scanner.bytes[payload]
+        let empty =
+            payloadBytes.elementsEqual("null".utf8)
+            || (scanner.string(at: payload)?.allSatisfy(\.isWhitespace) ?? false)
+        if empty && options.tombstoneOnEmptyPayload {
+            event.value = nil
+            return true
+        }
+        if envelopeFields.isEmpty {
+            // Only headers added: the value is the payload itself, with the payload column's schema.
+            event.value =
+                schemas ? Self.wrap(Array(payloadBytes), schema: fieldSchema(options.payload, layout.table)) : Array(payloadBytes)
+            return true
+        }
+        var body: [UInt8] = Array("{\"payload\":".utf8) + payloadBytes
+        for field in envelopeFields {
+            var name = JSONBuffer()
+            name.append(UInt8(ascii: ","))
+            name.appendString(field.alias)
+            name.append(UInt8(ascii: ":"))
+            body += name.bytes + scanner.bytes[field.value]
+        }
+        body.append(UInt8(ascii: "}"))
+        guard schemas else {
+            event.value = body
+            return true
+        }
+        let schema: String
+        if let cached = valueSchemas[ObjectIdentifier(layout.table)] {
+            schema = cached
+        } else {
+            var fields = [fieldSchema(options.payload, layout.table, renamed: "payload")]
+            fields += envelopeFields.map { fieldSchema($0.column, layout.table, renamed: $0.alias) }
+            // Named after the row's schema with the routed value before its last part.
+            let name = "\(layout.table.topic).\(routed).Value"
+            schema =
+                "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name))}"
+            valueSchemas[ObjectIdentifier(layout.table)] = schema
+        }
+        event.value = Self.wrap(body, schema: schema)
+        return true
+    }
+
+    /// A column's value as a header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, else its JSON.
+    static func headerText(_ scanner: JSONScanner, _ range: Range<Int>) -> [UInt8] {
+        if let text = scanner.string(at: range) { return Array(text.utf8) }
+        return Array(scanner.bytes[range])
+    }
+
+    static func wrap(_ payload: [UInt8], schema: String) -> [UInt8] {
+        Array("{\"schema\":\(schema),\"payload\":".utf8) + payload + [UInt8(ascii: "}")]
+    }
+
+    /// The column's Connect schema as the row's schema has it: without its field name, or under `renamed`.
+    func fieldSchema(_ column: String, _ table: TableSchema, renamed: String? = nil) -> String {
+        let quotedField = ",\"field\":\(ConnectSchema.quote(column))}"
+        guard let schema = table.valueFieldSchemas.first(where: { $0.hasSuffix(quotedField) }) else {
+            return "{\"type\":\"string\",\"optional\":true}"
+        }
+        let body = schema.dropLast(quotedField.count)
+        if let renamed { return body + ",\"field\":\(ConnectSchema.quote(renamed))}" }
+        return body + "}"
+    }
+}
