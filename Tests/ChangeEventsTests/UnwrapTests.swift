@@ -217,11 +217,21 @@ import Testing
 
     @Test func aMissingColumnIsAnErrorNamingIt() throws {
         var options = OutboxRouter.Options()
-        options.payload = "body"
+        options.eventID = "event_id"
         var router = try OutboxRouter(options, schemas: false)
         var events = try Self.events([Self.insert])
-        #expect(throws: TransformError("outbox: public.outbox has no payload column body")) {
+        #expect(throws: TransformError("outbox: public.outbox has no event id column event_id")) {
             _ = try router.apply(&events[0])
         }
+    }
+}
+
+extension OutboxRouterTests {
+    @Test func anotherTablesEventsPassOnUnchanged() throws {
+        var router = try OutboxRouter(OutboxRouter.Options(), schemas: false)
+        var events = try UnwrapTests.events()
+        let original = events
+        for index in events.indices { #expect(try router.apply(&events[index])) }
+        #expect(events.map(\.value) == original.map(\.value) && events.map(\.topic) == original.map(\.topic))
     }
 }

@@ -57,6 +57,8 @@ public struct OutboxRouter: Sendable {
     /// The value schema of each outbox table's events with envelope fields. Debezium caches it by the payload's
     /// schema, so the name made with the first event's routed value stays for every later event of the table.
     private var valueSchemas: [ObjectIdentifier: String] = [:]
+    /// Whether the delete just seen was of another table, so that its tombstone passes too.
+    private var tombstonePasses = false
 
     public init(_ options: Options, schemas: Bool) throws(TransformError) {
         self.options = options
@@ -67,12 +69,18 @@ public struct OutboxRouter: Sendable {
     /// Makes `event` the outbox event, in place; false when the router drops it.
     public mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         warning = nil
-        guard let value = event.value else { return false }  // tombstones
+        guard let value = event.value else {
+            // A tombstone follows its delete: kept only for a table that is not an outbox.
+            defer { tombstonePasses = false }
+            return tombstonePasses
+        }
         guard let layout = event.envelope else { return true }  // not an envelope: a logical message
         switch event.operation {
         case .delete, .truncate:
-            return false
+            tombstonePasses = !Self.isOutbox(layout.table, options)
+            return tombstonePasses
         case .update:
+            guard Self.isOutbox(layout.table, options) else { return true }
             let message =
                 "an outbox row was updated (\(layout.table.qualifiedName), key \(event.key.map { String(decoding: $0, as: UTF8.self) } ?? "null")); "
                 + "an outbox table only takes inserts"
@@ -91,6 +99,8 @@ public struct OutboxRouter: Sendable {
         for member in scanner.members(ofObjectAt: layout.after.lowerBound) {
             if let name = scanner.string(at: member.name) { columns[name] = member.value }
         }
+        // A table without the payload column is not an outbox table: its events pass on unchanged.
+        guard columns[options.payload] != nil else { return true }
         let table = layout.table.qualifiedName
         func column(_ name: String, _ what: String) throws(TransformError) -> Range<Int> {
             guard let range = columns[name] else {
@@ -161,6 +171,11 @@ public struct OutboxRouter: Sendable {
         }
         event.value = Self.wrap(body, schema: schema)
         return true
+    }
+
+    /// Whether the table has the payload column, so that its events are outbox events.
+    static func isOutbox(_ table: TableSchema, _ options: Options) -> Bool {
+        table.relation.columns.contains { $0.name == options.payload }
     }
 
     /// A column's value as a header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, else its JSON.
