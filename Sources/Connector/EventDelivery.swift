@@ -178,41 +178,33 @@ final class EventDelivery {
         guard case .unparseableValue(let table, _, _, _) = error else {
             throw PipelineError.encode(lsn: lsn, underlying: error)
         }
-        switch refusalPolicy.action(forUnwritable: error.description, table: table, lsn: lsn) {
-        case .fail:
-            throw PipelineError.unwritable(lsn: lsn, underlying: error)
-        case .skip:
-            logger.error(
-                "a change could not be written as an event; skipped as errors.mode is skip",
-                metadata: ["error": "\(error)", "lsn": "\(lsn)"])
-            metrics.countRefused(mode: "skip")
-            status.update { $0.eventsSkipped += 1 }
-        case .deadLetter(let letter), .deadLetterWithoutValue(let letter):
-            logger.error(
-                "a change could not be written as an event; its facts go to the dead-letter topic",
-                metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
-            metrics.countRefused(mode: "dead_letter")
-            status.update { $0.eventsDeadLettered += 1 }
-            try send(letter, token: token)
-        }
+        try refuse(error, reason: error.description, table: table, at: lsn, token: token, what: "written as an event")
     }
 
     /// An event a transform cannot make its record of: through `errors.mode`, as an unwritable change.
     private func untransformable(_ error: TransformError, _ event: ChangeEvent, token: UInt64) throws {
-        let lsn = event.lsn ?? .zero
-        let table = event.table?.description ?? event.topic
-        switch refusalPolicy.action(forUnwritable: error.message, table: table, lsn: lsn) {
+        try refuse(
+            error, reason: error.message, table: event.table?.description ?? event.topic, at: event.lsn ?? .zero,
+            token: token, what: "made a record by a transform")
+    }
+
+    /// Carries out `errors.mode` for a change that cannot go out: stop, skip it, or send its facts as a dead letter
+    /// under its transaction's token.
+    private func refuse(
+        _ error: any Error, reason: String, table: String, at lsn: LSN, token: UInt64, what: String
+    ) throws {
+        switch refusalPolicy.action(forUnwritable: reason, table: table, lsn: lsn) {
         case .fail:
             throw PipelineError.unwritable(lsn: lsn, underlying: error)
         case .skip:
             logger.error(
-                "a transform could not make a record of a change; skipped as errors.mode is skip",
+                "a change could not be \(what); skipped as errors.mode is skip",
                 metadata: ["error": "\(error)", "lsn": "\(lsn)"])
             metrics.countRefused(mode: "skip")
             status.update { $0.eventsSkipped += 1 }
         case .deadLetter(let letter), .deadLetterWithoutValue(let letter):
             logger.error(
-                "a transform could not make a record of a change; its facts go to the dead-letter topic",
+                "a change could not be \(what); its facts go to the dead-letter topic",
                 metadata: ["error": "\(error)", "lsn": "\(lsn)", "dead_letter_topic": "\(letter.topic)"])
             metrics.countRefused(mode: "dead_letter")
             status.update { $0.eventsDeadLettered += 1 }
