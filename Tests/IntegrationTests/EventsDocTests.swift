@@ -160,11 +160,101 @@ import Testing
         return out.joined(separator: "\n")
     }
 
+    static let transformsBegin =
+        "<!-- BEGIN GENERATED TRANSFORMS by make docs (Tests/IntegrationTests/EventsDocTests.swift): do not edit -->"
+    static let transformsEnd = "<!-- END GENERATED TRANSFORMS -->"
+
+    /// One connector per transform over the same statements; renders the transforms part of the page.
+    static func generateTransforms() async throws -> String {
+        let setup = [
+            "CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, total numeric(10,2))",
+            "CREATE TABLE outboxevent (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL, "
+                + "aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb)",
+        ]
+        let statements = [
+            "INSERT INTO orders VALUES (1, 'new', 12.50)",
+            "DELETE FROM orders WHERE id = 1",
+            "BEGIN; INSERT INTO outboxevent VALUES ('5f0b8c36-8f07-4c38-9d0a-3c3a0f0e2b11', 'Order', '1', 'OrderPlaced', "
+                + "'{\"id\": 1, \"total\": 12.50}'); DELETE FROM outboxevent; COMMIT",
+        ]
+        let cases: [(title: String, transform: String, topics: [String], headers: [String])] = [
+            (
+                "`unwrap` with `add_fields: [op, table, lsn]`, `add_headers: [op]`, `delete_tombstone_handling_mode: rewrite`",
+                "[{type: unwrap, add_fields: [op, table, lsn], add_headers: [op], delete_tombstone_handling_mode: rewrite}]",
+                ["shop.public.orders"], ["__op"]
+            ),
+            ("`outbox` with its defaults", "[{type: outbox}]", ["outbox.event.Order"], ["id"]),
+            (
+                "`logical_table_router` with `topic_regex: 'shop\\.public\\.(.*)'`, `topic_replacement: shop.all`",
+                #"[{type: logical_table_router, topic_regex: 'shop\.public\.(.*)', topic_replacement: shop.all}]"#,
+                ["shop.all"], []
+            ),
+        ]
+        var out = [transformsBegin, ""]
+        out.append("Produced by a run of `make docs`: for each transform, a connector with `transforms:` set as shown,")
+        out.append("over these statements:")
+        out.append("")
+        out.append("```sql")
+        out += setup.map { $0 + ";" } + statements.map { $0 + ";" }
+        out.append("```")
+        for (index, entry) in cases.enumerated() {
+            let harness = try Harness(
+                database: "docs_transforms_\(index)", extra: "transforms: \(entry.transform)", topicPrefix: "shop",
+                snapshotMode: "no_data")
+            for statement in setup { try harness.db.execute(statement) }
+            for topic in entry.topics { try harness.kafka.createTopic(topic, partitions: 1) }
+            let connector = try await harness.startConnector()
+            for statement in statements { try harness.db.execute(statement) }
+            let expected = index == 1 ? 1 : 2
+            let records = try await harness.records(entry.topics, atLeast: expected)
+            #expect(try await connector.terminate() == 0)
+            out.append("")
+            out.append("### \(entry.title)")
+            for record in records.sorted(by: { $0.offset < $1.offset }) {
+                func text(_ bytes: [UInt8]?) -> String { bytes.map { String(decoding: $0, as: UTF8.self) } ?? "null" }
+                out.append("")
+                let shown = entry.headers.compactMap { name in record.headers[name].map { "`\(name)`: `\(text($0))`" } }
+                out.append(
+                    "Topic `\(record.topic)`" + (shown.isEmpty ? "" : ", headers \(shown.joined(separator: ", "))") + ", key:")
+                out.append("")
+                out.append("```json")
+                out.append(RawJSON.pretty(text(record.key)))
+                out.append("```")
+                out.append("")
+                out.append("value:")
+                out.append("")
+                out.append("```json")
+                out.append(record.value == nil ? "null (a tombstone)" : RawJSON.pretty(text(record.value)))
+                out.append("```")
+            }
+        }
+        out.append("")
+        out.append(transformsEnd)
+        return out.joined(separator: "\n")
+    }
+
+    @Test func theTransformExamplesShowWhatARunProduces() async throws {
+        let generated = try await Self.generateTransforms()
+        let page = try String(contentsOf: Self.page, encoding: .utf8)
+        guard let start = page.range(of: Self.transformsBegin), let stop = page.range(of: Self.transformsEnd) else {
+            Issue.record("docs/events.md has no generated transforms part between its markers")
+            return
+        }
+        if ProcessInfo.processInfo.environment["TRIBUTARY_WRITE_DOCS"] == "1" {
+            let updated = page.replacingCharacters(in: start.lowerBound..<stop.upperBound, with: generated)
+            try updated.write(to: Self.page, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(
+            Self.masked(String(page[start.lowerBound..<stop.upperBound])) == Self.masked(generated),
+            "docs/events.md is stale: run `make docs` and commit it")
+    }
+
     /// Values that differ from run to run: positions, transaction ids, clocks.
     static func masked(_ text: String) -> String {
         var result = text
         for (pattern, template) in [
-            (#""(ts_ms|ts_us|ts_ns|txId|lsn|xmin)": -?[0-9]+"#, "\"$1\": …"),
+            (#""([a-z_]*?)(ts_ms|ts_us|ts_ns|txId|lsn|xmin)": -?[0-9]+"#, "\"$1$2\": …"),
             (#""sequence": "([^"\\]|\\.)*""#, "\"sequence\": …"),
         ] {
             let expression = try! NSRegularExpression(pattern: pattern)
