@@ -156,6 +156,12 @@ struct ConfigReader {
         var result = ""
         var rest = text[...]
         while let open = rest.range(of: "${") {
+            // `$${…}` is a literal `${…}`: a transform's replacement names a regex group so.
+            if open.lowerBound > rest.startIndex, rest[rest.index(before: open.lowerBound)] == "$" {
+                result += rest[..<rest.index(before: open.lowerBound)] + "${"
+                rest = rest[open.upperBound...]
+                continue
+            }
             result += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
                 error(node, "\(path): unclosed '${' (write ${env:NAME} or ${file:/path})")
@@ -177,12 +183,12 @@ struct ConfigReader {
                     return nil
                 }
                 result += value.trimmingCharacters(in: .newlines)
-            } else if reference.contains(":") {
-                error(node, "\(path): unknown reference '${\(reference)}'; use ${env:NAME} or ${file:/path}")
-                return nil
             } else {
-                // `${name}` without a scheme is kept: a transform's replacement names a regex group so.
-                result += "${\(reference)}"
+                error(
+                    node,
+                    "\(path): unknown reference '${\(reference)}'; use ${env:NAME} or ${file:/path} (write $${…} for a "
+                        + "literal ${…}, such as a replacement's ${group})")
+                return nil
             }
             rest = rest[rest.index(after: close)...]
         }

@@ -64,7 +64,8 @@ extension DebeziumImport {
                     let items = value.split(separator: ",").map { quoted($0.trimmingCharacters(in: .whitespaces)) }
                     fields.append("\(fileKey): [\(items.joined(separator: ", "))]")
                 } else {
-                    fields.append("\(fileKey): \(quoted(value))")
+                    // A replacement's `${group}` stays literal in the file: `${…}` alone is a reference there.
+                    fields.append("\(fileKey): \(quoted(value.replacingOccurrences(of: "${", with: "$${")))")
                 }
             }
             entries.append("  - {\(fields.joined(separator: ", "))}")

@@ -460,3 +460,20 @@ import Testing
             Self.diagnostics(Self.valid + "\ntransforms:\n  - {add_fields: [op]}").first?.contains("has no type") == true)
     }
 }
+
+extension TransformsConfigTests {
+    /// `${…}` stays a reference (a typo is an error); `$${…}` is the literal a replacement's group needs.
+    @Test func aDoubledDollarIsALiteralReference() throws {
+        let config = try ConnectorConfigLoader(environment: [:]).parse(
+            Self.valid + "\ntransforms:\n  - {type: outbox, route_topic_replacement: 'events.$${routedByValue}'}",
+            file: "f.yaml")
+        guard case .outbox(let options) = config.transforms.first else {
+            Issue.record("no outbox transform")
+            return
+        }
+        #expect(options.topicReplacement == "events.${routedByValue}")
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: outbox, route_topic_replacement: 'events.${routedByValue}'}")
+                .first?.contains("unknown reference '${routedByValue}'") == true)
+    }
+}

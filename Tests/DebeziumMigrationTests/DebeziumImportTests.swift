@@ -344,3 +344,20 @@ import Testing
         }
     }
 }
+
+extension DebeziumTransformImportTests {
+    @Test func anOutboxRoutersGroupReferenceSurvivesTheImport() throws {
+        let result = try DebeziumImportTests.convert([
+            "transforms": "outbox", "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
+            "transforms.outbox.route.topic.replacement": "events.${routedByValue}",
+            "transforms.outbox.table.fields.additional.placement": "type:header:eventType,aggregatetype:envelope",
+        ])
+        let config = try DebeziumImportTests.load(result.yaml)
+        var expected = OutboxRouter.Options()
+        expected.topicReplacement = "events.${routedByValue}"
+        expected.additionalFields = [
+            .init(column: "type", placement: .header, alias: "eventType"), .init(column: "aggregatetype", placement: .envelope),
+        ]
+        #expect(config.transforms == [.outbox(expected)])
+    }
+}

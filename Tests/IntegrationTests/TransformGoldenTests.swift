@@ -49,7 +49,7 @@ import Testing
         (
             "outbox-fields",
             "[{type: outbox, table_fields_additional_placement: ['type:header:eventType', 'aggregatetype:envelope:aggregate', "
-                + "'version:envelope'], route_tombstone_on_empty_payload: true, route_topic_replacement: 'events.${routedByValue}'}]",
+                + "'version:envelope'], route_tombstone_on_empty_payload: true, route_topic_replacement: 'events.$${routedByValue}'}]",
             3, ["events.Order", "events.Customer"]
         ),
     ]
