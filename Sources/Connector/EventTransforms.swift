@@ -5,12 +5,13 @@ struct EventTransforms {
     /// The envelope transform, first when there is one (the loader checks the order).
     private var unwrap: Unwrap?
     private var outbox: OutboxRouter?
-    /// The routing transforms, in the file's order.
-    private var routers: [Router] = []
+    /// The transforms after the envelope one, in the file's order.
+    private var stages: [Stage] = []
 
-    private enum Router {
+    private enum Stage {
         case regex(RegexRouter)
         case logicalTable(LogicalTableRouter)
+        case insertHeader(InsertHeader)
     }
 
     /// No transforms.
@@ -22,14 +23,16 @@ struct EventTransforms {
             case .unwrap(let options): unwrap = try Unwrap(options, schemas: schemas)
             case .outbox(let options): outbox = try OutboxRouter(options, schemas: schemas)
             case .regexRouter(let regex, let replacement):
-                routers.append(.regex(try RegexRouter(regex: regex, replacement: replacement)))
+                stages.append(.regex(try RegexRouter(regex: regex, replacement: replacement)))
             case .logicalTableRouter(let options):
-                routers.append(.logicalTable(try LogicalTableRouter(options, schemas: schemas)))
+                stages.append(.logicalTable(try LogicalTableRouter(options, schemas: schemas)))
+            case .insertHeader(let header, let literal):
+                stages.append(.insertHeader(InsertHeader(name: header, literal: literal)))
             }
         }
     }
 
-    var isEmpty: Bool { unwrap == nil && outbox == nil && routers.isEmpty }
+    var isEmpty: Bool { unwrap == nil && outbox == nil && stages.isEmpty }
 
     /// Why the last event was dropped, when the operator should hear of it.
     var warning: String? { outbox?.warning }
@@ -38,14 +41,16 @@ struct EventTransforms {
     mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         if unwrap != nil, try !unwrap!.apply(&event) { return false }
         if outbox != nil, try !outbox!.apply(&event) { return false }
-        for index in routers.indices {
-            switch routers[index] {
+        for index in stages.indices {
+            switch stages[index] {
             case .regex(var router):
                 router.apply(&event)
-                routers[index] = .regex(router)
+                stages[index] = .regex(router)
             case .logicalTable(var router):
                 router.apply(&event)
-                routers[index] = .logicalTable(router)
+                stages[index] = .logicalTable(router)
+            case .insertHeader(let insert):
+                insert.apply(&event)
             }
         }
         return true

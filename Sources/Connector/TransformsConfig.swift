@@ -12,6 +12,8 @@ public enum TransformConfig: Sendable, Equatable {
     case logicalTableRouter(LogicalTableRouter.Options)
     /// `org.apache.kafka.connect.transforms.RegexRouter`.
     case regexRouter(regex: String, replacement: String)
+    /// `org.apache.kafka.connect.transforms.InsertHeader`.
+    case insertHeader(header: String, literal: String)
 
     /// The keys each transform type takes besides `type`, as docs/configuration.md lists them.
     public static let keys: [(type: String, keys: [String])] = [
@@ -32,6 +34,7 @@ public enum TransformConfig: Sendable, Equatable {
         ),
         ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
         ("regex_router", ["regex", "replacement"]),
+        ("insert_header", ["header", "value_literal"]),
     ]
 }
 
@@ -96,6 +99,14 @@ extension ConfigReader {
                 } else {
                     valid = false
                 }
+            case "insert_header":
+                let header = requiredString(section, "header", path: path, item: item)
+                let literal = requiredString(section, "value_literal", path: path, item: item)
+                guard let header, let literal, !header.isEmpty else {
+                    valid = false
+                    continue
+                }
+                transforms.append(.insertHeader(header: header, literal: literal))
             case "regex_router":
                 let regex = requiredRegex(section, "regex", path: path, item: item)
                 let replacement = requiredString(section, "replacement", path: path, item: item)

@@ -23,6 +23,7 @@ extension DebeziumImport {
             "logical_table_router", ["topic.regex", "topic.replacement", "key.enforce.uniqueness"]
         ),
         "org.apache.kafka.connect.transforms.RegexRouter": ("regex_router", ["regex", "replacement"]),
+        "org.apache.kafka.connect.transforms.InsertHeader": ("insert_header", ["header", "value.literal"]),
     ]
 
     /// Options whose values are lists (comma-separated in Debezium).

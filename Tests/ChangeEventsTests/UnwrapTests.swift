@@ -235,3 +235,13 @@ extension OutboxRouterTests {
         #expect(events.map(\.value) == original.map(\.value) && events.map(\.topic) == original.map(\.topic))
     }
 }
+
+extension TopicRoutingTests {
+    @Test func anInsertedHeadersLiteralIsWrittenAsKafkaParsesIt() {
+        #expect(InsertHeader(name: "h", literal: "orders-db").header.value == Array("orders-db".utf8))
+        #expect(InsertHeader(name: "h", literal: "042").header.value == Array("42".utf8))
+        #expect(InsertHeader(name: "h", literal: "1.50").header.value == Array("1.5".utf8))
+        #expect(InsertHeader(name: "h", literal: "TRUE").header.value == Array("true".utf8))
+        #expect(InsertHeader(name: "h", literal: "NaN-ish").header.value == Array("NaN-ish".utf8))
+    }
+}

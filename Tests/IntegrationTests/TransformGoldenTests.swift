@@ -42,6 +42,13 @@ import Testing
             "route-regex", #"[{type: unwrap}, {type: regex_router, regex: 'dbz\.public\.(.*)', replacement: 'cdc.$1'}]"#, 10,
             ["cdc.u_items", "cdc.u_pairs", "dbz.message"]
         ),
+        (
+            "insert-header",
+            "[{type: unwrap}, {type: insert_header, header: source-system, value_literal: orders-db}, "
+                + "{type: insert_header, header: schema-version, value_literal: '42'}, "
+                + "{type: insert_header, header: weight, value_literal: '1.50'}]", 10,
+            ["dbz.public.u_items", "dbz.public.u_pairs", "dbz.message"]
+        ),
     ]
 
     static let outboxCases: [(golden: String, transform: String, count: Int, topics: [String])] = [

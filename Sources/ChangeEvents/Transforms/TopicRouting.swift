@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Java regular expression's replacement applied as `Matcher.replaceFirst` does, to a whole match: `$n` and `${name}`
 /// insert groups, `\` takes the next character literally.
 struct JavaReplacement: Sendable, Equatable {
@@ -223,5 +225,37 @@ public struct LogicalTableRouter: Sendable {
             }
         }
         return out
+    }
+}
+
+/// Kafka's `org.apache.kafka.connect.transforms.InsertHeader`: the same header, with a literal value, on every record.
+public struct InsertHeader: Sendable, Equatable {
+    public let header: ChangeEvent.Header
+
+    public init(name: String, literal: String) {
+        header = ChangeEvent.Header(name: name, value: Array(Self.text(ofLiteral: literal).utf8))
+    }
+
+    /// The header's text as Kafka writes it: InsertHeader parses the literal (Kafka's `Values.parseString`), so a
+    /// boolean is written lower-case, an integer without leading zeros and a decimal as Java prints it (`1.50` →
+    /// `1.5`); anything else as it is.
+    static func text(ofLiteral literal: String) -> String {
+        let trimmed = literal.trimmingCharacters(in: .whitespaces)
+        if trimmed.lowercased() == "true" || trimmed.lowercased() == "false" { return trimmed.lowercased() }
+        if let integer = Int64(trimmed) { return String(integer) }
+        if Double(trimmed) != nil, trimmed.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }),
+            !trimmed.lowercased().contains("n")
+        {
+            var buffer = JSONBuffer()
+            let written = trimmed.utf8.withContiguousStorageIfAvailable {
+                JavaFloatFormat.write(UnsafeRawBufferPointer($0), into: &buffer)
+            }
+            if written == true { return String(decoding: buffer.bytes, as: UTF8.self) }
+        }
+        return literal
+    }
+
+    public func apply(_ event: inout ChangeEvent) {
+        event.headers.append(header)
     }
 }
