@@ -245,3 +245,30 @@ extension TopicRoutingTests {
         #expect(InsertHeader(name: "h", literal: "NaN-ish").header.value == Array("NaN-ish".utf8))
     }
 }
+
+extension OutboxRouterTests {
+    /// Debezium names the envelope schema after the first event's routed value and keeps that name, also when the
+    /// table's Relation message comes again (a new table schema).
+    @Test func theEnvelopeSchemaNameOfTheFirstEventStays() throws {
+        var options = OutboxRouter.Options()
+        options.additionalFields = [.init(column: "aggregatetype", placement: .envelope)]
+        var router = try OutboxRouter(options, schemas: true)
+        func event(_ aggregate: String) throws -> ChangeEvent {
+            var builder = ChangeEventBuilder(
+                settings: EventSettings(
+                    topicPrefix: "p", databaseName: "db", schemas: true, version: "test", envelopeLayouts: true))
+            try builder.register(Self.relation, metadata: TableMetadata(primaryKey: ["id"], notNull: ["id"]))
+            builder.begin(Begin(finalLSN: LSN(0x900), commitTimeMicros: 0, xid: 1))
+            var events: [ChangeEvent] = []
+            let insert = LogicalMessage.insert(Insert(relationOID: 9, new: TupleData(text: ["e", aggregate, "1", "{}"])))
+            try builder.events(for: insert, at: LSN(0x100), nowNanos: 0) { events.append($0) }
+            return events[0]
+        }
+        var first = try event("Order")
+        var second = try event("Customer")
+        #expect(try router.apply(&first) && router.apply(&second))
+        #expect(second.topic == "outbox.event.Customer")
+        let value = second.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(value.contains(#""name":"p.public.outbox.Order.Value""#))
+    }
+}

@@ -54,9 +54,10 @@ public struct OutboxRouter: Sendable {
     private let rule: TopicRule
     /// Set when the last event was dropped for a reason the operator should hear of (an update of an outbox row).
     public private(set) var warning: String?
-    /// The value schema of each outbox table's events with envelope fields. Debezium caches it by the payload's
-    /// schema, so the name made with the first event's routed value stays for every later event of the table.
-    private var valueSchemas: [ObjectIdentifier: String] = [:]
+    /// The value schema of events with envelope fields, by the payload column's schema. Debezium caches it so, so the
+    /// name made with the first event's routed value stays for every later event with such a payload, even after the
+    /// table's Relation message arrives again (which makes a new `TableSchema`).
+    private var valueSchemas: [String: String] = [:]
     /// Whether the delete just seen was of another table, so that its tombstone passes too.
     private var tombstonePasses = false
 
@@ -158,7 +159,8 @@ public struct OutboxRouter: Sendable {
             return true
         }
         let schema: String
-        if let cached = valueSchemas[ObjectIdentifier(layout.table)] {
+        let payloadSchema = fieldSchema(options.payload, layout.table)
+        if let cached = valueSchemas[payloadSchema] {
             schema = cached
         } else {
             var fields = [fieldSchema(options.payload, layout.table, renamed: "payload")]
@@ -167,7 +169,7 @@ public struct OutboxRouter: Sendable {
             let name = "\(layout.table.topic).\(routed).Value"
             schema =
                 "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name))}"
-            valueSchemas[ObjectIdentifier(layout.table)] = schema
+            valueSchemas[payloadSchema] = schema
         }
         event.value = Self.wrap(body, schema: schema)
         return true
