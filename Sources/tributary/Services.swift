@@ -1,4 +1,5 @@
 import Connector
+import Dispatch
 import Foundation
 import KafkaSink
 import Logging
@@ -49,26 +50,44 @@ struct KafkaClientsService: Service {
         // Cancelled means stopping at once: the process ends, and the clients with it.
         guard !cancelled else { return }
         let clients = self.clients
-        let closed = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    Thread {
-                        clients.sinks.forEach { $0.close() }
-                        clients.embedded?.close()
-                        continuation.resume()
-                    }.start()
-                }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(10))
-                return false
-            }
-            defer { group.cancelAll() }
-            return await group.next() ?? false
+        // Whichever comes first, the closing thread or the deadline, resumes the wait, once; nothing waits on a
+        // thread stuck in librdkafka after that (a task group would: it waits for all of its children).
+        let outcome = Outcome()
+        let closed = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            outcome.set(continuation)
+            Thread {
+                clients.sinks.forEach { $0.close() }
+                clients.embedded?.close()
+                outcome.resume(true)
+            }.start()
+            DispatchQueue.global().asyncAfter(deadline: .now() + 10) { outcome.resume(false) }
         }
         if !closed {
             logger.warning("the Kafka client did not close within 10 s; exiting anyway (what Kafka acknowledged is confirmed)")
+        }
+    }
+
+    /// Resumes a continuation once, with the first value given.
+    private final class Outcome: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<Bool, Never>?, value: Bool?)>((nil, nil))
+
+        func set(_ continuation: CheckedContinuation<Bool, Never>) {
+            let ready = state.withLock { state -> Bool? in
+                if let value = state.value { return value }
+                state.continuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+
+        func resume(_ value: Bool) {
+            let waiting = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard state.value == nil else { return nil }
+                state.value = value
+                defer { state.continuation = nil }
+                return state.continuation
+            }
+            waiting?.resume(returning: value)
         }
     }
 
