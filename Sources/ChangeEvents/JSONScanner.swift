@@ -130,6 +130,12 @@ public struct JSONScanner {
         return members(ofObjectAt: start).first { bytes[$0.name].elementsEqual(quoted) }?.value
     }
 
+    /// A value as a Kafka header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, else its JSON.
+    public func headerText(at range: Range<Int>) -> [UInt8] {
+        if let text = string(at: range) { return Array(text.utf8) }
+        return Array(bytes[range])
+    }
+
     /// The string a JSON string value holds, unescaped; nil for anything else (null included).
     public func string(at range: Range<Int>) -> String? {
         guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\"") else { return nil }

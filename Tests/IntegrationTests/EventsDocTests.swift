@@ -234,10 +234,14 @@ import Testing
     }
 
     @Test func theTransformExamplesShowWhatARunProduces() async throws {
-        let generated = try await Self.generateTransforms()
+        try Self.check(try await Self.generateTransforms(), between: Self.transformsBegin, and: Self.transformsEnd)
+    }
+
+    /// Compares a generated part of the page with `generated` (masked), or rewrites it under `TRIBUTARY_WRITE_DOCS=1`.
+    static func check(_ generated: String, between begin: String, and end: String) throws {
         let page = try String(contentsOf: Self.page, encoding: .utf8)
-        guard let start = page.range(of: Self.transformsBegin), let stop = page.range(of: Self.transformsEnd) else {
-            Issue.record("docs/events.md has no generated transforms part between its markers")
+        guard let start = page.range(of: begin), let stop = page.range(of: end) else {
+            Issue.record("docs/events.md has no generated part between \(begin) and \(end)")
             return
         }
         if ProcessInfo.processInfo.environment["TRIBUTARY_WRITE_DOCS"] == "1" {
@@ -265,21 +269,7 @@ import Testing
     }
 
     @Test func theEventsPageShowsWhatARunProduces() async throws {
-        let generated = try await Self.generate()
-        let page = try String(contentsOf: Self.page, encoding: .utf8)
-        guard let start = page.range(of: Self.begin), let stop = page.range(of: Self.end) else {
-            Issue.record("docs/events.md has no generated part between \(Self.begin) and \(Self.end)")
-            return
-        }
-        if ProcessInfo.processInfo.environment["TRIBUTARY_WRITE_DOCS"] == "1" {
-            let updated = page.replacingCharacters(in: start.lowerBound..<stop.upperBound, with: generated)
-            try updated.write(to: Self.page, atomically: true, encoding: .utf8)
-            return
-        }
-        let current = String(page[start.lowerBound..<stop.upperBound])
-        #expect(
-            Self.masked(current) == Self.masked(generated),
-            "docs/events.md is stale: run `make docs` and commit it")
+        try Self.check(try await Self.generate(), between: Self.begin, and: Self.end)
     }
 }
 

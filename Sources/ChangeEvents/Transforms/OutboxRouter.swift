@@ -119,12 +119,12 @@ public struct OutboxRouter: Sendable {
 
         event.envelope = nil
         event.topic = rule.apply(routed) ?? routed
-        event.headers.append(ChangeEvent.Header(name: "id", value: Self.headerText(scanner, id)))
+        event.headers.append(ChangeEvent.Header(name: "id", value: scanner.headerText(at: id)))
         var envelopeFields: [(alias: String, column: String, value: Range<Int>)] = []
         for field in options.additionalFields {
             let range = try column(field.column, "additional field")
             switch field.placement {
-            case .header: event.headers.append(ChangeEvent.Header(name: field.alias, value: Self.headerText(scanner, range)))
+            case .header: event.headers.append(ChangeEvent.Header(name: field.alias, value: scanner.headerText(at: range)))
             case .envelope: envelopeFields.append((field.alias, field.column, range))
             }
         }
@@ -178,12 +178,6 @@ public struct OutboxRouter: Sendable {
     /// Whether the table has the payload column, so that its events are outbox events.
     static func isOutbox(_ table: TableSchema, _ options: Options) -> Bool {
         table.relation.columns.contains { $0.name == options.payload }
-    }
-
-    /// A column's value as a header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, else its JSON.
-    static func headerText(_ scanner: JSONScanner, _ range: Range<Int>) -> [UInt8] {
-        if let text = scanner.string(at: range) { return Array(text.utf8) }
-        return Array(scanner.bytes[range])
     }
 
     static func wrap(_ payload: [UInt8], schema: String) -> [UInt8] {
