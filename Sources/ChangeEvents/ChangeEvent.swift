@@ -70,6 +70,19 @@ public struct EnvelopeLayout: Sendable, Equatable {
     /// From the `"op"` key to the end of the envelope object: `"op":"c","ts_ms":…,"ts_us":…,"ts_ns":…}`.
     public var tail: Range<Int>
 
+    /// The same parts after `offset` bytes were inserted (or removed) before the payload.
+    func shifted(by offset: Int) -> EnvelopeLayout {
+        func move(_ range: Range<Int>) -> Range<Int> { (range.lowerBound + offset)..<(range.upperBound + offset) }
+        var layout = self
+        layout.payload = move(payload)
+        layout.before = move(before)
+        layout.after = move(after)
+        layout.source = move(source)
+        layout.transaction = move(transaction)
+        layout.tail = move(tail)
+        return layout
+    }
+
     public static func == (lhs: EnvelopeLayout, rhs: EnvelopeLayout) -> Bool {
         lhs.table === rhs.table && lhs.payload == rhs.payload && lhs.before == rhs.before && lhs.after == rhs.after
             && lhs.source == rhs.source && lhs.transaction == rhs.transaction && lhs.tail == rhs.tail

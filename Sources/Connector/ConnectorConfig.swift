@@ -122,8 +122,19 @@ public struct ConnectorConfig: Sendable {
         public var contextHeaders = true
         /// Debezium's decimal, time, binary, interval and hstore handling modes and the TOAST placeholder.
         public var values = ValueHandling()
+        /// What a data event's value is: Debezium's envelope, or a CloudEvent around it.
+        public var format = Format.debezium
+        /// The CloudEvents converter's options, with `format: cloudevents`.
+        public var cloudEvents = CloudEvents.Options()
 
         public init() {}
+    }
+
+    public enum Format: String, Sendable, CaseIterable {
+        /// Debezium's envelope, as Kafka Connect's JsonConverter writes it.
+        case debezium
+        /// Debezium's `io.debezium.converters.CloudEventsConverter`, JSON in structured mode.
+        case cloudevents
     }
 
     public struct Snapshot: Sendable {

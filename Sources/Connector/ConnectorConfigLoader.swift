@@ -620,6 +620,22 @@ struct ConfigReader {
         {
             values.unavailablePlaceholder = text
         }
+        if let value = choice(section, "format", ConnectorConfig.Format.self, &valid) { events.format = value }
+        for (key, target) in [
+            ("cloudevents_extension_attributes", \CloudEvents.Options.extensionAttributes),
+            ("cloudevents_tracing_attributes", \CloudEvents.Options.tracingAttributes),
+        ] {
+            guard let entry = section[key] else { continue }
+            guard let value = bool(entry.value, "events.\(key)") else {
+                valid = false
+                continue
+            }
+            if events.format != .cloudevents {
+                error(entry.key, "events.\(key) applies only with events.format: cloudevents")
+                valid = false
+            }
+            events.cloudEvents[keyPath: target] = value
+        }
         guard let schemas, let tombstones, let contextHeaders, let skipped, valid else { return nil }
         events.schemas = schemas
         events.tombstones = tombstones
@@ -767,7 +783,8 @@ extension ConnectorConfigLoader {
             [
                 "schemas", "tombstones", "context_headers", "skipped_operations", "decimal_handling", "time_precision",
                 "binary_handling",
-                "interval_handling", "hstore_handling", "unavailable_value_placeholder",
+                "interval_handling", "hstore_handling", "unavailable_value_placeholder", "format",
+                "cloudevents_extension_attributes", "cloudevents_tracing_attributes",
             ]
         ),
         ("snapshot", ["mode", "state_directory", "max_threads", "range_pages", "select_overrides"]),

@@ -1,6 +1,7 @@
 import ChangeEvents
 
-/// The connector file's `transforms`, applied in order to each event on the session's thread.
+/// The connector file's `transforms`, applied in order to each event on the session's thread, then the value format
+/// when it is not the plain envelope (CloudEvents, as Debezium's value converter runs after the transforms).
 struct EventTransforms {
     /// The envelope transform, first when there is one (the loader checks the order).
     private var unwrap: Unwrap?
@@ -14,10 +15,13 @@ struct EventTransforms {
         case insertHeader(InsertHeader)
     }
 
+    private var cloudEvents: CloudEvents?
+
     /// No transforms.
     init() {}
 
-    init(_ configs: [TransformConfig], schemas: Bool) throws(TransformError) {
+    init(_ configs: [TransformConfig], schemas: Bool, cloudEvents: CloudEvents.Options? = nil) throws(TransformError) {
+        self.cloudEvents = cloudEvents.map { CloudEvents($0, schemas: schemas) }
         for config in configs {
             switch config {
             case .unwrap(let options): unwrap = try Unwrap(options, schemas: schemas)
@@ -32,7 +36,7 @@ struct EventTransforms {
         }
     }
 
-    var isEmpty: Bool { unwrap == nil && outbox == nil && stages.isEmpty }
+    var isEmpty: Bool { unwrap == nil && outbox == nil && stages.isEmpty && cloudEvents == nil }
 
     /// Why the last event was dropped, when the operator should hear of it.
     var warning: String? { outbox?.warning }
@@ -53,6 +57,7 @@ struct EventTransforms {
                 insert.apply(&event)
             }
         }
+        if cloudEvents != nil { try cloudEvents!.apply(&event) }
         return true
     }
 }

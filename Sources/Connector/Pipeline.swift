@@ -85,7 +85,7 @@ public final class Pipeline {
             version: TributaryVersion.current, values: config.events.values,
             contextHeaders: config.events.contextHeaders
                 ? ChangeEvent.Header.debeziumContext(logicalName: config.kafka.topicPrefix, runID: runID) : [],
-            envelopeLayouts: !config.transforms.isEmpty)
+            envelopeLayouts: !config.transforms.isEmpty || config.events.format == .cloudevents)
     }
 
     /// The first token a following session may use.
@@ -102,7 +102,9 @@ public final class Pipeline {
     /// sends the final standby status and closes the stream.
     public func run() throws {
         defer { source.close() }
-        delivery.transforms = try EventTransforms(config.transforms, schemas: config.events.schemas)
+        delivery.transforms = try EventTransforms(
+            config.transforms, schemas: config.events.schemas,
+            cloudEvents: config.events.format == .cloudevents ? config.events.cloudEvents : nil)
         let observation = try source.inspect()
         var slotGuard = try SlotGuard(config: config, metrics: metrics, logger: logger)
         let recovery = try slotGuard.admit(observation, nowNanos: Self.wallClockNanos())

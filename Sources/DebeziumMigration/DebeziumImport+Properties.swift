@@ -222,6 +222,27 @@ extension DebeziumImport {
         "header.converter": refused(
             ["", "org.apache.kafka.connect.storage.SimpleHeaderConverter"],
             "it changes how headers are written; Tributary writes them as SimpleHeaderConverter does"),
+        // Debezium's CloudEventsConverter as value.converter, and the JsonConverter of its data attribute (json.*)
+        "value.converter.serializer.type": refused(
+            ["json"], "Avro CloudEvents go through a schema registry; Tributary writes CloudEvents as JSON"),
+        "value.converter.data.serializer.type": refused(
+            ["json"], "Avro data goes through a schema registry; Tributary writes the data attribute as JSON"),
+        "value.converter.json.schemas.enable": .mapped,
+        "value.converter.extension.attributes.enable": .mapped,
+        "value.converter.opentelemetry.tracing.attributes.enable": .mapped,
+        "value.converter.metadata.source": refused(
+            ["value", "value,id:generate,type:generate,traceparent:header,dataSchemaName:generate"],
+            "Tributary takes CloudEvents attributes from the event value (traceparent from its header), not from headers"),
+        "value.converter.schema.data.name.source.header.enable": refused(
+            ["false"], "Tributary names the data schema io.debezium.connector.postgresql.Data, not from a header"),
+        "value.converter.schema.name.adjustment.mode": harmless(
+            "it adjusts the CloudEvents schema's name, which JSON CloudEvents do not carry"),
+        "value.converter.schema.cloudevents.name": harmless(
+            "it names the CloudEvents schema, which JSON CloudEvents do not carry"),
+        "value.converter.json.decimal.format": refused(
+            ["BASE64"], "NUMERIC writes decimals as JSON numbers; Tributary writes base64"),
+        "value.converter.json.replace.null.with.default": refused(
+            ["true"], "false keeps nulls where a column has a default; Tributary writes what JsonConverter's default does"),
         "transforms": .mapped,
         "predicates": refused([""], predicatesAdvice),
         "errors.tolerance": .mapped, "errors.deadletterqueue.topic.name": .mapped,

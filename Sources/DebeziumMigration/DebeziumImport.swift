@@ -188,12 +188,40 @@ public struct DebeziumImport: Sendable {
 
         // events
         var events: [(String, String)] = []
-        let converter = config["value.converter"] ?? config["key.converter"]
-        if let converter, converter != "org.apache.kafka.connect.json.JsonConverter" {
+        let json = "org.apache.kafka.connect.json.JsonConverter"
+        let cloudEvents = config["value.converter"] == "io.debezium.converters.CloudEventsConverter"
+        for side in ["key", "value"] {
+            guard let converter = config["\(side).converter"], converter != json else { continue }
+            if side == "value" && cloudEvents { continue }
             throw Failure(
-                "the converter is \(converter); Tributary writes what org.apache.kafka.connect.json.JsonConverter writes")
+                "the \(side) converter is \(converter); Tributary writes what \(json) writes"
+                    + (side == "value" ? " (or io.debezium.converters.CloudEventsConverter, as JSON)" : ""))
         }
-        if let schemas = config["value.converter.schemas.enable"] ?? config["key.converter.schemas.enable"] {
+        let converter = config["value.converter"] ?? config["key.converter"]
+        if cloudEvents {
+            // The key goes through the key converter (JsonConverter); the CloudEvent's data carries schemas as its
+            // json.schemas.enable says. Tributary writes both with events.schemas, so they must agree.
+            let data = config["value.converter.json.schemas.enable"] ?? "true"
+            let key = config["key.converter.schemas.enable"] ?? (config["key.converter"] != nil ? "true" : data)
+            guard data == key else {
+                throw Failure(
+                    "key.converter.schemas.enable (\(key)) and value.converter.json.schemas.enable (\(data)) differ; "
+                        + "Tributary writes schemas in keys and in the CloudEvent's data alike: make them the same")
+            }
+            events.append(("schemas", data == "true" ? "true" : "false"))
+            events.append(("format", "cloudevents"))
+            if let value = config["value.converter.extension.attributes.enable"] {
+                events.append(("cloudevents_extension_attributes", value == "false" ? "false" : "true"))
+            }
+            if let value = config["value.converter.opentelemetry.tracing.attributes.enable"] {
+                events.append(("cloudevents_tracing_attributes", value == "true" ? "true" : "false"))
+                if value == "true" {
+                    notes.append(
+                        "opentelemetry.tracing.attributes.enable: every event needs a traceparent header, which Tributary "
+                            + "takes from the transaction's context message (correlation); an event without one is refused")
+                }
+            }
+        } else if let schemas = config["value.converter.schemas.enable"] ?? config["key.converter.schemas.enable"] {
             events.append(("schemas", schemas == "true" ? "true" : "false"))
         } else if converter != nil {
             events.append(("schemas", "true"))  // JsonConverter's own default

@@ -477,3 +477,28 @@ extension TransformsConfigTests {
                 .first?.contains("unknown reference '${routedByValue}'") == true)
     }
 }
+
+extension ValueHandlingConfigTests {
+    @Test func cloudEventsFormatAndItsOptionsAreRead() throws {
+        let config = try loader.parse(
+            ConnectorFileErrorTests.valid
+                + "\nevents: {format: cloudevents, cloudevents_extension_attributes: false, cloudevents_tracing_attributes: true}",
+            file: "f.yaml")
+        #expect(config.events.format == .cloudevents)
+        #expect(config.events.cloudEvents == CloudEvents.Options(extensionAttributes: false, tracingAttributes: true))
+        #expect(try loader.parse(ConnectorFileErrorTests.valid, file: "f.yaml").events.format == .debezium)
+    }
+
+    @Test func cloudEventsOptionsWithoutTheFormatAreAnError() {
+        do {
+            _ = try loader.parse(
+                ConnectorFileErrorTests.valid + "\nevents: {cloudevents_tracing_attributes: true}", file: "f.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(
+                error.diagnostics.map(\.description) == [
+                    "f.yaml:7:10: error: events.cloudevents_tracing_attributes applies only with events.format: cloudevents"
+                ])
+        }
+    }
+}

@@ -131,6 +131,9 @@ import Testing
             // Properties that only act together with another, as in Debezium.
             if row.property == "errors.deadletterqueue.topic.name" { config["errors.tolerance"] = "all" }
             if row.property == "heartbeat.action.query" { config["heartbeat.interval.ms"] = "10000" }
+            if row.property.hasPrefix("value.converter.") && row.property != "value.converter.schemas.enable" {
+                config["value.converter"] = "io.debezium.converters.CloudEventsConverter"
+            }
             if row.property == "transforms" {
                 config["transforms.\(row.example).type"] = "io.debezium.transforms.ExtractNewRecordState"
             }
@@ -163,6 +166,10 @@ import Testing
             if cells[2] == "json-converter" {
                 rows.append(("key.converter.\(name)", cells[1], cells[2], "{key,value}.converter.\(shown)"))
                 rows.append(("value.converter.\(name)", cells[1], cells[2], "{key,value}.converter.\(shown)"))
+                // CloudEventsConverter configures the JsonConverter of its data attribute with its json.* properties.
+                rows.append(("value.converter.json.\(name)", cells[1], cells[2], "value.converter.json.\(shown)"))
+            } else if cells[2] == "cloudevents-converter" {
+                rows.append(("value.converter.\(name)", cells[1], cells[2], "value.converter.\(shown)"))
             } else {
                 rows.append((name, cells[1], cells[2], shown))
             }
@@ -359,5 +366,49 @@ extension DebeziumTransformImportTests {
             .init(column: "type", placement: .header, alias: "eventType"), .init(column: "aggregatetype", placement: .envelope),
         ]
         #expect(config.transforms == [.outbox(expected)])
+    }
+}
+
+/// Debezium configurations with CloudEventsConverter as the value converter.
+@Suite struct DebeziumCloudEventsImportTests {
+    @Test func aCloudEventsFeedBecomesTheCloudEventsFormat() throws {
+        let result = try DebeziumImport(bootstrapServers: "kafka:9092").convert(
+            DebeziumImportTests.fixture("debezium-cloudevents.json"))
+        let config = try DebeziumImportTests.load(result.yaml)
+        #expect(config.events.format == .cloudevents)
+        #expect(!config.events.schemas)
+        #expect(config.events.cloudEvents == CloudEvents.Options(extensionAttributes: false, tracingAttributes: false))
+        #expect(result.notes.contains { $0.hasPrefix("value.converter.schema.name.adjustment.mode = avro is not imported") })
+    }
+
+    @Test func theDataSchemasFollowJsonSchemasEnableWhichDefaultsToTrue() throws {
+        let result = try DebeziumImportTests.convert([
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter": "io.debezium.converters.CloudEventsConverter",
+            "value.converter.opentelemetry.tracing.attributes.enable": "true",
+        ])
+        let config = try DebeziumImportTests.load(result.yaml)
+        #expect(config.events.format == .cloudevents && config.events.schemas)
+        #expect(config.events.cloudEvents == CloudEvents.Options(extensionAttributes: true, tracingAttributes: true))
+    }
+
+    @Test(arguments: [
+        (["value.converter.serializer.type": "avro"], "value.converter.serializer.type = avro"),
+        (["value.converter.metadata.source": "header"], "value.converter.metadata.source = header"),
+        (["key.converter.schemas.enable": "true"], "make them the same"),
+        (["key.converter": "io.debezium.converters.CloudEventsConverter"], "the key converter is"),
+    ])
+    func whatTributaryDoesNotWriteIsRefused(extra: [String: String], reason: String) throws {
+        var config = [
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "false",
+            "value.converter": "io.debezium.converters.CloudEventsConverter",
+            "value.converter.json.schemas.enable": "false",
+        ]
+        config.merge(extra) { _, new in new }
+        #expect {
+            _ = try DebeziumImportTests.convert(config)
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
     }
 }

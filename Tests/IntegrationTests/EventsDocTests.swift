@@ -177,21 +177,26 @@ import Testing
             "BEGIN; INSERT INTO outboxevent VALUES ('5f0b8c36-8f07-4c38-9d0a-3c3a0f0e2b11', 'Order', '1', 'OrderPlaced', "
                 + "'{\"id\": 1, \"total\": 12.50}'); DELETE FROM outboxevent; COMMIT",
         ]
-        let cases: [(title: String, transform: String, topics: [String], headers: [String])] = [
+        let cases: [(title: String, extra: String, topics: [String], headers: [String], count: Int)] = [
             (
                 "`unwrap` with `add_fields: [op, table, lsn]`, `add_headers: [op]`, `delete_tombstone_handling_mode: rewrite`",
-                "[{type: unwrap, add_fields: [op, table, lsn], add_headers: [op], delete_tombstone_handling_mode: rewrite}]",
-                ["shop.public.orders"], ["__op"]
+                "transforms: [{type: unwrap, add_fields: [op, table, lsn], add_headers: [op], delete_tombstone_handling_mode: rewrite}]",
+                ["shop.public.orders"], ["__op"], 2
             ),
-            ("`outbox` with its defaults", "[{type: outbox}]", ["outbox.event.Order"], ["id"]),
+            ("`outbox` with its defaults", "transforms: [{type: outbox}]", ["outbox.event.Order"], ["id"], 1),
             (
                 "`logical_table_router` with `topic_regex: 'shop\\.public\\.(.*)'`, `topic_replacement: shop.all`",
-                #"[{type: logical_table_router, topic_regex: 'shop\.public\.(.*)', topic_replacement: shop.all}]"#,
-                ["shop.all"], []
+                #"transforms: [{type: logical_table_router, topic_regex: 'shop\.public\.(.*)', topic_replacement: shop.all}]"#,
+                ["shop.all"], [], 2
+            ),
+            (
+                "CloudEvents: `events: {format: cloudevents}` (no transform)", "events: {format: cloudevents}",
+                ["shop.public.orders"], [], 3
             ),
         ]
         var out = [transformsBegin, ""]
-        out.append("Produced by a run of `make docs`: for each transform, a connector with `transforms:` set as shown,")
+        out.append("Produced by a run of `make docs`: for each transform, a connector with `transforms:` set as shown (and one")
+        out.append("with the CloudEvents format),")
         out.append("over these statements:")
         out.append("")
         out.append("```sql")
@@ -199,14 +204,13 @@ import Testing
         out.append("```")
         for (index, entry) in cases.enumerated() {
             let harness = try Harness(
-                database: "docs_transforms_\(index)", extra: "transforms: \(entry.transform)", topicPrefix: "shop",
+                database: "docs_transforms_\(index)", extra: entry.extra, topicPrefix: "shop",
                 snapshotMode: "no_data")
             for statement in setup { try harness.db.execute(statement) }
             for topic in entry.topics { try harness.kafka.createTopic(topic, partitions: 1) }
             let connector = try await harness.startConnector()
             for statement in statements { try harness.db.execute(statement) }
-            let expected = index == 1 ? 1 : 2
-            let records = try await harness.records(entry.topics, atLeast: expected)
+            let records = try await harness.records(entry.topics, atLeast: entry.count)
             #expect(try await connector.terminate() == 0)
             out.append("")
             out.append("### \(entry.title)")
@@ -260,6 +264,10 @@ import Testing
         for (pattern, template) in [
             (#""([a-z_]*?)(ts_ms|ts_us|ts_ns|txId|lsn|xmin)": -?[0-9]+"#, "\"$1$2\": …"),
             (#""sequence": "([^"\\]|\\.)*""#, "\"sequence\": …"),
+            // CloudEvents: the id and time attributes, and the run facts among the extension attributes.
+            (#""id": "name:([^;]*);([^"\\]|\\.)*""#, "\"id\": \"name:$1;…\""),
+            (#""time": "[^"]*""#, "\"time\": …"),
+            (#""iodebezium(tsms|tsus|tsns|txId|lsn|sequence|db)": "([^"\\]|\\.)*""#, "\"iodebezium$1\": …"),
         ] {
             let expression = try! NSRegularExpression(pattern: pattern)
             result = expression.stringByReplacingMatches(

@@ -61,6 +61,32 @@ import Testing
         ),
     ]
 
+    /// Debezium's CloudEventsConverter as the value converter (Golden/cloudevents-*: VALUE_FORMAT=cloudevents).
+    static let cloudEventsCases:
+        [(golden: String, events: String, transform: String?, count: Int, topics: [String], snapshot: Bool)] = [
+            ("cloudevents-default", "format: cloudevents", nil, 14, topics, false),
+            (
+                "cloudevents-snapshot", "format: cloudevents", nil, 1,
+                ["dbz.public.u_items"], true
+            ),
+            (
+                "cloudevents-routed", "format: cloudevents, cloudevents_extension_attributes: false",
+                #"[{type: logical_table_router, topic_regex: 'dbz\.public\.u_(.*)', topic_replacement: dbz.public.u_all}]"#, 14,
+                ["dbz.public.u_all", "dbz.message"], false
+            ),
+        ]
+
+    /// Data events become CloudEvents with the envelope's attributes; tombstones stay, a logical message's value is
+    /// null; a routed event's data schema takes the routed names.
+    @Test(arguments: cloudEventsCases.indices, [false, true])
+    func cloudEventsMatchDebezium(index: Int, schemas: Bool) async throws {
+        let golden = Self.cloudEventsCases[index]
+        try await TypeFidelityTests().run(
+            golden.golden, ddl: "unwrap.sql", dml: "unwrap-dml.sql", schemas: schemas, events: golden.events,
+            expectedCount: golden.count, topics: golden.topics, transforms: golden.transform,
+            dataBeforeStart: golden.snapshot)
+    }
+
     /// Inserts become events (one deleted in its own transaction too), the update is skipped with a warning.
     @Test(arguments: outboxCases.indices, [false, true])
     func outboxMatchesDebezium(index: Int, schemas: Bool) async throws {

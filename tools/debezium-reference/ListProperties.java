@@ -3,7 +3,7 @@ import org.apache.kafka.common.config.ConfigDef;
 
 /** Prints every property a Debezium PostgreSQL connector config can carry, with its default, for
  *  Tests/DebeziumMigrationTests/Fixtures/debezium-properties.tsv: the connector's own ConfigDef, Kafka Connect's
- *  source-connector properties, and JsonConverter's. Usage: see run.sh's header for the class path. */
+ *  source-connector properties, JsonConverter's and Debezium's CloudEventsConverter's. Usage: see run.sh's header for the class path. */
 public class ListProperties {
   static void print(String origin, ConfigDef def) {
     for (ConfigDef.ConfigKey key : new TreeMap<>(def.configKeys()).values()) {
@@ -17,5 +17,6 @@ public class ListProperties {
     print("debezium-postgres", new io.debezium.connector.postgresql.PostgresConnector().config());
     print("connect-source", org.apache.kafka.connect.runtime.SourceConnectorConfig.configDef());
     print("json-converter", org.apache.kafka.connect.json.JsonConverterConfig.configDef());
+    print("cloudevents-converter", io.debezium.converters.CloudEventsConverterConfig.configDef());
   }
 }

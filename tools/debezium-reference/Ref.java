@@ -24,11 +24,18 @@ public class Ref {
     p.setProperty("publication.autocreate.mode", "all_tables");
     p.setProperty("snapshot.mode", System.getenv().getOrDefault("SNAP","no_data"));
     p.setProperty("converter.schemas.enable", System.getenv().getOrDefault("SCHEMAS","false"));
+    // VALUE_FORMAT=cloudevents: the value through io.debezium.converters.CloudEventsConverter, whose data
+    // attribute carries schemas as json.schemas.enable says (JsonConverter's own default is true).
+    boolean cloudEvents = "cloudevents".equals(System.getenv("VALUE_FORMAT"));
+    if (cloudEvents) p.setProperty("value.converter.json.schemas.enable", System.getenv().getOrDefault("SCHEMAS","false"));
     for (String kv : a) { int i = kv.indexOf('='); p.setProperty(kv.substring(0,i), kv.substring(i+1)); }
     PrintStream out = new PrintStream(new FileOutputStream(System.getenv().getOrDefault("OUT","/tmp/out.jsonl"), true), true);
     // Headers reach the notifier only with a header format; JsonConverter writes them (with the schema envelope
     // when schemas are on). TypeFidelityTests unwraps them to what Kafka Connect's SimpleHeaderConverter writes.
-    DebeziumEngine<ChangeEvent<String,String>> engine = DebeziumEngine.create(KeyValueHeaderChangeEventFormat.of(Json.class, Json.class, Json.class))
+    DebeziumEngine.Builder<ChangeEvent<String,String>> builder = cloudEvents
+      ? DebeziumEngine.create(KeyValueHeaderChangeEventFormat.of(Json.class, CloudEvents.class, Json.class))
+      : DebeziumEngine.create(KeyValueHeaderChangeEventFormat.of(Json.class, Json.class, Json.class));
+    DebeziumEngine<ChangeEvent<String,String>> engine = builder
       .using(p)
       .notifying(r -> {
         StringBuilder h = new StringBuilder();

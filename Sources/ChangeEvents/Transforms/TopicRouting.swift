@@ -176,8 +176,11 @@ public struct LogicalTableRouter: Sendable {
         event.topic = route.topic
         if let key = event.key, key != Array("null".utf8) { event.key = rewriteKey(key, route) }
         // Only an envelope's schemas are renamed; tombstones, messages and unwrapped rows keep their value.
-        if schemas, event.envelope != nil, let value = event.value {
-            event.value = renamed(value, route, upTo: event.envelope!.payload.lowerBound)
+        if schemas, let layout = event.envelope, let value = event.value {
+            let renamed = renamed(value, route, upTo: layout.payload.lowerBound)
+            // The payload moved with the schema's new names; a later stage (CloudEvents) still finds its parts.
+            event.envelope = layout.shifted(by: renamed.count - value.count)
+            event.value = renamed
         }
     }
 
