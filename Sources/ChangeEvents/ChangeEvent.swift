@@ -20,9 +20,10 @@ public struct ChangeEvent: Sendable, Equatable {
 
     public struct Header: Sendable, Equatable {
         public var name: String
-        public var value: [UInt8]
+        /// nil for a header whose value is null (a null field copied into a header).
+        public var value: [UInt8]?
 
-        public init(name: String, value: [UInt8]) {
+        public init(name: String, value: [UInt8]?) {
             self.name = name
             self.value = value
         }

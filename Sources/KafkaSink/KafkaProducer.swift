@@ -18,7 +18,7 @@ public final class KafkaProducer {
         public var topic: String
         public var key: [UInt8]?
         public var value: [UInt8]?
-        public var headers: [(String, [UInt8])]
+        public var headers: [(String, [UInt8]?)]
     }
 
     /// Something librdkafka reported besides deliveries: an error or a log line.
@@ -56,7 +56,7 @@ public final class KafkaProducer {
 
     /// Queues one message; the payloads are copied. Throws `isQueueFull` when librdkafka's queue is full.
     public func send(
-        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8])] = [], token: UInt64
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)] = [], token: UInt64
     ) throws(KafkaError) {
         try client.produce(topic: topic, key: key, value: value, headers: headers, token: token)
     }

@@ -5,9 +5,10 @@ public struct KafkaRecord: Sendable, Equatable {
     public var offset: Int64
     public var key: [UInt8]?
     public var value: [UInt8]?
-    public var headers: [String: [UInt8]]
+    /// A header whose value is null maps to nil.
+    public var headers: [String: [UInt8]?]
 
-    public init(topic: String, partition: Int, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [String: [UInt8]]) {
+    public init(topic: String, partition: Int, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [String: [UInt8]?]) {
         self.topic = topic
         self.partition = partition
         self.offset = offset

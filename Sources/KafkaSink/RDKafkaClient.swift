@@ -133,7 +133,7 @@ final class RDKafkaClient {
 
     /// Queues one message; the payloads and headers are copied.
     func produce(
-        topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8])], token: UInt64
+        topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)], token: UInt64
     ) throws(KafkaError) {
         let handle = try open()
         let topic = try topic(name)
@@ -141,7 +141,13 @@ final class RDKafkaClient {
         if !headers.isEmpty {
             nativeHeaders = rd_kafka_headers_new(headers.count)
             for (headerName, headerValue) in headers {
-                headerValue.withUnsafeBytes { _ = rd_kafka_header_add(nativeHeaders, headerName, -1, $0.baseAddress, $0.count) }
+                if let headerValue {
+                    headerValue.withUnsafeBytes {
+                        _ = rd_kafka_header_add(nativeHeaders, headerName, -1, $0.baseAddress, $0.count)
+                    }
+                } else {
+                    _ = rd_kafka_header_add(nativeHeaders, headerName, -1, nil, 0)
+                }
             }
         }
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(token))
@@ -229,8 +235,8 @@ final class RDKafkaClient {
     }
 
     /// A message's headers, in order.
-    private static func headers(_ message: UnsafePointer<rd_kafka_message_t>) -> [(String, [UInt8])] {
-        var headers: [(String, [UInt8])] = []
+    private static func headers(_ message: UnsafePointer<rd_kafka_message_t>) -> [(String, [UInt8]?)] {
+        var headers: [(String, [UInt8]?)] = []
         var list: OpaquePointer? = nil
         guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
         var index = 0
@@ -238,7 +244,7 @@ final class RDKafkaClient {
         var value: UnsafeRawPointer? = nil
         var size = 0
         while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            if let name { headers.append((String(cString: name), bytes(value, size) ?? [])) }
+            if let name { headers.append((String(cString: name), bytes(value, size))) }
             index += 1
         }
         return headers

@@ -9,15 +9,15 @@ import Logging
 /// everything after: the sink replaces it, and the session restarts from the slot.
 final class KafkaEventSink: EventSink {
     /// Shared, so that an event without headers builds no array of them.
-    private static let noHeaders: [(String, [UInt8])] = []
+    private static let noHeaders: [(String, [UInt8]?)] = []
     private var producer: KafkaProducer
     private let properties: [(String, String)]
     private let logger: Logger
     private var lastClientError: (message: String, time: ContinuousClock.Instant)?
     /// The headers last converted: most events share one array (Debezium's context headers), so it is converted once.
-    private var convertedHeaders: (source: [ChangeEvent.Header], converted: [(String, [UInt8])]) = ([], [])
+    private var convertedHeaders: (source: [ChangeEvent.Header], converted: [(String, [UInt8]?)]) = ([], [])
 
-    private func kafkaHeaders(_ headers: [ChangeEvent.Header]) -> [(String, [UInt8])] {
+    private func kafkaHeaders(_ headers: [ChangeEvent.Header]) -> [(String, [UInt8]?)] {
         guard !headers.isEmpty else { return Self.noHeaders }
         // The cached source keeps its storage alive, so the same address is the same array.
         let same = headers.withUnsafeBufferPointer { new in

@@ -327,7 +327,7 @@ final class ManualClock: SessionClock {
         let letters = sink.accepted.filter { $0.topic == "p.errors" }
         #expect(letters.count == 2)
         let headers = Dictionary(
-            (letters.first?.headers ?? []).map { ($0.name, String(decoding: $0.value, as: UTF8.self)) },
+            (letters.first?.headers ?? []).map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) },
             uniquingKeysWith: { a, _ in a })
         #expect(headers["__connect.errors.topic"] == "p.public.items")
         #expect(headers["__tributary.errors.table"] == "public.items")
@@ -548,7 +548,7 @@ final class ManualClock: SessionClock {
             #expect(letters.isEmpty)
         } else {
             try #require(letters.count == 1)
-            let headers = Dictionary(letters[0].headers.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }) { $1 }
+            let headers = Dictionary(letters[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }) { $1 }
             #expect(letters[0].key == nil && letters[0].value == nil)
             #expect(headers["__tributary.errors.table"] == "public.items")
             #expect(headers["__tributary.errors.lsn"] == "0/110")
@@ -584,7 +584,7 @@ final class ManualClock: SessionClock {
             ScriptedSource(start: LSN(0x50), frames: frames), sink,
             config: Self.config("correlation: {message_prefix: tributary.context\(mapping)}"))
         try #require(sink.events.count == 2, "the context message is not an event")
-        let first = Dictionary(sink.events[0].headers.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }) { a, _ in a }
+        let first = Dictionary(sink.events[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }) { a, _ in a }
         #expect(first["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         #expect(first[renamed ? "x-correlation-id" : "correlation_id"] == "order-17")
         #expect(!sink.events[1].headers.contains { $0.name == "traceparent" }, "the next transaction has no context")

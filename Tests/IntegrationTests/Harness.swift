@@ -152,7 +152,7 @@ struct Event {
     var txId: Int64? { (source["txId"] as? NSNumber)?.int64Value }
 
     func header(_ name: String) -> String? {
-        record.headers[name].map { String(decoding: $0, as: UTF8.self) }
+        record.headers[name].flatMap { $0.map { String(decoding: $0, as: UTF8.self) } }
     }
 }
 

@@ -266,10 +266,12 @@ public struct Unwrap: Sendable {
         }
     }
 
-    /// A header's value as Kafka Connect's SimpleHeaderConverter writes it: a string bare, anything else as its JSON.
-    private func headerValue(_ field: FieldReference, _ lookup: Lookup) -> [UInt8] {
+    /// A header's value as Kafka Connect's SimpleHeaderConverter writes it: a string bare, null as a null value,
+    /// anything else as its JSON.
+    private func headerValue(_ field: FieldReference, _ lookup: Lookup) -> [UInt8]? {
         let scanner = lookup.scanner
         let json = lookup.value(of: field)
+        if json.elementsEqual(Self.nullText) { return nil }
         if json.first == UInt8(ascii: "\""), let text = scanner.string(at: json.startIndex..<json.endIndex) {
             return Array(text.utf8)
         }
