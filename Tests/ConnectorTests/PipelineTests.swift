@@ -584,7 +584,9 @@ final class ManualClock: SessionClock {
             ScriptedSource(start: LSN(0x50), frames: frames), sink,
             config: Self.config("correlation: {message_prefix: tributary.context\(mapping)}"))
         try #require(sink.events.count == 2, "the context message is not an event")
-        let first = Dictionary(sink.events[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }) { a, _ in a }
+        let first = Dictionary(sink.events[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }) {
+            a, _ in a
+        }
         #expect(first["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         #expect(first[renamed ? "x-correlation-id" : "correlation_id"] == "order-17")
         #expect(!sink.events[1].headers.contains { $0.name == "traceparent" }, "the next transaction has no context")
