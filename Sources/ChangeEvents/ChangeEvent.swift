@@ -17,6 +17,15 @@ public struct ChangeEvent: Sendable, Equatable {
     public var transactionID: UInt32?
     /// For a data event's envelope: its table's schema and where the envelope's parts lie in `value`.
     public var envelope: EnvelopeLayout?
+    /// For a row an unwrap transform made of an envelope: its table's schema, for transforms after it that need a
+    /// column's type (header_from).
+    public var rowTable: TableSchema?
+
+    public static func == (lhs: ChangeEvent, rhs: ChangeEvent) -> Bool {
+        lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value && lhs.headers == rhs.headers
+            && lhs.operation == rhs.operation && lhs.table == rhs.table && lhs.lsn == rhs.lsn
+            && lhs.transactionID == rhs.transactionID && lhs.envelope == rhs.envelope && lhs.rowTable === rhs.rowTable
+    }
 
     public struct Header: Sendable, Equatable {
         public var name: String

@@ -130,9 +130,11 @@ public struct JSONScanner {
         return members(ofObjectAt: start).first { bytes[$0.name].elementsEqual(quoted) }?.value
     }
 
-    /// A value as a Kafka header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, else its JSON.
-    public func headerText(at range: Range<Int>) -> [UInt8] {
+    /// A value as a Kafka header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, null as a null
+    /// header value, else its JSON.
+    public func headerText(at range: Range<Int>) -> [UInt8]? {
         if let text = string(at: range) { return Array(text.utf8) }
+        if bytes[range].elementsEqual("null".utf8) { return nil }
         return Array(bytes[range])
     }
 

@@ -4,6 +4,8 @@ import ChangeEvents
 /// when it is not the plain envelope (CloudEvents, as Debezium's value converter runs after the transforms).
 struct EventTransforms {
     /// The envelope transform, first when there is one (the loader checks the order).
+    /// Header transforms that read the envelope, before the envelope transform.
+    private var changedFields: [ChangedFields] = []
     private var unwrap: Unwrap?
     private var outbox: OutboxRouter?
     /// The transforms after the envelope one, in the file's order.
@@ -13,6 +15,7 @@ struct EventTransforms {
         case regex(RegexRouter)
         case logicalTable(LogicalTableRouter)
         case insertHeader(InsertHeader)
+        case headerFrom(HeaderFrom)
     }
 
     private var cloudEvents: CloudEvents?
@@ -32,17 +35,22 @@ struct EventTransforms {
                 stages.append(.logicalTable(try LogicalTableRouter(options, schemas: schemas)))
             case .insertHeader(let header, let literal):
                 stages.append(.insertHeader(InsertHeader(name: header, literal: literal)))
+            case .changedFields(let options):
+                changedFields.append(ChangedFields(options))
+            case .headerFrom(let options):
+                stages.append(.headerFrom(try HeaderFrom(options, schemas: schemas)))
             }
         }
     }
 
-    var isEmpty: Bool { unwrap == nil && outbox == nil && stages.isEmpty && cloudEvents == nil }
+    var isEmpty: Bool { changedFields.isEmpty && unwrap == nil && outbox == nil && stages.isEmpty && cloudEvents == nil }
 
     /// Why the last event was dropped, when the operator should hear of it.
     var warning: String? { outbox?.warning }
 
     /// Makes `event` what the transforms make of it, in place; false when one drops it.
     mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
+        for transform in changedFields { transform.apply(&event) }
         if unwrap != nil, try !unwrap!.apply(&event) { return false }
         if outbox != nil, try !outbox!.apply(&event) { return false }
         for index in stages.indices {
@@ -55,6 +63,8 @@ struct EventTransforms {
                 stages[index] = .logicalTable(router)
             case .insertHeader(let insert):
                 insert.apply(&event)
+            case .headerFrom(let headerFrom):
+                try headerFrom.apply(&event)
             }
         }
         if cloudEvents != nil { try cloudEvents!.apply(&event) }

@@ -14,6 +14,10 @@ public enum TransformConfig: Sendable, Equatable {
     case regexRouter(regex: String, replacement: String)
     /// `org.apache.kafka.connect.transforms.InsertHeader`.
     case insertHeader(header: String, literal: String)
+    /// `org.apache.kafka.connect.transforms.HeaderFrom$Value`.
+    case headerFrom(HeaderFrom.Options)
+    /// `io.debezium.transforms.ExtractChangedRecordState`.
+    case changedFields(ChangedFields.Options)
 
     /// The keys each transform type takes besides `type`, as docs/configuration.md lists them.
     public static let keys: [(type: String, keys: [String])] = [
@@ -21,20 +25,24 @@ public enum TransformConfig: Sendable, Equatable {
             "unwrap",
             [
                 "add_fields", "add_headers", "add_fields_prefix", "add_headers_prefix", "delete_tombstone_handling_mode",
-                "route_by_field", "replace_null_with_default",
+                "route_by_field", "replace_null_with_default", "drop_fields_header_name", "drop_fields_from_key",
+                "drop_fields_keep_schema_compatible",
             ]
         ),
+        ("changed_fields", ["header_changed_name", "header_unchanged_name"]),
         (
             "outbox",
             [
                 "table_field_event_id", "table_field_event_key", "table_field_event_type", "table_field_event_payload",
                 "table_fields_additional_placement", "route_by_field", "route_topic_regex", "route_topic_replacement",
-                "route_tombstone_on_empty_payload", "table_op_invalid_behavior",
+                "route_tombstone_on_empty_payload", "table_op_invalid_behavior", "table_expand_json_payload",
+                "table_json_payload_null_behavior", "table_field_event_schema_version",
             ]
         ),
         ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
         ("regex_router", ["regex", "replacement"]),
         ("insert_header", ["header", "value_literal"]),
+        ("header_from", ["fields", "headers", "operation", "replace_null_with_default"]),
     ]
 }
 
@@ -107,6 +115,26 @@ extension ConfigReader {
                     continue
                 }
                 transforms.append(.insertHeader(header: header, literal: literal))
+            case "changed_fields":
+                var options = ChangedFields.Options()
+                if let entry = section["header_changed_name"], let text = string(entry.value, "\(path).header_changed_name") {
+                    options.changedHeader = text
+                }
+                if let entry = section["header_unchanged_name"], let text = string(entry.value, "\(path).header_unchanged_name") {
+                    options.unchangedHeader = text
+                }
+                if options.changedHeader == nil && options.unchangedHeader == nil {
+                    error(item, "\(path) needs header_changed_name or header_unchanged_name (or both)")
+                    valid = false
+                    continue
+                }
+                transforms.append(.changedFields(options))
+            case "header_from":
+                if let options = headerFromOptions(section, path: path, item: item) {
+                    transforms.append(.headerFrom(options))
+                } else {
+                    valid = false
+                }
             case "regex_router":
                 let regex = requiredRegex(section, "regex", path: path, item: item)
                 let replacement = requiredString(section, "replacement", path: path, item: item)
@@ -127,11 +155,20 @@ extension ConfigReader {
             default: false
             }
         }
-        if let position = transforms.dropFirst().firstIndex(where: readsEnvelope) {
+        // changed_fields (which only adds headers from the envelope) may come before it.
+        let leading = transforms.prefix { if case .changedFields = $0 { true } else { false } }.count
+        if let position = transforms.dropFirst(leading + 1).firstIndex(where: readsEnvelope) {
             error(
                 sequence[position],
-                "an unwrap or outbox transform must come first in transforms, and only one of them: it reads the Debezium envelope"
+                "an unwrap or outbox transform must come first in transforms (after changed_fields), and only one of them: "
+                    + "it reads the Debezium envelope"
             )
+            valid = false
+        }
+        if let position = transforms.dropFirst(leading).firstIndex(where: {
+            if case .changedFields = $0 { true } else { false }
+        }) {
+            error(sequence[position], "changed_fields reads the Debezium envelope: it must come first in transforms")
             valid = false
         }
         return valid ? transforms : nil
@@ -179,6 +216,7 @@ extension ConfigReader {
             ("table_field_event_payload", \OutboxRouter.Options.payload), ("route_by_field", \OutboxRouter.Options.routeByField),
             ("route_topic_regex", \OutboxRouter.Options.topicRegex),
             ("route_topic_replacement", \OutboxRouter.Options.topicReplacement),
+            ("table_field_event_schema_version", \OutboxRouter.Options.schemaVersionColumn),
         ] {
             guard let entry = section[key] else { continue }
             if let text = string(entry.value, "\(path).\(key)"), !text.isEmpty {
@@ -200,6 +238,16 @@ extension ConfigReader {
         if let value = choice(section, "table_op_invalid_behavior", OutboxRouter.InvalidOperation.self, &valid, in: path) {
             options.invalidOperation = value
         }
+        if let entry = section["table_expand_json_payload"] {
+            if let value = bool(entry.value, "\(path).table_expand_json_payload") {
+                options.expandJSONPayload = value
+            } else {
+                valid = false
+            }
+        }
+        if let value = choice(section, "table_json_payload_null_behavior", OutboxRouter.JSONNullBehavior.self, &valid, in: path) {
+            options.jsonNullsAsBytes = value == .optionalBytes
+        }
         if let entry = section["table_fields_additional_placement"],
             let items = stringList(entry.value, "\(path).table_fields_additional_placement")
         {
@@ -220,6 +268,52 @@ extension ConfigReader {
             valid = false
         }
         return valid ? options : nil
+    }
+
+    mutating func headerFromOptions(
+        _ section: [String: (key: Node, value: Node)], path: String, item: Node
+    ) -> HeaderFrom.Options? {
+        var valid = true
+        var lists: [[String]] = []
+        for key in ["fields", "headers"] {
+            guard let entry = section[key] else {
+                error(item, "\(path) needs \(key)")
+                valid = false
+                continue
+            }
+            guard let items = stringList(entry.value, "\(path).\(key)") else {
+                valid = false
+                continue
+            }
+            if items.isEmpty || items.contains(where: { $0.0.isEmpty }) {
+                error(entry.value, "\(path).\(key) must name at least one, and no empty name")
+                valid = false
+            }
+            lists.append(items.map(\.0))
+        }
+        guard valid, lists.count == 2 else { return nil }
+        if lists[0].count != lists[1].count {
+            error(
+                section["headers"]?.value,
+                "\(path).headers names \(lists[1].count) headers for \(lists[0].count) fields; give one header per field")
+            return nil
+        }
+        guard let operation = choice(section, "operation", HeaderFrom.Operation.self, &valid, in: path) else {
+            if valid { error(item, "\(path) needs operation (copy or move)") }
+            return nil
+        }
+        // Kafka's HeaderFrom reads a null field's default unless told not to; the value Tributary reads has the default
+        // written in already, so only the default (true) can be honoured.
+        if let entry = section["replace_null_with_default"], let value = bool(entry.value, "\(path).replace_null_with_default"),
+            !value
+        {
+            error(
+                entry.value,
+                "\(path).replace_null_with_default: false is not supported; a null column with a default "
+                    + "gives its default, as with true")
+            return nil
+        }
+        return HeaderFrom.Options(fields: lists[0], headers: lists[1], operation: operation)
     }
 
     mutating func unwrapOptions(_ section: [String: (key: Node, value: Node)], path: String) -> Unwrap.Options? {
@@ -248,6 +342,16 @@ extension ConfigReader {
         }
         if let entry = section["route_by_field"], let text = string(entry.value, "\(path).route_by_field") {
             options.routeByField = text.isEmpty ? nil : text
+        }
+        if let entry = section["drop_fields_header_name"], let text = string(entry.value, "\(path).drop_fields_header_name") {
+            options.dropFieldsHeader = text.isEmpty ? nil : text
+        }
+        for (key, target) in [
+            ("drop_fields_from_key", \Unwrap.Options.dropFieldsFromKey),
+            ("drop_fields_keep_schema_compatible", \Unwrap.Options.dropFieldsKeepSchemaCompatible),
+        ] {
+            guard let entry = section[key] else { continue }
+            if let value = bool(entry.value, "\(path).\(key)") { options[keyPath: target] = value } else { valid = false }
         }
         // Debezium's unwrap passes replace.null.with.default to the Struct it builds, but JsonConverter then writes a
         // column's default for a null either way (its own replace.null.with.default, which import-debezium requires

@@ -8,15 +8,20 @@ extension DebeziumImport {
             "unwrap",
             [
                 "add.fields", "add.headers", "add.fields.prefix", "add.headers.prefix", "delete.tombstone.handling.mode",
-                "route.by.field", "replace.null.with.default",
+                "route.by.field", "replace.null.with.default", "drop.fields.header.name", "drop.fields.from.key",
+                "drop.fields.keep.schema.compatible",
             ]
+        ),
+        "io.debezium.transforms.ExtractChangedRecordState": (
+            "changed_fields", ["header.changed.name", "header.unchanged.name"]
         ),
         "io.debezium.transforms.outbox.EventRouter": (
             "outbox",
             [
                 "table.field.event.id", "table.field.event.key", "table.field.event.type", "table.field.event.payload",
                 "table.fields.additional.placement", "route.by.field", "route.topic.regex", "route.topic.replacement",
-                "route.tombstone.on.empty.payload", "table.op.invalid.behavior",
+                "route.tombstone.on.empty.payload", "table.op.invalid.behavior", "table.expand.json.payload",
+                "table.json.payload.null.behavior", "table.field.event.schema.version",
             ]
         ),
         "io.debezium.transforms.ByLogicalTableRouter": (
@@ -24,10 +29,22 @@ extension DebeziumImport {
         ),
         "org.apache.kafka.connect.transforms.RegexRouter": ("regex_router", ["regex", "replacement"]),
         "org.apache.kafka.connect.transforms.InsertHeader": ("insert_header", ["header", "value.literal"]),
+        "org.apache.kafka.connect.transforms.HeaderFrom$Value": (
+            "header_from", ["fields", "headers", "operation", "replace.null.with.default"]
+        ),
     ]
 
     /// Options whose values are lists (comma-separated in Debezium).
-    static let listOptions: Set<String> = ["add.fields", "add.headers", "table.fields.additional.placement"]
+    static let listOptions: Set<String> = [
+        "add.fields", "add.headers", "table.fields.additional.placement", "fields", "headers",
+    ]
+
+    /// Option values Tributary cannot honour although it takes the option, with why.
+    static let refusedOptionValues: [String: (allowed: Set<String>, why: String)] = [
+        "header_from.replace.null.with.default": (
+            ["true"], "a null column with a default gives its default in Tributary, as with true"
+        )
+    ]
 
     /// The `transforms` entries for a Debezium configuration's `transforms=a,b` chain, or the refusals that keep it on
     /// Debezium: a transform class or option Tributary does not run, or a predicate.
@@ -58,6 +75,10 @@ extension DebeziumImport {
                     refusals.append(
                         "\(key) = \(value): Tributary's \(known.type) does not take \(option) (it takes "
                             + known.options.sorted().joined(separator: ", ") + ")")
+                    continue
+                }
+                if let refused = refusedOptionValues["\(known.type).\(option)"], !refused.allowed.contains(value) {
+                    refusals.append("\(key) = \(value): \(refused.why)")
                     continue
                 }
                 let fileKey = option.replacingOccurrences(of: ".", with: "_")

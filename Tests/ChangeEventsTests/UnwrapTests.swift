@@ -272,3 +272,21 @@ extension OutboxRouterTests {
         #expect(value.contains(#""name":"p.public.outbox.Order.Value""#))
     }
 }
+
+extension OutboxRouterTests {
+    @Test func anExpandedPayloadIsAStructAndTextThatIsNotJSONIsRefused() throws {
+        var options = OutboxRouter.Options()
+        options.expandJSONPayload = true
+        var router = try OutboxRouter(options, schemas: true)
+        var events = try Self.events([Self.insert])
+        #expect(try router.apply(&events[0]))
+        let value = events[0].value.map { String(decoding: $0, as: UTF8.self) }
+        #expect(
+            value
+                == #"{"schema":{"type":"struct","fields":[{"type":"int32","optional":true,"field":"total"}],"optional":true,"#
+                + #""name":"payload"},"payload":{"total":1}}"#)
+        let broken = LogicalMessage.insert(Insert(relationOID: 9, new: TupleData(text: ["e2", "Order", "18", "{total"])))
+        var refused = try Self.events([broken])
+        #expect(throws: TransformError.self) { try router.apply(&refused[0]) }
+    }
+}

@@ -502,3 +502,38 @@ extension ValueHandlingConfigTests {
         }
     }
 }
+
+extension TransformsConfigTests {
+    @Test func headerFromNeedsAsManyHeadersAsFieldsAndAnOperation() throws {
+        let config = try ConnectorConfigLoader(environment: [:]).parse(
+            Self.valid + "\ntransforms:\n  - {type: header_from, fields: [id, name], headers: [x-id, x-name], operation: copy}",
+            file: "f.yaml")
+        #expect(
+            config.transforms == [
+                .headerFrom(HeaderFrom.Options(fields: ["id", "name"], headers: ["x-id", "x-name"], operation: .copy))
+            ])
+        #expect(
+            Self.diagnostics(
+                Self.valid + "\ntransforms:\n  - {type: header_from, fields: [id, name], headers: [x], operation: copy}"
+            )
+            .first?.contains("names 1 headers for 2 fields") == true)
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: header_from, fields: [id], headers: [x]}").first?.contains(
+                "needs operation") == true)
+    }
+}
+
+extension TransformsConfigTests {
+    @Test func changedFieldsComesBeforeTheEnvelopeTransformAndNamesAHeader() {
+        #expect(
+            Self.diagnostics(
+                Self.valid + "\ntransforms:\n  - {type: changed_fields, header_changed_name: C}\n  - {type: unwrap}"
+            ).isEmpty)
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: unwrap}\n  - {type: changed_fields, header_changed_name: C}")
+                .first?.contains("changed_fields reads the Debezium envelope") == true)
+        #expect(
+            Self.diagnostics(Self.valid + "\ntransforms:\n  - {type: changed_fields}").first?.contains(
+                "needs header_changed_name or header_unchanged_name") == true)
+    }
+}

@@ -331,7 +331,7 @@ import Testing
 
     @Test(arguments: [
         (["transforms.route.type": "org.apache.kafka.connect.transforms.InsertField$Value"], "does not run this transform"),
-        (["transforms.unwrap.drop.fields.header.name": "x"], "does not take drop.fields.header.name"),
+        (["transforms.unwrap.drop.tombstones": "true"], "does not take drop.tombstones"),
         (["transforms.unwrap.predicate": "isOrders"], "does not take predicate"),
         (["transforms.other.type": "io.debezium.transforms.ExtractNewRecordState"], "which transforms does not list"),
     ])
@@ -410,5 +410,51 @@ extension DebeziumTransformImportTests {
         } throws: { error in
             "\(error)".contains(reason)
         }
+    }
+}
+
+extension DebeziumTransformImportTests {
+    @Test func headerFromAfterUnwrapBecomesHeaderFrom() throws {
+        let result = try DebeziumImportTests.convert([
+            "transforms": "unwrap,headers", "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.headers.type": "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+            "transforms.headers.fields": "id,tenant_id", "transforms.headers.headers": "x-id, x-tenant",
+            "transforms.headers.operation": "move",
+        ])
+        let config = try DebeziumImportTests.load(result.yaml)
+        #expect(
+            config.transforms == [
+                .unwrap(Unwrap.Options()),
+                .headerFrom(HeaderFrom.Options(fields: ["id", "tenant_id"], headers: ["x-id", "x-tenant"], operation: .move)),
+            ])
+        #expect {
+            _ = try DebeziumImportTests.convert([
+                "transforms": "headers", "transforms.headers.type": "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+                "transforms.headers.fields": "id", "transforms.headers.headers": "x-id",
+                "transforms.headers.operation": "copy", "transforms.headers.replace.null.with.default": "false",
+            ])
+        } throws: { error in
+            "\(error)".contains("transforms.headers.replace.null.with.default = false")
+        }
+    }
+}
+
+extension DebeziumTransformImportTests {
+    /// The usual way to send only what an update changed.
+    @Test func changedFieldsAndUnwrapsDropOptionsArrive() throws {
+        let result = try DebeziumImportTests.convert([
+            "transforms": "changes,unwrap",
+            "transforms.changes.type": "io.debezium.transforms.ExtractChangedRecordState",
+            "transforms.changes.header.unchanged.name": "Unchanged",
+            "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.unwrap.drop.fields.header.name": "Unchanged", "transforms.unwrap.drop.fields.from.key": "true",
+            "transforms.unwrap.drop.fields.keep.schema.compatible": "false",
+        ])
+        let config = try DebeziumImportTests.load(result.yaml)
+        var unwrap = Unwrap.Options()
+        unwrap.dropFieldsHeader = "Unchanged"
+        unwrap.dropFieldsFromKey = true
+        unwrap.dropFieldsKeepSchemaCompatible = false
+        #expect(config.transforms == [.changedFields(ChangedFields.Options(unchangedHeader: "Unchanged")), .unwrap(unwrap)])
     }
 }

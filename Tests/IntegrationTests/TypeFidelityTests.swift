@@ -145,7 +145,10 @@ import Testing
             #expect(actual.count == wanted.count, "\(topic)")
             for (record, golden) in zip(actual, wanted) {
                 #expect(record.keyText == golden.key, "\(topic) key")
-                #expect(Self.headers(record) == golden.headers, "\(topic) headers")
+                var headers = Self.headers(record)
+                // Debezium's embedded engine leaves out a header whose value converts to null (SimpleHeaderConverter).
+                for (name, value) in headers where value == "null" && golden.headers[name] == nil { headers[name] = nil }
+                #expect(headers == golden.headers, "\(topic) headers")
                 if timingDependentSchemas.contains(table) {
                     // Nullability and defaults of columns added mid-stream come from the live catalog, read when
                     // the Relation message arrives; for Debezium as for Tributary they depend on that moment.

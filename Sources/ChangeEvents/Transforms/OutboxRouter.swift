@@ -7,6 +7,12 @@ public struct OutboxRouter: Sendable {
         case warn, error, fatal
     }
 
+    /// `table.json.payload.null.behavior`.
+    public enum JSONNullBehavior: String, Sendable, CaseIterable {
+        case ignore
+        case optionalBytes = "optional_bytes"
+    }
+
     public enum Placement: String, Sendable, CaseIterable {
         case header, envelope
     }
@@ -45,6 +51,17 @@ public struct OutboxRouter: Sendable {
         public var tombstoneOnEmptyPayload = false
         public var invalidOperation = InvalidOperation.warn
         public var additionalFields: [AdditionalField] = []
+        /// `table.expand.json.payload`: a payload column holding JSON text becomes a struct.
+        public var expandJSONPayload = false
+        /// `table.json.payload.null.behavior` `optional_bytes`: with expansion, a null member stays, as optional bytes.
+        public var jsonNullsAsBytes = false
+        /// `table.field.event.schema.version`: an `int4` column whose value is the value schema's version.
+        public var schemaVersion: String?
+        /// `schemaVersion` as the loader sets it (an empty text is refused there).
+        public var schemaVersionColumn: String {
+            get { schemaVersion ?? "" }
+            set { schemaVersion = newValue.isEmpty ? nil : newValue }
+        }
 
         public init() {}
     }
@@ -58,6 +75,8 @@ public struct OutboxRouter: Sendable {
     /// name made with the first event's routed value stays for every later event with such a payload, even after the
     /// table's Relation message arrives again (which makes a new `TableSchema`).
     private var valueSchemas: [String: String] = [:]
+    /// With `table_field_event_schema_version`: the payload schema each version was first seen with.
+    private var versionPayloadSchemas: [String: String] = [:]
     /// Whether the delete just seen was of another table, so that its tombstone passes too.
     private var tombstonePasses = false
 
@@ -131,18 +150,31 @@ public struct OutboxRouter: Sendable {
         let keyBytes = Array(scanner.bytes[key])
         event.key = schemas ? Self.wrap(keyBytes, schema: fieldSchema(options.eventKey, layout.table)) : keyBytes
 
-        let payloadBytes = scanner.bytes[payload]
-        let empty =
-            payloadBytes.elementsEqual("null".utf8)
-            || (scanner.string(at: payload)?.allSatisfy(\.isWhitespace) ?? false)
+        var payloadBytes = Array(scanner.bytes[payload])
+        let payloadText = scanner.string(at: payload)
+        let empty = payloadBytes.elementsEqual("null".utf8) || (payloadText?.allSatisfy(\.isWhitespace) ?? false)
         if empty && options.tombstoneOnEmptyPayload {
             event.value = nil
             return true
         }
+        var payloadSchema = fieldSchema(options.payload, layout.table)
+        if options.expandJSONPayload, !empty, let payloadText {
+            do {
+                if let expanded = try ExpandedPayload(nullsAsBytes: options.jsonNullsAsBytes).expand(
+                    payloadText, key: options.payload)
+                {
+                    payloadBytes = expanded.value
+                    payloadSchema = expanded.schema
+                }
+            } catch {
+                throw TransformError(
+                    "outbox: the payload of event \(String(decoding: scanner.headerText(at: id) ?? [], as: UTF8.self)) of "
+                        + "\(table) cannot be expanded (table_expand_json_payload): \(error.message)")
+            }
+        }
         if envelopeFields.isEmpty {
             // Only headers added: the value is the payload itself, with the payload column's schema.
-            event.value =
-                schemas ? Self.wrap(Array(payloadBytes), schema: fieldSchema(options.payload, layout.table)) : Array(payloadBytes)
+            event.value = schemas ? Self.wrap(payloadBytes, schema: payloadSchema) : payloadBytes
             return true
         }
         var body: [UInt8] = Array("{\"payload\":".utf8) + payloadBytes
@@ -159,17 +191,35 @@ public struct OutboxRouter: Sendable {
             return true
         }
         let schema: String
-        let payloadSchema = fieldSchema(options.payload, layout.table)
-        if let cached = valueSchemas[payloadSchema] {
+        // With a schema version column Debezium caches the value schema by version, else by the payload's schema.
+        var version: String?
+        if let versionColumn = options.schemaVersion {
+            let range = try column(versionColumn, "schema version")
+            let text = String(decoding: scanner.bytes[range], as: UTF8.self)
+            guard text == "null" || Int32(text) != nil else {
+                throw TransformError("outbox: the schema version column \(versionColumn) of \(table) is not an int4")
+            }
+            version = text == "null" ? nil : text
+        }
+        let cacheKey = options.schemaVersion != nil ? "version:\(version ?? "null")" : payloadSchema
+        if let cached = valueSchemas[cacheKey] {
+            // One schema per version: a payload of another shape under the same version is one Debezium cannot write.
+            if options.schemaVersion != nil, versionPayloadSchemas[cacheKey] != payloadSchema {
+                throw TransformError(
+                    "outbox: an event of \(table) has schema version \(version ?? "null") but a payload shaped unlike "
+                        + "the first event of that version; give each payload shape its own version")
+            }
             schema = cached
         } else {
-            var fields = [fieldSchema(options.payload, layout.table, renamed: "payload")]
+            versionPayloadSchemas[cacheKey] = payloadSchema
+            var fields = [String(payloadSchema.dropLast()) + ",\"field\":\"payload\"}"]
             fields += envelopeFields.map { fieldSchema($0.column, layout.table, renamed: $0.alias) }
             // Named after the row's schema with the routed value before its last part.
             let name = "\(layout.table.topic).\(routed).Value"
             schema =
-                "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name))}"
-            valueSchemas[payloadSchema] = schema
+                "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name))"
+                + (version.map { ",\"version\":\($0)" } ?? "") + "}"
+            valueSchemas[cacheKey] = schema
         }
         event.value = Self.wrap(body, schema: schema)
         return true

@@ -31,6 +31,12 @@ public struct Unwrap: Sendable {
         public var deleteHandling = DeleteHandling.tombstone
         /// `route.by.field`: the row column whose value names the record's topic.
         public var routeByField: String?
+        /// `drop.fields.header.name`: a header listing fields to leave out of the row (as `changed_fields` writes it).
+        public var dropFieldsHeader: String?
+        /// `drop.fields.from.key`: leave them out of the key too.
+        public var dropFieldsFromKey = false
+        /// `drop.fields.keep.schema.compatible`: leave out only optional fields (a NOT NULL column stays).
+        public var dropFieldsKeepSchemaCompatible = true
 
         public init() {}
     }
@@ -153,6 +159,7 @@ public struct Unwrap: Sendable {
         // Not an envelope (a logical message): passed on as it is.
         guard let layout = event.envelope else { return true }
         event.envelope = nil
+        event.rowTable = layout.table
         let scanner = JSONScanner(value)
         let afterIsNull = Self.isNull(value, layout.after)
         if !headers.isEmpty {
@@ -182,13 +189,40 @@ public struct Unwrap: Sendable {
             if let field = options.routeByField, event.value != nil {
                 if let topic = try route(field, row: layout.before, scanner, table: layout.table) { event.topic = topic }
             }
+            if options.deleteHandling == .rewrite || options.deleteHandling == .rewriteWithTombstone {
+                dropFields(&event, layout.table)
+            }
             return true
         }
         event.value = try row(value[layout.after], deleted: false, scanner, layout)
         if let field = options.routeByField, let topic = try route(field, row: layout.after, scanner, table: layout.table) {
             event.topic = topic
         }
+        dropFields(&event, layout.table)
         return true
+    }
+
+    /// Leaves out of the row (and the key) the fields the `drop.fields.header.name` header lists, as Debezium's
+    /// transform does with Kafka's ReplaceField.
+    private func dropFields(_ event: inout ChangeEvent, _ table: TableSchema) {
+        guard let name = options.dropFieldsHeader, !name.allSatisfy(\.isWhitespace),
+            let header = event.headers.last(where: { $0.name == name })?.value,
+            let listed = ChangedFields.names(in: header), !listed.isEmpty
+        else { return }
+        func optional(_ field: String) -> Bool {
+            // Added fields and __deleted are optional; a column is unless it is NOT NULL.
+            guard let index = table.relation.columns.firstIndex(where: { $0.name == field }) else { return true }
+            return !table.notNull[index]
+        }
+        let keep = options.dropFieldsKeepSchemaCompatible
+        if options.dropFieldsFromKey, let key = event.key, !keep {
+            // Key fields are never optional: with schema compatibility kept, none leave the key.
+            event.key = HeaderFrom.removing(Set(listed), from: key, schemas: schemas)
+        }
+        let dropped = Set(keep ? listed.filter(optional) : listed)
+        if let value = event.value, !dropped.isEmpty {
+            event.value = HeaderFrom.removing(dropped, from: value, schemas: schemas)
+        }
     }
 
     private static func isNull(_ value: [UInt8], _ range: Range<Int>) -> Bool {

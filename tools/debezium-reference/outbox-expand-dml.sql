@@ -1,0 +1,3 @@
+INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload) VALUES ('11111111-1111-1111-1111-111111111111', 'Order', '17', 'OrderCreated', '{"id": 17, "total": 2.50, "big": 12345678901, "ratio": 0.000001, "paid": true, "note": null, "tags": [], "lines": [{"sku": "a", "qty": 1}, {"sku": "b", "note": "gift", "qty": 2}], "address": {"city": "Zürich", "zip": "8001", "geo": {"lat": 47.37, "lon": 8.54}}, "codes": [3, 4]}');
+INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload) VALUES ('22222222-2222-2222-2222-222222222222', 'Customer', 'c-9', 'CustomerRenamed', '"just text"');
+INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload) VALUES ('33333333-3333-3333-3333-333333333333', 'Order', '18', 'OrderEmpty', '{}');
