@@ -36,7 +36,7 @@ public enum TransformConfig: Sendable, Equatable {
                 "table_field_event_id", "table_field_event_key", "table_field_event_type", "table_field_event_payload",
                 "table_fields_additional_placement", "route_by_field", "route_topic_regex", "route_topic_replacement",
                 "route_tombstone_on_empty_payload", "table_op_invalid_behavior", "table_expand_json_payload",
-                "table_json_payload_null_behavior", "table_field_event_schema_version",
+                "table_json_payload_null_behavior", "table_field_event_schema_version", "tracing_span_context_field",
             ]
         ),
         ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
@@ -217,6 +217,7 @@ extension ConfigReader {
             ("route_topic_regex", \OutboxRouter.Options.topicRegex),
             ("route_topic_replacement", \OutboxRouter.Options.topicReplacement),
             ("table_field_event_schema_version", \OutboxRouter.Options.schemaVersionColumn),
+            ("tracing_span_context_field", \OutboxRouter.Options.tracingSpanContextColumn),
         ] {
             guard let entry = section[key] else { continue }
             if let text = string(entry.value, "\(path).\(key)"), !text.isEmpty {

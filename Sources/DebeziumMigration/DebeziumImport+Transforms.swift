@@ -21,7 +21,7 @@ extension DebeziumImport {
                 "table.field.event.id", "table.field.event.key", "table.field.event.type", "table.field.event.payload",
                 "table.fields.additional.placement", "route.by.field", "route.topic.regex", "route.topic.replacement",
                 "route.tombstone.on.empty.payload", "table.op.invalid.behavior", "table.expand.json.payload",
-                "table.json.payload.null.behavior", "table.field.event.schema.version",
+                "table.json.payload.null.behavior", "table.field.event.schema.version", "tracing.span.context.field",
             ]
         ),
         "io.debezium.transforms.ByLogicalTableRouter": (

@@ -290,3 +290,23 @@ extension OutboxRouterTests {
         #expect(throws: TransformError.self) { try router.apply(&refused[0]) }
     }
 }
+
+extension OutboxRouterTests {
+    /// The writer's trace context column (Java properties text) becomes W3C trace headers.
+    @Test func theTraceContextColumnBecomesTraceparentAndTracestateHeaders() throws {
+        #expect(
+            OutboxRouter.traceContext("#Mon Nov 30\ntracestate=vendor=1\ntraceparent=00-0af7-b7ad-01\nother=x").map {
+                "\($0)=\($1)"
+            }
+                == ["traceparent=00-0af7-b7ad-01", "tracestate=vendor=1"])
+        var options = OutboxRouter.Options()
+        options.tracingSpanContext = "payload"
+        var router = try OutboxRouter(options, schemas: false)
+        let insert = LogicalMessage.insert(
+            Insert(relationOID: 9, new: TupleData(text: ["e3", "Order", "19", "traceparent=00-0af7-b7ad-01"])))
+        var events = try Self.events([insert])
+        #expect(try router.apply(&events[0]))
+        #expect(events[0].headers.last?.name == "traceparent")
+        #expect(events[0].headers.last?.value == Array("00-0af7-b7ad-01".utf8))
+    }
+}

@@ -57,6 +57,14 @@ public struct OutboxRouter: Sendable {
         public var jsonNullsAsBytes = false
         /// `table.field.event.schema.version`: an `int4` column whose value is the value schema's version.
         public var schemaVersion: String?
+        /// `tracing.span.context.field`: a column holding the writer's trace context as Java properties text
+        /// (`traceparent=00-…`), whose `traceparent` (and `tracestate`) become headers; nil = none.
+        public var tracingSpanContext: String?
+        /// `tracingSpanContext` as the loader sets it.
+        public var tracingSpanContextColumn: String {
+            get { tracingSpanContext ?? "" }
+            set { tracingSpanContext = newValue.isEmpty ? nil : newValue }
+        }
         /// `schemaVersion` as the loader sets it (an empty text is refused there).
         public var schemaVersionColumn: String {
             get { schemaVersion ?? "" }
@@ -147,6 +155,11 @@ public struct OutboxRouter: Sendable {
             case .envelope: envelopeFields.append((field.alias, field.column, range))
             }
         }
+        if let tracing = options.tracingSpanContext, let range = columns[tracing], let text = scanner.string(at: range) {
+            for (name, value) in Self.traceContext(text) {
+                event.headers.append(ChangeEvent.Header(name: name, value: Array(value.utf8)))
+            }
+        }
         let keyBytes = Array(scanner.bytes[key])
         event.key = schemas ? Self.wrap(keyBytes, schema: fieldSchema(options.eventKey, layout.table)) : keyBytes
 
@@ -223,6 +236,21 @@ public struct OutboxRouter: Sendable {
         }
         event.value = Self.wrap(body, schema: schema)
         return true
+    }
+
+    /// `traceparent` and `tracestate` from Java properties text (`key=value` lines, `#` comments), in that order.
+    public static func traceContext(_ text: String) -> [(String, String)] {
+        var found: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.hasPrefix("#"), !trimmed.hasPrefix("!"),
+                let separator = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" })
+            else { continue }
+            let key = trimmed[..<separator].trimmingCharacters(in: .whitespaces)
+            let value = trimmed[trimmed.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+            found[key] = value
+        }
+        return ["traceparent", "tracestate"].compactMap { name in found[name].map { (name, $0) } }
     }
 
     /// Whether the table has the payload column, so that its events are outbox events.
