@@ -20,11 +20,17 @@ public struct ChangeEvent: Sendable, Equatable {
     /// For a row an unwrap transform made of an envelope: its table's schema, for transforms after it that need a
     /// column's type (header_from).
     public var rowTable: TableSchema?
+    /// The Kafka partition, when a transform chose it (the outbox router's `partition` placement); nil lets the
+    /// partitioner choose by key.
+    public var partition: Int32?
+    /// The Kafka record's timestamp in milliseconds, when a transform set it (the outbox router); nil for now.
+    public var timestamp: Int64?
 
     public static func == (lhs: ChangeEvent, rhs: ChangeEvent) -> Bool {
         lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value && lhs.headers == rhs.headers
             && lhs.operation == rhs.operation && lhs.table == rhs.table && lhs.lsn == rhs.lsn
             && lhs.transactionID == rhs.transactionID && lhs.envelope == rhs.envelope && lhs.rowTable === rhs.rowTable
+            && lhs.partition == rhs.partition && lhs.timestamp == rhs.timestamp
     }
 
     public struct Header: Sendable, Equatable {

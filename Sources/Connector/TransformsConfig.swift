@@ -37,6 +37,7 @@ public enum TransformConfig: Sendable, Equatable {
                 "table_fields_additional_placement", "route_by_field", "route_topic_regex", "route_topic_replacement",
                 "route_tombstone_on_empty_payload", "table_op_invalid_behavior", "table_expand_json_payload",
                 "table_json_payload_null_behavior", "table_field_event_schema_version", "tracing_span_context_field",
+                "table_field_event_timestamp",
             ]
         ),
         ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
@@ -218,6 +219,7 @@ extension ConfigReader {
             ("route_topic_replacement", \OutboxRouter.Options.topicReplacement),
             ("table_field_event_schema_version", \OutboxRouter.Options.schemaVersionColumn),
             ("tracing_span_context_field", \OutboxRouter.Options.tracingSpanContextColumn),
+            ("table_field_event_timestamp", \OutboxRouter.Options.eventTimestampColumn),
         ] {
             guard let entry = section[key] else { continue }
             if let text = string(entry.value, "\(path).\(key)"), !text.isEmpty {
@@ -256,8 +258,8 @@ extension ConfigReader {
                 guard let field = OutboxRouter.AdditionalField(parsing: text) else {
                     error(
                         node,
-                        "\(path).table_fields_additional_placement: '\(text)' is not column:header or column:envelope "
-                            + "(with an optional :alias; partition placement is not supported yet)")
+                        "\(path).table_fields_additional_placement: '\(text)' is not column:header, column:envelope or "
+                            + "column:partition (with an optional :alias)")
                     valid = false
                     continue
                 }

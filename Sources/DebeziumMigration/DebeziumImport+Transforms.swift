@@ -22,6 +22,7 @@ extension DebeziumImport {
                 "table.fields.additional.placement", "route.by.field", "route.topic.regex", "route.topic.replacement",
                 "route.tombstone.on.empty.payload", "table.op.invalid.behavior", "table.expand.json.payload",
                 "table.json.payload.null.behavior", "table.field.event.schema.version", "tracing.span.context.field",
+                "table.field.event.timestamp",
             ]
         ),
         "io.debezium.transforms.ByLogicalTableRouter": (

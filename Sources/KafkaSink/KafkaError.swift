@@ -29,10 +29,13 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let topicAuthorizationFailed = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
         /// `RD_KAFKA_RESP_ERR_INVALID_RECORD`
         public static let invalidRecord = RD_KAFKA_RESP_ERR_INVALID_RECORD.rawValue
+        /// `RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION`: a record sent to a partition the topic does not have (only a
+        /// record whose partition a transform chose; the partitioner picks existing ones).
+        public static let unknownPartition = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue
 
         /// Kafka's answer to these does not change however often the message is sent.
         public static let permanent: Set<Int32> = [
-            messageSizeTooLarge, invalidTopic, recordListTooLarge, topicAuthorizationFailed, invalidRecord,
+            messageSizeTooLarge, invalidTopic, recordListTooLarge, topicAuthorizationFailed, invalidRecord, unknownPartition,
         ]
     }
 

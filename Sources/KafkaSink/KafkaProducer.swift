@@ -55,10 +55,16 @@ public final class KafkaProducer {
     public var outstanding: Int { client.outstanding }
 
     /// Queues one message; the payloads are copied. Throws `isQueueFull` when librdkafka's queue is full.
+    ///
+    /// - Parameters:
+    ///   - partition: nil lets the partitioner choose by key.
+    ///   - timestamp: the record's timestamp in milliseconds since the epoch; nil for now.
     public func send(
-        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)] = [], token: UInt64
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)] = [], partition: Int32? = nil,
+        timestamp: Int64? = nil, token: UInt64
     ) throws(KafkaError) {
-        try client.produce(topic: topic, key: key, value: value, headers: headers, token: token)
+        try client.produce(
+            topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: timestamp, token: token)
     }
 
     /// Waits up to `timeoutMilliseconds` for events and hands every delivery report to `onDelivery`.

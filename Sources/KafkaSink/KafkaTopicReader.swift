@@ -7,8 +7,14 @@ public struct KafkaRecord: Sendable, Equatable {
     public var value: [UInt8]?
     /// A header whose value is null maps to nil.
     public var headers: [String: [UInt8]?]
+    /// The record's timestamp in milliseconds since the epoch, when it has one.
+    public var timestamp: Int64?
 
-    public init(topic: String, partition: Int, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [String: [UInt8]?]) {
+    public init(
+        topic: String, partition: Int, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [String: [UInt8]?],
+        timestamp: Int64? = nil
+    ) {
+        self.timestamp = timestamp
         self.topic = topic
         self.partition = partition
         self.offset = offset

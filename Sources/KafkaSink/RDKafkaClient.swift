@@ -133,7 +133,8 @@ final class RDKafkaClient {
 
     /// Queues one message; the payloads and headers are copied.
     func produce(
-        topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)], token: UInt64
+        topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)], partition: Int32?,
+        timestamp: Int64?, token: UInt64
     ) throws(KafkaError) {
         let handle = try open()
         let topic = try topic(name)
@@ -153,7 +154,9 @@ final class RDKafkaClient {
         let opaque = UnsafeMutableRawPointer(bitPattern: UInt(token))
         let result = withOptionalBytes(key) { keyPointer, keyCount in
             withOptionalBytes(value) { valuePointer, valueCount in
-                tributary_produce(handle, topic, keyPointer, keyCount, valuePointer, valueCount, nativeHeaders, opaque)
+                tributary_produce(
+                    handle, topic, partition ?? RD_KAFKA_PARTITION_UA, timestamp ?? 0, keyPointer, keyCount, valuePointer,
+                    valueCount, nativeHeaders, opaque)
             }
         }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -300,11 +303,14 @@ final class RDKafkaClient {
             if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
             throw Self.error(error, "consume failed")
         }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         return KafkaRecord(
             topic: String(cString: rd_kafka_topic_name(message.pointee.rkt)), partition: Int(message.pointee.partition),
             offset: message.pointee.offset, key: Self.bytes(message.pointee.key, message.pointee.key_len),
             value: Self.bytes(message.pointee.payload, message.pointee.len),
-            headers: Dictionary(Self.headers(message), uniquingKeysWith: { _, last in last }))
+            headers: Dictionary(Self.headers(message), uniquingKeysWith: { _, last in last }),
+            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
 
     // MARK: Closing

@@ -61,7 +61,7 @@ final class KafkaEventSink: EventSink {
         do {
             try producer.send(
                 topic: event.topic, key: event.key, value: event.value,
-                headers: kafkaHeaders(event.headers), token: token)
+                headers: kafkaHeaders(event.headers), partition: event.partition, timestamp: event.timestamp, token: token)
         } catch {
             if error.isQueueFull { throw .queueFull }
             if error.isPermanent {

@@ -8,7 +8,7 @@ import Testing
         #expect(KafkaError.Code.queueFull == -184)
         #expect(KafkaError.Code.invalidArgument == -186)
         #expect(KafkaError.Code.unknown == -1)
-        #expect(KafkaError.Code.permanent == [10, 17, 18, 29, 87])
+        #expect(KafkaError.Code.permanent == [10, 17, 18, 29, 87, -190])
     }
 
     @Test func onlyRefusalsThatCannotChangeArePermanent() {

@@ -14,7 +14,8 @@ public struct OutboxRouter: Sendable {
     }
 
     public enum Placement: String, Sendable, CaseIterable {
-        case header, envelope
+        /// `partition`: an `int4` column naming the Kafka partition.
+        case header, envelope, partition
     }
 
     /// One entry of `table.fields.additional.placement`: `column:placement[:alias]`.
@@ -57,6 +58,14 @@ public struct OutboxRouter: Sendable {
         public var jsonNullsAsBytes = false
         /// `table.field.event.schema.version`: an `int4` column whose value is the value schema's version.
         public var schemaVersion: String?
+        /// `table.field.event.timestamp`: a `timestamp` column whose value is the Kafka record's timestamp (else the
+        /// envelope's `ts_ms`).
+        public var eventTimestamp: String?
+        /// `eventTimestamp` as the loader sets it.
+        public var eventTimestampColumn: String {
+            get { eventTimestamp ?? "" }
+            set { eventTimestamp = newValue.isEmpty ? nil : newValue }
+        }
         /// `tracing.span.context.field`: a column holding the writer's trace context as Java properties text
         /// (`traceparent=00-…`), whose `traceparent` (and `tracestate`) become headers; nil = none.
         public var tracingSpanContext: String?
@@ -153,8 +162,15 @@ public struct OutboxRouter: Sendable {
             switch field.placement {
             case .header: event.headers.append(ChangeEvent.Header(name: field.alias, value: scanner.headerText(at: range)))
             case .envelope: envelopeFields.append((field.alias, field.column, range))
+            case .partition:
+                let text = String(decoding: scanner.bytes[range], as: UTF8.self)
+                guard text == "null" || Int32(text) != nil else {
+                    throw TransformError("outbox: the partition column \(field.column) of \(table) is not an int4")
+                }
+                event.partition = Int32(text)
             }
         }
+        event.timestamp = try recordTimestamp(scanner, layout, columns, table)
         if let tracing = options.tracingSpanContext, let range = columns[tracing], let text = scanner.string(at: range) {
             for (name, value) in Self.traceContext(text) {
                 event.headers.append(ChangeEvent.Header(name: name, value: Array(value.utf8)))
@@ -236,6 +252,34 @@ public struct OutboxRouter: Sendable {
         }
         event.value = Self.wrap(body, schema: schema)
         return true
+    }
+
+    /// The record's timestamp: the event timestamp column's value in milliseconds, or the envelope's `ts_ms`.
+    private func recordTimestamp(
+        _ scanner: JSONScanner, _ layout: EnvelopeLayout, _ columns: [String: Range<Int>], _ table: String
+    ) throws(TransformError) -> Int64? {
+        let envelopeTime = scanner.flatMember(Array("\"ts_ms\"".utf8), in: layout.tail).flatMap {
+            Int64(String(decoding: scanner.bytes[$0], as: UTF8.self))
+        }
+        guard let name = options.eventTimestamp else { return envelopeTime }
+        guard let range = columns[name],
+            let index = layout.table.relation.columns.firstIndex(where: { $0.name == name })
+        else {
+            throw TransformError("outbox: \(table) has no event timestamp column \(name)")
+        }
+        let text = String(decoding: scanner.bytes[range], as: UTF8.self)
+        if text == "null" { return envelopeTime }
+        guard let value = Int64(text) else {
+            throw TransformError("outbox: the event timestamp column \(name) of \(table) is not a number")
+        }
+        switch layout.table.encodings[index] {
+        case .timestampMillis: return value
+        case .timestampMicros: return value / 1000
+        default:
+            throw TransformError(
+                "outbox: the event timestamp column \(name) of \(table) is not a timestamp without time zone (Debezium's "
+                    + "Timestamp or MicroTimestamp), which is all Debezium's router takes")
+        }
     }
 
     /// `traceparent` and `tracestate` from Java properties text (`key=value` lines, `#` comments), in that order.
