@@ -8,7 +8,9 @@ import TestSupport
 /// The per-event path without I/O: captured pgoutput frames → decoded messages → Debezium JSON bytes, on one thread.
 struct Micro: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Events per second of decode + encode, on one core, for a 6-column and a 30-column row.")
+        abstract:
+            "Events per second of decode + encode, on one core, for a 6-column and a 30-column row, plain and through "
+            + "unwrap, and for an outbox table, plain and through the outbox router.")
 
     @Option(help: "Rows captured from PostgreSQL per table.")
     var rows = 100_000
@@ -19,10 +21,10 @@ struct Micro: ParsableCommand {
     @Option(help: "Rounds per case; the median round is reported (this machine's neighbours make single rounds noisy).")
     var rounds = 7
 
-    @Option(help: "narrow, wide or both.")
-    var table = "both"
+    @Option(help: "narrow, wide, outbox, or all.")
+    var table = "all"
 
-    @Option(help: "plain (the envelope), unwrap, or both.")
+    @Option(help: "plain (the envelope), the table's transform (unwrap, or outbox for the outbox table), or both.")
     var transform = "both"
 
     func run() throws {
@@ -31,10 +33,11 @@ struct Micro: ParsableCommand {
         defer { db.close() }
         try db.execute(BenchTables.narrowDDL)
         try db.execute(BenchTables.wideDDL)
+        try db.execute(BenchTables.outboxDDL)
         try db.execute("CREATE PUBLICATION micro FOR ALL TABLES")
-        let cases = [("narrow", BenchTables.narrowInsert), ("wide", BenchTables.wideInsert)].filter {
-            self.table == "both" || self.table == $0.0
-        }
+        let cases = [
+            ("narrow", BenchTables.narrowInsert), ("wide", BenchTables.wideInsert), ("outbox", BenchTables.outboxInsert),
+        ].filter { self.table == "all" || self.table == "both" || self.table == $0.0 }
         for (table, insert) in cases {
             try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["micro_\(table)"])
             try db.execute(insert(1, rows))
@@ -51,37 +54,48 @@ struct Micro: ParsableCommand {
             guard let relationOID = oidText.flatMap({ UInt32($0) }) else { throw ValidationError("no table \(table)") }
             let facts = try db.tableMetadata(relationOID: relationOID)
             let metadata = TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull, types: facts.types)
-            // The plain envelope, then the same rows through unwrap with the fields a sink feed usually adds.
+            // The plain envelope, then the same rows through unwrap with the fields a sink feed usually adds (or, for
+            // the outbox table, through the outbox router with its defaults).
             var unwrap = Unwrap.Options()
             unwrap.addFields = ["op", "table", "lsn", "source.ts_ms"]
             unwrap.deleteHandling = .rewrite
-            let shapes = [("", nil), ("+unwrap", unwrap)] as [(String, Unwrap.Options?)]
+            let transformName = table == "outbox" ? "outbox" : "unwrap"
+            let shapes: [(String, Transform?)] = [
+                ("", nil), ("+" + transformName, table == "outbox" ? .outbox(OutboxRouter.Options()) : .unwrap(unwrap)),
+            ]
             for (label, transform) in shapes
-            where self.transform == "both" || self.transform == (transform == nil ? "plain" : "unwrap") {
+            where self.transform == "both" || self.transform == (transform == nil ? "plain" : transformName) {
                 var results: [(eventsPerSecond: Double, bytesPerEvent: Double)] = []
                 for _ in 0..<max(1, rounds) {
                     results.append(
-                        try Self.measure(frames: frames, metadata: metadata, seconds: seconds, unwrap: transform))
+                        try Self.measure(frames: frames, metadata: metadata, seconds: seconds, transform: transform))
                 }
                 let result = results.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[results.count / 2]
                 print(
                     String(
                         format:
                             "micro %-13@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
-                        (table + label) as NSString, table == "narrow" ? 6 : 30, result.eventsPerSecond, results.count,
+                        (table + label) as NSString, table == "narrow" ? 6 : table == "outbox" ? 5 : 30,
+                        result.eventsPerSecond, results.count,
                         1e9 / result.eventsPerSecond,
                         result.bytesPerEvent))
             }
         }
     }
 
+    /// A transform measured after the envelope is written.
+    enum Transform {
+        case unwrap(Unwrap.Options)
+        case outbox(OutboxRouter.Options)
+    }
+
     static func measure(
-        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, unwrap options: Unwrap.Options? = nil
+        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, transform: Transform? = nil
     ) throws -> (
         eventsPerSecond: Double, bytesPerEvent: Double
     ) {
         let settings = EventSettings(
-            topicPrefix: "bench", databaseName: "micro", version: "0.1.0", envelopeLayouts: options != nil)
+            topicPrefix: "bench", databaseName: "micro", version: "0.1.0", envelopeLayouts: transform != nil)
         var events = 0
         var bytes = 0
         // The thread's own CPU time, not the wall clock: another process taking the core does not count.
@@ -89,7 +103,13 @@ struct Micro: ParsableCommand {
         var secondsElapsed = 0.0
         while secondsElapsed < seconds {
             var builder = ChangeEventBuilder(settings: settings)
-            var unwrap = try options.map { try Unwrap($0, schemas: false) }
+            var unwrap: Unwrap?
+            var outbox: OutboxRouter?
+            switch transform {
+            case .unwrap(let options)?: unwrap = try Unwrap(options, schemas: false)
+            case .outbox(let options)?: outbox = try OutboxRouter(options, schemas: false)
+            case nil: break
+            }
             for frame in frames {
                 guard case .xLogData(let data) = try ReplicationFrame.decode(frame) else { continue }
                 let message = try data.message()
@@ -104,6 +124,7 @@ struct Micro: ParsableCommand {
                     try builder.events(for: message, at: data.walStart, nowNanos: 1_700_000_000_000_000_000) { written in
                         var event = written
                         if unwrap != nil, try !unwrap!.apply(&event) { return }
+                        if outbox != nil, try !outbox!.apply(&event) { return }
                         events += 1
                         bytes += (event.key?.count ?? 0) + (event.value?.count ?? 0)
                     }
@@ -142,6 +163,17 @@ enum BenchTables {
     static func narrowInsert(_ from: Int, _ to: Int) -> String {
         "INSERT INTO narrow SELECT g, 'name ' || g, g % 1000, (g % 100000) / 100.0, "
             + "'2026-01-01'::timestamptz + g * interval '1 second', g % 2 = 0 FROM generate_series(\(from), \(to)) g"
+    }
+
+    static let outboxDDL =
+        "CREATE TABLE outbox (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL, aggregateid varchar(255) NOT NULL, "
+        + "type varchar(255) NOT NULL, payload jsonb)"
+
+    /// Order events with a payload of about 150 bytes.
+    static func outboxInsert(_ from: Int, _ to: Int) -> String {
+        "INSERT INTO outbox SELECT md5(g::text)::uuid, 'Order', g::text, 'OrderPlaced', jsonb_build_object('id', g, "
+            + "'customer', 'customer ' || (g % 1000), 'total', (g % 100000) / 100.0, 'lines', jsonb_build_array("
+            + "jsonb_build_object('sku', 'sku-' || (g % 50), 'qty', g % 5 + 1))) FROM generate_series(\(from), \(to)) g"
     }
 
     static let wideDDL = """

@@ -168,11 +168,13 @@ import Testing
     static func generateTransforms() async throws -> String {
         let setup = [
             "CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, total numeric(10,2))",
+            "ALTER TABLE orders REPLICA IDENTITY FULL",
             "CREATE TABLE outboxevent (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL, "
                 + "aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb)",
         ]
         let statements = [
             "INSERT INTO orders VALUES (1, 'new', 12.50)",
+            "UPDATE orders SET status = 'paid' WHERE id = 1",
             "DELETE FROM orders WHERE id = 1",
             "BEGIN; INSERT INTO outboxevent VALUES ('5f0b8c36-8f07-4c38-9d0a-3c3a0f0e2b11', 'Order', '1', 'OrderPlaced', "
                 + "'{\"id\": 1, \"total\": 12.50}'); DELETE FROM outboxevent; COMMIT",
@@ -181,17 +183,39 @@ import Testing
             (
                 "`unwrap` with `add_fields: [op, table, lsn]`, `add_headers: [op]`, `delete_tombstone_handling_mode: rewrite`",
                 "transforms: [{type: unwrap, add_fields: [op, table, lsn], add_headers: [op], delete_tombstone_handling_mode: rewrite}]",
-                ["shop.public.orders"], ["__op"], 2
+                ["shop.public.orders"], ["__op"], 3
             ),
             ("`outbox` with its defaults", "transforms: [{type: outbox}]", ["outbox.event.Order"], ["id"], 1),
             (
                 "`logical_table_router` with `topic_regex: 'shop\\.public\\.(.*)'`, `topic_replacement: shop.all`",
                 #"transforms: [{type: logical_table_router, topic_regex: 'shop\.public\.(.*)', topic_replacement: shop.all}]"#,
-                ["shop.all"], [], 2
+                ["shop.all"], [], 4
+            ),
+            (
+                "`unwrap`, then `regex_router` with `regex: 'shop\\.public\\.(.*)'`, `replacement: 'cdc.$1'`",
+                #"transforms: [{type: unwrap}, {type: regex_router, regex: 'shop\.public\.(.*)', replacement: 'cdc.$1'}]"#,
+                ["cdc.orders"], [], 3
+            ),
+            (
+                "`unwrap`, then `insert_header` with `header: source-system`, `value_literal: orders-db`",
+                "transforms: [{type: unwrap}, {type: insert_header, header: source-system, value_literal: orders-db}]",
+                ["shop.public.orders"], ["source-system"], 3
+            ),
+            (
+                "`unwrap`, then `header_from` with `fields: [status, total]`, `headers: [x-status, x-total]`, `operation: move`",
+                "transforms: [{type: unwrap, delete_tombstone_handling_mode: drop}, "
+                    + "{type: header_from, fields: [status, total], headers: [x-status, x-total], operation: move}]",
+                ["shop.public.orders"], ["x-status", "x-total"], 2
+            ),
+            (
+                "`changed_fields` with `header_changed_name: Changed`, then `unwrap` with `drop_fields_header_name: Unchanged`",
+                "transforms: [{type: changed_fields, header_changed_name: Changed, header_unchanged_name: Unchanged}, "
+                    + "{type: unwrap, drop_fields_header_name: Unchanged, delete_tombstone_handling_mode: drop}]",
+                ["shop.public.orders"], ["Changed"], 2
             ),
             (
                 "CloudEvents: `events: {format: cloudevents}` (no transform)", "events: {format: cloudevents}",
-                ["shop.public.orders"], [], 3
+                ["shop.public.orders"], [], 4
             ),
         ]
         var out = [transformsBegin, ""]

@@ -27,6 +27,14 @@ final class Harness: @unchecked Sendable {
             topicPrefix: topicPrefix, snapshotMode: snapshotMode, kafkaExtra: kafkaExtra, snapshotExtra: snapshotExtra)
     }
 
+    /// Drops the database's inactive slots: the suite shares one server, whose `max_replication_slots` a slot left
+    /// behind by every test would exhaust (and each would hold back WAL).
+    deinit {
+        _ = try? db.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                + "WHERE database = current_database() AND NOT active")
+    }
+
     /// Writes a connector file into a fresh temporary directory and returns its path.
     static func writeConnectorFile(
         name: String, url: String, bootstrapServers: String, postgresExtra: String = "", extra: String = "",
