@@ -3,9 +3,9 @@ import ChangeEvents
 /// The connector file's `transforms`, applied in order to each event on the session's thread, then the value format
 /// when it is not the plain envelope (CloudEvents, as Debezium's value converter runs after the transforms).
 struct EventTransforms {
-    /// The envelope transform, first when there is one (the loader checks the order).
     /// Header transforms that read the envelope, before the envelope transform.
     private var changedFields: [ChangedFields] = []
+    /// The envelope transform, first after those when there is one (the loader checks the order).
     private var unwrap: Unwrap?
     private var outbox: OutboxRouter?
     /// The transforms after the envelope one, in the file's order.

@@ -97,10 +97,20 @@ public struct OutboxRouter: Sendable {
     /// Whether the delete just seen was of another table, so that its tombstone passes too.
     private var tombstonePasses = false
 
+    /// The columns the options name, quoted as the row writes them, so that a row's members are matched as bytes.
+    private let wanted: [(name: String, quoted: [UInt8])]
+    /// The topic for each routed value seen (aggregate types are few), so the regular expression runs once for each.
+    private var topics: [String: String] = [:]
+
     public init(_ options: Options, schemas: Bool) throws(TransformError) {
         self.options = options
         self.schemas = schemas
         rule = try TopicRule(pattern: options.topicRegex, replacement: options.topicReplacement)
+        var names = [options.payload, options.eventID, options.eventKey, options.routeByField]
+        names += options.additionalFields.map(\.column)
+        names += [options.schemaVersion, options.eventTimestamp, options.tracingSpanContext].compactMap { $0 }
+        var seen = Set<String>()
+        wanted = names.filter { seen.insert($0).inserted }.map { ($0, Array("\"".utf8) + Unwrap.escaped($0) + Array("\"".utf8)) }
     }
 
     /// Makes `event` the outbox event, in place; false when the router drops it.
@@ -132,10 +142,14 @@ public struct OutboxRouter: Sendable {
             break
         }
         let scanner = JSONScanner(value)
-        var columns: [String: Range<Int>] = [:]
+        // The named columns' values, by their place in `wanted` (no dictionary: this runs for every event).
+        var found = [Range<Int>?](repeating: nil, count: wanted.count)
         for member in scanner.members(ofObjectAt: layout.after.lowerBound) {
-            if let name = scanner.string(at: member.name) { columns[name] = member.value }
+            if let index = wanted.firstIndex(where: { value[member.name].elementsEqual($0.quoted) }) {
+                found[index] = member.value
+            }
         }
+        let columns = Columns(wanted: wanted, found: found)
         // A table without the payload column is not an outbox table: its events pass on unchanged.
         guard columns[options.payload] != nil else { return true }
         let table = layout.table.qualifiedName
@@ -154,7 +168,14 @@ public struct OutboxRouter: Sendable {
         let key = try column(options.eventKey, "event key")
 
         event.envelope = nil
-        event.topic = rule.apply(routed) ?? routed
+        if let topic = topics[routed] {
+            event.topic = topic
+        } else {
+            let topic = rule.apply(routed) ?? routed
+            if topics.count >= 4096 { topics.removeAll() }
+            topics[routed] = topic
+            event.topic = topic
+        }
         event.headers.append(ChangeEvent.Header(name: "id", value: scanner.headerText(at: id)))
         var envelopeFields: [(alias: String, column: String, value: Range<Int>)] = []
         for field in options.additionalFields {
@@ -180,14 +201,13 @@ public struct OutboxRouter: Sendable {
         event.key = schemas ? Self.wrap(keyBytes, schema: fieldSchema(options.eventKey, layout.table)) : keyBytes
 
         var payloadBytes = Array(scanner.bytes[payload])
-        let payloadText = scanner.string(at: payload)
-        let empty = payloadBytes.elementsEqual("null".utf8) || (payloadText?.allSatisfy(\.isWhitespace) ?? false)
+        let empty = payloadBytes.elementsEqual("null".utf8) || Self.isBlankString(payloadBytes)
         if empty && options.tombstoneOnEmptyPayload {
             event.value = nil
             return true
         }
         var payloadSchema = fieldSchema(options.payload, layout.table)
-        if options.expandJSONPayload, !empty, let payloadText {
+        if options.expandJSONPayload, !empty, let payloadText = scanner.string(at: payload) {
             do {
                 if let expanded = try ExpandedPayload(nullsAsBytes: options.jsonNullsAsBytes).expand(
                     payloadText, key: options.payload)
@@ -256,7 +276,7 @@ public struct OutboxRouter: Sendable {
 
     /// The record's timestamp: the event timestamp column's value in milliseconds, or the envelope's `ts_ms`.
     private func recordTimestamp(
-        _ scanner: JSONScanner, _ layout: EnvelopeLayout, _ columns: [String: Range<Int>], _ table: String
+        _ scanner: JSONScanner, _ layout: EnvelopeLayout, _ columns: Columns, _ table: String
     ) throws(TransformError) -> Int64? {
         let envelopeTime = scanner.flatMember(Array("\"ts_ms\"".utf8), in: layout.tail).flatMap {
             Int64(String(decoding: scanner.bytes[$0], as: UTF8.self))
@@ -295,6 +315,46 @@ public struct OutboxRouter: Sendable {
             found[key] = value
         }
         return ["traceparent", "tracestate"].compactMap { name in found[name].map { (name, $0) } }
+    }
+
+    /// The values of the columns the options name, looked up by name.
+    struct Columns {
+        let wanted: [(name: String, quoted: [UInt8])]
+        let found: [Range<Int>?]
+
+        subscript(_ name: String) -> Range<Int>? {
+            wanted.firstIndex { $0.name == name }.flatMap { found[$0] }
+        }
+    }
+
+    /// Whether `json` is a string Java's `trim()` leaves empty (every character at most U+0020), as Debezium tests a
+    /// payload for a tombstone; read from the JSON bytes, without making the string.
+    static func isBlankString(_ json: [UInt8]) -> Bool {
+        guard json.count >= 2, json.first == UInt8(ascii: "\"") else { return false }
+        var index = 1
+        while index < json.count - 1 {
+            let byte = json[index]
+            if byte == UInt8(ascii: "\\") {
+                let escaped = json[index + 1]
+                if escaped == UInt8(ascii: "u") {
+                    guard index + 6 <= json.count - 1,
+                        let code = UInt32(String(decoding: json[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16),
+                        code <= 0x20
+                    else { return false }
+                    index += 6
+                    continue
+                }
+                guard
+                    [UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f")]
+                        .contains(escaped)
+                else { return false }
+                index += 2
+                continue
+            }
+            if byte > 0x20 { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Whether the table has the payload column, so that its events are outbox events.
