@@ -41,6 +41,7 @@ struct EventTransforms {
                 stages.append(.headerFrom(try HeaderFrom(options, schemas: schemas)))
             }
         }
+        if stages.contains(where: { if case .headerFrom = $0 { true } else { false } }) { unwrap?.keepsRowTable = true }
     }
 
     var isEmpty: Bool { changedFields.isEmpty && unwrap == nil && outbox == nil && stages.isEmpty && cloudEvents == nil }

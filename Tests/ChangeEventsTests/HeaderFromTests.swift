@@ -8,6 +8,7 @@ import Testing
 @Suite struct HeaderFromTests {
     static func unwrapped(schemas: Bool) throws -> [ChangeEvent] {
         var unwrap = try UnwrapTests.unwrap({ $0.deleteHandling = .rewrite }, schemas: schemas)
+        unwrap.keepsRowTable = true
         return try UnwrapTests.events(schemas: schemas).compactMap { try unwrap.apply($0) }
     }
 

@@ -92,6 +92,9 @@ public struct Unwrap: Sendable {
     }
 
     public let options: Options
+    /// Whether unwrapped rows keep their table's schema (`ChangeEvent.rowTable`), for a transform after this one that
+    /// needs column types (header_from); off, an event pays nothing for it.
+    public var keepsRowTable = false
     let fields: [FieldReference]
     let headers: [FieldReference]
     private let schemas: Bool
@@ -159,7 +162,7 @@ public struct Unwrap: Sendable {
         // Not an envelope (a logical message): passed on as it is.
         guard let layout = event.envelope else { return true }
         event.envelope = nil
-        event.rowTable = layout.table
+        if keepsRowTable { event.rowTable = layout.table }
         let scanner = JSONScanner(value)
         let afterIsNull = Self.isNull(value, layout.after)
         if !headers.isEmpty {
