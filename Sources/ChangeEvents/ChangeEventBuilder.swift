@@ -233,7 +233,10 @@ public struct ChangeEventBuilder: Sendable {
             topic: table.topic, key: key, value: value,
             headers: headers.isEmpty ? settings.contextHeaders : headers + settings.contextHeaders, operation: operation,
             table: table.name, lsn: lsn, transactionID: xid)
-        if value != nil, settings.envelopeLayouts { event.envelope = layout }
+        if settings.envelopeLayouts {
+            // A tombstone has no envelope; its table's schema lets a transform read its key's column types.
+            if value != nil { event.envelope = layout } else { event.rowTable = table }
+        }
         return event
     }
 

@@ -43,7 +43,7 @@ public enum TransformConfig: Sendable, Equatable {
         ("logical_table_router", ["topic_regex", "topic_replacement", "key_enforce_uniqueness"]),
         ("regex_router", ["regex", "replacement"]),
         ("insert_header", ["header", "value_literal"]),
-        ("header_from", ["fields", "headers", "operation", "replace_null_with_default"]),
+        ("header_from", ["fields", "headers", "operation", "from", "replace_null_with_default"]),
     ]
 }
 
@@ -316,7 +316,15 @@ extension ConfigReader {
                     + "gives its default, as with true")
             return nil
         }
-        return HeaderFrom.Options(fields: lists[0], headers: lists[1], operation: operation)
+        var fromKey = false
+        if let entry = section["from"], let text = string(entry.value, "\(path).from") {
+            guard text == "value" || text == "key" else {
+                error(entry.value, "\(path).from must be value or key, not '\(text)'")
+                return nil
+            }
+            fromKey = text == "key"
+        }
+        return HeaderFrom.Options(fields: lists[0], headers: lists[1], operation: operation, fromKey: fromKey)
     }
 
     mutating func unwrapOptions(_ section: [String: (key: Node, value: Node)], path: String) -> Unwrap.Options? {

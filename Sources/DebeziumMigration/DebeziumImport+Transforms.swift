@@ -33,6 +33,9 @@ extension DebeziumImport {
         "org.apache.kafka.connect.transforms.HeaderFrom$Value": (
             "header_from", ["fields", "headers", "operation", "replace.null.with.default"]
         ),
+        "org.apache.kafka.connect.transforms.HeaderFrom$Key": (
+            "header_from", ["fields", "headers", "operation", "replace.null.with.default"]
+        ),
     ]
 
     /// Options whose values are lists (comma-separated in Debezium).
@@ -69,6 +72,8 @@ extension DebeziumImport {
                 continue
             }
             var fields = ["type: \(known.type)"]
+            // HeaderFrom's two classes are one transform type in the file, told apart by `from`.
+            if type.hasSuffix("HeaderFrom$Key") { fields.append("from: key") }
             for key in config.keys.sorted() where key.hasPrefix(prefix) && key != prefix + "type" {
                 let option = String(key.dropFirst(prefix.count))
                 let value = config[key]?.trimmingCharacters(in: .whitespaces) ?? ""

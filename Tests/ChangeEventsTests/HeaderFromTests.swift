@@ -58,3 +58,17 @@ import Testing
         #expect(out.map { String(decoding: $0, as: UTF8.self) } == text)
     }
 }
+
+extension HeaderFromTests {
+    /// Kafka's HeaderFrom$Key: the key's fields, also on the tombstone (which carries its table's schema).
+    @Test func theKeysFieldsBecomeHeadersAndMoveLeavesTheKey() throws {
+        let transform = try HeaderFrom(
+            .init(fields: ["id"], headers: ["key-id"], operation: .move, fromKey: true), schemas: false)
+        var events = try UnwrapTests.events()
+        for index in events.indices { try transform.apply(&events[index]) }
+        #expect(Self.headers(events[0])["key-id"] == "1")
+        #expect(events[0].key.map { String(decoding: $0, as: UTF8.self) } == "{}")
+        #expect(events[3].value == nil && Self.headers(events[3])["key-id"] == "1", "the tombstone too")
+        #expect(events[4].headers.isEmpty, "a logical message passes")
+    }
+}

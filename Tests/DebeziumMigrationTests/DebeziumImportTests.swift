@@ -458,3 +458,17 @@ extension DebeziumTransformImportTests {
         #expect(config.transforms == [.changedFields(ChangedFields.Options(unchangedHeader: "Unchanged")), .unwrap(unwrap)])
     }
 }
+
+extension DebeziumTransformImportTests {
+    @Test func headerFromKeyBecomesHeaderFromTheKey() throws {
+        let result = try DebeziumImportTests.convert([
+            "transforms": "keys", "transforms.keys.type": "org.apache.kafka.connect.transforms.HeaderFrom$Key",
+            "transforms.keys.fields": "id", "transforms.keys.headers": "x-id", "transforms.keys.operation": "copy",
+        ])
+        let config = try DebeziumImportTests.load(result.yaml)
+        #expect(
+            config.transforms == [
+                .headerFrom(HeaderFrom.Options(fields: ["id"], headers: ["x-id"], operation: .copy, fromKey: true))
+            ])
+    }
+}

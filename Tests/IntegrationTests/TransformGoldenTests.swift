@@ -33,6 +33,11 @@ import Testing
                 + "headers: [name, category], operation: move}", 6, "public.u_items", ["dbz.public.u_items"]
         ),
         (
+            "headerfrom-key",
+            "{type: unwrap, delete_tombstone_handling_mode: rewrite}, {type: header_from, from: key, fields: [id], "
+                + "headers: [item-id], operation: copy}", 6, "public.u_items", ["dbz.public.u_items"]
+        ),
+        (
             "unwrap-route",
             "{type: unwrap, delete_tombstone_handling_mode: delete-to-tombstone, route_by_field: category}", 7,
             "public.u_items", ["books", "games", "dbz.public.u_items", "dbz.message"]

@@ -12,11 +12,14 @@ public struct HeaderFrom: Sendable {
         public var fields: [String]
         public var headers: [String]
         public var operation: Operation
+        /// The key's fields (`HeaderFrom$Key`) rather than the value's (`HeaderFrom$Value`).
+        public var fromKey: Bool
 
-        public init(fields: [String], headers: [String], operation: Operation) {
+        public init(fields: [String], headers: [String], operation: Operation, fromKey: Bool = false) {
             self.fields = fields
             self.headers = headers
             self.operation = operation
+            self.fromKey = fromKey
         }
     }
 
@@ -39,7 +42,7 @@ public struct HeaderFrom: Sendable {
     /// made null and logical messages away from it with predicates. Tributary passes those on unchanged, as such a
     /// predicate would; a table's row without one of the fields is refused, as Kafka refuses it.
     public func apply(_ event: inout ChangeEvent) throws(TransformError) {
-        guard let value = event.value, event.table != nil else { return }
+        guard let value = options.fromKey ? event.key : event.value, event.table != nil else { return }
         let scanner = JSONScanner(value)
         var payloadStart = 0
         if schemas {
@@ -61,8 +64,12 @@ public struct HeaderFrom: Sendable {
         }
         event.headers += added
         guard options.operation == .move else { return }
-        event.value = Self.removing(Set(options.fields), from: value, schemas: schemas)
-        event.envelope = nil
+        if options.fromKey {
+            event.key = Self.removing(Set(options.fields), from: value, schemas: schemas)
+        } else {
+            event.value = Self.removing(Set(options.fields), from: value, schemas: schemas)
+            event.envelope = nil
+        }
     }
 
     /// A struct value (with its schema when `schemas`) without the named fields, its schema rebuilt as Kafka's
@@ -103,7 +110,11 @@ public struct HeaderFrom: Sendable {
     private func encoding(of field: String, _ event: ChangeEvent) throws(TransformError) -> ColumnEncoding? {
         let table: TableSchema
         var nested = false
-        if let layout = event.envelope {
+        if options.fromKey {
+            // A key's fields are the table's key columns.
+            guard let schema = event.envelope?.table ?? event.rowTable else { return nil }
+            table = schema
+        } else if let layout = event.envelope {
             guard field == "before" || field == "after" else { return nil }
             table = layout.table
             nested = true
