@@ -84,9 +84,7 @@ public struct CloudEvents: Sendable {
         out.appendRaw(
             "\",\"specversion\":\"1.0\",\"type\":\"io.debezium.connector.postgresql.DataChangeEvent\",\"time\":\"")
         let milliseconds = field("ts_ms").flatMap { Self.integer(value[$0]) } ?? 0
-        var time = JSONBuffer(capacity: 32)
-        DateTimeText.appendISO8601UTC(micros: milliseconds * 1000, fractionDigits: 3, into: &time)
-        out.append(time.bytes)
+        DateTimeText.appendISO8601UTC(micros: milliseconds * 1000, fractionDigits: 3, into: &out)
         out.appendRaw("\",\"datacontenttype\":\"application/json\"")
         if let traceparent {
             out.appendRaw(",\"traceparent\":")
@@ -95,21 +93,21 @@ public struct CloudEvents: Sendable {
         if options.extensionAttributes {
             out.appendRaw(",\"iodebeziumop\":")
             if let op = scanner.flatMember(Self.quotedOp, in: layout.tail) {
-                out.append(Array(value[op]))
+                out.append(value, range: op)
             } else {
                 out.appendNull()
             }
             for member in source {
                 out.append(UInt8(ascii: ","))
                 appendAttributeName(value[(member.name.lowerBound + 1)..<(member.name.upperBound - 1)], into: &out)
-                appendAttribute(value[member.value], into: &out)
+                appendAttribute(value, member.value, into: &out)
             }
             let transaction = value[layout.transaction]
             let isNull = transaction.elementsEqual("null".utf8)
             for (name, quoted) in Self.transactionFields {
                 out.append(name)
                 if !isNull, let range = scanner.flatMember(quoted, in: layout.transaction) {
-                    appendAttribute(value[range], into: &out)
+                    appendAttribute(value, range, into: &out)
                 } else {
                     out.appendNull()
                 }
@@ -121,9 +119,9 @@ public struct CloudEvents: Sendable {
         } else {
             out.appendRaw("{\"before\":")
         }
-        out.append(Array(value[layout.before]))
+        out.append(value, range: layout.before)
         out.appendRaw(",\"after\":")
-        out.append(Array(value[layout.after]))
+        out.append(value, range: layout.after)
         out.appendRaw(schemas ? "}}}" : "}}")
         return out.bytes
     }
@@ -142,9 +140,9 @@ public struct CloudEvents: Sendable {
             return
         }
         if value[range.lowerBound] == UInt8(ascii: "\"") {
-            out.append(Array(value[(range.lowerBound + 1)..<(range.upperBound - 1)]))
+            out.append(value, range: (range.lowerBound + 1)..<(range.upperBound - 1))
         } else {
-            out.append(Array(value[range]))
+            out.append(value, range: range)
         }
     }
 
@@ -162,13 +160,14 @@ public struct CloudEvents: Sendable {
     }
 
     /// An extension attribute's value: integers as strings (CloudEvents has no 64-bit integer), the rest as it is.
-    private func appendAttribute(_ json: ArraySlice<UInt8>, into out: inout JSONBuffer) {
-        if let first = json.first, first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) {
+    private func appendAttribute(_ value: [UInt8], _ range: Range<Int>, into out: inout JSONBuffer) {
+        let first = value[range.lowerBound]
+        if first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) {
             out.append(UInt8(ascii: "\""))
-            out.append(Array(json))
+            out.append(value, range: range)
             out.append(UInt8(ascii: "\""))
         } else {
-            out.append(Array(json))
+            out.append(value, range: range)
         }
     }
 

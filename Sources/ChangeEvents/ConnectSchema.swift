@@ -162,6 +162,19 @@ enum ConnectSchema {
         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
         + "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}"
 
+    /// `{"schema":<schema>,"payload":<payload>}`: a value JsonConverter writes with `schemas.enable=true`, for
+    /// transforms that make a new value.
+    static func wrapped<Schema: Collection<UInt8>>(_ payload: [UInt8], schema: Schema) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(schema.count + payload.count + 24)
+        out += "{\"schema\":".utf8
+        out += schema
+        out += ",\"payload\":".utf8
+        out += payload
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// `{"schema":<schema>,"payload":` — the bytes before a payload; the writer closes it with `}`.
     static func envelopePrefix(_ schema: String) -> [UInt8] {
         Array("{\"schema\":\(schema),\"payload\":".utf8)

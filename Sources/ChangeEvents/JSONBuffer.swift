@@ -83,6 +83,12 @@ public struct JSONBuffer: Sendable {
         }
     }
 
+    /// Appends part of another buffer's bytes, without copying it into an array of its own first.
+    @inline(__always)
+    public mutating func append(_ bytes: [UInt8], range: Range<Int>) {
+        bytes.withUnsafeBytes { append(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
     /// Appends again bytes already written (`range` within what was written).
     public mutating func appendCopy(from range: Range<Int>) {
         precondition(range.upperBound <= count)

@@ -96,12 +96,8 @@ extension ConfigReader {
                     continue
                 }
                 var options = LogicalTableRouter.Options(topicRegex: regex, topicReplacement: replacement)
-                if let entry = section["key_enforce_uniqueness"] {
-                    if let value = bool(entry.value, "\(path).key_enforce_uniqueness") {
-                        options.keyEnforceUniqueness = value
-                    } else {
-                        valid = false
-                    }
+                if let value = optionalBool(section, "key_enforce_uniqueness", path: path, &valid) {
+                    options.keyEnforceUniqueness = value
                 }
                 if checkReplacement(regex, replacement, section["topic_replacement"]?.value, path: path) {
                     transforms.append(.logicalTableRouter(options))
@@ -175,6 +171,18 @@ extension ConfigReader {
         return valid ? transforms : nil
     }
 
+    /// An optional bool option's value; nil when absent, or when it is no bool (then `valid` is cleared).
+    mutating func optionalBool(
+        _ section: [String: (key: Node, value: Node)], _ key: String, path: String, _ valid: inout Bool
+    ) -> Bool? {
+        guard let entry = section[key] else { return nil }
+        guard let value = bool(entry.value, "\(path).\(key)") else {
+            valid = false
+            return nil
+        }
+        return value
+    }
+
     mutating func requiredString(
         _ section: [String: (key: Node, value: Node)], _ key: String, path: String, item: Node
     ) -> String? {
@@ -231,22 +239,14 @@ extension ConfigReader {
         }
         // Debezium 3.6's router reads no event type column itself; place it with table_fields_additional_placement.
         if let entry = section["table_field_event_type"] { _ = string(entry.value, "\(path).table_field_event_type") }
-        if let entry = section["route_tombstone_on_empty_payload"] {
-            if let value = bool(entry.value, "\(path).route_tombstone_on_empty_payload") {
-                options.tombstoneOnEmptyPayload = value
-            } else {
-                valid = false
-            }
+        if let value = optionalBool(section, "route_tombstone_on_empty_payload", path: path, &valid) {
+            options.tombstoneOnEmptyPayload = value
         }
         if let value = choice(section, "table_op_invalid_behavior", OutboxRouter.InvalidOperation.self, &valid, in: path) {
             options.invalidOperation = value
         }
-        if let entry = section["table_expand_json_payload"] {
-            if let value = bool(entry.value, "\(path).table_expand_json_payload") {
-                options.expandJSONPayload = value
-            } else {
-                valid = false
-            }
+        if let value = optionalBool(section, "table_expand_json_payload", path: path, &valid) {
+            options.expandJSONPayload = value
         }
         if let value = choice(section, "table_json_payload_null_behavior", OutboxRouter.JSONNullBehavior.self, &valid, in: path) {
             options.jsonNullsAsBytes = value == .optionalBytes
@@ -361,8 +361,7 @@ extension ConfigReader {
             ("drop_fields_from_key", \Unwrap.Options.dropFieldsFromKey),
             ("drop_fields_keep_schema_compatible", \Unwrap.Options.dropFieldsKeepSchemaCompatible),
         ] {
-            guard let entry = section[key] else { continue }
-            if let value = bool(entry.value, "\(path).\(key)") { options[keyPath: target] = value } else { valid = false }
+            if let value = optionalBool(section, key, path: path, &valid) { options[keyPath: target] = value }
         }
         // Debezium's unwrap passes replace.null.with.default to the Struct it builds, but JsonConverter then writes a
         // column's default for a null either way (its own replace.null.with.default, which import-debezium requires

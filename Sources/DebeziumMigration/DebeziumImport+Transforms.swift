@@ -1,42 +1,27 @@
+import Connector
 import Foundation
 
 extension DebeziumImport {
-    /// The transform classes Tributary runs, by their Connect class names, with the options it takes (Debezium's
-    /// names; the connector file writes them with underscores).
-    static let transformOptions: [String: (type: String, options: Set<String>)] = [
-        "io.debezium.transforms.ExtractNewRecordState": (
-            "unwrap",
-            [
-                "add.fields", "add.headers", "add.fields.prefix", "add.headers.prefix", "delete.tombstone.handling.mode",
-                "route.by.field", "replace.null.with.default", "drop.fields.header.name", "drop.fields.from.key",
-                "drop.fields.keep.schema.compatible",
-            ]
-        ),
-        "io.debezium.transforms.ExtractChangedRecordState": (
-            "changed_fields", ["header.changed.name", "header.unchanged.name"]
-        ),
-        "io.debezium.transforms.outbox.EventRouter": (
-            "outbox",
-            [
-                "table.field.event.id", "table.field.event.key", "table.field.event.type", "table.field.event.payload",
-                "table.fields.additional.placement", "route.by.field", "route.topic.regex", "route.topic.replacement",
-                "route.tombstone.on.empty.payload", "table.op.invalid.behavior", "table.expand.json.payload",
-                "table.json.payload.null.behavior", "table.field.event.schema.version", "tracing.span.context.field",
-                "table.field.event.timestamp",
-            ]
-        ),
-        "io.debezium.transforms.ByLogicalTableRouter": (
-            "logical_table_router", ["topic.regex", "topic.replacement", "key.enforce.uniqueness"]
-        ),
-        "org.apache.kafka.connect.transforms.RegexRouter": ("regex_router", ["regex", "replacement"]),
-        "org.apache.kafka.connect.transforms.InsertHeader": ("insert_header", ["header", "value.literal"]),
-        "org.apache.kafka.connect.transforms.HeaderFrom$Value": (
-            "header_from", ["fields", "headers", "operation", "replace.null.with.default"]
-        ),
-        "org.apache.kafka.connect.transforms.HeaderFrom$Key": (
-            "header_from", ["fields", "headers", "operation", "replace.null.with.default"]
-        ),
+    /// The transform classes Tributary runs, by their Connect class names, as connector-file transform types.
+    static let transformTypes: [String: String] = [
+        "io.debezium.transforms.ExtractNewRecordState": "unwrap",
+        "io.debezium.transforms.ExtractChangedRecordState": "changed_fields",
+        "io.debezium.transforms.outbox.EventRouter": "outbox",
+        "io.debezium.transforms.ByLogicalTableRouter": "logical_table_router",
+        "org.apache.kafka.connect.transforms.RegexRouter": "regex_router",
+        "org.apache.kafka.connect.transforms.InsertHeader": "insert_header",
+        "org.apache.kafka.connect.transforms.HeaderFrom$Value": "header_from",
+        "org.apache.kafka.connect.transforms.HeaderFrom$Key": "header_from",
     ]
+
+    /// Connector-file options with no Debezium property: `from` stands for HeaderFrom's class suffix.
+    static let tributaryOnlyOptions: Set<String> = ["from"]
+
+    /// The Debezium options a transform type takes: the connector file's keys (`TransformConfig.keys`), with dots.
+    static func debeziumOptions(of type: String) -> Set<String> {
+        let keys = TransformConfig.keys.first { $0.type == type }?.keys ?? []
+        return Set(keys.filter { !tributaryOnlyOptions.contains($0) }.map { $0.replacingOccurrences(of: "_", with: ".") })
+    }
 
     /// Options whose values are lists (comma-separated in Debezium).
     static let listOptions: Set<String> = [
@@ -65,25 +50,26 @@ extension DebeziumImport {
                 refusals.append("transforms names \(name) but \(prefix)type is missing")
                 continue
             }
-            guard let known = transformOptions[type] else {
+            guard let fileType = transformTypes[type] else {
                 refusals.append(
                     "\(prefix)type = \(type): Tributary does not run this transform; it runs "
-                        + transformOptions.keys.sorted().joined(separator: ", "))
+                        + transformTypes.keys.sorted().joined(separator: ", "))
                 continue
             }
-            var fields = ["type: \(known.type)"]
+            let options = debeziumOptions(of: fileType)
+            var fields = ["type: \(fileType)"]
             // HeaderFrom's two classes are one transform type in the file, told apart by `from`.
             if type.hasSuffix("HeaderFrom$Key") { fields.append("from: key") }
             for key in config.keys.sorted() where key.hasPrefix(prefix) && key != prefix + "type" {
                 let option = String(key.dropFirst(prefix.count))
                 let value = config[key]?.trimmingCharacters(in: .whitespaces) ?? ""
-                guard known.options.contains(option) else {
+                guard options.contains(option) else {
                     refusals.append(
-                        "\(key) = \(value): Tributary's \(known.type) does not take \(option) (it takes "
-                            + known.options.sorted().joined(separator: ", ") + ")")
+                        "\(key) = \(value): Tributary's \(fileType) does not take \(option) (it takes "
+                            + options.sorted().joined(separator: ", ") + ")")
                     continue
                 }
-                if let refused = refusedOptionValues["\(known.type).\(option)"], !refused.allowed.contains(value) {
+                if let refused = refusedOptionValues["\(fileType).\(option)"], !refused.allowed.contains(value) {
                     refusals.append("\(key) = \(value): \(refused.why)")
                     continue
                 }

@@ -198,7 +198,7 @@ public struct OutboxRouter: Sendable {
             }
         }
         let keyBytes = Array(scanner.bytes[key])
-        event.key = schemas ? Self.wrap(keyBytes, schema: fieldSchema(options.eventKey, layout.table)) : keyBytes
+        event.key = schemas ? ConnectSchema.wrapped(keyBytes, schema: fieldSchema(options.eventKey, layout.table).utf8) : keyBytes
 
         var payloadBytes = Array(scanner.bytes[payload])
         let empty = payloadBytes.elementsEqual("null".utf8) || Self.isBlankString(payloadBytes)
@@ -223,7 +223,7 @@ public struct OutboxRouter: Sendable {
         }
         if envelopeFields.isEmpty {
             // Only headers added: the value is the payload itself, with the payload column's schema.
-            event.value = schemas ? Self.wrap(payloadBytes, schema: payloadSchema) : payloadBytes
+            event.value = schemas ? ConnectSchema.wrapped(payloadBytes, schema: payloadSchema.utf8) : payloadBytes
             return true
         }
         var body: [UInt8] = Array("{\"payload\":".utf8) + payloadBytes
@@ -270,7 +270,7 @@ public struct OutboxRouter: Sendable {
                 + (version.map { ",\"version\":\($0)" } ?? "") + "}"
             valueSchemas[cacheKey] = schema
         }
-        event.value = Self.wrap(body, schema: schema)
+        event.value = ConnectSchema.wrapped(body, schema: schema.utf8)
         return true
     }
 
@@ -360,10 +360,6 @@ public struct OutboxRouter: Sendable {
     /// Whether the table has the payload column, so that its events are outbox events.
     static func isOutbox(_ table: TableSchema, _ options: Options) -> Bool {
         table.relation.columns.contains { $0.name == options.payload }
-    }
-
-    static func wrap(_ payload: [UInt8], schema: String) -> [UInt8] {
-        Array("{\"schema\":\(schema),\"payload\":".utf8) + payload + [UInt8(ascii: "}")]
     }
 
     /// The column's Connect schema as the row's schema has it: without its field name, or under `renamed`.

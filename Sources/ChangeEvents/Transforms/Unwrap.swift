@@ -185,7 +185,7 @@ public struct Unwrap: Sendable {
                 event.value = nil
             case .tombstone:
                 event.value =
-                    schemas ? wrap(Self.nullText, schema: schema(for: layout.table, .nullRow)) : Self.nullText
+                    schemas ? ConnectSchema.wrapped(Self.nullText, schema: schema(for: layout.table, .nullRow)) : Self.nullText
             case .rewrite, .rewriteWithTombstone:
                 event.value = try row(value[layout.before], deleted: true, scanner, layout)
             }
@@ -258,17 +258,7 @@ public struct Unwrap: Sendable {
         }
         payload.append(UInt8(ascii: "}"))
         guard schemas else { return payload }
-        return wrap(payload, schema: schema(for: layout.table, .row))
-    }
-
-    private func wrap(_ payload: [UInt8], schema: [UInt8]) -> [UInt8] {
-        var out = Array("{\"schema\":".utf8)
-        out.reserveCapacity(schema.count + payload.count + 24)
-        out.append(contentsOf: schema)
-        out.append(contentsOf: Array(",\"payload\":".utf8))
-        out.append(contentsOf: payload)
-        out.append(UInt8(ascii: "}"))
-        return out
+        return ConnectSchema.wrapped(payload, schema: schema(for: layout.table, .row))
     }
 
     /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
