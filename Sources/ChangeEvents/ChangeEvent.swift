@@ -85,6 +85,32 @@ public struct EnvelopeLayout: Sendable, Equatable {
     public var transaction: Range<Int>
     /// From the `"op"` key to the end of the envelope object: `"op":"c","ts_ms":…,"ts_us":…,"ts_ns":…}`.
     public var tail: Range<Int>
+    /// Where each `source` field's value starts, in `SourceField` order, as the builder wrote them: a transform
+    /// finds a field without searching for it.
+    var sourceStarts: SIMD16<Int32>
+
+    public init(
+        table: TableSchema, payload: Range<Int>, before: Range<Int>, after: Range<Int>, source: Range<Int>,
+        transaction: Range<Int>, tail: Range<Int>, sourceStarts: SIMD16<Int32>
+    ) {
+        self.table = table
+        self.payload = payload
+        self.before = before
+        self.after = after
+        self.source = source
+        self.transaction = transaction
+        self.tail = tail
+        self.sourceStarts = sourceStarts
+    }
+
+    /// The JSON value of a `source` field.
+    public func sourceValue(_ field: SourceField) -> Range<Int> {
+        let index = field.rawValue
+        let start = Int(sourceStarts[index])
+        guard index + 1 < SourceField.count else { return start..<(source.upperBound - 1) }
+        // The next field's `,"name":` follows the value.
+        return start..<Int(sourceStarts[index + 1] - SourceField.memberLengths[index + 1])
+    }
 
     /// The same parts after `offset` bytes were inserted (or removed) before the payload.
     func shifted(by offset: Int) -> EnvelopeLayout {
@@ -96,12 +122,51 @@ public struct EnvelopeLayout: Sendable, Equatable {
         layout.source = move(source)
         layout.transaction = move(transaction)
         layout.tail = move(tail)
+        layout.sourceStarts &+= SIMD16(repeating: Int32(offset))
         return layout
     }
 
     public static func == (lhs: EnvelopeLayout, rhs: EnvelopeLayout) -> Bool {
         lhs.table === rhs.table && lhs.payload == rhs.payload && lhs.before == rhs.before && lhs.after == rhs.after
             && lhs.source == rhs.source && lhs.transaction == rhs.transaction && lhs.tail == rhs.tail
+            && lhs.sourceStarts == rhs.sourceStarts
+    }
+}
+
+/// The fields of a Debezium PostgreSQL `source` block, in the order they are written.
+public enum SourceField: Int, Sendable, CaseIterable {
+    case version, connector, name, tsMs, snapshot, db, sequence, tsUs, tsNs, schema, table, txId, lsn, xmin, origin
+    case originLSN
+
+    static let count = 16
+    /// The length of each field's `,"name":`.
+    static let memberLengths: SIMD16<Int32> = [11, 13, 8, 9, 12, 6, 12, 9, 9, 10, 9, 8, 7, 8, 10, 14]
+
+    /// The field's name in the block.
+    public var name: String {
+        switch self {
+        case .version: "version"
+        case .connector: "connector"
+        case .name: "name"
+        case .tsMs: "ts_ms"
+        case .snapshot: "snapshot"
+        case .db: "db"
+        case .sequence: "sequence"
+        case .tsUs: "ts_us"
+        case .tsNs: "ts_ns"
+        case .schema: "schema"
+        case .table: "table"
+        case .txId: "txId"
+        case .lsn: "lsn"
+        case .xmin: "xmin"
+        case .origin: "origin"
+        case .originLSN: "origin_lsn"
+        }
+    }
+
+    public init?(name: String) {
+        guard let field = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = field
     }
 }
 

@@ -30,6 +30,10 @@ public struct ChangeEventBuilder: Sendable {
     private var valueBytes: [UInt8] = []
     /// Where the parts of the envelope last written lie in its bytes.
     private var layout: EnvelopeLayout?
+    /// Where the last `source` block's values start, for the layout.
+    private var sourceStarts = SIMD16<Int32>(repeating: 0)
+    /// Where `name` and `ts_ms` start in `sourcePrefix` (`version`'s is after `{"version":`, `connector`'s fixed).
+    private let sourceNameOffset: Int32
     /// Set while writing snapshot reads.
     private var snapshotMarker: SnapshotMarker?
 
@@ -59,6 +63,7 @@ public struct ChangeEventBuilder: Sendable {
         prefix.appendRaw("{\"version\":")
         prefix.appendString(settings.version)
         prefix.appendRaw(",\"connector\":\"postgresql\",\"name\":")
+        sourceNameOffset = Int32(prefix.count)
         prefix.appendString(settings.topicPrefix)
         prefix.appendRaw(",\"ts_ms\":")
         sourcePrefix = prefix.bytes
@@ -135,13 +140,14 @@ public struct ChangeEventBuilder: Sendable {
 
     // MARK: Events
 
-    /// Writes the events for one change (none when its operation is skipped).
+    /// Writes the events for one change (none when its operation is skipped). Each is handed over, not lent, so a
+    /// transform changes it in place without copying it first.
     ///
     /// - Parameters:
     ///   - lsn: the change's position (the XLogData `walStart`).
     ///   - nowNanos: wall clock for the envelope's `ts_*`.
     public mutating func events(
-        for message: LogicalMessage, at lsn: LSN, nowNanos: Int64, emit: (ChangeEvent) throws -> Void
+        for message: LogicalMessage, at lsn: LSN, nowNanos: Int64, emit: (consuming ChangeEvent) throws -> Void
     ) throws {
         switch message {
         case .insert(let insert):
@@ -311,7 +317,8 @@ public struct ChangeEventBuilder: Sendable {
         let afterEnd = buffer.count
         buffer.appendRaw(",\"source\":")
         let sourceStart = buffer.count
-        writeSource(tableFragment: table.sourceTableFragment, lsn: lsn, xid: xid)
+        writeSource(
+            tableFragment: table.sourceTableFragment, tableValueOffset: table.sourceTableValueOffset, lsn: lsn, xid: xid)
         let sourceEnd = buffer.count
         buffer.appendRaw(",\"transaction\":")
         let transactionStart = buffer.count
@@ -329,7 +336,8 @@ public struct ChangeEventBuilder: Sendable {
             layout = EnvelopeLayout(
                 table: table, payload: payloadStart..<payloadEnd, before: beforeStart..<beforeEnd,
                 after: afterStart..<afterEnd, source: sourceStart..<sourceEnd,
-                transaction: transactionStart..<(transactionStart + 4), tail: tailStart..<payloadEnd)
+                transaction: transactionStart..<(transactionStart + 4), tail: tailStart..<payloadEnd,
+                sourceStarts: sourceStarts)
         }
         return valueBytes
     }
@@ -402,7 +410,7 @@ public struct ChangeEventBuilder: Sendable {
         return buffer.bytes
     }
 
-    private mutating func writeSource(tableFragment: [UInt8], lsn: LSN, xid: UInt32?) {
+    private mutating func writeSource(tableFragment: [UInt8], tableValueOffset: Int32, lsn: LSN, xid: UInt32?) {
         if shared.commitMicros != commitTimeMicros {
             let micros = commitTimeMicros
             shared.commitMicros = micros
@@ -429,11 +437,27 @@ public struct ChangeEventBuilder: Sendable {
                 if let xid { buffer.appendInteger(xid) } else { buffer.appendNull() }
             }
         }
+        let recording = settings.envelopeLayouts
+        let start = Int32(buffer.count)
         buffer.append(sourcePrefix)
+        if recording {
+            // `{"version":` is 11 bytes; `,"connector":` 13 after the version's value; `name` and `ts_ms` known.
+            sourceStarts[SourceField.version.rawValue] = start + 11
+            sourceStarts[SourceField.connector.rawValue] = start + sourceNameOffset - 20
+            sourceStarts[SourceField.name.rawValue] = start + sourceNameOffset
+            sourceStarts[SourceField.tsMs.rawValue] = Int32(buffer.count)
+        }
         buffer.append(shared.millis)
-        buffer.appendRaw(",\"snapshot\":\"")
+        buffer.appendRaw(",\"snapshot\":")
+        if recording { sourceStarts[SourceField.snapshot.rawValue] = Int32(buffer.count) }
+        buffer.append(UInt8(ascii: "\""))
         buffer.appendRaw(snapshotMarker?.staticRawValue ?? "false")
         buffer.append(UInt8(ascii: "\""))
+        if recording {
+            // `,"db":` then the database's name, `,"sequence":` at the fragment's end.
+            sourceStarts[SourceField.db.rawValue] = Int32(buffer.count) + 6
+            sourceStarts[SourceField.sequence.rawValue] = Int32(buffer.count + sourceDatabaseFragment.count)
+        }
         buffer.append(sourceDatabaseFragment)
         buffer.appendRaw("\"[")
         buffer.append(shared.lastCommitText)
@@ -442,21 +466,36 @@ public struct ChangeEventBuilder: Sendable {
         buffer.appendInteger(lsn.rawValue)
         let lsnEnd = buffer.count
         buffer.appendRaw("\\\"]\",\"ts_us\":")
+        if recording { sourceStarts[SourceField.tsUs.rawValue] = Int32(buffer.count) }
         buffer.append(shared.micros)
         buffer.appendRaw(",\"ts_ns\":")
+        if recording { sourceStarts[SourceField.tsNs.rawValue] = Int32(buffer.count) }
         buffer.append(shared.nanos)
+        if recording {
+            let fragment = Int32(buffer.count)
+            sourceStarts[SourceField.schema.rawValue] = fragment + 10  // `,"schema":`
+            sourceStarts[SourceField.table.rawValue] = fragment + tableValueOffset
+            sourceStarts[SourceField.txId.rawValue] = fragment + Int32(tableFragment.count)
+        }
         buffer.append(tableFragment)
         buffer.append(shared.xidText)
         buffer.appendRaw(",\"lsn\":")
+        if recording { sourceStarts[SourceField.lsn.rawValue] = Int32(buffer.count) }
         buffer.appendCopy(from: lsnStart..<lsnEnd)
-        buffer.appendRaw(",\"xmin\":null,\"origin\":")
+        buffer.appendRaw(",\"xmin\":")
+        if recording { sourceStarts[SourceField.xmin.rawValue] = Int32(buffer.count) }
+        buffer.appendRaw("null,\"origin\":")
+        if recording { sourceStarts[SourceField.origin.rawValue] = Int32(buffer.count) }
         if let origin {
             buffer.appendString(origin.name)
             buffer.appendRaw(",\"origin_lsn\":")
+            if recording { sourceStarts[SourceField.originLSN.rawValue] = Int32(buffer.count) }
             buffer.appendInteger(origin.commitLSN.rawValue)
             buffer.append(UInt8(ascii: "}"))
         } else {
-            buffer.appendRaw("null,\"origin_lsn\":null}")
+            buffer.appendRaw("null,\"origin_lsn\":")
+            if recording { sourceStarts[SourceField.originLSN.rawValue] = Int32(buffer.count) }
+            buffer.appendRaw("null}")
         }
     }
 
@@ -479,7 +518,9 @@ public struct ChangeEventBuilder: Sendable {
         buffer.appendInteger(nowNanos / 1_000_000)
         buffer.appendRaw(",\"source\":")
         // A non-transactional message carries no xid; Debezium keeps the last commit time.
-        writeSource(tableFragment: Self.emptyTableFragment, lsn: message.lsn, xid: message.isTransactional ? xid : nil)
+        writeSource(
+            tableFragment: Self.emptyTableFragment, tableValueOffset: 21, lsn: message.lsn,
+            xid: message.isTransactional ? xid : nil)
         buffer.appendRaw(",\"transaction\":null,\"message\":{\"prefix\":")
         buffer.appendString(message.prefix)
         buffer.appendRaw(",\"content\":")

@@ -22,6 +22,8 @@ public final class TableSchema: Sendable {
     let fieldPrefixes: [[UInt8]]
     /// `,"schema":"public","table":"customers","txId":`
     let sourceTableFragment: [UInt8]
+    /// Where the `table` value starts in `sourceTableFragment` (`schema`'s is after `,"schema":`, `txId`'s at its end).
+    let sourceTableValueOffset: Int32
     /// `{"schema":…,"payload":` when schemas are on, else empty.
     let keySchemaPrefix: [UInt8]
     let valueSchemaPrefix: [UInt8]
@@ -89,6 +91,7 @@ public final class TableSchema: Sendable {
         fragment.appendRaw(",\"schema\":")
         fragment.appendString(relation.namespace)
         fragment.appendRaw(",\"table\":")
+        sourceTableValueOffset = Int32(fragment.count)
         fragment.appendString(relation.name)
         fragment.appendRaw(",\"txId\":")
         sourceTableFragment = fragment.bytes

@@ -52,8 +52,9 @@ struct EventTransforms {
     /// Makes `event` what the transforms make of it, in place; false when one drops it.
     mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         for transform in changedFields { transform.apply(&event) }
-        if unwrap != nil, try !unwrap!.apply(&event) { return false }
-        if outbox != nil, try !outbox!.apply(&event) { return false }
+        // Optional chaining changes each transform in place (`unwrap!` would copy it, and its caches, per event).
+        if try unwrap?.apply(&event) == false { return false }
+        if try outbox?.apply(&event) == false { return false }
         for index in stages.indices {
             switch stages[index] {
             case .regex(var router):
@@ -68,7 +69,7 @@ struct EventTransforms {
                 try headerFrom.apply(&event)
             }
         }
-        if cloudEvents != nil { try cloudEvents!.apply(&event) }
+        try cloudEvents?.apply(&event)
         return true
     }
 }

@@ -63,22 +63,41 @@ struct Micro: ParsableCommand {
             let shapes: [(String, Transform?)] = [
                 ("", nil), ("+" + transformName, table == "outbox" ? .outbox(OutboxRouter.Options()) : .unwrap(unwrap)),
             ]
-            for (label, transform) in shapes
-            where self.transform == "both" || self.transform == (transform == nil ? "plain" : transformName) {
-                var results: [(eventsPerSecond: Double, bytesPerEvent: Double)] = []
-                for _ in 0..<max(1, rounds) {
-                    results.append(
-                        try Self.measure(frames: frames, metadata: metadata, seconds: seconds, transform: transform))
+            let measured = shapes.filter { shape in
+                self.transform == "both" || self.transform == (shape.1 == nil ? "plain" : transformName)
+            }
+            // Rounds of the shapes alternate, so that a neighbour taking the core slows both alike; the transform's
+            // cost is the median of its ratio to the plain round next to it.
+            var results = measured.map { _ in [(eventsPerSecond: Double, bytesPerEvent: Double)]() }
+            var ratios: [Double] = []
+            for _ in 0..<max(1, rounds) {
+                for (index, shape) in measured.enumerated() {
+                    results[index].append(
+                        try Self.measure(frames: frames, metadata: metadata, seconds: seconds, transform: shape.1))
                 }
-                let result = results.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[results.count / 2]
+                if measured.count == 2, let plain = results[0].last, let transformed = results[1].last {
+                    ratios.append(plain.eventsPerSecond / transformed.eventsPerSecond)
+                }
+            }
+            for (index, (label, _)) in measured.enumerated() {
+                let rounds = results[index]
+                let result = rounds.sorted { $0.eventsPerSecond < $1.eventsPerSecond }[rounds.count / 2]
                 print(
                     String(
                         format:
                             "micro %-13@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
                         (table + label) as NSString, table == "narrow" ? 6 : table == "outbox" ? 5 : 30,
-                        result.eventsPerSecond, results.count,
+                        result.eventsPerSecond, rounds.count,
                         1e9 / result.eventsPerSecond,
                         result.bytesPerEvent))
+            }
+            if !ratios.isEmpty {
+                let sorted = ratios.sorted()
+                print(
+                    String(
+                        format: "micro %-13@ costs %.2fx the plain event (median of %d paired rounds, %.2f to %.2f)",
+                        (table + "+" + transformName) as NSString, sorted[sorted.count / 2], sorted.count,
+                        sorted.first!, sorted.last!))
             }
         }
     }
@@ -122,9 +141,10 @@ struct Micro: ParsableCommand {
                     builder.commit(commit)
                 default:
                     try builder.events(for: message, at: data.walStart, nowNanos: 1_700_000_000_000_000_000) { written in
-                        var event = written
-                        if unwrap != nil, try !unwrap!.apply(&event) { return }
-                        if outbox != nil, try !outbox!.apply(&event) { return }
+                        var event = written  // handed over: no copy
+                        // Optional chaining changes the transform in place; `unwrap!` would copy it for each event.
+                        if try unwrap?.apply(&event) == false { return }
+                        if try outbox?.apply(&event) == false { return }
                         events += 1
                         bytes += (event.key?.count ?? 0) + (event.value?.count ?? 0)
                     }

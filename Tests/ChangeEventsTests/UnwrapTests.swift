@@ -129,6 +129,21 @@ import Testing
         #expect(scanner.string(at: members[2].value) == nil)
         #expect(JSONScanner(Array(#""\u00e9\ud83d\ude00""#.utf8)).string(at: 0..<20) == "é😀")
     }
+
+    @Test func aStringEndsAtAQuoteAfterAnEvenRunOfBackslashes() {
+        // `"x\\"` ends after one escaped backslash; `"\\\"\\"` holds a backslash, a quote and a backslash.
+        let scanner = JSONScanner(Array(#"{"a":"x\\","b":"\\\"\\","c":"","d":"\\"}"#.utf8))
+        var values: [Range<Int>] = []
+        scanner.memberValues(ofObjectAt: 0, count: 4, into: &values)
+        #expect(values.map { scanner.string(at: $0) } == [#"x\"#, #"\"\"#, "", #"\"#])
+        let read = values
+        scanner.memberValues(ofObjectAt: 0, count: 4, objectEnd: scanner.bytes.count, into: &values)
+        #expect(values == read, "the last member ends before the object's brace")
+        scanner.memberValues(ofObjectAt: 0, count: 2, into: &values)
+        #expect(values.count == 2, "only the members asked for")
+        let unterminated = JSONScanner(Array(#""abc\""#.utf8))
+        #expect(unterminated.end(ofValueAt: 0) == 6, "a string without its closing quote ends with the bytes")
+    }
 }
 
 /// The routing transforms on their own.

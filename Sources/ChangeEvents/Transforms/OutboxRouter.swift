@@ -97,10 +97,64 @@ public struct OutboxRouter: Sendable {
     /// Whether the delete just seen was of another table, so that its tombstone passes too.
     private var tombstonePasses = false
 
-    /// The columns the options name, quoted as the row writes them, so that a row's members are matched as bytes.
-    private let wanted: [(name: String, quoted: [UInt8])]
-    /// The topic for each routed value seen (aggregate types are few), so the regular expression runs once for each.
-    private var topics: [String: String] = [:]
+    /// The columns the options name, each once.
+    private let wanted: [String]
+    /// The topic for each routed value seen (aggregate types are few), so the regular expression runs once for each;
+    /// looked up by the value's JSON bytes, so a known value makes no string.
+    private var topics: [ArraySlice<UInt8>: String] = [:]
+    /// What the router needs of each table, worked out on its first event (the plan holds the table, so its identifier
+    /// is not reused while the plan is kept).
+    private var plans: [ObjectIdentifier: TablePlan] = [:]
+    /// The row's leading member values, reused from event to event.
+    private var rowValues: [Range<Int>] = []
+
+    /// Where the named columns are in a table's rows, and their schemas: resolved once per table, not per event.
+    final class TablePlan: Sendable {
+        let table: TableSchema
+        /// Whether the table has the payload column: only then are its events outbox events.
+        let isOutbox: Bool
+        /// For each of `wanted`: its column's position among the row's members, or nil when the table has no such
+        /// column.
+        let positions: [Int?]
+        /// Members to read: one past the last position wanted.
+        let memberCount: Int
+        /// `{"schema":<the key column's schema>,"payload":`, with schemas on.
+        let keyPrefix: [UInt8]
+        /// The payload column's schema, with schemas on.
+        let payloadSchema: String
+        /// `schema.table`, for messages.
+        let name: String
+        /// The positions of the payload, event id, route-by and event key columns.
+        let payload: Int?
+        let id: Int?
+        let routeBy: Int?
+        let key: Int?
+        /// Whether the wanted columns run to the row's last, which then ends with the row.
+        let endsWithRow: Bool
+
+        init(
+            table: TableSchema, isOutbox: Bool, positions: [Int?], keyPrefix: [UInt8], payloadSchema: String, name: String,
+            payload: Int?, id: Int?, routeBy: Int?, key: Int?
+        ) {
+            self.table = table
+            self.isOutbox = isOutbox
+            self.positions = positions
+            memberCount = (positions.compactMap { $0 }.max() ?? -1) + 1
+            endsWithRow = memberCount == table.includedColumns.count
+            self.keyPrefix = keyPrefix
+            self.payloadSchema = payloadSchema
+            self.name = name
+            self.payload = payload
+            self.id = id
+            self.routeBy = routeBy
+            self.key = key
+        }
+    }
+
+    /// The plan of the last event's table (events of one table come in runs).
+    private var lastPlan: TablePlan?
+    /// The last routed value's JSON bytes and its topic.
+    private var lastRouted: (value: [UInt8], topic: String) = ([], "")
 
     public init(_ options: Options, schemas: Bool) throws(TransformError) {
         self.options = options
@@ -110,7 +164,7 @@ public struct OutboxRouter: Sendable {
         names += options.additionalFields.map(\.column)
         names += [options.schemaVersion, options.eventTimestamp, options.tracingSpanContext].compactMap { $0 }
         var seen = Set<String>()
-        wanted = names.filter { seen.insert($0).inserted }.map { ($0, Array("\"".utf8) + Unwrap.escaped($0) + Array("\"".utf8)) }
+        wanted = names.filter { seen.insert($0).inserted }
     }
 
     /// Makes `event` the outbox event, in place; false when the router drops it.
@@ -141,39 +195,48 @@ public struct OutboxRouter: Sendable {
         default:
             break
         }
-        let scanner = JSONScanner(value)
-        // The named columns' values, by their place in `wanted` (no dictionary: this runs for every event).
-        var found = [Range<Int>?](repeating: nil, count: wanted.count)
-        for member in scanner.members(ofObjectAt: layout.after.lowerBound) {
-            if let index = wanted.firstIndex(where: { value[member.name].elementsEqual($0.quoted) }) {
-                found[index] = member.value
-            }
-        }
-        let columns = Columns(wanted: wanted, found: found)
+        let plan = self.plan(for: layout.table)
         // A table without the payload column is not an outbox table: its events pass on unchanged.
-        guard columns[options.payload] != nil else { return true }
-        let table = layout.table.qualifiedName
+        guard plan.isOutbox else { return true }
+        let scanner = JSONScanner(value)
+        // The named columns' values, by their place in `wanted`, read by position (this runs for every event).
+        scanner.memberValues(
+            ofObjectAt: layout.after.lowerBound, count: plan.memberCount,
+            objectEnd: plan.endsWithRow ? layout.after.upperBound : nil, into: &rowValues)
+        let columns = Columns(wanted: wanted, positions: plan.positions, values: rowValues)
+        let table = plan.name
         func column(_ name: String, _ what: String) throws(TransformError) -> Range<Int> {
             guard let range = columns[name] else {
                 throw TransformError("outbox: \(table) has no \(what) column \(name)")
             }
             return range
         }
-        let payload = try column(options.payload, "payload")
-        let id = try column(options.eventID, "event id")
-        let routeBy = try column(options.routeByField, "route_by_field")
-        guard let routed = scanner.string(at: routeBy) else {
+        /// One of the four columns every outbox event reads, by its position in the row.
+        func column(at position: Int?, _ name: String, _ what: String) throws(TransformError) -> Range<Int> {
+            guard let position, position < rowValues.count else {
+                throw TransformError("outbox: \(table) has no \(what) column \(name)")
+            }
+            return rowValues[position]
+        }
+        let payload = try column(at: plan.payload, options.payload, "payload")
+        let id = try column(at: plan.id, options.eventID, "event id")
+        let routeBy = try column(at: plan.routeBy, options.routeByField, "route_by_field")
+        guard value[routeBy.lowerBound] == UInt8(ascii: "\"") else {
             throw TransformError("outbox: the \(options.routeByField) of an event of \(table) is null or not a string")
         }
-        let key = try column(options.eventKey, "event key")
+        let key = try column(at: plan.key, options.eventKey, "event key")
 
         event.envelope = nil
-        if let topic = topics[routed] {
+        if value[routeBy].elementsEqual(lastRouted.value) {
+            event.topic = lastRouted.topic
+        } else if let topic = topics[value[routeBy]] {
             event.topic = topic
+            lastRouted = (Array(value[routeBy]), topic)
         } else {
+            let routed = scanner.string(at: routeBy) ?? ""
             let topic = rule.apply(routed) ?? routed
             if topics.count >= 4096 { topics.removeAll() }
-            topics[routed] = topic
+            topics[ArraySlice(Array(value[routeBy]))] = topic
             event.topic = topic
         }
         event.headers.append(ChangeEvent.Header(name: "id", value: scanner.headerText(at: id)))
@@ -197,8 +260,11 @@ public struct OutboxRouter: Sendable {
                 event.headers.append(ChangeEvent.Header(name: name, value: Array(value.utf8)))
             }
         }
-        let keyBytes = Array(scanner.bytes[key])
-        event.key = schemas ? ConnectSchema.wrapped(keyBytes, schema: fieldSchema(options.eventKey, layout.table).utf8) : keyBytes
+        if schemas {
+            event.key = plan.keyPrefix + value[key] + CollectionOfOne(UInt8(ascii: "}"))
+        } else {
+            event.key = Array(value[key])
+        }
 
         var payloadBytes = Array(scanner.bytes[payload])
         let empty = payloadBytes.elementsEqual("null".utf8) || Self.isBlankString(payloadBytes)
@@ -206,7 +272,7 @@ public struct OutboxRouter: Sendable {
             event.value = nil
             return true
         }
-        var payloadSchema = fieldSchema(options.payload, layout.table)
+        var payloadSchema = plan.payloadSchema
         if options.expandJSONPayload, !empty, let payloadText = scanner.string(at: payload) {
             do {
                 if let expanded = try ExpandedPayload(nullsAsBytes: options.jsonNullsAsBytes).expand(
@@ -264,7 +330,7 @@ public struct OutboxRouter: Sendable {
             var fields = [String(payloadSchema.dropLast()) + ",\"field\":\"payload\"}"]
             fields += envelopeFields.map { fieldSchema($0.column, layout.table, renamed: $0.alias) }
             // Named after the row's schema with the routed value before its last part.
-            let name = "\(layout.table.topic).\(routed).Value"
+            let name = "\(layout.table.topic).\(scanner.string(at: routeBy) ?? "").Value"
             schema =
                 "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(name))"
                 + (version.map { ",\"version\":\($0)" } ?? "") + "}"
@@ -278,9 +344,14 @@ public struct OutboxRouter: Sendable {
     private func recordTimestamp(
         _ scanner: JSONScanner, _ layout: EnvelopeLayout, _ columns: Columns, _ table: String
     ) throws(TransformError) -> Int64? {
-        let envelopeTime = scanner.flatMember(Array("\"ts_ms\"".utf8), in: layout.tail).flatMap {
-            Int64(String(decoding: scanner.bytes[$0], as: UTF8.self))
+        // `"op":"c","ts_ms":` then the digits.
+        var envelopeTime: Int64? = 0
+        var index = layout.tail.lowerBound + 17
+        while index < layout.tail.upperBound, case let digit = scanner.bytes[index], digit &- 48 < 10 {
+            envelopeTime = envelopeTime.map { $0 &* 10 &+ Int64(digit &- 48) }
+            index += 1
         }
+        if index == layout.tail.lowerBound + 17 { envelopeTime = nil }
         guard let name = options.eventTimestamp else { return envelopeTime }
         guard let range = columns[name],
             let index = layout.table.relation.columns.firstIndex(where: { $0.name == name })
@@ -319,11 +390,17 @@ public struct OutboxRouter: Sendable {
 
     /// The values of the columns the options name, looked up by name.
     struct Columns {
-        let wanted: [(name: String, quoted: [UInt8])]
-        let found: [Range<Int>?]
+        let wanted: [String]
+        /// Each wanted column's position in the row, from the table's plan.
+        let positions: [Int?]
+        /// The row's leading member values.
+        let values: [Range<Int>]
 
         subscript(_ name: String) -> Range<Int>? {
-            wanted.firstIndex { $0.name == name }.flatMap { found[$0] }
+            guard let index = wanted.firstIndex(of: name), let position = positions[index],
+                position < values.count
+            else { return nil }
+            return values[position]
         }
     }
 
@@ -360,6 +437,30 @@ public struct OutboxRouter: Sendable {
     /// Whether the table has the payload column, so that its events are outbox events.
     static func isOutbox(_ table: TableSchema, _ options: Options) -> Bool {
         table.relation.columns.contains { $0.name == options.payload }
+    }
+
+    /// The table's plan, made on its first event.
+    private mutating func plan(for table: TableSchema) -> TablePlan {
+        if let plan = lastPlan, plan.table === table { return plan }
+        if let plan = plans[ObjectIdentifier(table)], plan.table === table {
+            lastPlan = plan
+            return plan
+        }
+        let columns = table.relation.columns
+        let rowNames = table.includedColumns.map { columns[$0].name }
+        let positions = wanted.map { rowNames.firstIndex(of: $0) }
+        let plan = TablePlan(
+            table: table, isOutbox: Self.isOutbox(table, options), positions: positions,
+            keyPrefix: schemas ? ConnectSchema.envelopePrefix(fieldSchema(options.eventKey, table)) : [],
+            payloadSchema: schemas || options.expandJSONPayload ? fieldSchema(options.payload, table) : "",
+            name: table.qualifiedName, payload: rowNames.firstIndex(of: options.payload),
+            id: rowNames.firstIndex(of: options.eventID), routeBy: rowNames.firstIndex(of: options.routeByField),
+            key: rowNames.firstIndex(of: options.eventKey))
+        // A Relation message makes a new schema for its table; the old plans go after many.
+        if plans.count >= 1024 { plans.removeAll() }
+        plans[ObjectIdentifier(table)] = plan
+        lastPlan = plan
+        return plan
     }
 
     /// The column's Connect schema as the row's schema has it: without its field name, or under `renamed`.

@@ -51,10 +51,7 @@ public struct Unwrap: Sendable {
         var field: String
         /// The added field's or header's name, prefix included.
         var name: String
-        /// `"field"`, as it appears in the envelope, to find the value.
-        var quotedField: [UInt8] = []
-        /// `"name":`, escaped, to write the added field.
-        var member: [UInt8] = []
+        var location: Location
 
         /// Parses `[struct.]field[:name]` as Debezium's `FieldReference` does.
         init?(_ text: String, prefix: String) {
@@ -81,9 +78,37 @@ public struct Unwrap: Sendable {
             } else {
                 name = prefix + (splits.count == 1 ? field : "\(splits[0])_\(field)")
             }
-            quotedField = Array("\"\(field)\"".utf8)
-            member = [UInt8(ascii: "\"")] + Unwrap.escaped(name) + Array("\":".utf8)
+            location = Location(parent, field)
         }
+    }
+
+    /// Where a referenced field's value is found in an envelope, resolved once from its name. Plain data, so the
+    /// per-event loop copies nothing counted.
+    enum Location: Sendable, Equatable {
+        case source(SourceField)
+        /// A `source` field Debezium's block does not have: null.
+        case absent
+        case op
+        /// `ts_ms`, `ts_us` or `ts_ns` of the envelope, by index in `Lookup.tailNames`.
+        case envelopeTime(Int)
+        /// A `transaction` field, by index in `Lookup.transactionNames`.
+        case transaction(Int)
+
+        init(_ parent: FieldReference.Parent, _ field: String) {
+            switch parent {
+            case .source: self = SourceField(name: field).map { .source($0) } ?? .absent
+            case .envelope:
+                self = field == "op" ? .op : .envelopeTime(["ts_ms", "ts_us", "ts_ns"].firstIndex(of: field) ?? 0)
+            case .transaction:
+                self = .transaction(["id", "total_order", "data_collection_order"].firstIndex(of: field) ?? 0)
+            }
+        }
+    }
+
+    /// An `add.fields` field in the per-event loop: where its value is, and its `"name":` in `addedMembers`.
+    struct AddedField: Sendable {
+        var location: Location
+        var member: Range<Int>
     }
 
     /// Whether `add_fields` and `add_headers` may name `text` (`[struct.]field[:name]`).
@@ -97,9 +122,14 @@ public struct Unwrap: Sendable {
     public var keepsRowTable = false
     let fields: [FieldReference]
     let headers: [FieldReference]
+    /// `fields` as the per-event loop reads them, and their `"name":` members, escaped, one after another.
+    private let addedFields: [AddedField]
+    private let addedMembers: [UInt8]
     private let schemas: Bool
     /// The value schema of each table's unwrapped records, by table and shape, written once.
     private var schemaCache: [SchemaKey: [UInt8]] = [:]
+    /// The last row written; its storage is reused once nothing else holds it.
+    private var output: [UInt8] = []
     /// The headers added to the last delete: Debezium's tombstone shares its delete's header set, so it carries them too.
     private var deleteHeaders: (topic: String, key: [UInt8]?, headers: [ChangeEvent.Header])?
 
@@ -135,9 +165,29 @@ public struct Unwrap: Sendable {
         }
         self.fields = fields
         self.headers = headers
+        var members: [UInt8] = []
+        var added: [AddedField] = []
+        for field in fields {
+            let start = members.count
+            members.append(UInt8(ascii: "\""))
+            members += Self.escaped(field.name)
+            members += Array("\":".utf8)
+            added.append(AddedField(location: field.location, member: start..<members.count))
+        }
+        addedFields = added
+        addedMembers = members
+        deleteHandling = options.deleteHandling
+        rewrites = deleteHandling == .rewrite || deleteHandling == .rewriteWithTombstone
+        routeByField = options.routeByField
+        dropFieldsHeader = options.dropFieldsHeader.flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 }
     }
 
-    private var rewrites: Bool { options.deleteHandling == .rewrite || options.deleteHandling == .rewriteWithTombstone }
+    // The options each event reads, held apart from `options` so that reading one does not copy its lists.
+    private let deleteHandling: DeleteHandling
+    private let rewrites: Bool
+    private let routeByField: String?
+    /// `drop.fields.header.name`, nil when blank.
+    private let dropFieldsHeader: String?
 
     /// The record Debezium's transform makes of `event`, or nil when it drops it.
     public mutating func apply(_ event: ChangeEvent) throws(TransformError) -> ChangeEvent? {
@@ -150,7 +200,7 @@ public struct Unwrap: Sendable {
         guard let value = event.value else {
             // A tombstone: an `op` header says it is a delete; it is kept only when rewriting with tombstones.
             defer { deleteHeaders = nil }
-            guard options.deleteHandling == .rewriteWithTombstone else { return false }
+            guard deleteHandling == .rewriteWithTombstone else { return false }
             if let deleted = deleteHeaders, deleted.topic == event.topic, deleted.key == event.key {
                 event.headers += deleted.headers
             }
@@ -178,27 +228,26 @@ public struct Unwrap: Sendable {
             return false  // a truncate
         }
         if afterIsNull {
-            switch options.deleteHandling {
+            switch deleteHandling {
             case .drop:
                 return false
             case .deleteToTombstone:
                 event.value = nil
             case .tombstone:
-                event.value =
-                    schemas ? ConnectSchema.wrapped(Self.nullText, schema: schema(for: layout.table, .nullRow)) : Self.nullText
+                event.value = schemas ? schemaPrefix(for: layout.table, .nullRow) + Self.nullRowEnd : Self.nullText
             case .rewrite, .rewriteWithTombstone:
-                event.value = try row(value[layout.before], deleted: true, scanner, layout)
+                event.value = row(layout.before, deleted: true, scanner, layout)
             }
-            if let field = options.routeByField, event.value != nil {
+            if let field = routeByField, event.value != nil {
                 if let topic = try route(field, row: layout.before, scanner, table: layout.table) { event.topic = topic }
             }
-            if options.deleteHandling == .rewrite || options.deleteHandling == .rewriteWithTombstone {
+            if rewrites {
                 dropFields(&event, layout.table)
             }
             return true
         }
-        event.value = try row(value[layout.after], deleted: false, scanner, layout)
-        if let field = options.routeByField, let topic = try route(field, row: layout.after, scanner, table: layout.table) {
+        event.value = row(layout.after, deleted: false, scanner, layout)
+        if let field = routeByField, let topic = try route(field, row: layout.after, scanner, table: layout.table) {
             event.topic = topic
         }
         dropFields(&event, layout.table)
@@ -208,7 +257,7 @@ public struct Unwrap: Sendable {
     /// Leaves out of the row (and the key) the fields the `drop.fields.header.name` header lists, as Debezium's
     /// transform does with Kafka's ReplaceField.
     private func dropFields(_ event: inout ChangeEvent, _ table: TableSchema) {
-        guard let name = options.dropFieldsHeader, !name.allSatisfy(\.isWhitespace),
+        guard let name = dropFieldsHeader,
             let header = event.headers.last(where: { $0.name == name })?.value,
             let listed = ChangedFields.names(in: header), !listed.isEmpty
         else { return }
@@ -232,33 +281,45 @@ public struct Unwrap: Sendable {
         range.count == 4 && value[range.lowerBound] == UInt8(ascii: "n")
     }
 
-    /// The row object with `__deleted` (when rewriting) and the added fields after its columns.
+    /// The row object with `__deleted` (when rewriting) and the added fields after its columns, in its schema's
+    /// wrapper when schemas are on: one array, filled from the envelope's bytes without intermediate copies.
     private mutating func row(
-        _ row: ArraySlice<UInt8>, deleted: Bool, _ scanner: JSONScanner, _ layout: EnvelopeLayout
-    ) throws(TransformError) -> [UInt8] {
+        _ row: Range<Int>, deleted: Bool, _ scanner: JSONScanner, _ layout: EnvelopeLayout
+    ) -> [UInt8] {
+        let prefix = schemas ? schemaPrefix(for: layout.table, .row) : []
+        // The last row's storage, when its event is gone (sent, its bytes copied), takes this one: no allocation.
         var payload: [UInt8] = []
-        payload.reserveCapacity(row.count + 32 + fields.count * 32)
-        payload.append(contentsOf: row.dropLast())
-        // A row with no columns is `{}`: its first added member needs no comma.
-        var separator = payload.count > 1
-        if rewrites {
-            if separator { payload.append(UInt8(ascii: ",")) }
-            separator = true
-            payload.append(contentsOf: Self.deletedMember)
-            payload.append(contentsOf: deleted ? Self.trueText : Self.falseText)
-        }
-        if !fields.isEmpty {
-            let lookup = Lookup(scanner: scanner, layout: layout)
-            for index in fields.indices {
+        swap(&payload, &output)
+        payload.removeAll(keepingCapacity: true)
+        payload.reserveCapacity(prefix.count + row.count + 32 + addedMembers.count + addedFields.count * 24)
+        payload += prefix
+        scanner.bytes.withUnsafeBufferPointer { bytes in
+            payload.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[row.lowerBound..<(row.upperBound - 1)]))
+            // A row with no columns is `{}`: its first added member needs no comma.
+            var separator = row.count > 2
+            if rewrites {
                 if separator { payload.append(UInt8(ascii: ",")) }
                 separator = true
-                payload.append(contentsOf: fields[index].member)
-                payload.append(contentsOf: lookup.value(of: fields[index]))
+                payload.append(contentsOf: Self.deletedMember)
+                payload.append(contentsOf: deleted ? Self.trueText : Self.falseText)
+            }
+            addedMembers.withUnsafeBufferPointer { members in
+                for field in addedFields {
+                    if separator { payload.append(UInt8(ascii: ",")) }
+                    separator = true
+                    payload.append(contentsOf: UnsafeBufferPointer(rebasing: members[field.member]))
+                    if let range = Lookup.range(at: field.location, scanner, layout) {
+                        payload.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+                    } else {
+                        payload.append(contentsOf: Self.nullText)
+                    }
+                }
             }
         }
         payload.append(UInt8(ascii: "}"))
-        guard schemas else { return payload }
-        return ConnectSchema.wrapped(payload, schema: schema(for: layout.table, .row))
+        if schemas { payload.append(UInt8(ascii: "}")) }
+        output = payload
+        return payload
     }
 
     /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
@@ -266,30 +327,47 @@ public struct Unwrap: Sendable {
     private static let trueText = Array("\"true\"".utf8)
     private static let falseText = Array("\"false\"".utf8)
     private static let nullText = Array("null".utf8)
+    private static let nullRowEnd = Array("null}".utf8)
 
     /// Finds envelope fields of one event in the flat parts of its envelope, without listing members.
     struct Lookup {
         let scanner: JSONScanner
         let layout: EnvelopeLayout
 
-        /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
-        func value(of field: FieldReference) -> ArraySlice<UInt8> {
+        static let tailNames = ["\"ts_ms\"", "\"ts_us\"", "\"ts_ns\""].map { Array($0.utf8) }
+        static let transactionNames = ["\"id\"", "\"total_order\"", "\"data_collection_order\""].map {
+            Array($0.utf8)
+        }
+
+        /// Where a referenced envelope field's JSON value is; nil when it is null (or its struct is, or lacks it).
+        func range(at location: Location) -> Range<Int>? {
+            Self.range(at: location, scanner, layout)
+        }
+
+        /// As `range(at:)`, for the per-event loop, which does not copy the layout into a lookup.
+        static func range(at location: Location, _ scanner: JSONScanner, _ layout: EnvelopeLayout) -> Range<Int>? {
             let bytes = scanner.bytes
-            let range: Range<Int>?
-            switch field.parent {
-            case .source: range = scanner.flatMember(field.quotedField, in: layout.source)
-            case .transaction:
-                range =
-                    Unwrap.isNull(bytes, layout.transaction)
-                    ? nil : scanner.flatMember(field.quotedField, in: layout.transaction)
-            case .envelope: range = scanner.flatMember(field.quotedField, in: layout.tail)
+            switch location {
+            case .source(let field):
+                let range = layout.sourceValue(field)
+                // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
+                if field == .snapshot, bytes[range].elementsEqual(Unwrap.falseText) { return nil }
+                return Unwrap.isNull(bytes, range) ? nil : range
+            case .absent:
+                return nil
+            case .op:
+                // `"op":"c"`: the value is the three bytes after `"op":`.
+                let start = layout.tail.lowerBound + 5
+                return start..<(start + 3)
+            case .envelopeTime(let index):
+                return scanner.flatMember(Self.tailNames[index], in: layout.tail)
+            case .transaction(let index):
+                guard !Unwrap.isNull(bytes, layout.transaction),
+                    let range = scanner.flatMember(Self.transactionNames[index], in: layout.transaction),
+                    !Unwrap.isNull(bytes, range)
+                else { return nil }
+                return range
             }
-            guard let range else { return Unwrap.nullText[...] }
-            // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
-            if field.parent == .source, field.field == "snapshot", bytes[range].elementsEqual(Unwrap.falseText) {
-                return Unwrap.nullText[...]
-            }
-            return bytes[range]
         }
     }
 
@@ -297,12 +375,11 @@ public struct Unwrap: Sendable {
     /// anything else as its JSON.
     private func headerValue(_ field: FieldReference, _ lookup: Lookup) -> [UInt8]? {
         let scanner = lookup.scanner
-        let json = lookup.value(of: field)
-        if json.elementsEqual(Self.nullText) { return nil }
-        if json.first == UInt8(ascii: "\""), let text = scanner.string(at: json.startIndex..<json.endIndex) {
+        guard let range = lookup.range(at: field.location) else { return nil }
+        if scanner.bytes[range.lowerBound] == UInt8(ascii: "\""), let text = scanner.string(at: range) {
             return Array(text.utf8)
         }
-        return Array(json)
+        return Array(scanner.bytes[range])
     }
 
     /// The topic `route.by.field` names for this row; nil keeps the topic (the column is null or empty).
@@ -332,7 +409,8 @@ public struct Unwrap: Sendable {
 
     // MARK: Schemas
 
-    private mutating func schema(for table: TableSchema, _ shape: Shape) -> [UInt8] {
+    /// `{"schema":<the unwrapped row's schema>,"payload":`.
+    private mutating func schemaPrefix(for table: TableSchema, _ shape: Shape) -> [UInt8] {
         let key = SchemaKey(table: ObjectIdentifier(table), shape: shape)
         if let cached = schemaCache[key] { return cached }
         var fieldSchemas = table.valueFieldSchemas
@@ -346,7 +424,7 @@ public struct Unwrap: Sendable {
         let schema =
             "{\"type\":\"struct\",\"fields\":[\(fieldSchemas.joined(separator: ","))],\"optional\":\(optional),"
             + "\"name\":\(ConnectSchema.quote(table.topic + ".Value"))}"
-        let bytes = Array(schema.utf8)
+        let bytes = ConnectSchema.envelopePrefix(schema)
         schemaCache[key] = bytes
         return bytes
     }
