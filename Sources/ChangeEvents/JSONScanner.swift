@@ -14,6 +14,15 @@ public struct JSONScanner {
         self.bytes = bytes
     }
 
+    /// Whether the bytes in `range` are `other`'s.
+    public func bytes(in range: Range<Int>, equal other: [UInt8]) -> Bool {
+        guard range.count == other.count, range.upperBound <= bytes.count else { return false }
+        guard !other.isEmpty else { return true }
+        return bytes.withUnsafeBufferPointer { buffer in
+            other.withUnsafeBufferPointer { memcmp(buffer.baseAddress! + range.lowerBound, $0.baseAddress!, $0.count) == 0 }
+        }
+    }
+
     /// The index after the value starting at `start` (white space before it is skipped).
     public func end(ofValueAt start: Int) -> Int {
         var index = skipSpace(start)
@@ -57,23 +66,25 @@ public struct JSONScanner {
     /// The index after the string starting at `start`: the next quote with an even run of backslashes before it,
     /// found with `memchr` (strings are most of an event's bytes).
     private func end(ofStringAt start: Int) -> Int {
-        bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return start + 1 }
-            var index = start + 1
-            while index < buffer.count {
-                guard let found = memchr(base + index, Int32(UInt8(ascii: "\"")), buffer.count - index) else {
-                    return buffer.count
-                }
-                let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                var backslashes = 0
-                while quote - backslashes - 1 > start, buffer[quote - backslashes - 1] == UInt8(ascii: "\\") {
-                    backslashes += 1
-                }
-                if backslashes % 2 == 0 { return quote + 1 }
-                index = quote + 1
+        bytes.withUnsafeBufferPointer { Self.end(ofStringAt: start, in: $0) }
+    }
+
+    private static func end(ofStringAt start: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = buffer.baseAddress else { return start + 1 }
+        var index = start + 1
+        while index < buffer.count {
+            guard let found = memchr(base + index, Int32(UInt8(ascii: "\"")), buffer.count - index) else {
+                return buffer.count
             }
-            return buffer.count
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while quote - backslashes - 1 > start, buffer[quote - backslashes - 1] == UInt8(ascii: "\\") {
+                backslashes += 1
+            }
+            if backslashes % 2 == 0 { return quote + 1 }
+            index = quote + 1
         }
+        return buffer.count
     }
 
     private func skipSpace(_ start: Int) -> Int {
@@ -85,34 +96,6 @@ public struct JSONScanner {
             index += 1
         }
         return index
-    }
-
-    /// The values of the first `count` members of the object starting at `start`, in order, into `values` (emptied
-    /// first; its storage kept): a row's columns by position, without listing names.
-    ///
-    /// - Parameter objectEnd: when the object has exactly `count` members, where it ends (after its `}`): the last
-    ///   value then ends before that brace and is not read through (a long payload is often a table's last column).
-    public func memberValues(ofObjectAt start: Int, count: Int, objectEnd: Int? = nil, into values: inout [Range<Int>]) {
-        values.removeAll(keepingCapacity: true)
-        var index = skipSpace(start)
-        guard count > 0, index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return }
-        index = skipSpace(index + 1)
-        while index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-            var colon = skipSpace(end(ofStringAt: index))
-            guard colon < bytes.count, bytes[colon] == UInt8(ascii: ":") else { return }
-            colon += 1
-            let valueStart = skipSpace(colon)
-            if values.count == count - 1, let objectEnd {
-                values.append(valueStart..<(objectEnd - 1))
-                return
-            }
-            let valueEnd = end(ofValueAt: valueStart)
-            values.append(valueStart..<valueEnd)
-            if values.count == count { return }
-            index = skipSpace(valueEnd)
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ",") else { return }
-            index = skipSpace(index + 1)
-        }
     }
 
     /// The members of the object starting at `start`: each name's range (with its quotes) and its value's range.
@@ -171,10 +154,12 @@ public struct JSONScanner {
     /// A value as a Kafka header, as Kafka Connect's SimpleHeaderConverter writes it: a string bare, null as a null
     /// header value, else its JSON.
     public func headerText(at range: Range<Int>) -> [UInt8]? {
-        if range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\""),
-            !bytes[(range.lowerBound + 1)..<(range.upperBound - 1)].contains(UInt8(ascii: "\\"))
-        {
-            return Array(bytes[(range.lowerBound + 1)..<(range.upperBound - 1)])  // nothing escaped: the bytes as they are
+        if range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\"") {
+            let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
+            let escaped = bytes.withUnsafeBufferPointer { buffer in
+                memchr(buffer.baseAddress! + inner.lowerBound, Int32(UInt8(ascii: "\\")), inner.count) != nil
+            }
+            if !escaped { return Array(bytes[inner]) }  // nothing escaped: the bytes as they are
         }
         if let text = string(at: range) { return Array(text.utf8) }
         if bytes[range].elementsEqual("null".utf8) { return nil }

@@ -1,6 +1,7 @@
-import ChangeEvents
 import PGOutput
 import Testing
+
+@testable import ChangeEvents
 
 /// The unwrap transform on its own: events from the builder in, Debezium's flattened records out.
 @Suite struct UnwrapTests {
@@ -133,14 +134,8 @@ import Testing
     @Test func aStringEndsAtAQuoteAfterAnEvenRunOfBackslashes() {
         // `"x\\"` ends after one escaped backslash; `"\\\"\\"` holds a backslash, a quote and a backslash.
         let scanner = JSONScanner(Array(#"{"a":"x\\","b":"\\\"\\","c":"","d":"\\"}"#.utf8))
-        var values: [Range<Int>] = []
-        scanner.memberValues(ofObjectAt: 0, count: 4, into: &values)
+        let values = scanner.members(ofObjectAt: 0).map(\.value)
         #expect(values.map { scanner.string(at: $0) } == [#"x\"#, #"\"\"#, "", #"\"#])
-        let read = values
-        scanner.memberValues(ofObjectAt: 0, count: 4, objectEnd: scanner.bytes.count, into: &values)
-        #expect(values == read, "the last member ends before the object's brace")
-        scanner.memberValues(ofObjectAt: 0, count: 2, into: &values)
-        #expect(values.count == 2, "only the members asked for")
         let unterminated = JSONScanner(Array(#""abc\""#.utf8))
         #expect(unterminated.end(ofValueAt: 0) == 6, "a string without its closing quote ends with the bytes")
     }
@@ -214,6 +209,35 @@ import Testing
         #expect(events[0].value.map { String(decoding: $0, as: UTF8.self) } == #""{\"total\":1}""#)
         #expect(events[0].headers.last.map { String(decoding: $0.value ?? [], as: UTF8.self) } == "e1")
         #expect(try !router.apply(&events[1]) && !router.apply(&events[2]), "the delete and its tombstone are dropped")
+    }
+
+    @Test func columnsAreReadByPositionWhereverTheyAreAndWhateverTheirNames() throws {
+        // The payload first, a column whose name needs escaping in between, an unread column last.
+        let relation = Relation(
+            oid: 11, namespace: "public", name: "events", replicaIdentity: .default,
+            columns: [
+                .init(isKey: false, name: "payload", typeOID: 25, typeModifier: -1),
+                .init(isKey: true, name: "id", typeOID: 25, typeModifier: -1),
+                .init(isKey: false, name: "odd \"name\"", typeOID: 25, typeModifier: -1),
+                .init(isKey: false, name: "aggregatetype", typeOID: 25, typeModifier: -1),
+                .init(isKey: false, name: "aggregateid", typeOID: 25, typeModifier: -1),
+                .init(isKey: false, name: "note", typeOID: 25, typeModifier: -1),
+            ])
+        var builder = ChangeEventBuilder(
+            settings: EventSettings(topicPrefix: "p", databaseName: "db", version: "test", envelopeLayouts: true))
+        try builder.register(relation, metadata: TableMetadata(primaryKey: ["id"], notNull: ["id"]))
+        builder.begin(Begin(finalLSN: LSN(0x900), commitTimeMicros: 0, xid: 1))
+        var events: [ChangeEvent] = []
+        let row = TupleData(text: [#"{"a":"\","b":1}"#, "e7", #"x","aggregatetype":"Wrong"#, "Cart", "5", "last"])
+        try builder.events(for: .insert(Insert(relationOID: 11, new: row)), at: LSN(0x100), nowNanos: 0) {
+            events.append($0)
+        }
+        var router = try OutboxRouter(OutboxRouter.Options(), schemas: false)
+        #expect(try router.apply(&events[0]))
+        #expect(events[0].topic == "outbox.event.Cart")
+        #expect(events[0].key.map { String(decoding: $0, as: UTF8.self) } == #""5""#)
+        #expect(events[0].value.map { String(decoding: $0, as: UTF8.self) } == #""{\"a\":\"\\\",\"b\":1}""#)
+        #expect(events[0].headers.last.map { String(decoding: $0.value ?? [], as: UTF8.self) } == "e7")
     }
 
     @Test func anUpdateIsSkippedWithAWarningOrStopsWhenFatal() throws {
@@ -308,6 +332,16 @@ extension OutboxRouterTests {
 
 extension OutboxRouterTests {
     /// The writer's trace context column (Java properties text) becomes W3C trace headers.
+    @Test func aPayloadIsBlankAsJavasTrimSeesIt() {
+        func blank(_ json: String) -> Bool {
+            // A slice of a larger value, as the router passes the payload column.
+            let bytes = Array(("[" + json + "]").utf8)
+            return OutboxRouter.isBlankString(bytes[1..<(bytes.count - 1)])
+        }
+        #expect(blank(#""""#) && blank(#"" ""#) && blank(#""\n\t\u0001""#))
+        #expect(!blank(#""x""#) && !blank(#"" x""#) && !blank(#""\u00e9""#) && !blank("null") && !blank("{}"))
+    }
+
     @Test func theTraceContextColumnBecomesTraceparentAndTracestateHeaders() throws {
         #expect(
             OutboxRouter.traceContext("#Mon Nov 30\ntracestate=vendor=1\ntraceparent=00-0af7-b7ad-01\nother=x").map {

@@ -107,6 +107,9 @@ public struct OutboxRouter: Sendable {
     private var plans: [ObjectIdentifier: TablePlan] = [:]
     /// The row's leading member values, reused from event to event.
     private var rowValues: [Range<Int>] = []
+    /// The last key and value written, whose storage the next ones take once their event is gone.
+    private var keyStorage: [UInt8] = []
+    private var valueStorage: [UInt8] = []
 
     /// Where the named columns are in a table's rows, and their schemas: resolved once per table, not per event.
     final class TablePlan: Sendable {
@@ -131,6 +134,8 @@ public struct OutboxRouter: Sendable {
         let key: Int?
         /// Whether the wanted columns run to the row's last, which then ends with the row.
         let endsWithRow: Bool
+        /// The length of each member's `"name":` up to the last wanted one, as the builder writes the row.
+        let nameLengths: [Int]
 
         init(
             table: TableSchema, isOutbox: Bool, positions: [Int?], keyPrefix: [UInt8], payloadSchema: String, name: String,
@@ -141,6 +146,7 @@ public struct OutboxRouter: Sendable {
             self.positions = positions
             memberCount = (positions.compactMap { $0 }.max() ?? -1) + 1
             endsWithRow = memberCount == table.includedColumns.count
+            nameLengths = table.includedColumns.prefix(memberCount).map { table.fieldPrefixes[$0].count }
             self.keyPrefix = keyPrefix
             self.payloadSchema = payloadSchema
             self.name = name
@@ -151,6 +157,11 @@ public struct OutboxRouter: Sendable {
         }
     }
 
+    // Whether options that are lists or texts are set, read per event without touching (retaining) the text.
+    private let hasAdditionalFields: Bool
+    private let hasTracingColumn: Bool
+    private let hasEventTimestamp: Bool
+
     /// The plan of the last event's table (events of one table come in runs).
     private var lastPlan: TablePlan?
     /// The last routed value's JSON bytes and its topic.
@@ -160,6 +171,9 @@ public struct OutboxRouter: Sendable {
         self.options = options
         self.schemas = schemas
         rule = try TopicRule(pattern: options.topicRegex, replacement: options.topicReplacement)
+        hasAdditionalFields = !options.additionalFields.isEmpty
+        hasTracingColumn = options.tracingSpanContext != nil
+        hasEventTimestamp = options.eventTimestamp != nil
         var names = [options.payload, options.eventID, options.eventKey, options.routeByField]
         names += options.additionalFields.map(\.column)
         names += [options.schemaVersion, options.eventTimestamp, options.tracingSpanContext].compactMap { $0 }
@@ -175,15 +189,15 @@ public struct OutboxRouter: Sendable {
             defer { tombstonePasses = false }
             return tombstonePasses
         }
-        guard let layout = event.envelope else { return true }  // not an envelope: a logical message
+        guard let rowTable = event.envelope?.table else { return true }  // not an envelope: a logical message
         switch event.operation {
         case .delete, .truncate:
-            tombstonePasses = !Self.isOutbox(layout.table, options)
+            tombstonePasses = !Self.isOutbox(rowTable, options)
             return tombstonePasses
         case .update:
-            guard Self.isOutbox(layout.table, options) else { return true }
+            guard Self.isOutbox(rowTable, options) else { return true }
             let message =
-                "an outbox row was updated (\(layout.table.qualifiedName), key \(event.key.map { String(decoding: $0, as: UTF8.self) } ?? "null")); "
+                "an outbox row was updated (\(rowTable.qualifiedName), key \(event.key.map { String(decoding: $0, as: UTF8.self) } ?? "null")); "
                 + "an outbox table only takes inserts"
             switch options.invalidOperation {
             case .warn, .error:
@@ -195,14 +209,24 @@ public struct OutboxRouter: Sendable {
         default:
             break
         }
-        let plan = self.plan(for: layout.table)
+        let plan = self.plan(for: rowTable)
         // A table without the payload column is not an outbox table: its events pass on unchanged.
         guard plan.isOutbox else { return true }
+        // The outbox event replaces the envelope: its layout is moved out, not copied.
+        let layout = event.envelope.take()!
         let scanner = JSONScanner(value)
         // The named columns' values, by their place in `wanted`, read by position (this runs for every event).
-        scanner.memberValues(
-            ofObjectAt: layout.after.lowerBound, count: plan.memberCount,
-            objectEnd: plan.endsWithRow ? layout.after.upperBound : nil, into: &rowValues)
+        // The row is the builder's: each member is its column's `"name":` then the value, so only values are read.
+        rowValues.removeAll(keepingCapacity: true)
+        var index = layout.after.lowerBound + 1
+        for (position, nameLength) in plan.nameLengths.enumerated() {
+            let start = index + nameLength
+            let end =
+                plan.endsWithRow && position == plan.memberCount - 1
+                ? layout.after.upperBound - 1 : scanner.end(ofValueAt: start)
+            rowValues.append(start..<end)
+            index = end + 1
+        }
         let columns = Columns(wanted: wanted, positions: plan.positions, values: rowValues)
         let table = plan.name
         func column(_ name: String, _ what: String) throws(TransformError) -> Range<Int> {
@@ -212,9 +236,11 @@ public struct OutboxRouter: Sendable {
             return range
         }
         /// One of the four columns every outbox event reads, by its position in the row.
-        func column(at position: Int?, _ name: String, _ what: String) throws(TransformError) -> Range<Int> {
+        func column(
+            at position: Int?, _ name: @autoclosure () -> String, _ what: String
+        ) throws(TransformError) -> Range<Int> {
             guard let position, position < rowValues.count else {
-                throw TransformError("outbox: \(table) has no \(what) column \(name)")
+                throw TransformError("outbox: \(table) has no \(what) column \(name())")
             }
             return rowValues[position]
         }
@@ -226,8 +252,7 @@ public struct OutboxRouter: Sendable {
         }
         let key = try column(at: plan.key, options.eventKey, "event key")
 
-        event.envelope = nil
-        if value[routeBy].elementsEqual(lastRouted.value) {
+        if scanner.bytes(in: routeBy, equal: lastRouted.value) {
             event.topic = lastRouted.topic
         } else if let topic = topics[value[routeBy]] {
             event.topic = topic
@@ -241,7 +266,7 @@ public struct OutboxRouter: Sendable {
         }
         event.headers.append(ChangeEvent.Header(name: "id", value: scanner.headerText(at: id)))
         var envelopeFields: [(alias: String, column: String, value: Range<Int>)] = []
-        for field in options.additionalFields {
+        for field in hasAdditionalFields ? options.additionalFields : [] {
             let range = try column(field.column, "additional field")
             switch field.placement {
             case .header: event.headers.append(ChangeEvent.Header(name: field.alias, value: scanner.headerText(at: range)))
@@ -255,7 +280,9 @@ public struct OutboxRouter: Sendable {
             }
         }
         event.timestamp = try recordTimestamp(scanner, layout, columns, table)
-        if let tracing = options.tracingSpanContext, let range = columns[tracing], let text = scanner.string(at: range) {
+        if hasTracingColumn, let tracing = options.tracingSpanContext, let range = columns[tracing],
+            let text = scanner.string(at: range)
+        {
             for (name, value) in Self.traceContext(text) {
                 event.headers.append(ChangeEvent.Header(name: name, value: Array(value.utf8)))
             }
@@ -263,22 +290,23 @@ public struct OutboxRouter: Sendable {
         if schemas {
             event.key = plan.keyPrefix + value[key] + CollectionOfOne(UInt8(ascii: "}"))
         } else {
-            event.key = Array(value[key])
+            event.key = Self.reusing(&keyStorage, value, key)
         }
 
-        var payloadBytes = Array(scanner.bytes[payload])
-        let empty = payloadBytes.elementsEqual("null".utf8) || Self.isBlankString(payloadBytes)
+        let empty = scanner.bytes(in: payload, equal: Self.nullText) || Self.isBlankString(value[payload])
         if empty && options.tombstoneOnEmptyPayload {
             event.value = nil
             return true
         }
         var payloadSchema = plan.payloadSchema
+        // The payload column's JSON as it is, unless expansion makes a struct of it.
+        var expandedBytes: [UInt8]?
         if options.expandJSONPayload, !empty, let payloadText = scanner.string(at: payload) {
             do {
                 if let expanded = try ExpandedPayload(nullsAsBytes: options.jsonNullsAsBytes).expand(
                     payloadText, key: options.payload)
                 {
-                    payloadBytes = expanded.value
+                    expandedBytes = expanded.value
                     payloadSchema = expanded.schema
                 }
             } catch {
@@ -289,9 +317,14 @@ public struct OutboxRouter: Sendable {
         }
         if envelopeFields.isEmpty {
             // Only headers added: the value is the payload itself, with the payload column's schema.
-            event.value = schemas ? ConnectSchema.wrapped(payloadBytes, schema: payloadSchema.utf8) : payloadBytes
+            if schemas {
+                event.value = ConnectSchema.wrapped(expandedBytes ?? Array(value[payload]), schema: payloadSchema.utf8)
+            } else {
+                event.value = expandedBytes ?? Self.reusing(&valueStorage, value, payload)
+            }
             return true
         }
+        let payloadBytes = expandedBytes ?? Array(value[payload])
         var body: [UInt8] = Array("{\"payload\":".utf8) + payloadBytes
         for field in envelopeFields {
             var name = JSONBuffer()
@@ -352,7 +385,7 @@ public struct OutboxRouter: Sendable {
             index += 1
         }
         if index == layout.tail.lowerBound + 17 { envelopeTime = nil }
-        guard let name = options.eventTimestamp else { return envelopeTime }
+        guard hasEventTimestamp, let name = options.eventTimestamp else { return envelopeTime }
         guard let range = columns[name],
             let index = layout.table.relation.columns.firstIndex(where: { $0.name == name })
         else {
@@ -406,8 +439,13 @@ public struct OutboxRouter: Sendable {
 
     /// Whether `json` is a string Java's `trim()` leaves empty (every character at most U+0020), as Debezium tests a
     /// payload for a tombstone; read from the JSON bytes, without making the string.
-    static func isBlankString(_ json: [UInt8]) -> Bool {
+    static func isBlankString(_ json: ArraySlice<UInt8>) -> Bool {
         guard json.count >= 2, json.first == UInt8(ascii: "\"") else { return false }
+        // Almost every payload starts with a character that is not blank: answered without a copy.
+        if json.count > 2, json[json.startIndex + 1] > 0x20, json[json.startIndex + 1] != UInt8(ascii: "\\") {
+            return false
+        }
+        let json = Array(json)
         var index = 1
         while index < json.count - 1 {
             let byte = json[index]
@@ -432,6 +470,15 @@ public struct OutboxRouter: Sendable {
             index += 1
         }
         return true
+    }
+
+    private static let nullText = Array("null".utf8)
+
+    /// `bytes[range]` in `storage`'s room when no event holds it any more (sent and copied), else in a new array.
+    static func reusing(_ storage: inout [UInt8], _ bytes: [UInt8], _ range: Range<Int>) -> [UInt8] {
+        storage.removeAll(keepingCapacity: true)
+        bytes.withUnsafeBufferPointer { storage.append(contentsOf: UnsafeBufferPointer(rebasing: $0[range])) }
+        return storage
     }
 
     /// Whether the table has the payload column, so that its events are outbox events.

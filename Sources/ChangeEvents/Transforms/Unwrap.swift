@@ -130,6 +130,7 @@ public struct Unwrap: Sendable {
     private var schemaCache: [SchemaKey: [UInt8]] = [:]
     /// The last row written; its storage is reused once nothing else holds it.
     private var output: [UInt8] = []
+    private var writer = JSONBuffer(capacity: 256)
     /// The headers added to the last delete: Debezium's tombstone shares its delete's header set, so it carries them too.
     private var deleteHeaders: (topic: String, key: [UInt8]?, headers: [ChangeEvent.Header])?
 
@@ -210,8 +211,7 @@ public struct Unwrap: Sendable {
             return true
         }
         // Not an envelope (a logical message): passed on as it is.
-        guard let layout = event.envelope else { return true }
-        event.envelope = nil
+        guard let layout = event.envelope.take() else { return true }  // moved out: the row replaces the envelope
         if keepsRowTable { event.rowTable = layout.table }
         let scanner = JSONScanner(value)
         let afterIsNull = Self.isNull(value, layout.after)
@@ -286,45 +286,35 @@ public struct Unwrap: Sendable {
     private mutating func row(
         _ row: Range<Int>, deleted: Bool, _ scanner: JSONScanner, _ layout: EnvelopeLayout
     ) -> [UInt8] {
-        let prefix = schemas ? schemaPrefix(for: layout.table, .row) : []
-        // The last row's storage, when its event is gone (sent, its bytes copied), takes this one: no allocation.
-        var payload: [UInt8] = []
-        swap(&payload, &output)
-        payload.removeAll(keepingCapacity: true)
-        payload.reserveCapacity(prefix.count + row.count + 32 + addedMembers.count + addedFields.count * 24)
-        payload += prefix
-        scanner.bytes.withUnsafeBufferPointer { bytes in
-            payload.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[row.lowerBound..<(row.upperBound - 1)]))
-            // A row with no columns is `{}`: its first added member needs no comma.
-            var separator = row.count > 2
-            if rewrites {
-                if separator { payload.append(UInt8(ascii: ",")) }
-                separator = true
-                payload.append(contentsOf: Self.deletedMember)
-                payload.append(contentsOf: deleted ? Self.trueText : Self.falseText)
-            }
-            addedMembers.withUnsafeBufferPointer { members in
-                for field in addedFields {
-                    if separator { payload.append(UInt8(ascii: ",")) }
-                    separator = true
-                    payload.append(contentsOf: UnsafeBufferPointer(rebasing: members[field.member]))
-                    if let range = Lookup.range(at: field.location, scanner, layout) {
-                        payload.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
-                    } else {
-                        payload.append(contentsOf: Self.nullText)
-                    }
-                }
+        // Written into the transform's buffer (its room kept from event to event), then copied out once, into the
+        // last row's storage when its event is gone.
+        writer.removeAll()
+        if schemas { writer.append(schemaPrefix(for: layout.table, .row)) }
+        let bytes = scanner.bytes
+        writer.append(bytes, range: row.lowerBound..<(row.upperBound - 1))
+        // A row with no columns is `{}`: its first added member needs no comma.
+        var separator = row.count > 2
+        if rewrites {
+            if separator { writer.append(UInt8(ascii: ",")) }
+            separator = true
+            writer.appendRaw(deleted ? "\"__deleted\":\"true\"" : "\"__deleted\":\"false\"")
+        }
+        for field in addedFields {
+            if separator { writer.append(UInt8(ascii: ",")) }
+            separator = true
+            writer.append(addedMembers, range: field.member)
+            if let range = Lookup.range(at: field.location, scanner, layout) {
+                writer.append(bytes, range: range)
+            } else {
+                writer.appendNull()
             }
         }
-        payload.append(UInt8(ascii: "}"))
-        if schemas { payload.append(UInt8(ascii: "}")) }
-        output = payload
-        return payload
+        writer.append(UInt8(ascii: "}"))
+        if schemas { writer.append(UInt8(ascii: "}")) }
+        writer.copy(into: &output)
+        return output
     }
 
-    /// The JSON value of a referenced envelope field (`null` when its struct is null or lacks it).
-    private static let deletedMember = Array("\"__deleted\":".utf8)
-    private static let trueText = Array("\"true\"".utf8)
     private static let falseText = Array("\"false\"".utf8)
     private static let nullText = Array("null".utf8)
     private static let nullRowEnd = Array("null}".utf8)
