@@ -32,7 +32,7 @@ public struct ChangeEventBuilder: Sendable {
     private var layout: EnvelopeLayout?
     /// Where the last `source` block's values start, for the layout.
     private var sourceStarts = SIMD16<Int32>(repeating: 0)
-    /// Where `name` and `ts_ms` start in `sourcePrefix` (`version`'s is after `{"version":`, `connector`'s fixed).
+    /// Where the `name` value starts in `sourcePrefix`.
     private let sourceNameOffset: Int32
     /// Set while writing snapshot reads.
     private var snapshotMarker: SnapshotMarker?
@@ -441,7 +441,7 @@ public struct ChangeEventBuilder: Sendable {
         let start = Int32(buffer.count)
         buffer.append(sourcePrefix)
         if recording {
-            // `{"version":` is 11 bytes; `,"connector":` 13 after the version's value; `name` and `ts_ms` known.
+            // After `{"version":` (11 bytes); `"postgresql"` (12) and `,"name":` (8) before the name; `ts_ms` last.
             sourceStarts[SourceField.version.rawValue] = start + 11
             sourceStarts[SourceField.connector.rawValue] = start + sourceNameOffset - 20
             sourceStarts[SourceField.name.rawValue] = start + sourceNameOffset
