@@ -113,6 +113,10 @@ struct RunCommand: AsyncParsableCommand {
         configuration.maximumCancellationDuration = .seconds(10)
         do {
             try await ServiceGroup(configuration: configuration).run()
+            // Every connector has drained and confirmed, and the Kafka clients are closed: all that is left is to
+            // exit. Once in the test suite the process stayed alive after this point (in a library's exit-time
+            // teardown), so exiting gets a deadline.
+            Self.exitWithin(seconds: 5, logger: logger)
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
             // Recognised by errno, not by the words of the message.
             FileHandle.standardError.write(
@@ -123,5 +127,15 @@ struct RunCommand: AsyncParsableCommand {
             if !signals.stoppedUrgently { logger.error("stopped on error", metadata: ["error": "\(error)"]) }
             throw ExitCode.failure
         }
+    }
+
+    /// Ends the process with status 0 after `seconds` unless it has ended by then; the normal exit runs first.
+    private static func exitWithin(seconds: Int, logger: Logger) {
+        Thread {
+            Thread.sleep(forTimeInterval: TimeInterval(seconds))
+            logger.warning("the process did not end \(seconds) s after stopping; ending it (everything was confirmed)")
+            fflush(nil)
+            _exit(0)
+        }.start()
     }
 }
