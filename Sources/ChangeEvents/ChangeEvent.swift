@@ -140,7 +140,7 @@ public enum SourceField: Int, Sendable, CaseIterable {
 
     static let count = 16
     /// The length of each field's `,"name":`.
-    static let memberLengths: SIMD16<Int32> = [11, 13, 8, 9, 12, 6, 12, 9, 9, 10, 9, 8, 7, 8, 10, 14]
+    static let memberLengths = SIMD16<Int32>(allCases.map { Int32($0.name.utf8.count + 4) })
 
     /// The field's name in the block.
     public var name: String {

@@ -80,8 +80,13 @@ public struct TransactionMetadata: Sendable {
         + "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],"
         + "\"optional\":false,\"name\":\"io.debezium.connector.common.TransactionMetadataValue\",\"version\":1}"
 
+    /// `"<xid>:<lsn>"`, digits written straight into the buffer.
     private func appendID(at lsn: LSN, into buffer: inout JSONBuffer) {
-        buffer.appendString("\(xid.map(String.init) ?? "null"):\(lsn.rawValue)")
+        buffer.append(UInt8(ascii: "\""))
+        if let xid { buffer.appendInteger(xid) } else { buffer.appendRaw("null") }
+        buffer.append(UInt8(ascii: ":"))
+        buffer.appendInteger(lsn.rawValue)
+        buffer.append(UInt8(ascii: "\""))
     }
 
     private func record(status: StaticString, at lsn: LSN, counts: [(name: String, count: Int64)]?) -> ChangeEvent {

@@ -99,6 +99,8 @@ public struct OutboxRouter: Sendable {
 
     /// The columns the options name, each once.
     private let wanted: [String]
+    /// Where in `wanted` the columns every event reads are.
+    private let fixedColumns: (payload: Int, id: Int, key: Int, routeBy: Int)
     /// The topic for each routed value seen (aggregate types are few), so the regular expression runs once for each;
     /// looked up by the value's JSON bytes, so a known value makes no string.
     private var topics: [ArraySlice<UInt8>: String] = [:]
@@ -127,20 +129,12 @@ public struct OutboxRouter: Sendable {
         let payloadSchema: String
         /// `schema.table`, for messages.
         let name: String
-        /// The positions of the payload, event id, route-by and event key columns.
-        let payload: Int?
-        let id: Int?
-        let routeBy: Int?
-        let key: Int?
         /// Whether the wanted columns run to the row's last, which then ends with the row.
         let endsWithRow: Bool
         /// The length of each member's `"name":` up to the last wanted one, as the builder writes the row.
         let nameLengths: [Int]
 
-        init(
-            table: TableSchema, isOutbox: Bool, positions: [Int?], keyPrefix: [UInt8], payloadSchema: String, name: String,
-            payload: Int?, id: Int?, routeBy: Int?, key: Int?
-        ) {
+        init(table: TableSchema, isOutbox: Bool, positions: [Int?], keyPrefix: [UInt8], payloadSchema: String) {
             self.table = table
             self.isOutbox = isOutbox
             self.positions = positions
@@ -149,18 +143,9 @@ public struct OutboxRouter: Sendable {
             nameLengths = table.includedColumns.prefix(memberCount).map { table.fieldPrefixes[$0].count }
             self.keyPrefix = keyPrefix
             self.payloadSchema = payloadSchema
-            self.name = name
-            self.payload = payload
-            self.id = id
-            self.routeBy = routeBy
-            self.key = key
+            name = table.qualifiedName
         }
     }
-
-    // Whether options that are lists or texts are set, read per event without touching (retaining) the text.
-    private let hasAdditionalFields: Bool
-    private let hasTracingColumn: Bool
-    private let hasEventTimestamp: Bool
 
     /// The plan of the last event's table (events of one table come in runs).
     private var lastPlan: TablePlan?
@@ -171,14 +156,15 @@ public struct OutboxRouter: Sendable {
         self.options = options
         self.schemas = schemas
         rule = try TopicRule(pattern: options.topicRegex, replacement: options.topicReplacement)
-        hasAdditionalFields = !options.additionalFields.isEmpty
-        hasTracingColumn = options.tracingSpanContext != nil
-        hasEventTimestamp = options.eventTimestamp != nil
         var names = [options.payload, options.eventID, options.eventKey, options.routeByField]
         names += options.additionalFields.map(\.column)
         names += [options.schemaVersion, options.eventTimestamp, options.tracingSpanContext].compactMap { $0 }
         var seen = Set<String>()
         wanted = names.filter { seen.insert($0).inserted }
+        fixedColumns = (
+            wanted.firstIndex(of: options.payload)!, wanted.firstIndex(of: options.eventID)!,
+            wanted.firstIndex(of: options.eventKey)!, wanted.firstIndex(of: options.routeByField)!
+        )
     }
 
     /// Makes `event` the outbox event, in place; false when the router drops it.
@@ -229,28 +215,23 @@ public struct OutboxRouter: Sendable {
         }
         let columns = Columns(wanted: wanted, positions: plan.positions, values: rowValues)
         let table = plan.name
-        func column(_ name: String, _ what: String) throws(TransformError) -> Range<Int> {
-            guard let range = columns[name] else {
-                throw TransformError("outbox: \(table) has no \(what) column \(name)")
+        /// The value of `wanted[index]`'s column.
+        func column(_ index: Int, _ what: StaticString) throws(TransformError) -> Range<Int> {
+            guard let range = columns[index] else {
+                throw TransformError("outbox: \(table) has no \(what) column \(wanted[index])")
             }
             return range
         }
-        /// One of the four columns every outbox event reads, by its position in the row.
-        func column(
-            at position: Int?, _ name: @autoclosure () -> String, _ what: String
-        ) throws(TransformError) -> Range<Int> {
-            guard let position, position < rowValues.count else {
-                throw TransformError("outbox: \(table) has no \(what) column \(name())")
-            }
-            return rowValues[position]
+        func column(_ name: String, _ what: StaticString) throws(TransformError) -> Range<Int> {
+            try column(wanted.firstIndex(of: name)!, what)
         }
-        let payload = try column(at: plan.payload, options.payload, "payload")
-        let id = try column(at: plan.id, options.eventID, "event id")
-        let routeBy = try column(at: plan.routeBy, options.routeByField, "route_by_field")
+        let payload = try column(fixedColumns.payload, "payload")
+        let id = try column(fixedColumns.id, "event id")
+        let routeBy = try column(fixedColumns.routeBy, "route_by_field")
         guard value[routeBy.lowerBound] == UInt8(ascii: "\"") else {
             throw TransformError("outbox: the \(options.routeByField) of an event of \(table) is null or not a string")
         }
-        let key = try column(at: plan.key, options.eventKey, "event key")
+        let key = try column(fixedColumns.key, "event key")
 
         if scanner.bytes(in: routeBy, equal: lastRouted.value) {
             event.topic = lastRouted.topic
@@ -266,7 +247,7 @@ public struct OutboxRouter: Sendable {
         }
         event.headers.append(ChangeEvent.Header(name: "id", value: scanner.headerText(at: id)))
         var envelopeFields: [(alias: String, column: String, value: Range<Int>)] = []
-        for field in hasAdditionalFields ? options.additionalFields : [] {
+        for field in options.additionalFields {
             let range = try column(field.column, "additional field")
             switch field.placement {
             case .header: event.headers.append(ChangeEvent.Header(name: field.alias, value: scanner.headerText(at: range)))
@@ -280,9 +261,7 @@ public struct OutboxRouter: Sendable {
             }
         }
         event.timestamp = try recordTimestamp(scanner, layout, columns, table)
-        if hasTracingColumn, let tracing = options.tracingSpanContext, let range = columns[tracing],
-            let text = scanner.string(at: range)
-        {
+        if let tracing = options.tracingSpanContext, let range = columns[tracing], let text = scanner.string(at: range) {
             for (name, value) in Self.traceContext(text) {
                 event.headers.append(ChangeEvent.Header(name: name, value: Array(value.utf8)))
             }
@@ -385,7 +364,7 @@ public struct OutboxRouter: Sendable {
             index += 1
         }
         if index == layout.tail.lowerBound + 17 { envelopeTime = nil }
-        guard hasEventTimestamp, let name = options.eventTimestamp else { return envelopeTime }
+        guard let name = options.eventTimestamp else { return envelopeTime }
         guard let range = columns[name],
             let index = layout.table.relation.columns.firstIndex(where: { $0.name == name })
         else {
@@ -430,9 +409,12 @@ public struct OutboxRouter: Sendable {
         let values: [Range<Int>]
 
         subscript(_ name: String) -> Range<Int>? {
-            guard let index = wanted.firstIndex(of: name), let position = positions[index],
-                position < values.count
-            else { return nil }
+            wanted.firstIndex(of: name).flatMap { self[$0] }
+        }
+
+        /// The value of `wanted[index]`'s column.
+        subscript(_ index: Int) -> Range<Int>? {
+            guard let position = positions[index], position < values.count else { return nil }
             return values[position]
         }
     }
@@ -441,18 +423,14 @@ public struct OutboxRouter: Sendable {
     /// payload for a tombstone; read from the JSON bytes, without making the string.
     static func isBlankString(_ json: ArraySlice<UInt8>) -> Bool {
         guard json.count >= 2, json.first == UInt8(ascii: "\"") else { return false }
-        // Almost every payload starts with a character that is not blank: answered without a copy.
-        if json.count > 2, json[json.startIndex + 1] > 0x20, json[json.startIndex + 1] != UInt8(ascii: "\\") {
-            return false
-        }
-        let json = Array(json)
-        var index = 1
-        while index < json.count - 1 {
+        var index = json.startIndex + 1
+        let end = json.endIndex - 1
+        while index < end {
             let byte = json[index]
             if byte == UInt8(ascii: "\\") {
                 let escaped = json[index + 1]
                 if escaped == UInt8(ascii: "u") {
-                    guard index + 6 <= json.count - 1,
+                    guard index + 6 <= end,
                         let code = UInt32(String(decoding: json[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16),
                         code <= 0x20
                     else { return false }
@@ -499,10 +477,7 @@ public struct OutboxRouter: Sendable {
         let plan = TablePlan(
             table: table, isOutbox: Self.isOutbox(table, options), positions: positions,
             keyPrefix: schemas ? ConnectSchema.envelopePrefix(fieldSchema(options.eventKey, table)) : [],
-            payloadSchema: schemas || options.expandJSONPayload ? fieldSchema(options.payload, table) : "",
-            name: table.qualifiedName, payload: rowNames.firstIndex(of: options.payload),
-            id: rowNames.firstIndex(of: options.eventID), routeBy: rowNames.firstIndex(of: options.routeByField),
-            key: rowNames.firstIndex(of: options.eventKey))
+            payloadSchema: schemas || options.expandJSONPayload ? fieldSchema(options.payload, table) : "")
         // A Relation message makes a new schema for its table; the old plans go after many.
         if plans.count >= 1024 { plans.removeAll() }
         plans[ObjectIdentifier(table)] = plan

@@ -89,10 +89,41 @@ public struct Unwrap: Sendable {
         /// A `source` field Debezium's block does not have: null.
         case absent
         case op
-        /// `ts_ms`, `ts_us` or `ts_ns` of the envelope, by index in `Lookup.tailNames`.
+        /// `ts_ms`, `ts_us` or `ts_ns` of the envelope, by index in `tailNames`.
         case envelopeTime(Int)
-        /// A `transaction` field, by index in `Lookup.transactionNames`.
+        /// A `transaction` field, by index in `transactionNames`.
         case transaction(Int)
+
+        static let tailNames = ["\"ts_ms\"", "\"ts_us\"", "\"ts_ns\""].map { Array($0.utf8) }
+        static let transactionNames = ["\"id\"", "\"total_order\"", "\"data_collection_order\""].map {
+            Array($0.utf8)
+        }
+
+        /// Where the field's JSON value is in an envelope; nil when it is null (or its struct is, or lacks it).
+        func range(_ scanner: JSONScanner, _ layout: EnvelopeLayout) -> Range<Int>? {
+            let bytes = scanner.bytes
+            switch self {
+            case .source(let field):
+                let range = layout.sourceValue(field)
+                // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
+                if field == .snapshot, bytes[range].elementsEqual(Unwrap.falseText) { return nil }
+                return Unwrap.isNull(bytes, range) ? nil : range
+            case .absent:
+                return nil
+            case .op:
+                // `"op":"c"`: the value is the three bytes after `"op":`.
+                let start = layout.tail.lowerBound + 5
+                return start..<(start + 3)
+            case .envelopeTime(let index):
+                return scanner.flatMember(Self.tailNames[index], in: layout.tail)
+            case .transaction(let index):
+                guard !Unwrap.isNull(bytes, layout.transaction),
+                    let range = scanner.flatMember(Self.transactionNames[index], in: layout.transaction),
+                    !Unwrap.isNull(bytes, range)
+                else { return nil }
+                return range
+            }
+        }
 
         init(_ parent: FieldReference.Parent, _ field: String) {
             switch parent {
@@ -216,10 +247,10 @@ public struct Unwrap: Sendable {
         let scanner = JSONScanner(value)
         let afterIsNull = Self.isNull(value, layout.after)
         if !headers.isEmpty {
-            var added: [ChangeEvent.Header] = []
-            let lookup = Lookup(scanner: scanner, layout: layout)
-            for header in headers {
-                added.append(ChangeEvent.Header(name: header.name, value: headerValue(header, lookup)))
+            // As Kafka Connect's SimpleHeaderConverter writes them: a string bare, null as a null value, else JSON.
+            let added = headers.map { header in
+                ChangeEvent.Header(
+                    name: header.name, value: header.location.range(scanner, layout).flatMap { scanner.headerText(at: $0) })
             }
             event.headers += added
             if afterIsNull { deleteHeaders = (event.topic, event.key, added) }
@@ -303,7 +334,7 @@ public struct Unwrap: Sendable {
             if separator { writer.append(UInt8(ascii: ",")) }
             separator = true
             writer.append(addedMembers, range: field.member)
-            if let range = Lookup.range(at: field.location, scanner, layout) {
+            if let range = field.location.range(scanner, layout) {
                 writer.append(bytes, range: range)
             } else {
                 writer.appendNull()
@@ -318,59 +349,6 @@ public struct Unwrap: Sendable {
     private static let falseText = Array("\"false\"".utf8)
     private static let nullText = Array("null".utf8)
     private static let nullRowEnd = Array("null}".utf8)
-
-    /// Finds envelope fields of one event in the flat parts of its envelope, without listing members.
-    struct Lookup {
-        let scanner: JSONScanner
-        let layout: EnvelopeLayout
-
-        static let tailNames = ["\"ts_ms\"", "\"ts_us\"", "\"ts_ns\""].map { Array($0.utf8) }
-        static let transactionNames = ["\"id\"", "\"total_order\"", "\"data_collection_order\""].map {
-            Array($0.utf8)
-        }
-
-        /// Where a referenced envelope field's JSON value is; nil when it is null (or its struct is, or lacks it).
-        func range(at location: Location) -> Range<Int>? {
-            Self.range(at: location, scanner, layout)
-        }
-
-        /// As `range(at:)`, for the per-event loop, which does not copy the layout into a lookup.
-        static func range(at location: Location, _ scanner: JSONScanner, _ layout: EnvelopeLayout) -> Range<Int>? {
-            let bytes = scanner.bytes
-            switch location {
-            case .source(let field):
-                let range = layout.sourceValue(field)
-                // Outside a snapshot `source.snapshot` is null, written "false" only as its schema's default.
-                if field == .snapshot, bytes[range].elementsEqual(Unwrap.falseText) { return nil }
-                return Unwrap.isNull(bytes, range) ? nil : range
-            case .absent:
-                return nil
-            case .op:
-                // `"op":"c"`: the value is the three bytes after `"op":`.
-                let start = layout.tail.lowerBound + 5
-                return start..<(start + 3)
-            case .envelopeTime(let index):
-                return scanner.flatMember(Self.tailNames[index], in: layout.tail)
-            case .transaction(let index):
-                guard !Unwrap.isNull(bytes, layout.transaction),
-                    let range = scanner.flatMember(Self.transactionNames[index], in: layout.transaction),
-                    !Unwrap.isNull(bytes, range)
-                else { return nil }
-                return range
-            }
-        }
-    }
-
-    /// A header's value as Kafka Connect's SimpleHeaderConverter writes it: a string bare, null as a null value,
-    /// anything else as its JSON.
-    private func headerValue(_ field: FieldReference, _ lookup: Lookup) -> [UInt8]? {
-        let scanner = lookup.scanner
-        guard let range = lookup.range(at: field.location) else { return nil }
-        if scanner.bytes[range.lowerBound] == UInt8(ascii: "\""), let text = scanner.string(at: range) {
-            return Array(text.utf8)
-        }
-        return Array(scanner.bytes[range])
-    }
 
     /// The topic `route.by.field` names for this row; nil keeps the topic (the column is null or empty).
     private func route(
