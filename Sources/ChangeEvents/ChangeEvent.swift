@@ -281,12 +281,17 @@ public struct EventSettings: Sendable {
     /// Added after an event's own headers on every data event (not on logical messages), as Debezium's
     /// `extended.headers.enabled` adds its context headers.
     public var contextHeaders: [ChangeEvent.Header]
+    /// Where Debezium's transaction metadata records go (`provide.transaction.metadata`), and whether data events carry
+    /// their `transaction` block; nil writes neither.
+    public var transactionTopic: String?
 
     public init(
         topicPrefix: String, databaseName: String, schemas: Bool = false, tombstones: Bool = true,
         skippedOperations: Set<ChangeOperation> = [.truncate], version: String, values: ValueHandling = ValueHandling(),
-        replaceNullWithDefault: Bool = true, contextHeaders: [ChangeEvent.Header] = [], envelopeLayouts: Bool = false
+        replaceNullWithDefault: Bool = true, contextHeaders: [ChangeEvent.Header] = [], envelopeLayouts: Bool = false,
+        transactionTopic: String? = nil
     ) {
+        self.transactionTopic = transactionTopic
         self.envelopeLayouts = envelopeLayouts
         self.values = values
         self.replaceNullWithDefault = replaceNullWithDefault

@@ -21,6 +21,10 @@ public struct ChangeEventBuilder: Sendable {
     private var origin: Origin?
     /// End LSN of the last transaction committed before this one (Debezium's `lastCommitLsn`).
     public private(set) var lastCommitLSN: LSN?
+    /// Debezium's transaction metadata, when `settings.transactionTopic` is set.
+    private var transactions: TransactionMetadata?
+    /// Where the transaction being read began, until its `BEGIN` record is written.
+    private var beginLSN: LSN?
 
     private var buffer = JSONBuffer(capacity: 1024)
     /// The last event's key and value. Once the event is gone they are referenced only here again, so
@@ -73,6 +77,9 @@ public struct ChangeEventBuilder: Sendable {
         database.appendRaw(",\"sequence\":")
         sourceDatabaseFragment = database.bytes
         messageTopic = "\(settings.topicPrefix).message"
+        transactions = settings.transactionTopic.map {
+            TransactionMetadata(topicPrefix: settings.topicPrefix, topic: $0, schemas: settings.schemas)
+        }
     }
 
     // MARK: Relations
@@ -92,19 +99,39 @@ public struct ChangeEventBuilder: Sendable {
 
     // MARK: Transactions
 
-    public mutating func begin(_ begin: Begin) {
+    /// Opens a transaction read from the stream; `lsn` is its `Begin` message's position, which its `BEGIN` record
+    /// names.
+    public mutating func begin(_ begin: Begin, at lsn: LSN = .zero) {
         xid = begin.xid
         commitTimeMicros = begin.commitTimeMicros
         origin = nil
+        beginLSN = transactions != nil ? lsn : nil
+    }
+
+    /// The open transaction's `BEGIN` record, the first time it is asked for (with transaction metadata on); nil
+    /// otherwise. Debezium writes one for every transaction the server sends, whether or not any of its changes is
+    /// captured, so the caller asks at each change the server sends (captured or not, skipped operation or not), and
+    /// `events(for:)` asks before writing any; a transaction holding only Tributary's own heartbeat or context messages
+    /// gets none.
+    public mutating func transactionBegin() -> ChangeEvent? {
+        guard let lsn = beginLSN, let xid, snapshotMarker == nil else { return nil }
+        beginLSN = nil
+        return transactions?.begin(xid: xid, commitTimeMicros: commitTimeMicros, at: lsn)
     }
 
     public mutating func setOrigin(_ origin: Origin) {
         self.origin = origin
     }
 
-    public mutating func commit(_ commit: Commit) {
+    /// Closes the transaction; returns its `END` record when its `BEGIN` record was written. `lsn` is the `Commit`
+    /// message's position.
+    @discardableResult
+    public mutating func commit(_ commit: Commit, at lsn: LSN = .zero) -> ChangeEvent? {
         xid = nil
         lastCommitLSN = commit.endLSN
+        beginLSN = nil
+        guard transactions?.isOpen == true else { return nil }
+        return transactions?.end(at: lsn)
     }
 
     // MARK: Snapshots
@@ -149,6 +176,14 @@ public struct ChangeEventBuilder: Sendable {
     public mutating func events(
         for message: LogicalMessage, at lsn: LSN, nowNanos: Int64, emit: (consuming ChangeEvent) throws -> Void
     ) throws {
+        switch message {
+        case .insert, .update, .delete, .truncate:
+            if let record = transactionBegin() { try emit(record) }
+        case .message(let message) where message.isTransactional:
+            if let record = transactionBegin() { try emit(record) }
+        default:
+            break
+        }
         switch message {
         case .insert(let insert):
             let table = try schema(insert.relationOID)
@@ -322,7 +357,13 @@ public struct ChangeEventBuilder: Sendable {
         let sourceEnd = buffer.count
         buffer.appendRaw(",\"transaction\":")
         let transactionStart = buffer.count
-        buffer.appendRaw("null,")
+        if transactions?.isOpen == true && snapshotMarker == nil {
+            transactions?.appendEvent(collection: table.qualifiedName, at: lsn, into: &buffer)
+        } else {
+            buffer.appendRaw("null")
+        }
+        let transactionEnd = buffer.count
+        buffer.append(UInt8(ascii: ","))
         let tailStart = buffer.count
         buffer.appendRaw("\"op\":\"")
         buffer.appendRaw(op.staticRawValue)
@@ -336,7 +377,7 @@ public struct ChangeEventBuilder: Sendable {
             layout = EnvelopeLayout(
                 table: table, payload: payloadStart..<payloadEnd, before: beforeStart..<beforeEnd,
                 after: afterStart..<afterEnd, source: sourceStart..<sourceEnd,
-                transaction: transactionStart..<(transactionStart + 4), tail: tailStart..<payloadEnd,
+                transaction: transactionStart..<transactionEnd, tail: tailStart..<payloadEnd,
                 sourceStarts: sourceStarts)
         }
         return valueBytes
@@ -521,7 +562,15 @@ public struct ChangeEventBuilder: Sendable {
         writeSource(
             tableFragment: Self.emptyTableFragment, tableValueOffset: 21, lsn: message.lsn,
             xid: message.isTransactional ? xid : nil)
-        buffer.appendRaw(",\"transaction\":null,\"message\":{\"prefix\":")
+        buffer.appendRaw(",\"transaction\":")
+        if message.isTransactional && transactions?.isOpen == true {
+            // Debezium counts each message under a collection of its own, named by the object's identity hash.
+            let number = UInt32(truncatingIfNeeded: (message.lsn.rawValue &* 0x9E37_79B9_7F4A_7C15) >> 36)
+            transactions?.appendEvent(collection: nil, at: message.lsn, messageNumber: number, into: &buffer)
+        } else {
+            buffer.appendRaw("null")
+        }
+        buffer.appendRaw(",\"message\":{\"prefix\":")
         buffer.appendString(message.prefix)
         buffer.appendRaw(",\"content\":")
         buffer.appendBase64(message.content)

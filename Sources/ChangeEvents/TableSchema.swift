@@ -9,6 +9,8 @@ public final class TableSchema: Sendable {
     /// `schema.table` as PostgreSQL names it (the topic may have replaced characters a topic cannot hold).
     public let name: TableName
     public let topic: String
+    /// `schema.table`, unquoted: error messages and Debezium's transaction metadata (`data_collection`) name it so.
+    let qualifiedName: String
     let encodings: [ColumnEncoding]
     let notNull: [Bool]
     /// The JSON literal a null is written as, for columns whose default Debezium puts in the schema: JsonConverter's
@@ -54,6 +56,7 @@ public final class TableSchema: Sendable {
     public init(relation: Relation, metadata: TableMetadata, settings: EventSettings) throws(EventEncodingError) {
         self.relation = relation
         self.name = TableName(schema: relation.namespace, name: relation.name)
+        qualifiedName = "\(relation.namespace).\(relation.name)"
         topic = Self.topicName("\(settings.topicPrefix).\(relation.namespace).\(relation.name)")
         let encodings = relation.columns.map {
             ColumnEncoding(
@@ -121,5 +124,4 @@ public final class TableSchema: Sendable {
         }
     }
 
-    var qualifiedName: String { "\(relation.namespace).\(relation.name)" }
 }

@@ -7,7 +7,7 @@ public import PGOutput
 /// Pure: the caller says where each transaction begins and ends and which events it holds. An id is the transaction's
 /// xid and the position of the message it is written for (`<xid>:<lsn>`), as Debezium writes it: the `BEGIN` record's
 /// and the first event's carry the `Begin` message's position, each event its own, the `END` record the `Commit`
-/// message's, so one transaction's records do not share one id. Not wired into the pipeline yet (issue 15).
+/// message's, so one transaction's records do not share one id.
 public struct TransactionMetadata: Sendable {
     /// The record topic (`<topic prefix>.transaction` unless set, as Debezium's `topic.transaction`).
     public let topic: String
@@ -44,10 +44,18 @@ public struct TransactionMetadata: Sendable {
     /// Counts an event of `collection` (`schema.table`, or `nil` for a logical decoding message) written at `lsn`;
     /// returns the event's `transaction` block: `{"id":…,"total_order":…,"data_collection_order":…}`.
     public mutating func event(collection: String?, at lsn: LSN, messageNumber: UInt32 = 0) -> [UInt8] {
+        var buffer = JSONBuffer(capacity: 96)
+        appendEvent(collection: collection, at: lsn, messageNumber: messageNumber, into: &buffer)
+        return buffer.bytes
+    }
+
+    /// Counts an event as `event(collection:at:messageNumber:)` does, writing its block into the event's buffer.
+    public mutating func appendEvent(
+        collection: String?, at lsn: LSN, messageNumber: UInt32 = 0, into buffer: inout JSONBuffer
+    ) {
         total += 1
         let name = collection ?? Self.messageCollectionPrefix + String(messageNumber, radix: 16)
         let order = collections.increment(name)
-        var buffer = JSONBuffer(capacity: 96)
         buffer.appendRaw("{\"id\":")
         appendID(at: lsn, into: &buffer)
         buffer.appendRaw(",\"total_order\":")
@@ -55,7 +63,6 @@ public struct TransactionMetadata: Sendable {
         buffer.appendRaw(",\"data_collection_order\":")
         buffer.appendInteger(order)
         buffer.append(UInt8(ascii: "}"))
-        return buffer.bytes
     }
 
     /// Closes the transaction; returns its `END` record, written at `lsn` (the `Commit` message's position).

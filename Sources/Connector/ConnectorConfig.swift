@@ -126,6 +126,11 @@ public struct ConnectorConfig: Sendable {
         public var format = Format.debezium
         /// The CloudEvents converter's options, with `format: cloudevents`.
         public var cloudEvents = CloudEvents.Options()
+        /// Debezium's transaction metadata (`provide.transaction.metadata`): `BEGIN` and `END` records on the transaction
+        /// topic, and each data event's `transaction` block.
+        public var transactionMetadata = false
+        /// The transaction topic (Debezium's `topic.transaction`); nil = `<topic_prefix>.transaction`.
+        public var transactionTopic: String?
 
         public init() {}
     }

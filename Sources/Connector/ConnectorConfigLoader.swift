@@ -636,6 +636,24 @@ struct ConfigReader {
             }
             events.cloudEvents[keyPath: target] = value
         }
+        if let entry = section["transaction_metadata"] {
+            if let value = bool(entry.value, "events.transaction_metadata") {
+                events.transactionMetadata = value
+            } else {
+                valid = false
+            }
+        }
+        if let entry = section["transaction_topic"] {
+            if let text = topicName(entry.value, "events.transaction_topic", limit: Self.topicNameLimit) {
+                events.transactionTopic = text
+                if !events.transactionMetadata {
+                    error(entry.key, "events.transaction_topic applies only with events.transaction_metadata: true")
+                    valid = false
+                }
+            } else {
+                valid = false
+            }
+        }
         guard let schemas, let tombstones, let contextHeaders, let skipped, valid else { return nil }
         events.schemas = schemas
         events.tombstones = tombstones
@@ -784,7 +802,8 @@ extension ConnectorConfigLoader {
                 "schemas", "tombstones", "context_headers", "skipped_operations", "decimal_handling", "time_precision",
                 "binary_handling",
                 "interval_handling", "hstore_handling", "unavailable_value_placeholder", "format",
-                "cloudevents_extension_attributes", "cloudevents_tracing_attributes",
+                "cloudevents_extension_attributes", "cloudevents_tracing_attributes", "transaction_metadata",
+                "transaction_topic",
             ]
         ),
         ("snapshot", ["mode", "state_directory", "max_threads", "range_pages", "select_overrides"]),

@@ -233,7 +233,9 @@ final class EventDelivery {
             let table =
                 topicTables[key.topic]?.description
                 ?? (key.topic.hasPrefix(prefix) ? String(key.topic.dropFirst(prefix.count)) : key.topic)
-            return EventCount(table: table, op: key.op?.rawValue ?? "tombstone", count: count)
+            // Without an operation: a tombstone, or a record of no change (a transaction's BEGIN or END).
+            return EventCount(
+                table: table, op: key.op?.rawValue ?? (key.hasValue ? "transaction" : "tombstone"), count: count)
         }
         eventCounts.removeAll(keepingCapacity: true)
         defer {
@@ -246,11 +248,13 @@ final class EventDelivery {
     /// Counts per topic and operation, without hashing the topic for each event: runs of the same key are summed first.
     @inline(__always)
     private func count(_ event: ChangeEvent) {
-        if let key = countRun?.key, key.op == event.operation, key.topic == event.topic {
+        if let key = countRun?.key, key.op == event.operation, key.topic == event.topic,
+            key.hasValue == (event.value != nil)
+        {
             countRun!.count += 1
         } else {
             flushCountRun()
-            countRun = (EventCountKey(topic: event.topic, op: event.operation), 1)
+            countRun = (EventCountKey(topic: event.topic, op: event.operation, hasValue: event.value != nil), 1)
             if let table = event.table { topicTables[event.topic] = table }
         }
     }
@@ -268,8 +272,11 @@ struct EventCount {
     var count: UInt64
 }
 
-/// Events counted by topic and operation (nil = tombstone) between two status ticks.
+/// Events counted by topic and operation between two status ticks.
 struct EventCountKey: Hashable {
     var topic: String
+    /// nil for a tombstone, and for a transaction's `BEGIN` or `END` record.
     var op: ChangeOperation?
+    /// False for a tombstone.
+    var hasValue: Bool
 }

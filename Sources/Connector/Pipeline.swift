@@ -85,7 +85,9 @@ public final class Pipeline {
             version: TributaryVersion.current, values: config.events.values,
             contextHeaders: config.events.contextHeaders
                 ? ChangeEvent.Header.debeziumContext(logicalName: config.kafka.topicPrefix, runID: runID) : [],
-            envelopeLayouts: !config.transforms.isEmpty || config.events.format == .cloudevents)
+            envelopeLayouts: !config.transforms.isEmpty || config.events.format == .cloudevents,
+            transactionTopic: config.events.transactionMetadata
+                ? config.events.transactionTopic ?? "\(config.kafka.topicPrefix).transaction" : nil)
     }
 
     /// The first token a following session may use.
@@ -225,13 +227,16 @@ public final class Pipeline {
         case .begin(let begin):
             // Events of a transaction are never stamped before it arrived.
             eventClockNanos = Self.wallClockNanos()
-            builder.begin(begin)
+            builder.begin(begin, at: lsn)
             lastCommitMicros = begin.commitTimeMicros
             openToken = delivery.tracker.begin()
         case .commit(let commit):
             contextHeaders = []
-            builder.commit(commit)
-            if let token = openToken { delivery.tracker.commit(token: token, endLSN: commit.endLSN) }
+            let end = builder.commit(commit, at: lsn)
+            if let token = openToken {
+                if let end { try delivery.submit(end, token: token) }
+                delivery.tracker.commit(token: token, endLSN: commit.endLSN)
+            }
             openToken = nil
         case .origin(let origin):
             builder.setOrigin(origin)
@@ -253,15 +258,19 @@ public final class Pipeline {
         case .type:
             break
         case .insert(let change):
+            try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .update(let change):
+            try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .delete(let change):
+            try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .truncate(var truncate):
+            try beginRecord(at: lsn)
             truncate.relationOIDs = truncate.relationOIDs.filter { capturedRelations.contains($0) }
             guard !truncate.relationOIDs.isEmpty else { return }
             try emit(.truncate(truncate), at: lsn, token: try transactionToken(lsn))
@@ -272,6 +281,7 @@ public final class Pipeline {
                 return readContext(decodingMessage, context)
             }
             if decodingMessage.isTransactional {
+                try beginRecord(at: lsn)
                 try emit(message, at: decodingMessage.lsn, token: try transactionToken(lsn))
             } else {
                 // Sent outside any transaction: a transaction of its own, confirmable at its LSN.
@@ -300,6 +310,14 @@ public final class Pipeline {
                 "a context message cannot be read, so the transaction's events carry no context: \(error)",
                 metadata: ["lsn": "\(message.lsn)", "prefix": "\(message.prefix)"])
         }
+    }
+
+    /// Sends the open transaction's `BEGIN` record (transaction metadata on) before its first change, captured or not,
+    /// as Debezium writes one for every transaction the server sends; a transaction holding only Tributary's heartbeat
+    /// or context messages gets none. The record joins the transaction: the slot passes it only once Kafka has it.
+    private func beginRecord(at lsn: LSN) throws {
+        guard let record = builder.transactionBegin() else { return }
+        try delivery.submit(record, token: try transactionToken(lsn))
     }
 
     private func transactionToken(_ lsn: LSN) throws -> UInt64 {

@@ -159,11 +159,10 @@ extension DebeziumImport {
             "names Debezium's heartbeat topic; Tributary keeps the slot moving without writing heartbeat records"),
         "topic.heartbeat.name": harmless(
             "names Debezium's heartbeat topic; Tributary keeps the slot moving without writing heartbeat records"),
-        "provide.transaction.metadata": refused(
-            ["false"],
-            "Tributary does not write transaction metadata yet (the transaction topic and each event's transaction "
-                + "block); keep the connector on Debezium until it does"),
-        "topic.transaction": onlyWithRefused, "transaction.metadata.factory": onlyWithRefused,
+        "provide.transaction.metadata": .mapped, "topic.transaction": .mapped,
+        "transaction.metadata.factory": refused(
+            ["io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"],
+            "another factory changes the transaction block and records; Tributary writes the default factory's"),
 
         // Snapshots
         "snapshot.mode": .mapped, "snapshot.max.threads": .mapped, "snapshot.select.statement.overrides": .mapped,

@@ -234,6 +234,13 @@ public struct DebeziumImport: Sendable {
         if let value = take("extended.headers.enabled") {
             events.append(("context_headers", value == "false" ? "false" : "true"))
         }
+        if take("provide.transaction.metadata") == "true" {
+            events.append(("transaction_metadata", "true"))
+            if let suffix = take("topic.transaction"), suffix != "transaction" {
+                // Debezium names the topic <topic.prefix>.<topic.transaction>.
+                events.append(("transaction_topic", Self.quoted("\(prefix).\(suffix)")))
+            }
+        }
         if let value = take("skipped.operations") {
             let operations = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             events.append(("skipped_operations", "[\(operations.joined(separator: ", "))]"))

@@ -77,6 +77,7 @@ import Testing
             if key == "postgres.publication_mode" && example == "filtered" { sections["postgres"]?["tables"] = "[t]" }
             if key == "heartbeat.action_query" { sections["heartbeat"]?["interval"] = "10s" }
             if key.hasPrefix("events.cloudevents_") { sections["events"]?["format"] = "cloudevents" }
+            if key == "events.transaction_topic" { sections["events"]?["transaction_metadata"] = "true" }
             var yaml = "name: \(name)\n" + topLevel
             for (section, entries) in sections.sorted(by: { $0.key < $1.key }) {
                 yaml += "\(section):\n"

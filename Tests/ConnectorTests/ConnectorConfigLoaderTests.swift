@@ -503,6 +503,29 @@ extension ValueHandlingConfigTests {
     }
 }
 
+extension ValueHandlingConfigTests {
+    @Test func transactionMetadataAndItsTopicAreRead() throws {
+        let config = try loader.parse(
+            ConnectorFileErrorTests.valid + "\nevents: {transaction_metadata: true, transaction_topic: orders.tx}",
+            file: "f.yaml")
+        #expect(config.events.transactionMetadata && config.events.transactionTopic == "orders.tx")
+        let plain = try loader.parse(ConnectorFileErrorTests.valid, file: "f.yaml")
+        #expect(!plain.events.transactionMetadata && plain.events.transactionTopic == nil)
+    }
+
+    @Test func aTransactionTopicWithoutTheMetadataIsAnError() {
+        do {
+            _ = try loader.parse(ConnectorFileErrorTests.valid + "\nevents: {transaction_topic: tx}", file: "f.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(
+                error.diagnostics.map(\.description) == [
+                    "f.yaml:7:10: error: events.transaction_topic applies only with events.transaction_metadata: true"
+                ])
+        }
+    }
+}
+
 extension TransformsConfigTests {
     @Test func headerFromNeedsAsManyHeadersAsFieldsAndAnOperation() throws {
         let config = try ConnectorConfigLoader(environment: [:]).parse(

@@ -622,3 +622,60 @@ final class ManualClock: SessionClock {
         var outstanding: Int { reports.count }
     }
 }
+
+/// `events.transaction_metadata`: the records join their transaction, and only transactions the server sent with a
+/// change in them get records.
+@Suite struct PipelineTransactionMetadataTests {
+    typealias Source = PipelineTests.ScriptedSource
+
+    static let config = PipelineTests.config("events: {transaction_metadata: true}")
+
+    func run(_ frames: [[UInt8]], acknowledge: Bool = true) throws -> (Source, PipelineTests.HoldingSink) {
+        let source = Source(start: LSN(0x50), frames: frames)
+        let sink = PipelineTests.HoldingSink()
+        sink.acknowledge = acknowledge
+        try PipelineTests().run(source, sink, config: Self.config)
+        return (source, sink)
+    }
+
+    static func text(_ bytes: [UInt8]?) -> String { bytes.map { String(decoding: $0, as: UTF8.self) } ?? "null" }
+
+    @Test func aTransactionGetsBeginAndEndAroundItsEventsWhoseBlocksCountThem() throws {
+        let (source, sink) = try run(PipelineTests.stream())
+        #expect(sink.events.map(\.topic) == ["p.transaction", "p.public.items", "p.public.items", "p.transaction"])
+        #expect(Self.text(sink.events[0].key) == #"{"id":"7:256"}"#)
+        #expect(Self.text(sink.events[0].value).hasPrefix(#"{"status":"BEGIN","id":"7:256","event_count":null"#))
+        #expect(
+            Self.text(sink.events[1].value).contains(#""transaction":{"id":"7:272","total_order":1,"data_collection_order":1}"#))
+        #expect(
+            Self.text(sink.events[2].value).contains(#""transaction":{"id":"7:288","total_order":2,"data_collection_order":2}"#))
+        #expect(
+            Self.text(sink.events[3].value).hasPrefix(
+                #"{"status":"END","id":"7:416","event_count":2,"data_collections":[{"data_collection":"public.items","event_count":2}]"#
+            ))
+        #expect(sink.events.allSatisfy { $0.transactionID == 7 })
+        #expect(source.statuses.last?.flushed == LSN(0x1A0))
+    }
+
+    @Test func theEndRecordHoldsThePositionBackUntilKafkaHasIt() throws {
+        let (source, sink) = try run(PipelineTests.stream(), acknowledge: false)
+        #expect(sink.events.count == 4)
+        #expect(source.statuses.allSatisfy { $0.flushed == LSN(0x50) })
+    }
+
+    /// Debezium writes records for every transaction the server sends, its changes captured or not; Tributary's own
+    /// heartbeat message is no change of the source's, so its transaction gets none.
+    @Test func aLeftOutTableGetsEmptyRecordsAndAHeartbeatNone() throws {
+        let heartbeat = [
+            PGOutputBytes.xLogData(LSN(0x200), PGOutputBytes.begin(finalLSN: LSN(0x240), xid: 8)),
+            PGOutputBytes.xLogData(
+                LSN(0x210),
+                PGOutputBytes.message(transactional: true, lsn: LSN(0x210), prefix: heartbeatMessagePrefix, content: "")),
+            PGOutputBytes.xLogData(LSN(0x260), PGOutputBytes.commit(commitLSN: LSN(0x240), endLSN: LSN(0x260))),
+        ]
+        let (source, sink) = try run(PipelineTests.stream(table: "other") + heartbeat)
+        #expect(sink.events.map(\.topic) == ["p.transaction", "p.transaction"])
+        #expect(Self.text(sink.events[1].value).contains(#""event_count":0,"data_collections":[]"#))
+        #expect(source.statuses.last?.flushed == LSN(0x260))
+    }
+}

@@ -95,6 +95,15 @@ import Testing
         #expect(throws: DebeziumImport.Failure.self) {
             try DebeziumImport(bootstrapServers: "k:9092").convert(Data("not json".utf8))
         }
+        #expect {
+            _ = try convert([
+                "provide.transaction.metadata": "true",
+                "transaction.metadata.factory": "com.example.MyTransactionMetadataFactory",
+            ])
+        } throws: { "\($0)".contains("transaction.metadata.factory") }
+        let metadata = try Self.load(
+            try convert(["provide.transaction.metadata": "true", "topic.transaction": "tx"]).yaml)
+        #expect(metadata.events.transactionMetadata && metadata.events.transactionTopic == "p.tx")
         // A pre-2.0 configuration names the prefix database.server.name.
         let old = try convert(["topic.prefix": "", "database.server.name": "legacy"])
         #expect(try Self.load(old.yaml).kafka.topicPrefix == "legacy")
@@ -131,6 +140,7 @@ import Testing
             // Properties that only act together with another, as in Debezium.
             if row.property == "errors.deadletterqueue.topic.name" { config["errors.tolerance"] = "all" }
             if row.property == "heartbeat.action.query" { config["heartbeat.interval.ms"] = "10000" }
+            if row.property == "topic.transaction" { config["provide.transaction.metadata"] = "true" }
             if row.property.hasPrefix("value.converter.") && row.property != "value.converter.schemas.enable" {
                 config["value.converter"] = "io.debezium.converters.CloudEventsConverter"
             }
