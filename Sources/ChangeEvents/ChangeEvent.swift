@@ -25,12 +25,19 @@ public struct ChangeEvent: Sendable, Equatable {
     public var partition: Int32?
     /// The Kafka record's timestamp in milliseconds, when a transform set it (the outbox router); nil for now.
     public var timestamp: Int64?
+    /// Where the record stands in the connector's output (its `__tributary.position` header), set when it is sent.
+    public var position: EventPosition?
+    /// A snapshot row's unit and place in it (`SnapshotRowMark`), and the progress of the snapshot's units when it was
+    /// sent, which its position header carries after `snapshot:`.
+    public var snapshotRow: SnapshotRowMark?
+    public var snapshotMark: [UInt8]?
 
     public static func == (lhs: ChangeEvent, rhs: ChangeEvent) -> Bool {
         lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value && lhs.headers == rhs.headers
             && lhs.operation == rhs.operation && lhs.table == rhs.table && lhs.lsn == rhs.lsn
             && lhs.transactionID == rhs.transactionID && lhs.envelope == rhs.envelope && lhs.rowTable === rhs.rowTable
-            && lhs.partition == rhs.partition && lhs.timestamp == rhs.timestamp
+            && lhs.partition == rhs.partition && lhs.timestamp == rhs.timestamp && lhs.position == rhs.position
+            && lhs.snapshotRow == rhs.snapshotRow && lhs.snapshotMark == rhs.snapshotMark
     }
 
     public struct Header: Sendable, Equatable {

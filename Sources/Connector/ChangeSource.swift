@@ -86,8 +86,8 @@ public protocol SnapshotSource: AnyObject {
     func exportSnapshot() throws(ConnectorError) -> String
     /// The table's size in pages (`pg_class.relpages`), for splitting it into ranges.
     func pageCount(_ table: TableName) throws(ConnectorError) -> Int64
-    /// Starts reading the relation's rows (of pages `[lower, upper)` when given, or those `query` returns);
-    /// then `nextRow` until nil.
+    /// Starts reading the relation's rows in `ctid` order, each followed by its `ctid` (of pages `[lower, upper)` when
+    /// given), or those `query` returns (without a ctid); then `nextRow` until nil.
     func startCopy(_ relation: Relation, pages: (lower: Int64, upper: Int64?)?, query: String?) throws(ConnectorError)
     /// One row in COPY text format, or nil when the table is done.
     func nextRow() throws(ConnectorError) -> [UInt8]?
@@ -103,6 +103,12 @@ public protocol EventSink: AnyObject {
     func poll(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void)
     /// Events queued and not yet reported.
     var outstanding: Int { get }
+    /// Before a session reads Kafka back: waits up to the timeout for what earlier sessions queued to be reported, then
+    /// drops what is left, so that little of it can land after the read (each dropped event is reported as failed).
+    func settle(timeoutMilliseconds: Int)
+    /// The `__tributary.position` header of the last record this connector wrote (the header names it) to each
+    /// partition of each topic, nil for a partition holding none; topics that do not exist are left out.
+    func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]]
 }
 
 /// The outcome of one event sent.

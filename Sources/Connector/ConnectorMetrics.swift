@@ -22,6 +22,7 @@ final class ConnectorMetrics {
     private let safeWALSize: Gauge
     private let walStatuses: [String: Gauge]
     private let refused: [String: Counter]
+    private let alreadyDelivered: Counter
     private let slotLost: [String: Counter]
     private let states: [ConnectorStatus.State: Gauge]
 
@@ -31,6 +32,7 @@ final class ConnectorMetrics {
         bytes = Counter(label: "tributary_bytes_produced_total", dimensions: dimensions)
         deliveryErrors = Counter(label: "tributary_kafka_delivery_errors_total", dimensions: dimensions)
         reconnects = Counter(label: "tributary_reconnects_total", dimensions: dimensions)
+        alreadyDelivered = Counter(label: "tributary_events_already_delivered_total", dimensions: dimensions)
         received = Gauge(label: "tributary_lsn_received", dimensions: dimensions)
         flushed = Gauge(label: "tributary_lsn_flushed", dimensions: dimensions)
         server = Gauge(label: "tributary_lsn_server", dimensions: dimensions)
@@ -84,6 +86,11 @@ final class ConnectorMetrics {
 
     func countDeliveryError() {
         deliveryErrors.increment()
+    }
+
+    /// Records a replay left out because Kafka already held them.
+    func countAlreadyDelivered(_ count: UInt64) {
+        if count > 0 { alreadyDelivered.increment(by: Int64(clamping: count)) }
     }
 
     func countRefused(mode: String) {

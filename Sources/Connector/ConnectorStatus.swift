@@ -26,6 +26,8 @@ public final class ConnectorStatus: Sendable {
         /// Events Kafka refused for good that `errors.mode` skipped or sent to the dead-letter topic.
         public var eventsSkipped: UInt64 = 0
         public var eventsDeadLettered: UInt64 = 0
+        /// Records a session replaying from the slot left out because Kafka already held them (exactly once).
+        public var eventsAlreadyDelivered: UInt64 = 0
         /// The slot's WAL retention as last read from the server.
         public var slotHealth: SlotHealth?
         public var deliveryErrors: UInt64 = 0

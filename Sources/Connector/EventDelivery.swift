@@ -37,6 +37,21 @@ final class EventDelivery {
     /// a topic may have lost characters of its table's name.
     private var topicTables: [String: TableName] = [:]
 
+    /// The position the next record sent takes: its transaction's commit LSN and its order in it (snapshot rows: all
+    /// `.snapshot`).
+    private var nextPosition = EventPosition.snapshot
+    /// While a session replays what Kafka may already hold: which records to leave out. Dropped once a record passes
+    /// the highest position Kafka holds, so streaming pays nothing for it.
+    var replay: ReplayGuard?
+    /// Records left out because Kafka already held them, since the counters were last taken.
+    private var alreadyDelivered: UInt64 = 0
+    /// The topics written and the first unconfirmed failed position, kept for the next session's replay guard.
+    private var ledger = ReplayLedger()
+    private let ledgerFile: StateFile<ReplayLedger>
+    private var knownTopics: Set<String> = []
+    /// The topic of the last record sent, known to be in the ledger.
+    private var lastTopic = ""
+
     init(
         sink: any EventSink, config: ConnectorConfig, metrics: ConnectorMetrics, status: ConnectorStatus, logger: Logger,
         firstToken: UInt64, clock: any SessionClock
@@ -51,6 +66,61 @@ final class EventDelivery {
         self.maxInFlightBytes = config.kafka.maxInFlightBytes
         self.firstToken = firstToken
         self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
+        connectorName = config.name
+        ledgerFile = StateFile(
+            directory: config.snapshot.stateDirectory, name: "\(config.name).kafka.json",
+            what: "record of the topics written")
+    }
+
+    // MARK: Positions and the replay guard
+
+    /// Reads the record of the topics written (the topics a replay guard reads back) and its first failed position.
+    func loadLedger() throws(ConnectorError) -> ReplayLedger {
+        ledger = try ledgerFile.load() ?? ReplayLedger()
+        knownTopics = Set(ledger.topics)
+        lastTopic = ""
+        return ledger
+    }
+
+    /// The records that follow belong to the transaction committing at `lsn` (or are the logical message at `lsn`).
+    func startPositions(at lsn: LSN) {
+        nextPosition = EventPosition(lsn: lsn, order: 0)
+    }
+
+    /// The records that follow are snapshot rows.
+    func snapshotPositions() {
+        nextPosition = .snapshot
+    }
+
+    /// Records a failed delivery at `position`: until the slot is confirmed past it, no replay skips from it on (Kafka
+    /// may hold records after it in the same partition, so a partition's last record no longer says what it holds).
+    private func noteGap(_ position: EventPosition?) throws(ConnectorError) {
+        guard let position, !position.isSnapshot else { return }
+        if let gap = ledger.gapPosition, gap <= position { return }
+        ledger.gapFrom = ReplayLedger.text(position)
+        try ledgerFile.save(ledger)
+    }
+
+    /// The slot is confirmed up to `flush`: a failure before it no longer matters to a replay.
+    func confirmed(_ flush: LSN) throws(ConnectorError) {
+        guard let gap = ledger.gapPosition, flush > gap.lsn else { return }
+        ledger.gapFrom = nil
+        try ledgerFile.save(ledger)
+    }
+
+    /// Saves a topic not written before, before its first record goes out.
+    private func noteTopic(_ topic: String) throws(ConnectorError) {
+        if knownTopics.insert(topic).inserted {
+            ledger.topics.append(topic)
+            try ledgerFile.save(ledger)
+        }
+        lastTopic = topic
+    }
+
+    /// Records left out of a replay since the last call.
+    func takeAlreadyDelivered() -> UInt64 {
+        defer { alreadyDelivered = 0 }
+        return alreadyDelivered
     }
 
     /// Whether reading must wait for Kafka: too many events, or too many bytes, sent and not acknowledged.
@@ -60,6 +130,56 @@ final class EventDelivery {
 
     /// Messages the sink holds that Kafka has not reported.
     var outstanding: Int { sink.outstanding }
+
+    /// Before reading Kafka back: lets what earlier sessions sent land (or drops it), then reads the position of this
+    /// connector's last record in each partition of the topics it has written, and guards the replay with them.
+    /// Returns the guard's facts for the log; nil when there is nothing to guard.
+    func startReplay(
+        partitioner: (known: Bool, keyless: Bool)
+    ) throws(ConnectorError) -> (
+        topics: Int, partitions: Int, highest: EventPosition
+    )? {
+        replay = nil
+        snapshotResume = nil
+        tailHeaders = [:]
+        self.partitioner = partitioner
+        sink.settle(timeoutMilliseconds: 10_000)
+        let ledger = try loadLedger()
+        guard partitioner.known, !ledger.topics.isEmpty else { return nil }
+        tailHeaders = try sink.lastPositionHeaders(topics: ledger.topics)
+        let connector = connectorName
+        let tails = tailHeaders.mapValues { $0.map { $0.flatMap { EventPosition(header: $0, connector: connector) } } }
+        let guarded = ReplayGuard(tails: tails, gapFrom: ledger.gapPosition, keylessPartitionKnown: partitioner.keyless)
+        guard !guarded.highest.isSnapshot else { return nil }
+        replay = guarded
+        replaySkipped = 0
+        return (tails.count, tails.values.map(\.count).reduce(0, +), guarded.highest)
+    }
+
+    /// Records the running replay left out so far.
+    private var replaySkipped: UInt64 = 0
+    /// The position headers read back when the session started, by topic and partition.
+    private var tailHeaders: [String: [[UInt8]?]] = [:]
+    private var partitioner: (known: Bool, keyless: Bool) = (true, true)
+    private let connectorName: String
+    /// The progress of the snapshot's units, carried by every snapshot row's position header.
+    private var snapshotMarks = SnapshotProgressMarks()
+    /// While a snapshot resumes: the rows of its unfinished units that Kafka already holds.
+    private var snapshotResume: SnapshotResume?
+
+    /// A snapshot resumes after an interruption: rows Kafka holds of its unfinished units are not sent again. Returns
+    /// whether Kafka held any.
+    func resumeSnapshot() -> Bool {
+        guard partitioner.known else { return false }
+        let resume = SnapshotResume(headers: tailHeaders, connector: connectorName, keylessPartitionKnown: partitioner.keyless)
+        snapshotResume = resume.isEmpty ? nil : resume
+        return snapshotResume != nil
+    }
+
+    /// The snapshot recorded `unit` done: later rows need not say how far it got.
+    func snapshotUnitRecorded(_ unit: UInt64) {
+        snapshotMarks.recorded(unit: unit)
+    }
 
     /// Passes a written event through the transforms and sends what they make; an event they cannot make a record of
     /// goes through `errors.mode`.
@@ -80,8 +200,35 @@ final class EventDelivery {
         }
     }
 
-    /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full.
-    func send(_ event: ChangeEvent, token: UInt64) throws {
+    /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full. The event takes
+    /// the next position unless it has one (a dead letter keeps its original's); one a replay finds in Kafka already is
+    /// left out.
+    func send(_ event: consuming ChangeEvent, token: UInt64) throws {
+        if event.position == nil {
+            event.position = nextPosition
+            if !nextPosition.isSnapshot { nextPosition.order &+= 1 }
+        }
+        if event.topic != lastTopic { try noteTopic(event.topic) }
+        if let row = event.snapshotRow {
+            snapshotMarks.sent(row)
+            if let snapshotResume, snapshotResume.holds(topic: event.topic, key: event.key, partition: event.partition, row: row)
+            {
+                alreadyDelivered += 1
+                return
+            }
+            event.snapshotMark = snapshotMarks.bytes
+        } else if let replay, let position = event.position {
+            if position > replay.highest {
+                self.replay = nil
+                logger.info(
+                    "replay over: records Kafka already held were not written again; every record from here on is new",
+                    metadata: ["left_out": "\(replaySkipped)", "at": "\(position)"])
+            } else if replay.holds(topic: event.topic, key: event.key, partition: event.partition, at: position) {
+                alreadyDelivered += 1
+                replaySkipped += 1
+                return
+            }
+        }
         while true {
             do {
                 try sink.send(event, token: token)
@@ -98,6 +245,7 @@ final class EventDelivery {
                 try check()
             } catch .refused(let failure) {
                 // Refused before it was queued (larger than message.max.bytes): counts as sent, then refused.
+                try noteGap(event.position)
                 tracker.sent(token: token)
                 refused.append((token, failure))
                 try check()
@@ -119,6 +267,11 @@ final class EventDelivery {
             }
             metrics.countDeliveryError()
             status.update { $0.deliveryErrors += 1 }
+            do {
+                try noteGap(failure.event.position)
+            } catch {
+                if self.failure == nil { self.failure = .delivery(underlying: error) }
+            }
             if failure.isPermanent {
                 refused.append((delivery.token, failure))
             } else if self.failure == nil {

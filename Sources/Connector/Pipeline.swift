@@ -115,6 +115,7 @@ public final class Pipeline {
         try slotGuard.started(observation, at: position, nowNanos: Self.wallClockNanos())
         self.slotGuard = slotGuard
         delivery.tracker = CheckpointTracker(start: position.start, firstToken: delivery.tracker.tokenWatermark)
+        try startReplay()
         builder = ChangeEventBuilder(
             settings: Self.settings(config, database: position.databaseName, runID: runID),
             lastCommitLSN: position.slotCreated ? nil : position.start)
@@ -228,6 +229,7 @@ public final class Pipeline {
             // Events of a transaction are never stamped before it arrived.
             eventClockNanos = Self.wallClockNanos()
             builder.begin(begin, at: lsn)
+            delivery.startPositions(at: begin.finalLSN)
             lastCommitMicros = begin.commitTimeMicros
             openToken = delivery.tracker.begin()
         case .commit(let commit):
@@ -286,6 +288,7 @@ public final class Pipeline {
             } else {
                 // Sent outside any transaction: a transaction of its own, confirmable at its LSN.
                 let token = delivery.tracker.begin()
+                delivery.startPositions(at: decodingMessage.lsn)
                 try emit(message, at: decodingMessage.lsn, token: token)
                 delivery.tracker.commit(token: token, endLSN: decodingMessage.lsn)
             }
@@ -310,6 +313,28 @@ public final class Pipeline {
                 "a context message cannot be read, so the transaction's events carry no context: \(error)",
                 metadata: ["lsn": "\(message.lsn)", "prefix": "\(message.prefix)"])
         }
+    }
+
+    /// Reads back where this connector's records end in Kafka, so that the replay from the slot leaves out what Kafka
+    /// already holds (see `ReplayGuard`).
+    private func startReplay() throws {
+        let partitioner = ReplayGuard.partitioner(config.kafka.properties)
+        if !partitioner.known {
+            logger.warning(
+                """
+                kafka.properties sets a partitioner whose choices Tributary cannot work out, so a replay from the slot \
+                writes again what Kafka already holds (duplicates after a crash); use murmur2 (the default) or \
+                murmur2_random for exactly-once delivery
+                """)
+        }
+        let started = ContinuousClock.now
+        guard let replay = try delivery.startReplay(partitioner: partitioner) else { return }
+        logger.info(
+            "read back this connector's last record in each partition; records at or below it are not written again",
+            metadata: [
+                "topics": "\(replay.topics)", "partitions": "\(replay.partitions)", "highest": "\(replay.highest)",
+                "milliseconds": "\((ContinuousClock.now - started) / .milliseconds(1))",
+            ])
     }
 
     /// Sends the open transaction's `BEGIN` record (transaction metadata on) before its first change, captured or not,
@@ -378,6 +403,7 @@ public final class Pipeline {
         let flush = delivery.tracker.flushPosition
         // Recorded first: the record never falls behind the slot, so a slot found further on was moved by another.
         try slotGuard?.confirming(flush, nowNanos: Self.wallClockNanos())
+        try delivery.confirmed(flush)
         try source.send(
             StandbyStatusUpdate(
                 written: max(received, flush), flushed: flush, applied: flush,
@@ -428,6 +454,8 @@ public final class Pipeline {
     private func publishStatus() {
         let flush = delivery.tracker.flushPosition
         let counts = delivery.takeCounts(topicPrefix: config.kafka.topicPrefix)
+        let alreadyDelivered = delivery.takeAlreadyDelivered()
+        metrics.countAlreadyDelivered(alreadyDelivered)
         let received = self.received
         let server = max(serverLSN, received)
         let caughtUp = delivery.tracker.inFlight == 0 && delivery.tracker.openTransactions == 0 && received >= serverLSN
@@ -441,6 +469,7 @@ public final class Pipeline {
             $0.lagMilliseconds = lag
             $0.eventsTotal += counts.events
             $0.bytesProduced += counts.bytes
+            $0.eventsAlreadyDelivered += alreadyDelivered
             $0.inFlight = inFlight
             $0.inFlightBytes = inFlightBytes
             $0.heartbeat = clock.now

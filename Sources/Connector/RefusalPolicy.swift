@@ -79,10 +79,12 @@ public struct RefusalPolicy: Sendable {
             headers.append(.init(name: "__connect.errors.exception.message", value: Array(failure.message.utf8)))
             headers.append(.init(name: "__tributary.errors.table", value: Array(table.utf8)))
             if let lsn { headers.append(.init(name: "__tributary.errors.lsn", value: Array(lsn.description.utf8))) }
-            return .deadLetter(
-                ChangeEvent(
-                    topic: deadLetterTopic, key: event.key, value: event.value, headers: headers, operation: nil,
-                    table: event.table, lsn: event.lsn, transactionID: event.transactionID))
+            var letter = ChangeEvent(
+                topic: deadLetterTopic, key: event.key, value: event.value, headers: headers, operation: nil,
+                table: event.table, lsn: event.lsn, transactionID: event.transactionID)
+            // The copy stands where its original stood, so a replay finds it in the dead-letter topic.
+            letter.position = event.position
+            return .deadLetter(letter)
         }
     }
 }

@@ -122,6 +122,14 @@ final class SnapshotRun {
                 "exported_snapshot": "\(plan.snapshotName ?? "none (fresh snapshot)")",
             ])
         builder.beginSnapshot(xid: xid, timeMicros: Pipeline.wallClockNanos() / 1000)
+        delivery.snapshotPositions()
+        // Each unit's id in the position headers, stable across runs (its table, and its range when split).
+        let unitIDs = work.map { unit in
+            SnapshotRowMark.unitID(unit.rangeIndex.map { "\(unit.table)#\($0)" } ?? unit.table.description)
+        }
+        if plan.previous != nil && delivery.resumeSnapshot() {
+            logger.info("resuming the snapshot: rows of its unfinished tables and ranges that Kafka holds are not sent again")
+        }
 
         let channel = SnapshotRowChannel(capacity: 16)
         let workers = SnapshotWorkers(readers: readers, work: work, channel: channel)
@@ -140,8 +148,17 @@ final class SnapshotRun {
         var rowsAtReport: UInt64 = 0
         var clockNanos = Pipeline.wallClockNanos()
 
-        func emit(_ unit: Int, _ row: TupleData, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
-            let event: ChangeEvent
+        func emit(_ unit: Int, _ read: TupleData, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
+            // A table's rows end with their ctid (a query's do not): their place in the unit.
+            var row = read
+            var mark: SnapshotRowMark?
+            if work[unit].query == nil, let tid = read.columns.last {
+                row = TupleData(storage: read.storage, columns: Array(read.columns.dropLast()))
+                if let place = SnapshotRowMark.parseTID(read.storage[tid.range]) {
+                    mark = SnapshotRowMark(unit: unitIDs[unit], page: place.page, item: place.item)
+                }
+            }
+            var event: ChangeEvent
             do {
                 event = try builder.snapshotRead(
                     row, relationOID: work[unit].relation.oid, marker: marker, at: position.start, nowNanos: clockNanos)
@@ -149,6 +166,7 @@ final class SnapshotRun {
                 try delivery.unwritable(error, at: position.start, token: tokens[unit])
                 return
             }
+            event.snapshotRow = mark
             try delivery.submit(event, token: tokens[unit])
         }
 
@@ -158,6 +176,7 @@ final class SnapshotRun {
             pendingUnits.removeAll { delivery.tracker.isAcknowledged(token: tokens[$0]) }
             for unit in finished { state.markDone(work[unit]) }
             try plan.store.save(state)
+            for unit in finished { delivery.snapshotUnitRecorded(unitIDs[unit]) }
             let done = state.tablesDone.count
             status.update { $0.snapshot.tablesDone = done }
         }
@@ -202,7 +221,8 @@ final class SnapshotRun {
                 for line in lines {
                     let row: TupleData
                     do {
-                        row = try CopyTextRow.decode(line, columnCount: unit.relation.columns.count)
+                        row = try CopyTextRow.decode(
+                            line, columnCount: unit.relation.columns.count + (unit.query == nil ? 1 : 0))
                     } catch {
                         throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
                     }

@@ -101,9 +101,11 @@ struct StatusBody: Encodable {
             var deliveryErrors: UInt64
             var skipped: UInt64
             var deadLettered: UInt64
+            var alreadyDelivered: UInt64
 
             enum CodingKeys: String, CodingKey {
                 case total, skipped
+                case alreadyDelivered = "already_delivered"
                 case inFlight = "in_flight"
                 case inFlightBytes = "in_flight_bytes"
                 case deliveryErrors = "delivery_errors"
@@ -176,7 +178,7 @@ struct StatusBody: Encodable {
             events = Events(
                 total: snapshot.eventsTotal, inFlight: snapshot.inFlight, inFlightBytes: snapshot.inFlightBytes,
                 deliveryErrors: snapshot.deliveryErrors, skipped: snapshot.eventsSkipped,
-                deadLettered: snapshot.eventsDeadLettered)
+                deadLettered: snapshot.eventsDeadLettered, alreadyDelivered: snapshot.eventsAlreadyDelivered)
             slotWAL = snapshot.slotHealth.map {
                 SlotWAL(retainedBytes: $0.retainedBytes, walStatus: $0.walStatus, safeWALSize: $0.safeWALSize)
             }

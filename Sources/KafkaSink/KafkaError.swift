@@ -15,6 +15,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     public enum Code {
         /// `RD_KAFKA_RESP_ERR_UNKNOWN`: a failure without a code of its own (a client that cannot be made, say).
         public static let unknown = RD_KAFKA_RESP_ERR_UNKNOWN.rawValue
+        /// A local operation did not finish in time.
+        public static let timedOut = RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue
         /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`: the producer's queue is full.
         public static let queueFull = RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue
         /// `RD_KAFKA_RESP_ERR__INVALID_ARG`: a property librdkafka does not accept.

@@ -32,8 +32,10 @@ public final class KafkaProducer {
     public static let defaultProperties: [(String, String)] = [
         ("acks", "all"),
         ("enable.idempotence", "true"),
-        // The Java client's partitioner: the same key lands on the same partition.
-        ("partitioner", "murmur2_random"),
+        // The Java client's partitioner: the same key lands on the same partition. Keyless records (truncates, tables
+        // without a primary key) all go to one partition, so that a session replaying from the slot knows where each
+        // one went (murmur2_random would scatter them at random).
+        ("partitioner", "murmur2"),
         ("linger.ms", "5"),
         ("client.id", "tributary"),
     ]
@@ -61,10 +63,17 @@ public final class KafkaProducer {
     ///   - timestamp: the record's timestamp in milliseconds since the epoch; nil for now.
     public func send(
         topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)] = [], partition: Int32? = nil,
-        timestamp: Int64? = nil, token: UInt64
+        timestamp: Int64? = nil, token: UInt64, lastHeader: (name: String, value: [UInt8])? = nil
     ) throws(KafkaError) {
         try client.produce(
-            topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: timestamp, token: token)
+            topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: timestamp, token: token,
+            lastHeader: lastHeader)
+    }
+
+    /// Drops every message not yet acknowledged (queued, or in flight: the broker may still write those); each is
+    /// reported as failed on the next poll.
+    public func purge() {
+        client.purge()
     }
 
     /// Waits up to `timeoutMilliseconds` for events and hands every delivery report to `onDelivery`.

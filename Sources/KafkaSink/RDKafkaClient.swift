@@ -134,13 +134,13 @@ final class RDKafkaClient {
     /// Queues one message; the payloads and headers are copied.
     func produce(
         topic name: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)], partition: Int32?,
-        timestamp: Int64?, token: UInt64
+        timestamp: Int64?, token: UInt64, lastHeader: (name: String, value: [UInt8])? = nil
     ) throws(KafkaError) {
         let handle = try open()
         let topic = try topic(name)
         var nativeHeaders: OpaquePointer? = nil
-        if !headers.isEmpty {
-            nativeHeaders = rd_kafka_headers_new(headers.count)
+        if !headers.isEmpty || lastHeader != nil {
+            nativeHeaders = rd_kafka_headers_new(headers.count + 1)
             for (headerName, headerValue) in headers {
                 if let headerValue {
                     headerValue.withUnsafeBytes {
@@ -148,6 +148,11 @@ final class RDKafkaClient {
                     }
                 } else {
                     _ = rd_kafka_header_add(nativeHeaders, headerName, -1, nil, 0)
+                }
+            }
+            if let lastHeader {
+                lastHeader.value.withUnsafeBytes {
+                    _ = rd_kafka_header_add(nativeHeaders, lastHeader.name, -1, $0.baseAddress, $0.count)
                 }
             }
         }
@@ -276,8 +281,10 @@ final class RDKafkaClient {
     // MARK: Consumer
 
     /// Where an assigned partition starts.
-    enum StartOffset {
+    enum StartOffset: Equatable {
         case beginning, end
+        /// This many records before the end (the whole partition when it holds fewer).
+        case tail(Int)
     }
 
     /// Assigns these partitions (replacing any earlier assignment).
@@ -287,30 +294,59 @@ final class RDKafkaClient {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for (topic, partition, from) in partitions {
             let entry = rd_kafka_topic_partition_list_add(list, topic, Int32(partition))
-            entry?.pointee.offset = Int64(from == .end ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING)
+            switch from {
+            case .beginning: entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            case .end: entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_END)
+            // RD_KAFKA_OFFSET_TAIL(n), a C macro Swift does not import.
+            case .tail(let count): entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_TAIL_BASE) - Int64(max(count, 1))
+            }
         }
         let result = rd_kafka_assign(handle, list)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw Self.error(result, "assign failed") }
     }
 
+    /// What one poll of a consumer found.
+    enum Consumed {
+        case record(KafkaRecord)
+        /// The consumer read to the end of this partition (with `enable.partition.eof`).
+        case endOfPartition(topic: String, partition: Int)
+    }
+
     /// The next record of the assigned partitions, or nil if none arrives within the timeout.
     func consume(timeoutMilliseconds: Int) throws(KafkaError) -> KafkaRecord? {
+        guard case .record(let record) = try consumeEvent(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+        return record
+    }
+
+    /// The next record or end of a partition, or nil if neither arrives within the timeout.
+    func consumeEvent(timeoutMilliseconds: Int) throws(KafkaError) -> Consumed? {
         let handle = try open()
         guard let message = rd_kafka_consumer_poll(handle, Int32(clamping: timeoutMilliseconds)) else { return nil }
         defer { rd_kafka_message_destroy(message) }
         let error = message.pointee.err
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+            if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                let topic = message.pointee.rkt.flatMap { rd_kafka_topic_name($0) }.map { String(cString: $0) } ?? ""
+                return .endOfPartition(topic: topic, partition: Int(message.pointee.partition))
+            }
             throw Self.error(error, "consume failed")
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-        return KafkaRecord(
-            topic: String(cString: rd_kafka_topic_name(message.pointee.rkt)), partition: Int(message.pointee.partition),
-            offset: message.pointee.offset, key: Self.bytes(message.pointee.key, message.pointee.key_len),
-            value: Self.bytes(message.pointee.payload, message.pointee.len),
-            headers: Dictionary(Self.headers(message), uniquingKeysWith: { _, last in last }),
-            timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+        return .record(
+            KafkaRecord(
+                topic: String(cString: rd_kafka_topic_name(message.pointee.rkt)), partition: Int(message.pointee.partition),
+                offset: message.pointee.offset, key: Self.bytes(message.pointee.key, message.pointee.key_len),
+                value: Self.bytes(message.pointee.payload, message.pointee.len),
+                headers: Dictionary(Self.headers(message), uniquingKeysWith: { _, last in last }),
+                timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp))
+    }
+
+    /// Drops the messages a producer has not had acknowledged: queued ones, and those in flight (whose requests the
+    /// broker may still carry out). Each is reported as failed.
+    func purge() {
+        guard let handle, role == .producer else { return }
+        _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
     }
 
     // MARK: Closing

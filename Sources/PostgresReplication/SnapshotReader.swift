@@ -15,6 +15,10 @@ public final class SnapshotReader {
     @discardableResult
     public func begin(snapshotName: String?) throws(PostgresError) -> UInt32? {
         try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        // Tables and page ranges are read in ctid order (a resumed snapshot tells by it which rows Kafka holds): no
+        // scan joining another's midway, no parallel workers.
+        try connection.query("SET LOCAL synchronize_seqscans = off")
+        try connection.query("SET LOCAL max_parallel_workers_per_gather = 0")
         if let snapshotName {
             try connection.query("SET TRANSACTION SNAPSHOT \(try connection.quoteLiteral(snapshotName))")
         }
@@ -73,8 +77,9 @@ public final class SnapshotReader {
         return text.flatMap { Int64($0) } ?? 0
     }
 
-    /// Starts copying the relation's columns, in its column order: every row, the rows of pages
-    /// `[lower, upper)` (a TID range scan), or what `query` returns (which must yield those columns).
+    /// Starts copying the relation's columns, in its column order, then the row's `ctid`, in `ctid` order: every row, or
+    /// the rows of pages `[lower, upper)` (a TID range scan); or what `query` returns (which must yield those columns,
+    /// and no ctid).
     public func startCopy(
         _ relation: Relation, pages: (lower: Int64, upper: Int64?)? = nil, query: String? = nil
     ) throws(PostgresError) {
@@ -89,7 +94,8 @@ public final class SnapshotReader {
             filter = " WHERE ctid >= '(\(pages.lower),0)'::tid"
             if let upper = pages.upper { filter += " AND ctid < '(\(upper),0)'::tid" }
         }
-        try connection.startCopyOut("COPY (SELECT \(columns.joined(separator: ", ")) FROM ONLY \(table)\(filter)) TO STDOUT")
+        try connection.startCopyOut(
+            "COPY (SELECT \((columns + ["ctid"]).joined(separator: ", ")) FROM ONLY \(table)\(filter)) TO STDOUT")
     }
 
     /// The next row of the current COPY, or nil when the table is done.

@@ -39,6 +39,8 @@ public struct ChaosCheck: Sendable {
     public var delivered = 0
     public var lost = 0
     public var duplicates = 0
+    /// Of the duplicates, rows the snapshot read.
+    public var snapshotDuplicates = 0
     public var problems: [String] = []
 
     /// Checks `chaos.public.counters` (changes of `written`) and `chaos.public.bulk` (ids 1…bulkRows, read by the snapshot).
@@ -46,7 +48,11 @@ public struct ChaosCheck: Sendable {
     /// A change may arrive again only after a kill that found it committed and not yet confirmed (the slot held a
     /// position before its commit's end), so it may arrive at most once more than there were such kills. A row the
     /// snapshot read may arrive again only after a kill during the snapshot.
-    public static func check(records: [KafkaRecord], written: [Change], bulkRows: Int, kills: [Kill]) -> ChaosCheck {
+    ///
+    /// With `exactlyOnce` (Tributary's promise since it reads Kafka back before a replay), any copy is a problem.
+    public static func check(
+        records: [KafkaRecord], written: [Change], bulkRows: Int, kills: [Kill], exactlyOnce: Bool = false
+    ) -> ChaosCheck {
         var report = ChaosCheck()
         report.written = written.count + bulkRows
         // Per key, in partition order: the seq of each create or update, and the ids the snapshot read.
@@ -76,6 +82,7 @@ public struct ChaosCheck: Sendable {
             }
             report.delivered += 1
             report.duplicates += count - 1
+            report.snapshotDuplicates += count - 1
             if count - 1 > snapshotKills, report.problems.count < 20 {
                 report.problems.append(
                     "bulk row \(id) arrived \(count) times, but only \(snapshotKills) kills came during the snapshot")
@@ -119,6 +126,11 @@ public struct ChaosCheck: Sendable {
             }
         }
         if report.lost > 0 { report.problems.insert("\(report.lost) committed changes never reached Kafka", at: 0) }
+        if exactlyOnce && report.duplicates > 0 {
+            report.problems.insert(
+                "\(report.duplicates) records arrived more than once (\(report.snapshotDuplicates) of them snapshot rows); "
+                    + "after a kill the connector must leave out what Kafka already holds", at: 0)
+        }
         return report
     }
 }

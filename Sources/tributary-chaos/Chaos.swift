@@ -19,8 +19,8 @@ struct Chaos: AsyncParsableCommand {
         abstract: "Kill and restart the connector at random moments; check Kafka holds every committed change, in order per key.",
         discussion: """
             Starts a throwaway PostgreSQL, an embedded Kafka in this process (it outlives every connector), and the
-            `tributary` binary next to this one. Prints `kills=N written=W delivered=W lost=0 duplicates=D` and exits
-            non-zero when a change is lost or arrives out of order for its key.
+            `tributary` binary next to this one. Prints `kills=N written=W delivered=W lost=0 duplicates=0` and exits
+            non-zero when a change is lost, arrives twice, or arrives out of order for its key.
             """)
 
     @Option(help: "How many times to kill the connector.")
@@ -162,7 +162,8 @@ struct Chaos: AsyncParsableCommand {
         let records = try await KafkaCollector.records(
             bootstrapServers: kafka.bootstrapServers, topics: ["chaos.public.counters", "chaos.public.bulk"],
             atLeast: written.count + bulkRows)
-        let report = ChaosCheck.check(records: records, written: written, bulkRows: bulkRows, kills: killed)
+        let report = ChaosCheck.check(
+            records: records, written: written, bulkRows: bulkRows, kills: killed, exactlyOnce: true)
         print("chaos: \(killedInSnapshot) kills landed during the snapshot, \(killedInShutdown) while shutting down")
         print(
             "kills=\(kills) written=\(report.written) delivered=\(report.delivered) lost=\(report.lost) duplicates=\(report.duplicates)"

@@ -30,10 +30,18 @@ final class KafkaEventSink: EventSink {
         return converted
     }
 
-    init(properties: [(String, String)], logger: Logger) throws(KafkaError) {
+    /// The connector's name as the position header writes it, and the buffer the header is written into.
+    private let connector: String
+    private let connectorBytes: [UInt8]
+    private var positionBytes: [UInt8] = []
+
+    init(properties: [(String, String)], connector: String, logger: Logger) throws(KafkaError) {
         self.properties = properties
         self.producer = try KafkaProducer(properties: properties)
         self.logger = logger
+        self.connector = connector
+        self.connectorBytes = Array(connector.utf8)
+        positionBytes.reserveCapacity(connectorBytes.count + 32)
     }
 
     func close() {
@@ -58,10 +66,20 @@ final class KafkaEventSink: EventSink {
 
     func send(_ event: ChangeEvent, token: UInt64) throws(EventSinkError) {
         try replaceIfFatal()
+        var position: (name: String, value: [UInt8])?
+        if let eventPosition = event.position {
+            eventPosition.write(connector: connectorBytes, into: &positionBytes)
+            if let mark = event.snapshotMark, !mark.isEmpty {
+                positionBytes.append(UInt8(ascii: ":"))
+                positionBytes.append(contentsOf: mark)
+            }
+            position = (EventPosition.headerName, positionBytes)
+        }
         do {
             try producer.send(
                 topic: event.topic, key: event.key, value: event.value,
-                headers: kafkaHeaders(event.headers), partition: event.partition, timestamp: event.timestamp, token: token)
+                headers: kafkaHeaders(event.headers), partition: event.partition, timestamp: event.timestamp, token: token,
+                lastHeader: position)
         } catch {
             if error.isQueueFull { throw .queueFull }
             if error.isPermanent {
@@ -78,9 +96,19 @@ final class KafkaEventSink: EventSink {
                 return
             }
             let refused = report.refused
-            let event = ChangeEvent(
-                topic: refused?.topic ?? "", key: refused?.key, value: refused?.value,
-                headers: (refused?.headers ?? []).map { ChangeEvent.Header(name: $0.0, value: $0.1) }, operation: nil)
+            // The position header comes back as the event's position, not as one of its own headers.
+            var headers: [ChangeEvent.Header] = []
+            var position: EventPosition?
+            for (name, value) in refused?.headers ?? [] {
+                if name == EventPosition.headerName, let value, let parsed = EventPosition(header: value, connector: connector) {
+                    position = parsed
+                } else {
+                    headers.append(ChangeEvent.Header(name: name, value: value))
+                }
+            }
+            var event = ChangeEvent(
+                topic: refused?.topic ?? "", key: refused?.key, value: refused?.value, headers: headers, operation: nil)
+            event.position = position
             onDelivery(
                 Delivery(
                     token: report.token, bytes: report.bytes,
@@ -103,4 +131,34 @@ final class KafkaEventSink: EventSink {
     }
 
     var outstanding: Int { producer.outstanding }
+
+    func settle(timeoutMilliseconds: Int) {
+        guard producer.outstanding > 0 else { return }
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        // Reports for an earlier session's tokens are dropped by the pipeline; here they are only waited for.
+        while producer.outstanding > 0 && ContinuousClock.now < deadline { poll(timeoutMilliseconds: 100) { _ in } }
+        guard producer.outstanding > 0 else { return }
+        logger.warning(
+            "events an earlier session sent are still unacknowledged; dropping them before reading Kafka back",
+            metadata: ["outstanding": "\(producer.outstanding)"])
+        producer.purge()
+        let purgeDeadline = ContinuousClock.now + .seconds(5)
+        while producer.outstanding > 0 && ContinuousClock.now < purgeDeadline { poll(timeoutMilliseconds: 100) { _ in } }
+    }
+
+    func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]] {
+        let servers = properties.last { $0.0 == "bootstrap.servers" }?.1 ?? ""
+        do {
+            let reader = try KafkaTailReader(
+                bootstrapServers: servers, properties: properties.filter { $0.0 != "bootstrap.servers" })
+            defer { reader.close() }
+            let prefix = connectorBytes + [UInt8(ascii: ":")]
+            return try reader.lastHeaders(
+                topics: topics, header: EventPosition.headerName, accept: { $0.starts(with: prefix) },
+                timeoutMilliseconds: 30_000)
+        } catch {
+            throw ConnectorError(
+                .transient, "cannot read back what Kafka holds of this connector's topics: \(error)", code: .kafka(error.code))
+        }
+    }
 }

@@ -70,7 +70,8 @@ struct RunCommand: AsyncParsableCommand {
             let sink: KafkaEventSink
             do {
                 sink = try KafkaEventSink(
-                    properties: [("bootstrap.servers", servers)] + config.kafka.properties, logger: connectorLogger)
+                    properties: [("bootstrap.servers", servers)] + config.kafka.properties, connector: config.name,
+                    logger: connectorLogger)
             } catch {
                 FileHandle.standardError.write(Data("\(config.sourceFile): error: \(error)\n".utf8))
                 throw ExitCode(ExitStatus.configError)

@@ -136,6 +136,19 @@ final class ManualClock: SessionClock {
         }
 
         var outstanding: Int { unacknowledged.count }
+
+        /// What `lastPositions` reports: the last position of this connector's records per partition, by topic.
+        var tails: [String: [EventPosition?]] = [:]
+        /// The topics the pipeline asked to read back, and how many events were outstanding when it settled.
+        var readBack: [[String]] = []
+        var settledWith: [Int] = []
+
+        func settle(timeoutMilliseconds: Int) { settledWith.append(unacknowledged.count) }
+
+        func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]] {
+            readBack.append(topics)
+            return tails.filter { topics.contains($0.key) }.mapValues { $0.map { $0?.headerValue(connector: "test") } }
+        }
     }
 
     struct Failure: Error {}
@@ -620,6 +633,10 @@ final class ManualClock: SessionClock {
         }
 
         var outstanding: Int { reports.count }
+
+        func settle(timeoutMilliseconds: Int) {}
+
+        func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]] { [:] }
     }
 }
 
@@ -677,5 +694,56 @@ final class ManualClock: SessionClock {
         #expect(sink.events.map(\.topic) == ["p.transaction", "p.transaction"])
         #expect(Self.text(sink.events[1].value).contains(#""event_count":0,"data_collections":[]"#))
         #expect(source.statuses.last?.flushed == LSN(0x260))
+    }
+}
+
+/// Exactly once: a session replaying from the slot reads back the topics earlier sessions wrote and leaves out what
+/// Kafka holds.
+@Suite struct PipelineReplayTests {
+    @Test func aReplayLeavesOutWhatKafkaHoldsAndWritesTheRest() throws {
+        let directory = PipelineTests.stateDirectory()
+        let config = PipelineTests.config("events: {transaction_metadata: true}", stateDirectory: directory)
+        // A first session sends the transaction; Kafka acknowledges nothing before it dies.
+        let first = PipelineTests.HoldingSink()
+        first.acknowledge = false
+        try PipelineTests().run(
+            PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream()), first, config: config)
+        #expect(first.readBack.isEmpty, "nothing written before: nothing to read back")
+        let positions = first.events.map(\.position)
+        #expect(positions == (0..<4).map { EventPosition(lsn: LSN(0x180), order: $0) })
+
+        // Kafka holds the BEGIN record and the first row: the replay sends the second row and the END record only.
+        let second = PipelineTests.HoldingSink()
+        second.tails = ["p.transaction": [positions[0]], "p.public.items": [positions[1]]]
+        let source = PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream())
+        try PipelineTests().run(source, second, config: config)
+        #expect(second.readBack.map { $0.sorted() } == [["p.public.items", "p.transaction"]])
+        #expect(second.events.map(\.position) == [positions[2], positions[3]])
+        #expect(second.events.map(\.topic) == ["p.public.items", "p.transaction"])
+        #expect(source.statuses.last?.flushed == LSN(0x1A0), "what was left out counts as delivered")
+    }
+
+    @Test func aFailedDeliveryStopsTheNextReplayFromLeavingOutAnythingAfterIt() throws {
+        let directory = PipelineTests.stateDirectory()
+        let config = PipelineTests.config("", stateDirectory: directory)
+        let first = PipelineTests.HoldingSink()
+        first.failure = PipelineTests.Failure()
+        first.failOnlyTokensBelow = nil
+        #expect(throws: PipelineError.self) {
+            try PipelineTests().run(
+                PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream()), first, config: config)
+        }
+        // Kafka says it holds the second row (written after the first one failed): the replay still sends both.
+        let second = PipelineTests.HoldingSink()
+        second.tails = ["p.public.items": [first.events[1].position]]
+        let source = PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream())
+        try PipelineTests().run(source, second, config: config)
+        #expect(second.events.count == 2)
+        // Once confirmed past the failure, the record of it is gone: a third replay leaves out what Kafka holds.
+        let third = PipelineTests.HoldingSink()
+        third.tails = ["p.public.items": [first.events[1].position]]
+        try PipelineTests().run(
+            PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream()), third, config: config)
+        #expect(third.events.isEmpty)
     }
 }

@@ -148,13 +148,13 @@ import Testing
         #expect(try await connector.terminate() == 0)
     }
 
-    @Test func aSnapshotKilledMidwayResumesWithoutResendingCompletedTables() async throws {
+    @Test func aSnapshotKilledMidwayResumesWithoutResendingARow() async throws {
         let harness = try Harness(database: "snap_resume")
         for table in ["t1", "t2", "t3"] {
             try harness.db.execute("CREATE TABLE \(table) (id int PRIMARY KEY, v text)")
             try harness.db.execute("INSERT INTO \(table) SELECT g, 'x' FROM generate_series(1, 60000) g")
             // The embedded (mock) broker keeps at most 100,000 messages or 5 MB per partition: spread them out.
-            try harness.kafka.createTopic("it.public.\(table)", partitions: 8)
+            try harness.kafka.createTopic("it.public.\(table)", partitions: 16)
         }
         let statePath = URL(fileURLWithPath: harness.configPath).deletingLastPathComponent()
             .appendingPathComponent("state/snap-resume.snapshot.json").path
@@ -175,14 +175,14 @@ import Testing
         try await connector.waitForLog("snapshot complete", timeout: .seconds(120))
         try await connector.waitForLog("streaming")
         #expect(try await connector.terminate() == 0)
+        #expect(connector.log.contains("resuming the snapshot"))
 
         let records = try await harness.records(["it.public.t1", "it.public.t2", "it.public.t3"], atLeast: 180_000)
         for table in ["t1", "t2", "t3"] {
             let keys = records.filter { $0.topic == "it.public.\(table)" }.compactMap(\.keyText)
             #expect(Set(keys).count == 60000, "\(table) is complete")
-            if done.contains("public.\(table)") {
-                #expect(keys.count == 60000, "\(table) was completed before the kill and must not be sent again")
-            }
+            // A completed table is not read again; of a table read halfway, the rows Kafka holds are not sent again.
+            #expect(keys.count == 60000, "\(table) holds each row once")
         }
     }
 }
@@ -242,6 +242,8 @@ import Testing
         var counts: [Int: Int] = [:]
         for record in records { if let id = Event(record).after?["id"] as? Int { counts[id, default: 0] += 1 } }
         #expect(counts.count == 120_000, "every row arrived")
+        // Rows of ranges read halfway that Kafka held were not sent again either: each row arrived once.
+        #expect(records.count == 120_000, "\(records.count - 120_000) rows arrived twice")
         // Rows of the ranges recorded as done before the kill were not read again.
         for index in done {
             let lower = ranges[index]["lower"] as? Int ?? 0

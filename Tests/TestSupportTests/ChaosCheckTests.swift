@@ -39,6 +39,18 @@ import Testing
         #expect(check.written == 6 && check.delivered == 6 && check.lost == 0 && check.duplicates == 2)
     }
 
+    @Test func exactlyOnceFailsOnAnyCopy() {
+        let once = [
+            Self.bulk(1), Self.bulk(2), Self.counter(1, 1, op: "c"), Self.counter(1, 2), Self.counter(1, 3),
+            Self.counter(2, 1, op: "c"),
+        ]
+        #expect(ChaosCheck.check(records: once, written: written, bulkRows: 2, kills: kills, exactlyOnce: true).problems.isEmpty)
+        let twice = once + [Self.counter(1, 3)]
+        #expect(ChaosCheck.check(records: twice, written: written, bulkRows: 2, kills: kills).problems.isEmpty)
+        let strict = ChaosCheck.check(records: twice, written: written, bulkRows: 2, kills: kills, exactlyOnce: true)
+        #expect(strict.problems.first?.hasPrefix("1 records arrived more than once") == true)
+    }
+
     @Test func aMissingChangeOrRowIsLost() {
         let records = [Self.bulk(1), Self.counter(1, 1, op: "c"), Self.counter(1, 3), Self.counter(2, 1, op: "c")]
         let check = ChaosCheck.check(records: records, written: written, bulkRows: 2, kills: kills)
