@@ -44,6 +44,14 @@ $(cat "$results")
 | per-event path, 6 columns | ≥ 1,000,000 events/s on one core |
 | snapshot | ≥ 0.7 × COPY TO /dev/null |
 
+## Targets (issue 15: exactly once)
+
+| target | goal |
+|---|---|
+| the position header on every record | ≤ 3 % of streaming throughput (the header's CPU per record against the streaming path's CPU per event) |
+| start-up read-back, 500 partitions | < 2 s |
+| start-up to first event acknowledged, a handful of topics | < 200 ms (the start-up line above includes the read-back) |
+
 ## Where the time goes (perf, 2026-11-27)
 
 Measured with \`perf record -a\` over 1,000,000-row streaming runs on this machine (2 cores, a

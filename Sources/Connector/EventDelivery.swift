@@ -135,22 +135,27 @@ final class EventDelivery {
     /// connector's last record in each partition of the topics it has written, and guards the replay with them.
     /// Returns the guard's facts for the log; nil when there is nothing to guard.
     func startReplay(
-        partitioner: (known: Bool, keyless: Bool)
-    ) throws(ConnectorError) -> (
-        topics: Int, partitions: Int, highest: EventPosition
-    )? {
+        partitioner: (known: Bool, keyless: Bool), derivedTopics: () throws(ConnectorError) -> [String]
+    ) throws(ConnectorError) -> (topics: Int, partitions: Int, highest: EventPosition)? {
         replay = nil
         snapshotResume = nil
         tailHeaders = [:]
+        hasStreamed = false
         self.partitioner = partitioner
         sink.settle(timeoutMilliseconds: 10_000)
         let ledger = try loadLedger()
-        guard partitioner.known, !ledger.topics.isEmpty else { return nil }
-        tailHeaders = try sink.lastPositionHeaders(topics: ledger.topics)
+        guard partitioner.known else { return nil }
+        // The topics this connector wrote, as its state directory lists them, and those it would write to without
+        // routing each row: a standby with a state directory of its own knows only those.
+        var topics = ledger.topics
+        for topic in try derivedTopics() where !knownTopics.contains(topic) { topics.append(topic) }
+        guard !topics.isEmpty else { return nil }
+        tailHeaders = try sink.lastPositionHeaders(topics: topics)
         let connector = connectorName
         let tails = tailHeaders.mapValues { $0.map { $0.flatMap { EventPosition(header: $0, connector: connector) } } }
         let guarded = ReplayGuard(tails: tails, gapFrom: ledger.gapPosition, keylessPartitionKnown: partitioner.keyless)
         guard !guarded.highest.isSnapshot else { return nil }
+        hasStreamed = true
         replay = guarded
         replaySkipped = 0
         return (tails.count, tails.values.map(\.count).reduce(0, +), guarded.highest)
@@ -158,6 +163,8 @@ final class EventDelivery {
 
     /// Records the running replay left out so far.
     private var replaySkipped: UInt64 = 0
+    /// Whether Kafka holds a record this connector streamed (not a snapshot row), as read when the session started.
+    private(set) var hasStreamed = false
     /// The position headers read back when the session started, by topic and partition.
     private var tailHeaders: [String: [[UInt8]?]] = [:]
     private var partitioner: (known: Bool, keyless: Bool) = (true, true)
@@ -211,12 +218,17 @@ final class EventDelivery {
         if event.topic != lastTopic { try noteTopic(event.topic) }
         if let row = event.snapshotRow {
             snapshotMarks.sent(row)
-            if let snapshotResume, snapshotResume.holds(topic: event.topic, key: event.key, partition: event.partition, row: row)
-            {
-                alreadyDelivered += 1
-                return
+            if let snapshotResume {
+                // What the partition's last record said stays true of it: carried on, so that the next resume knows it.
+                let inherited = snapshotResume.marks(topic: event.topic, key: event.key, partition: event.partition) ?? [:]
+                if let mark = inherited[row.unit], row <= mark {
+                    alreadyDelivered += 1
+                    return
+                }
+                event.snapshotMark = snapshotMarks.bytes(merging: inherited)
+            } else {
+                event.snapshotMark = snapshotMarks.bytes
             }
-            event.snapshotMark = snapshotMarks.bytes
         } else if let replay, let position = event.position {
             if position > replay.highest {
                 self.replay = nil

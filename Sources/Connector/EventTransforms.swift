@@ -49,6 +49,21 @@ struct EventTransforms {
     /// Why the last event was dropped, when the operator should hear of it.
     var warning: String? { outbox?.warning }
 
+    /// The topic a record of `topic` ends up in after the routers (`regex_router`, `logical_table_router`), for the
+    /// topics a replay reads back. Routes that depend on each row (the outbox router's, unwrap's `route_by_field`)
+    /// are not worked out here.
+    func routedTopic(_ topic: String) -> String {
+        var current = topic
+        for stage in stages {
+            switch stage {
+            case .regex(let router): current = router.rule.apply(current) ?? current
+            case .logicalTable(let router): current = router.routedTopic(current) ?? current
+            case .insertHeader, .headerFrom: break
+            }
+        }
+        return current
+    }
+
     /// Makes `event` what the transforms make of it, in place; false when one drops it.
     mutating func apply(_ event: inout ChangeEvent) throws(TransformError) -> Bool {
         for transform in changedFields { transform.apply(&event) }

@@ -328,13 +328,32 @@ public final class Pipeline {
                 """)
         }
         let started = ContinuousClock.now
-        guard let replay = try delivery.startReplay(partitioner: partitioner) else { return }
+        let derived = { () throws(ConnectorError) -> [String] in try self.derivedTopics() }
+        guard let replay = try delivery.startReplay(partitioner: partitioner, derivedTopics: derived) else { return }
         logger.info(
             "read back this connector's last record in each partition; records at or below it are not written again",
             metadata: [
                 "topics": "\(replay.topics)", "partitions": "\(replay.partitions)", "highest": "\(replay.highest)",
                 "milliseconds": "\((ContinuousClock.now - started) / .milliseconds(1))",
             ])
+    }
+
+    /// The topics this connector writes that follow from its file and the captured tables (after the routers): every
+    /// captured table's, the logical messages', the transaction records' and the dead letters'.
+    private func derivedTopics() throws(ConnectorError) -> [String] {
+        let prefix = config.kafka.topicPrefix
+        var topics = try source.snapshotTables().filter(tableFilter.captures).map {
+            TableSchema.topicName("\(prefix).\($0.schema).\($0.name)")
+        }
+        topics.append("\(prefix).message")
+        if config.events.transactionMetadata { topics.append(config.events.transactionTopic ?? "\(prefix).transaction") }
+        var seen: Set<String> = []
+        var result: [String] = []
+        for topic in topics.map({ delivery.transforms.routedTopic($0) }) where seen.insert(topic).inserted {
+            result.append(topic)
+        }
+        if config.errors.mode == .deadLetter { result.append(config.errors.deadLetterTopic ?? "\(prefix).dlq") }
+        return result
     }
 
     /// Sends the open transaction's `BEGIN` record (transaction metadata on) before its first change, captured or not,

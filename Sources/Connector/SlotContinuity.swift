@@ -8,6 +8,9 @@ public struct SlotObservation: Sendable, Equatable {
     public var databaseName: String
     /// The configured slot as `pg_replication_slots` shows it; nil when there is none.
     public var slot: Slot?
+    /// The server process of another instance of this connector that holds the connector's lock while it starts or
+    /// snapshots (before its slot is active); nil when this session holds it.
+    public var lockHolderPID: Int?
 
     public struct Slot: Sendable, Equatable {
         public var confirmedFlush: LSN?
@@ -26,7 +29,8 @@ public struct SlotObservation: Sendable, Equatable {
         }
     }
 
-    public init(systemIdentifier: String, timeline: Int, databaseName: String, slot: Slot?) {
+    public init(systemIdentifier: String, timeline: Int, databaseName: String, slot: Slot?, lockHolderPID: Int? = nil) {
+        self.lockHolderPID = lockHolderPID
         self.systemIdentifier = systemIdentifier
         self.timeline = timeline
         self.databaseName = databaseName

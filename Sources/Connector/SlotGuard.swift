@@ -69,6 +69,13 @@ struct SlotGuard {
     /// When another instance of this connector streams from the slot, the record follows the slot, so taking over
     /// from it later is not mistaken for a gap.
     private mutating func standByIfHeld(_ observation: SlotObservation, nowNanos: Int64) throws {
+        if observation.slot?.activePID == nil, let holder = observation.lockHolderPID {
+            // Two instances starting at once would both snapshot and both write: one waits.
+            throw ConnectorError(
+                .slotInUse,
+                "another instance of this connector (server process \(holder)) is starting or snapshotting and holds the "
+                    + "connector's lock until it streams; standing by until it is released")
+        }
         guard let slot = observation.slot, let pid = slot.activePID else { return }
         if slot.heldBySameConnector, var record, record.slot == config.postgres.slot,
             record.systemIdentifier == observation.systemIdentifier, let position = slot.confirmedFlush

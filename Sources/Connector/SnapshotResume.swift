@@ -27,8 +27,19 @@ struct SnapshotProgressMarks {
     }
 
     private mutating func rebuild() {
-        bytes.removeAll(keepingCapacity: true)
-        for (index, row) in sent.values.sorted(by: { $0.unit < $1.unit }).enumerated() {
+        bytes = Self.text(sent)
+    }
+
+    /// The header text for a record bound to a partition whose last record (read back when a resumed snapshot
+    /// started) said `inherited`: still true of that partition, it is kept where this run has not gone further.
+    func bytes(merging inherited: [UInt64: SnapshotRowMark]) -> [UInt8] {
+        guard !inherited.isEmpty else { return bytes }
+        return Self.text(sent.merging(inherited) { mine, theirs in max(mine, theirs) })
+    }
+
+    private static func text(_ marks: [UInt64: SnapshotRowMark]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for (index, row) in marks.values.sorted(by: { $0.unit < $1.unit }).enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes.append(contentsOf: String(row.unit, radix: 16).utf8)
             bytes.append(UInt8(ascii: "="))
@@ -36,6 +47,7 @@ struct SnapshotProgressMarks {
             bytes.append(UInt8(ascii: "."))
             bytes.append(contentsOf: String(row.item).utf8)
         }
+        return bytes
     }
 
     /// The marks in a position header's value, `<connector>:snapshot:<marks>`; empty for any other value.
@@ -72,17 +84,22 @@ struct SnapshotResume {
     /// Whether any partition holds rows of an unfinished unit.
     var isEmpty: Bool { !marks.values.contains { $0.contains { !$0.isEmpty } } }
 
-    /// Whether the partition this row goes to already holds it.
-    func holds(topic: String, key: [UInt8]?, partition explicit: Int32?, row: SnapshotRowMark) -> Bool {
-        guard let partitions = marks[topic], !partitions.isEmpty else { return false }
+    /// The marks of the last record of the partition a record goes to; nil when that partition is not known.
+    func marks(topic: String, key: [UInt8]?, partition explicit: Int32?) -> [UInt64: SnapshotRowMark]? {
+        guard let partitions = marks[topic], !partitions.isEmpty else { return nil }
         let partition: Int
         if let explicit {
             partition = Int(explicit)
         } else {
-            guard key != nil || keylessPartitionKnown else { return false }
+            guard key != nil || keylessPartitionKnown else { return nil }
             partition = KeyPartitioner.partition(key: key, count: partitions.count)
         }
-        guard partitions.indices.contains(partition), let mark = partitions[partition][row.unit] else { return false }
+        return partitions.indices.contains(partition) ? partitions[partition] : nil
+    }
+
+    /// Whether the partition this row goes to already holds it.
+    func holds(topic: String, key: [UInt8]?, partition explicit: Int32?, row: SnapshotRowMark) -> Bool {
+        guard let mark = marks(topic: topic, key: key, partition: explicit)?[row.unit] else { return false }
         return row <= mark
     }
 }

@@ -18,6 +18,9 @@ final class SnapshotRun {
         var done: Set<TableName>
         /// What a previous run recorded, for the ranges of tables it split.
         var previous: SnapshotState?
+        /// Whether this snapshot continues one this connector began for the same slot (here, or on another instance
+        /// whose state this one does not have): rows Kafka holds of it are then not sent again.
+        var continues = false
         /// The snapshot exported with the slot, or nil to read in a fresh one.
         var snapshotName: String?
         var store: SnapshotStateStore
@@ -54,6 +57,25 @@ final class SnapshotRun {
         let mode = config.snapshot.mode
         let store = SnapshotStateStore(directory: config.snapshot.stateDirectory, connector: config.name)
         var state = try store.load(slot: config.postgres.slot)
+        if state?.completed != true, !position.slotCreated, !again, mode == .initial || mode == .whenNeeded,
+            delivery.hasStreamed
+        {
+            // Kafka holds records this connector streamed from this slot, so a snapshot before them completed: the
+            // instance that wrote them (another host's, or this one's before its state directory was lost) kept the
+            // record of it. As Debezium's offsets in Kafka would, that says the snapshot is done.
+            logger.notice(
+                """
+                \(state == nil ? "no snapshot state" : "an unfinished snapshot") in \(store.path), but Kafka holds records \
+                this connector streamed from slot \(config.postgres.slot): its snapshot was completed (by another \
+                instance, or before the state directory was lost); not snapshotting again
+                """)
+            let done = SnapshotState(slot: config.postgres.slot, completed: true, tablesDone: [])
+            try store.save(done)
+            state = done
+        }
+        // Without a state of its own, a snapshot on a slot that was there before may continue another instance's.
+        let continues =
+            (state != nil && state?.completed == false) || (state == nil && !position.slotCreated && mode != .always)
         // A new slot starts a new history: what an old snapshot completed says nothing about it.
         if position.slotCreated || mode == .always || again { state = nil }
         guard mode != .noData || again || state?.completed == false else { return nil }
@@ -64,8 +86,8 @@ final class SnapshotRun {
         let done = Set((state?.tablesDone ?? []).compactMap { TableName(parsing: $0) })
         let tables = try source.snapshotTables().filter(filter.captures)
         return Plan(
-            tables: tables, done: done, previous: state, snapshotName: position.slotCreated ? position.snapshotName : nil,
-            store: store)
+            tables: tables, done: done, previous: state, continues: continues && !again,
+            snapshotName: position.slotCreated ? position.snapshotName : nil, store: store)
     }
 
     /// Emits every row of the plan's tables as `r` events; returns false when stopped before the end.
@@ -124,10 +146,12 @@ final class SnapshotRun {
         builder.beginSnapshot(xid: xid, timeMicros: Pipeline.wallClockNanos() / 1000)
         delivery.snapshotPositions()
         // Each unit's id in the position headers, stable across runs (its table, and its range when split).
+        // A range's id holds its bounds, so that a snapshot split another way (by another instance) shares none.
         let unitIDs = work.map { unit in
-            SnapshotRowMark.unitID(unit.rangeIndex.map { "\(unit.table)#\($0)" } ?? unit.table.description)
+            SnapshotRowMark.unitID(
+                unit.pages.map { "\(unit.table)#\($0.lower)-\($0.upper.map(String.init) ?? "")" } ?? unit.table.description)
         }
-        if plan.previous != nil && delivery.resumeSnapshot() {
+        if plan.continues && delivery.resumeSnapshot() {
             logger.info("resuming the snapshot: rows of its unfinished tables and ranges that Kafka holds are not sent again")
         }
 

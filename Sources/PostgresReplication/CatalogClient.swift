@@ -71,6 +71,37 @@ public final class CatalogClient {
             ?? nil
     }
 
+    /// Takes the connector's lock for `slot` (a session advisory lock, held until `unlockConnector` or until this
+    /// connection ends), so that two instances of a connector never start and snapshot at once; returns nil when taken,
+    /// or the server process holding it. The server drops a dead client's connection, and its lock, within about a
+    /// minute (keepalives set for this connection).
+    public func lockConnector(slot: String) throws(PostgresError) -> Int? {
+        for setting in [
+            "tcp_keepalives_idle = 30", "tcp_keepalives_interval = 10", "tcp_keepalives_count = 3", "tcp_user_timeout = 60000",
+        ] {
+            try connection.query("SET \(setting)")
+        }
+        let key = "tributary:\(slot)"
+        if try connection.query("SELECT pg_try_advisory_lock(\(Self.lockClass), hashtext($1))", [key]).first?.first == "t" {
+            return nil
+        }
+        let holder = try connection.query(
+            """
+            SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = \(Self.lockClass)::oid
+            AND objid = hashtext($1)::oid AND objsubid = 2
+            """, [key]
+        ).first?.first
+        return holder.flatMap { $0.flatMap { Int($0) } } ?? 0
+    }
+
+    /// Lets go of the connector's lock (the slot, active, is the lock from here on).
+    public func unlockConnector(slot: String) throws(PostgresError) {
+        try connection.query("SELECT pg_advisory_unlock(\(Self.lockClass), hashtext($1))", ["tributary:\(slot)"])
+    }
+
+    /// The first key of the connector's advisory lock ('TRIB').
+    static let lockClass: Int32 = 0x5452_4942
+
     public func dropSlot(_ name: String) throws(PostgresError) {
         try connection.query("SELECT pg_drop_replication_slot($1)", [name])
     }

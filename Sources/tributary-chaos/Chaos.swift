@@ -68,25 +68,30 @@ struct Chaos: AsyncParsableCommand {
         try kafka.createTopic("chaos.public.counters", partitions: 24)
         try kafka.createTopic("chaos.public.bulk", partitions: 64)
 
+        // Two instances of the connector, as on two hosts: each with a state directory of its own. Restarts alternate
+        // between them, and some kills land while the other already stands by (it takes over from the killed one).
         let config = "\(work)/chaos.yaml"
-        try """
-        name: chaos
-        postgres:
-          url: \(server.url(database: "chaos"))
-          tables: [public.counters, public.bulk]
-          status_interval: 1s
-        kafka:
-          bootstrap_servers: \(kafka.bootstrapServers)
-          topic_prefix: chaos
-          properties: {linger.ms: "20"}
-        snapshot:
-          state_directory: \(work)/state
-          max_threads: 2
-          range_pages: 32
-        errors:
-          retry_backoff: 200ms
-          retry_max_backoff: 2s
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let standbyConfig = "\(work)/chaos-standby.yaml"
+        for (file, state) in [(config, "state"), (standbyConfig, "standby-state")] {
+            try """
+            name: chaos
+            postgres:
+              url: \(server.url(database: "chaos"))
+              tables: [public.counters, public.bulk]
+              status_interval: 1s
+            kafka:
+              bootstrap_servers: \(kafka.bootstrapServers)
+              topic_prefix: chaos
+              properties: {linger.ms: "20"}
+            snapshot:
+              state_directory: \(work)/\(state)
+              max_threads: 2
+              range_pages: 32
+            errors:
+              retry_backoff: 200ms
+              retry_max_backoff: 2s
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        }
 
         let writer = Writer(url: server.url(database: "chaos"), keys: keys, rate: rate, seed: random.next())
         var runs = 0
@@ -94,22 +99,28 @@ struct Chaos: AsyncParsableCommand {
         var killedInSnapshot = 0
         var killedInShutdown = 0
         var killed: [ChaosCheck.Kill] = []
-        let stateFile = "\(work)/state/chaos.snapshot.json"
+        var takeovers = 0
         func snapshotCompleted() -> Bool {
-            guard let data = FileManager.default.contents(atPath: stateFile),
-                let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else { return false }
-            return state["completed"] as? Bool == true
+            ["state", "standby-state"].contains { state in
+                guard let data = FileManager.default.contents(atPath: "\(work)/\(state)/chaos.snapshot.json"),
+                    let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return false }
+                return state["completed"] as? Bool == true
+            }
         }
-        func startConnector() throws -> TributaryProcess {
+        // The instance a restart brings back (the one that ran last); the other one only ever starts as a standby.
+        var current = config
+        func startConnector(_ file: String) throws -> TributaryProcess {
             runs += 1
             return try TributaryProcess(
-                ["run", config, "--log-format", "json", "--health-port", "\(try PostgresServer.freePort())"],
+                ["run", file, "--log-format", "json", "--health-port", "\(try PostgresServer.freePort())"],
                 keepLogAt: "\(work)/run-\(runs).log")
         }
 
+        var standingBy: TributaryProcess?
         for kill in 1...max(kills, 1) where kills > 0 {
-            let process = try startConnector()
+            let process = try standingBy ?? startConnector(current)
+            standingBy = nil
             // The writer starts once the slot is consistent: every change it commits is then streamed.
             if !writerStarted {
                 try await waitForSlot(db)
@@ -128,19 +139,36 @@ struct Chaos: AsyncParsableCommand {
             }
             let duringSnapshot = !snapshotCompleted()
             if duringSnapshot { killedInSnapshot += 1 }
+            // (Once the snapshot is done: a standby taking over mid-snapshot reads again the tables the other completed,
+            // whose record of them it does not have; see docs/operations.md.)
+            if kill > 2 && kill < kills && !duringSnapshot && random.next() % 3 == 0 {
+                // The other instance starts now and stands by (or takes the slot, if the one running was between
+                // sessions, and that one stands by); the kill hands the slot over.
+                current = current == config ? standbyConfig : config
+                let next = try startConnector(current)
+                try await waitForLog(next, anyOf: ["standby", "\"streaming\""])
+                standingBy = next
+                takeovers += 1
+            }
             if random.next() % 4 == 0 {
                 // Killed during shutdown: SIGTERM, then SIGKILL while it drains.
                 process.sendTerminate()
                 try await Task.sleep(for: .milliseconds(Int(random.next() % 300)))
                 killedInShutdown += 1
             }
+            let walsender =
+                try db.execute(
+                    "SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = 'tributary_chaos'"
+                ).first?.first ?? nil
             try await process.kill9()
-            killed.append(try await slotAfterKill(db, duringSnapshot: duringSnapshot))
+            killed.append(
+                try await slotAfterKill(
+                    db, walsender: walsender, otherRunning: standingBy != nil, duringSnapshot: duringSnapshot))
             print("chaos: kill \(kill)/\(kills) after \(lifetime) ms (written so far \(writer.count))")
         }
 
         // Let the writer go on a little with a connector up, then stop it and let the last connector catch up.
-        let final = try startConnector()
+        let final = try standingBy ?? startConnector(current)
         if !writerStarted {
             try await waitForSlot(db)
             writer.start()
@@ -164,7 +192,10 @@ struct Chaos: AsyncParsableCommand {
             atLeast: written.count + bulkRows)
         let report = ChaosCheck.check(
             records: records, written: written, bulkRows: bulkRows, kills: killed, exactlyOnce: true)
-        print("chaos: \(killedInSnapshot) kills landed during the snapshot, \(killedInShutdown) while shutting down")
+        print(
+            "chaos: \(killedInSnapshot) kills landed during the snapshot, \(killedInShutdown) while shutting down, "
+                + "\(takeovers) handed the slot to the other instance standing by (two instances with state directories "
+                + "of their own)")
         print(
             "kills=\(kills) written=\(report.written) delivered=\(report.delivered) lost=\(report.lost) duplicates=\(report.duplicates)"
         )
@@ -174,6 +205,18 @@ struct Chaos: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if workDirectory == nil { try? FileManager.default.removeItem(atPath: work) }
+    }
+
+    func waitForLog(_ process: TributaryProcess, anyOf texts: [String]) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !texts.contains(where: process.log.contains) {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw TestSupportError(
+                    "the connector (\(process.isRunning ? "running" : "exited")) did not log \(texts) within 60 s:\n"
+                        + process.log)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func waitForSlot(_ db: CatalogClient) async throws {
@@ -199,18 +242,27 @@ struct Chaos: AsyncParsableCommand {
 
     /// The position the slot holds once the killed connector's walsender has exited (it may still apply a status
     /// update the connector sent just before dying).
-    func slotAfterKill(_ db: CatalogClient, duringSnapshot: Bool) async throws -> ChaosCheck.Kill {
+    /// (`walsender`: the slot's active process before the kill; an instance standing by may take the slot at once.)
+    /// With `otherRunning`, the walsender may be the other instance's (the one killed stood by): given 5 s.
+    func slotAfterKill(
+        _ db: CatalogClient, walsender: String?, otherRunning: Bool, duringSnapshot: Bool
+    ) async throws -> ChaosCheck.Kill {
         let at = ContinuousClock.now
-        let deadline = at + .seconds(60)
+        let deadline = at + .seconds(otherRunning ? 5 : 60)
         while true {
             let row = try db.execute(
-                "SELECT active, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'tributary_chaos'"
+                "SELECT active, confirmed_flush_lsn::text, active_pid::text FROM pg_replication_slots "
+                    + "WHERE slot_name = 'tributary_chaos'"
             ).first
-            guard let row, row.first == "t" else {
+            guard let row, row.first == "t", walsender != nil, row[2] == walsender else {
                 let confirmed = row.flatMap { $0.count > 1 ? $0[1] : nil }.flatMap { LSN($0) }
                 return ChaosCheck.Kill(at: at, confirmed: confirmed ?? .zero, duringSnapshot: duringSnapshot)
             }
             guard ContinuousClock.now < deadline else {
+                if otherRunning {
+                    let confirmed = row.count > 1 ? row[1].flatMap { LSN($0) } : nil
+                    return ChaosCheck.Kill(at: at, confirmed: confirmed ?? .zero, duringSnapshot: duringSnapshot)
+                }
                 throw TestSupportError("the killed connector's walsender still holds the slot after 60 s")
             }
             try await Task.sleep(for: .milliseconds(20))

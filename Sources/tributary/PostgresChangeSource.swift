@@ -63,6 +63,8 @@ final class PostgresChangeSource: ChangeSource {
         guard let session else { throw ConnectorError(.transient, "replication connection is not open") }
         do {
             try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
+            // Streaming, the slot is the lock: another instance finds it active.
+            try catalog?.unlockConnector(slot: config.postgres.slot)
             // From here on a catalog query runs on the pipeline's thread between frames: a server that stopped
             // answering must end the session, not hold it.
             catalog?.queryTimeout = config.postgres.receiveTimeout
@@ -138,6 +140,7 @@ final class PostgresChangeSource: ChangeSource {
                 try catalog.replicationApplicationName(pid: pid) == applicationName
             } ?? false
         existingSlot = existing
+        let lockHolder = try catalog.lockConnector(slot: config.postgres.slot)
         let session = try ReplicationSession(settings: settings)
         self.session = session
         let identity = try session.identifySystem()
@@ -148,7 +151,7 @@ final class PostgresChangeSource: ChangeSource {
                 SlotObservation.Slot(
                     confirmedFlush: $0.confirmedFlush, invalidation: $0.invalidation, activePID: $0.activePID,
                     heldBySameConnector: heldBySameConnector)
-            })
+            }, lockHolderPID: lockHolder)
     }
 
     func nextFrame(timeoutMilliseconds: Int) throws(ConnectorError) -> [UInt8]? {

@@ -55,8 +55,10 @@ import Testing
                 #expect(Self.normalized(record.2, actualIDs) == Self.normalized(expected.2, wantedIDs), "\(topic) value")
             }
         }
-        // Transaction records carry no headers, as Debezium's.
-        for record in records where record.topic == "dbz.transaction" { #expect(record.headers.isEmpty) }
+        // Transaction records carry no headers, as Debezium's, but Tributary's position.
+        for record in records where record.topic == "dbz.transaction" {
+            #expect(Array(record.headers.keys) == ["__tributary.position"])
+        }
         // Every data event's transaction id names its own position.
         for record in records where record.topic.hasPrefix("dbz.public.") {
             guard let value = Event(record).value else { continue }

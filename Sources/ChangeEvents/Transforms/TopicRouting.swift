@@ -149,6 +149,12 @@ public struct LogicalTableRouter: Sendable {
         rule = try TopicRule(pattern: options.topicRegex, replacement: options.topicReplacement)
     }
 
+    /// The topic a record of `topic` goes to, or nil when the rule leaves it where it is.
+    public func routedTopic(_ topic: String) -> String? {
+        guard let newTopic = rule.apply(topic), !newTopic.isEmpty else { return nil }
+        return newTopic
+    }
+
     private mutating func route(for topic: String) -> Route? {
         if let known = routes[topic] { return known }
         var route: Route?
