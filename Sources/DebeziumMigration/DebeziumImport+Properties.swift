@@ -252,8 +252,9 @@ extension DebeziumImport {
         "errors.deadletterqueue.topic.replication.factor": harmless("a topic setting for Kafka"),
         "errors.deadletterqueue.context.headers.enable": harmless(
             "Tributary's dead-letter records always carry headers saying why"),
-        "exactly.once.support": refused(
-            ["requested"], "Tributary does not write to Kafka in transactions yet; after a crash it may write an event twice"),
+        "exactly.once.support": harmless(
+            "Tributary writes each change once without Kafka transactions (it reads back what Kafka holds before a "
+                + "replay), so consumers need no read_committed"),
         "transaction.boundary": harmless("acts only with exactly-once support on the worker"),
         "transaction.boundary.interval.ms": harmless("acts only with exactly-once support on the worker"),
         "offsets.storage.topic": harmless("Tributary keeps its position in the slot"),

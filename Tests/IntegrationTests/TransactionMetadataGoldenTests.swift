@@ -59,6 +59,7 @@ import Testing
         for record in records where record.topic == "dbz.transaction" {
             #expect(Array(record.headers.keys) == ["__tributary.position"])
         }
+        Self.checkPositions(records, schemas: schemas)
         // Every data event's transaction id names its own position.
         for record in records where record.topic.hasPrefix("dbz.public.") {
             guard let value = Event(record).value else { continue }
@@ -71,8 +72,35 @@ import Testing
 
     static var transactionID: Regex<(Substring, Substring, Substring)> { /"id":"(\d+):(\d+)"/ }
 
-    /// Transaction ids differ between runs; their xids and positions are replaced by their rank among all the ids of
-    /// the run, so that which records share an id, and their order, are compared.
+    /// Per transaction: the `BEGIN` record's position is at or before its first event's, the `END` record's after its
+    /// last event's (the commit's), as Debezium writes them.
+    static func checkPositions(_ records: [KafkaRecord], schemas: Bool) {
+        var events: [UInt64: [UInt64]] = [:]
+        var begins: [UInt64: UInt64] = [:]
+        var ends: [UInt64: UInt64] = [:]
+        for record in records {
+            guard let text = record.valueText, let match = text.firstMatch(of: transactionID),
+                let xid = UInt64(match.output.1), let lsn = UInt64(match.output.2)
+            else { continue }
+            if record.topic == "dbz.transaction" {
+                if text.contains("\"status\":\"BEGIN\"") { begins[xid] = lsn } else { ends[xid] = lsn }
+            } else {
+                events[xid, default: []].append(lsn)
+            }
+        }
+        #expect(Set(begins.keys) == Set(ends.keys))
+        for (xid, lsns) in events {
+            guard let begin = begins[xid], let end = ends[xid], let first = lsns.min(), let last = lsns.max() else {
+                Issue.record("transaction \(xid) has events but no BEGIN or END record")
+                continue
+            }
+            #expect(begin <= first && end > last, "transaction \(xid): BEGIN at \(begin), events \(lsns), END at \(end)")
+        }
+    }
+
+    /// Transaction ids differ between runs: their xids are replaced by their rank among the run's, and their positions
+    /// left out (a transaction's first position depends on the WAL the server wrote, which differs between runs);
+    /// which position each record's id names is checked on Tributary's records by `checkPositions`.
     static func idRanks(_ texts: [String?]) -> (xids: [String: Int], lsns: [String: Int]) {
         var xids: Set<UInt64> = []
         var lsns: Set<UInt64> = []
@@ -93,9 +121,7 @@ import Testing
     /// sorted, since Java places each message's collection by that hash.
     static func normalized(_ text: String?, _ ids: (xids: [String: Int], lsns: [String: Int])) -> String? {
         guard var value = TypeFidelityTests.normalized(text) else { return nil }
-        value = value.replacing(transactionID) {
-            "\"id\":\"x\(ids.xids[String($0.output.1)] ?? -1):l\(ids.lsns[String($0.output.2)] ?? -1)\""
-        }
+        value = value.replacing(transactionID) { "\"id\":\"x\(ids.xids[String($0.output.1)] ?? -1):L\"" }
         value = value.replacing(/LogicalDecodingMessageId@[0-9a-f]+/) { _ in "LogicalDecodingMessageId@-" }
         if value.contains("LogicalDecodingMessageId@-\",\"event_count\""),
             let list = value.firstMatch(of: /"data_collections":\[([^\]]*)\]/)
