@@ -31,15 +31,11 @@ struct ReplayGuard {
     func holds(topic: String, key: [UInt8]?, partition explicit: Int32?, at position: EventPosition) -> Bool {
         guard !position.isSnapshot, position <= highest else { return false }
         if let gapFrom, position >= gapFrom { return false }
-        guard let partitions = tails[topic], !partitions.isEmpty else { return false }
-        let partition: Int
-        if let explicit {
-            partition = Int(explicit)
-        } else {
-            guard key != nil || keylessPartitionKnown else { return false }
-            partition = KeyPartitioner.partition(key: key, count: partitions.count)
-        }
-        guard partitions.indices.contains(partition), let tail = partitions[partition] else { return false }
+        guard let partitions = tails[topic],
+            let partition = KeyPartitioner.partition(
+                key: key, explicit: explicit, count: partitions.count, keylessKnown: keylessPartitionKnown),
+            let tail = partitions[partition]
+        else { return false }
         return position <= tail
     }
 
@@ -50,6 +46,21 @@ struct ReplayGuard {
         case "murmur2_random": (true, false)
         default: (false, false)
         }
+    }
+}
+
+extension KeyPartitioner {
+    /// The partition a record goes to among `count`: the one a transform chose, else its key's; nil when there is no
+    /// such partition, or a keyless record's is chosen at random (`keylessKnown` false).
+    static func partition(key: [UInt8]?, explicit: Int32?, count: Int, keylessKnown: Bool) -> Int? {
+        let partition: Int
+        if let explicit {
+            partition = Int(explicit)
+        } else {
+            guard count > 0, key != nil || keylessKnown else { return nil }
+            partition = Self.partition(key: key, count: count)
+        }
+        return partition >= 0 && partition < count ? partition : nil
     }
 }
 

@@ -86,15 +86,11 @@ struct SnapshotResume {
 
     /// The marks of the last record of the partition a record goes to; nil when that partition is not known.
     func marks(topic: String, key: [UInt8]?, partition explicit: Int32?) -> [UInt64: SnapshotRowMark]? {
-        guard let partitions = marks[topic], !partitions.isEmpty else { return nil }
-        let partition: Int
-        if let explicit {
-            partition = Int(explicit)
-        } else {
-            guard key != nil || keylessPartitionKnown else { return nil }
-            partition = KeyPartitioner.partition(key: key, count: partitions.count)
-        }
-        return partitions.indices.contains(partition) ? partitions[partition] : nil
+        guard let partitions = marks[topic],
+            let partition = KeyPartitioner.partition(
+                key: key, explicit: explicit, count: partitions.count, keylessKnown: keylessPartitionKnown)
+        else { return nil }
+        return partitions[partition]
     }
 
     /// Whether the partition this row goes to already holds it.
