@@ -105,7 +105,8 @@ public protocol EventSink: AnyObject {
     var outstanding: Int { get }
     /// Before a session reads Kafka back: waits up to the timeout for what earlier sessions queued to be reported, then
     /// drops what is left, so that little of it can land after the read (each dropped event is reported as failed).
-    func settle(timeoutMilliseconds: Int)
+    /// The reports go to `onDelivery`.
+    func settle(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void)
     /// The `__tributary.position` header of the last record this connector wrote (the header names it) to each
     /// partition of each topic, nil for a partition holding none; topics that do not exist are left out.
     func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]]

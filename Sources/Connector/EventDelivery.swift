@@ -142,8 +142,15 @@ final class EventDelivery {
         tailHeaders = [:]
         hasStreamed = false
         self.partitioner = partitioner
-        sink.settle(timeoutMilliseconds: 10_000)
-        let ledger = try loadLedger()
+        _ = try loadLedger()
+        // An earlier session's event that fails now may leave a gap in its partition, as one failing in its session.
+        var settleError: ConnectorError?
+        sink.settle(timeoutMilliseconds: 10_000) { delivery in
+            guard let failure = delivery.failure, settleError == nil else { return }
+            do throws(ConnectorError) { try noteGap(failure.event.position) } catch { settleError = error }
+        }
+        if let settleError { throw settleError }
+        let ledger = self.ledger
         guard partitioner.known else { return nil }
         // The topics this connector wrote, as its state directory lists them, and those it would write to without
         // routing each row: a standby with a state directory of its own knows only those.

@@ -132,18 +132,18 @@ final class KafkaEventSink: EventSink {
 
     var outstanding: Int { producer.outstanding }
 
-    func settle(timeoutMilliseconds: Int) {
+    func settle(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {
         guard producer.outstanding > 0 else { return }
         let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
         // Reports for an earlier session's tokens are dropped by the pipeline; here they are only waited for.
-        while producer.outstanding > 0 && ContinuousClock.now < deadline { poll(timeoutMilliseconds: 100) { _ in } }
+        while producer.outstanding > 0 && ContinuousClock.now < deadline { poll(timeoutMilliseconds: 100, onDelivery) }
         guard producer.outstanding > 0 else { return }
         logger.warning(
             "events an earlier session sent are still unacknowledged; dropping them before reading Kafka back",
             metadata: ["outstanding": "\(producer.outstanding)"])
         producer.purge()
         let purgeDeadline = ContinuousClock.now + .seconds(5)
-        while producer.outstanding > 0 && ContinuousClock.now < purgeDeadline { poll(timeoutMilliseconds: 100) { _ in } }
+        while producer.outstanding > 0 && ContinuousClock.now < purgeDeadline { poll(timeoutMilliseconds: 100, onDelivery) }
     }
 
     func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]] {

@@ -143,7 +143,13 @@ final class ManualClock: SessionClock {
         var readBack: [[String]] = []
         var settledWith: [Int] = []
 
-        func settle(timeoutMilliseconds: Int) { settledWith.append(unacknowledged.count) }
+        /// Reports an earlier session's events give while the next one settles.
+        var settleReports: [Delivery] = []
+
+        func settle(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {
+            settledWith.append(unacknowledged.count)
+            settleReports.forEach(onDelivery)
+        }
 
         func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]] {
             readBack.append(topics)
@@ -634,7 +640,7 @@ final class ManualClock: SessionClock {
 
         var outstanding: Int { reports.count }
 
-        func settle(timeoutMilliseconds: Int) {}
+        func settle(timeoutMilliseconds: Int, _ onDelivery: (Delivery) -> Void) {}
 
         func lastPositionHeaders(topics: [String]) throws(ConnectorError) -> [String: [[UInt8]?]] { [:] }
     }
@@ -721,6 +727,23 @@ final class ManualClock: SessionClock {
         #expect(second.events.map(\.position) == [positions[2], positions[3]])
         #expect(second.events.map(\.topic) == ["p.public.items", "p.transaction"])
         #expect(source.statuses.last?.flushed == LSN(0x1A0), "what was left out counts as delivered")
+    }
+
+    /// An earlier session's event failing only while the next session settles is a gap like any other.
+    @Test func aFailureReportedWhileSettlingIsAGapToo() throws {
+        let config = PipelineTests.config("", stateDirectory: PipelineTests.stateDirectory())
+        let first = EventPosition(lsn: LSN(0x180), order: 0)
+        var failed = ChangeEvent(topic: "p.public.items", key: nil, value: nil, operation: nil)
+        failed.position = first
+        let sink = PipelineTests.HoldingSink()
+        sink.settleReports = [
+            Delivery(token: 1, bytes: 0, failure: SinkFailure(message: "timed out", isPermanent: false, event: failed))
+        ]
+        // Kafka holds the second row, but the first failed: both are sent.
+        sink.tails = ["p.public.items": [EventPosition(lsn: LSN(0x180), order: 1)]]
+        try PipelineTests().run(
+            PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream()), sink, config: config)
+        #expect(sink.events.count == 2)
     }
 
     @Test func aFailedDeliveryStopsTheNextReplayFromLeavingOutAnythingAfterIt() throws {
