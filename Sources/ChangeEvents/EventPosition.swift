@@ -74,7 +74,7 @@ public struct EventPosition: Sendable, Hashable, Comparable, CustomStringConvert
 
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
-    private static func appendHex(_ value: UInt64, into buffer: inout [UInt8]) {
+    fileprivate static func appendHex(_ value: UInt64, into buffer: inout [UInt8]) {
         var shift = 60
         while shift > 0 && (value >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
         while shift >= 0 {
@@ -83,7 +83,7 @@ public struct EventPosition: Sendable, Hashable, Comparable, CustomStringConvert
         }
     }
 
-    private static func appendDecimal(_ value: UInt64, into buffer: inout [UInt8]) {
+    fileprivate static func appendDecimal(_ value: UInt64, into buffer: inout [UInt8]) {
         if value >= 10 { appendDecimal(value / 10, into: &buffer) }
         buffer.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
@@ -166,6 +166,16 @@ public struct SnapshotRowMark: Sendable, Hashable, Comparable {
             hash = hash &* 0x100_0000_01b3
         }
         return hash
+    }
+
+    /// Appends `<unit>=<page>.<item>` (the unit in hex), the form a snapshot row's position header lists its unit
+    /// marks in, separated by commas.
+    public func write(into buffer: inout [UInt8]) {
+        EventPosition.appendHex(unit, into: &buffer)
+        buffer.append(UInt8(ascii: "="))
+        EventPosition.appendDecimal(UInt64(page), into: &buffer)
+        buffer.append(UInt8(ascii: "."))
+        EventPosition.appendDecimal(UInt64(item), into: &buffer)
     }
 
     /// A `ctid` as COPY writes it, `(page,item)`.

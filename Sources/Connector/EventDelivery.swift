@@ -51,6 +51,18 @@ final class EventDelivery {
     private var knownTopics: Set<String> = []
     /// The topic of the last record sent, known to be in the ledger.
     private var lastTopic = ""
+    /// Records the running replay left out so far.
+    private var replaySkipped: UInt64 = 0
+    /// Whether Kafka holds a record this connector streamed (not a snapshot row), as read when the session started.
+    private(set) var hasStreamed = false
+    /// The position headers read back when the session started, by topic and partition.
+    private var tailHeaders: [String: [[UInt8]?]] = [:]
+    private var partitioner: (known: Bool, keyless: Bool) = (true, true)
+    private let connectorName: String
+    /// The progress of the snapshot's units, carried by every snapshot row's position header.
+    private var snapshotMarks = SnapshotProgressMarks()
+    /// While a snapshot resumes: the rows of its unfinished units that Kafka already holds.
+    private var snapshotResume: SnapshotResume?
 
     init(
         sink: any EventSink, config: ConnectorConfig, metrics: ConnectorMetrics, status: ConnectorStatus, logger: Logger,
@@ -73,14 +85,6 @@ final class EventDelivery {
     }
 
     // MARK: Positions and the replay guard
-
-    /// Reads the record of the topics written (the topics a replay guard reads back) and its first failed position.
-    func loadLedger() throws(ConnectorError) -> ReplayLedger {
-        ledger = try ledgerFile.load() ?? ReplayLedger()
-        knownTopics = Set(ledger.topics)
-        lastTopic = ""
-        return ledger
-    }
 
     /// The records that follow belong to the transaction committing at `lsn` (or are the logical message at `lsn`).
     func startPositions(at lsn: LSN) {
@@ -142,7 +146,10 @@ final class EventDelivery {
         tailHeaders = [:]
         hasStreamed = false
         self.partitioner = partitioner
-        _ = try loadLedger()
+        // The record of the topics written (those a replay reads back) and of the first failed position.
+        ledger = try ledgerFile.load() ?? ReplayLedger()
+        knownTopics = Set(ledger.topics)
+        lastTopic = ""
         // An earlier session's event that fails now may leave a gap in its partition, as one failing in its session.
         var settleError: ConnectorError?
         sink.settle(timeoutMilliseconds: 10_000) { delivery in
@@ -150,7 +157,6 @@ final class EventDelivery {
             do throws(ConnectorError) { try noteGap(failure.event.position) } catch { settleError = error }
         }
         if let settleError { throw settleError }
-        let ledger = self.ledger
         guard partitioner.known else { return nil }
         // The topics this connector wrote, as its state directory lists them, and those it would write to without
         // routing each row: a standby with a state directory of its own knows only those.
@@ -167,19 +173,6 @@ final class EventDelivery {
         replaySkipped = 0
         return (tails.count, tails.values.map(\.count).reduce(0, +), guarded.highest)
     }
-
-    /// Records the running replay left out so far.
-    private var replaySkipped: UInt64 = 0
-    /// Whether Kafka holds a record this connector streamed (not a snapshot row), as read when the session started.
-    private(set) var hasStreamed = false
-    /// The position headers read back when the session started, by topic and partition.
-    private var tailHeaders: [String: [[UInt8]?]] = [:]
-    private var partitioner: (known: Bool, keyless: Bool) = (true, true)
-    private let connectorName: String
-    /// The progress of the snapshot's units, carried by every snapshot row's position header.
-    private var snapshotMarks = SnapshotProgressMarks()
-    /// While a snapshot resumes: the rows of its unfinished units that Kafka already holds.
-    private var snapshotResume: SnapshotResume?
 
     /// A snapshot resumes after an interruption: rows Kafka holds of its unfinished units are not sent again. Returns
     /// whether Kafka held any.

@@ -12,8 +12,10 @@ import ChangeEvents
 struct SnapshotProgressMarks {
     /// The last row sent of each unit begun and not recorded done.
     private var sent: [UInt64: SnapshotRowMark] = [:]
-    /// The header text of `sent`, rebuilt when it changes.
+    /// The header text of `sent`, rebuilt (in place) when it changes.
     private(set) var bytes: [UInt8] = []
+    /// Where `bytes(merging:)` writes, reused from row to row.
+    private var merged: [UInt8] = []
 
     /// A row of its unit is being sent (or was found in Kafka already).
     mutating func sent(_ row: SnapshotRowMark) {
@@ -27,27 +29,23 @@ struct SnapshotProgressMarks {
     }
 
     private mutating func rebuild() {
-        bytes = Self.text(sent)
+        bytes.removeAll(keepingCapacity: true)
+        for row in sent.values { Self.append(row, to: &bytes) }
     }
 
     /// The header text for a record bound to a partition whose last record (read back when a resumed snapshot
     /// started) said `inherited`: still true of that partition, it is kept where this run has not gone further.
-    func bytes(merging inherited: [UInt64: SnapshotRowMark]) -> [UInt8] {
+    mutating func bytes(merging inherited: [UInt64: SnapshotRowMark]) -> [UInt8] {
         guard !inherited.isEmpty else { return bytes }
-        return Self.text(sent.merging(inherited) { mine, theirs in max(mine, theirs) })
+        merged.removeAll(keepingCapacity: true)
+        for row in sent.values { Self.append(max(row, inherited[row.unit] ?? row), to: &merged) }
+        for row in inherited.values where sent[row.unit] == nil { Self.append(row, to: &merged) }
+        return merged
     }
 
-    private static func text(_ marks: [UInt64: SnapshotRowMark]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for (index, row) in marks.values.sorted(by: { $0.unit < $1.unit }).enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: String(row.unit, radix: 16).utf8)
-            bytes.append(UInt8(ascii: "="))
-            bytes.append(contentsOf: String(row.page).utf8)
-            bytes.append(UInt8(ascii: "."))
-            bytes.append(contentsOf: String(row.item).utf8)
-        }
-        return bytes
+    private static func append(_ row: SnapshotRowMark, to bytes: inout [UInt8]) {
+        if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
+        row.write(into: &bytes)
     }
 
     /// The marks in a position header's value, `<connector>:snapshot:<marks>`; empty for any other value.

@@ -131,7 +131,8 @@ struct Chaos: AsyncParsableCommand {
             var lifetime = Int(random.next() % UInt64(maxRun - minRun + 1)) + minRun
             if kill <= 2 {
                 let started = ContinuousClock.now
-                try await waitForSnapshotOrStreaming(process)
+                // Once it logs that a snapshot started, or that it streams (no snapshot left to do).
+                try await waitForLog(process, anyOf: ["snapshot starting", "\"streaming\""])
                 try await Task.sleep(for: .milliseconds(Int(random.next() % 100)))
                 lifetime = Int((ContinuousClock.now - started) / .milliseconds(1))
             } else {
@@ -215,7 +216,7 @@ struct Chaos: AsyncParsableCommand {
                     "the connector (\(process.isRunning ? "running" : "exited")) did not log \(texts) within 60 s:\n"
                         + process.log)
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(5))  // a kill meant for early in the snapshot must land there
         }
     }
 
@@ -226,17 +227,6 @@ struct Chaos: AsyncParsableCommand {
         ).isEmpty {
             guard ContinuousClock.now < deadline else { throw TestSupportError("the connector made no slot within 60 s") }
             try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    /// Waits until the connector logs that a snapshot started, or that it streams (no snapshot left to do).
-    func waitForSnapshotOrStreaming(_ process: TributaryProcess) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !process.log.contains("snapshot starting") && !process.log.contains("\"streaming\"") {
-            guard ContinuousClock.now < deadline, process.isRunning else {
-                throw TestSupportError("the connector neither started a snapshot nor streamed within 60 s:\n\(process.log)")
-            }
-            try await Task.sleep(for: .milliseconds(5))
         }
     }
 

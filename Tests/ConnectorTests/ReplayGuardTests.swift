@@ -72,6 +72,31 @@ import Testing
         #expect(Self.at(0x100, 9) < Self.at(0x101, 0) && .snapshot < Self.at(1, 0))
     }
 
+    /// A snapshot row's marks read back as written, and a resumed run keeps a partition's marks where it is behind.
+    @Test func snapshotMarksRoundTripAndMergeByUnit() {
+        var marks = SnapshotProgressMarks()
+        marks.sent(SnapshotRowMark(unit: 0xA1, page: 3, item: 7))
+        marks.sent(SnapshotRowMark(unit: 0xB2, page: 40, item: 1))
+        marks.sent(SnapshotRowMark(unit: 0xA1, page: 5, item: 2))
+        let header = Array("c:snapshot:".utf8) + marks.bytes
+        #expect(
+            SnapshotProgressMarks.parse(header, connector: "c") == [
+                0xA1: SnapshotRowMark(unit: 0xA1, page: 5, item: 2), 0xB2: SnapshotRowMark(unit: 0xB2, page: 40, item: 1),
+            ])
+        #expect(SnapshotProgressMarks.parse(header, connector: "d").isEmpty)
+        let inherited: [UInt64: SnapshotRowMark] = [
+            0xA1: SnapshotRowMark(unit: 0xA1, page: 9, item: 0), 0xC3: SnapshotRowMark(unit: 0xC3, page: 1, item: 1),
+        ]
+        let merged = Array("c:snapshot:".utf8) + marks.bytes(merging: inherited)
+        #expect(
+            SnapshotProgressMarks.parse(merged, connector: "c") == [
+                0xA1: SnapshotRowMark(unit: 0xA1, page: 9, item: 0), 0xB2: SnapshotRowMark(unit: 0xB2, page: 40, item: 1),
+                0xC3: SnapshotRowMark(unit: 0xC3, page: 1, item: 1),
+            ])
+        marks.recorded(unit: 0xB2)
+        #expect(SnapshotProgressMarks.parse(Array("c:snapshot:".utf8) + marks.bytes, connector: "c").keys.sorted() == [0xA1])
+    }
+
     @Test func partitionersAreTold() {
         #expect(ReplayGuard.partitioner([]) == (true, true))
         #expect(ReplayGuard.partitioner([("partitioner", "murmur2_random")]) == (true, false))
