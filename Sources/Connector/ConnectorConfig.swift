@@ -106,6 +106,9 @@ public struct ConnectorConfig: Sendable {
         public var maxInFlight: Int = Kafka.defaultMaxInFlight
         /// Bytes (keys and values) sent and not yet acknowledged before reading from PostgreSQL pauses.
         public var maxInFlightBytes: Int = Kafka.defaultMaxInFlightBytes
+        /// Each record carries its source position in a header, and a session starting from the slot reads Kafka's
+        /// tails to leave out what Kafka already holds; off, a crash may write in-flight changes twice (at least once).
+        public var exactlyOnce = true
 
         public static let defaultMaxInFlight = 100_000
         public static let defaultMaxInFlightBytes = 64 << 20

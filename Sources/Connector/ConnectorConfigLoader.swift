@@ -465,10 +465,11 @@ struct ConfigReader {
         let maxBytes =
             section["max_in_flight_bytes"].map { byteSize($0.value, "kafka.max_in_flight_bytes") }
             ?? ConnectorConfig.Kafka.defaultMaxInFlightBytes
-        guard let servers, let prefix, let maxInFlight, let maxBytes else { return nil }
+        let exactlyOnce = section["exactly_once"].map { bool($0.value, "kafka.exactly_once") } ?? true
+        guard let servers, let prefix, let maxInFlight, let maxBytes, let exactlyOnce else { return nil }
         return ConnectorConfig.Kafka(
             bootstrapServers: servers, topicPrefix: prefix, properties: properties, maxInFlight: maxInFlight,
-            maxInFlightBytes: maxBytes)
+            maxInFlightBytes: maxBytes, exactlyOnce: exactlyOnce)
     }
 
     /// A size such as `1048576`, `512kB`, `64MB` or `1GB` (powers of 1024).
@@ -795,7 +796,7 @@ extension ConnectorConfigLoader {
                 "receive_timeout", "on_slot_lost",
             ]
         ),
-        ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes"]),
+        ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes", "exactly_once"]),
         (
             "events",
             [

@@ -59,6 +59,8 @@ final class EventDelivery {
     private var tailHeaders: [String: [[UInt8]?]] = [:]
     private var partitioner: (known: Bool, keyless: Bool) = (true, true)
     private let connectorName: String
+    /// `kafka.exactly_once`: records carry their position, and a replay leaves out what Kafka holds. Off, none of it.
+    private let exactlyOnce: Bool
     /// The progress of the snapshot's units, carried by every snapshot row's position header.
     private var snapshotMarks = SnapshotProgressMarks()
     /// While a snapshot resumes: the rows of its unfinished units that Kafka already holds.
@@ -79,6 +81,7 @@ final class EventDelivery {
         self.firstToken = firstToken
         self.tracker = CheckpointTracker(start: .zero, firstToken: firstToken)
         connectorName = config.name
+        exactlyOnce = config.kafka.exactlyOnce
         ledgerFile = StateFile(
             directory: config.snapshot.stateDirectory, name: "\(config.name).kafka.json",
             what: "record of the topics written")
@@ -157,7 +160,7 @@ final class EventDelivery {
             do throws(ConnectorError) { try noteGap(failure.event.position) } catch { settleError = error }
         }
         if let settleError { throw settleError }
-        guard partitioner.known else { return nil }
+        guard exactlyOnce, partitioner.known else { return nil }
         // The topics this connector wrote, as its state directory lists them, and those it would write to without
         // routing each row: a standby with a state directory of its own knows only those.
         var topics = ledger.topics
@@ -177,7 +180,7 @@ final class EventDelivery {
     /// A snapshot resumes after an interruption: rows Kafka holds of its unfinished units are not sent again. Returns
     /// whether Kafka held any.
     func resumeSnapshot() -> Bool {
-        guard partitioner.known else { return false }
+        guard exactlyOnce, partitioner.known else { return false }
         let resume = SnapshotResume(headers: tailHeaders, connector: connectorName, keylessPartitionKnown: partitioner.keyless)
         snapshotResume = resume.isEmpty ? nil : resume
         return snapshotResume != nil
@@ -207,16 +210,22 @@ final class EventDelivery {
         }
     }
 
-    /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full. The event takes
-    /// the next position unless it has one (a dead letter keeps its original's); one a replay finds in Kafka already is
-    /// left out.
-    func send(_ event: consuming ChangeEvent, token: UInt64) throws {
+    /// Gives the event the next position unless it has one (a dead letter keeps its original's), and notes its topic.
+    @inline(__always)
+    private func mark(_ event: inout ChangeEvent) throws(ConnectorError) {
         if event.position == nil {
             event.position = nextPosition
             if !nextPosition.isSnapshot { nextPosition.order &+= 1 }
         }
         if event.topic != lastTopic { try noteTopic(event.topic) }
-        if let row = event.snapshotRow {
+    }
+
+    /// Sends one event as part of `token`'s transaction; waits for room when librdkafka's queue is full. The event takes
+    /// the next position unless it has one (a dead letter keeps its original's); one a replay finds in Kafka already is
+    /// left out.
+    func send(_ event: consuming ChangeEvent, token: UInt64) throws {
+        if exactlyOnce { try mark(&event) }
+        if let row = event.snapshotRow, exactlyOnce {
             snapshotMarks.sent(row)
             if let snapshotResume {
                 // What the partition's last record said stays true of it: carried on, so that the next resume knows it.

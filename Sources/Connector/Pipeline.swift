@@ -178,7 +178,8 @@ public final class Pipeline {
                 try delivery.check()
                 try checkSilence()
                 try sendStatusIfDue()
-                readTimeout = schedule.readTimeoutMilliseconds(now: clock.now)
+                readTimeout = schedule.readTimeoutMilliseconds(
+                    now: clock.now, awaitingAcknowledgements: delivery.tracker.inFlight > 0)
                 continue
             }
             framesSincePoll += 1

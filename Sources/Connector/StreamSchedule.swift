@@ -14,6 +14,9 @@ struct StreamSchedule {
     let heartbeatInterval: Duration?
     /// A moved position is confirmed soon, but not more often than this.
     static let statusSpacing: Duration = .milliseconds(100)
+    /// How long the loop waits for a frame while Kafka has events to acknowledge: an acknowledgement is confirmed to
+    /// the server within about this, rather than when the next frame or status tick comes.
+    static let acknowledgementWait: Duration = .milliseconds(2)
     /// How often `/status` learns that the session is alive.
     static let livenessInterval: Duration = .seconds(1)
 
@@ -21,6 +24,8 @@ struct StreamSchedule {
 
     private var lastStatus: ContinuousClock.Instant
     private var lastFlushSent: LSN
+    /// When a status update last confirmed a position further on than the one before it.
+    private var lastMoveSent: ContinuousClock.Instant
     private var lastLiveness: ContinuousClock.Instant
     private var lastSlotCheck: ContinuousClock.Instant
     private var lastHeartbeat: ContinuousClock.Instant
@@ -34,6 +39,7 @@ struct StreamSchedule {
         self.heartbeatInterval = heartbeatInterval
         let long = now - .seconds(3600)
         lastStatus = long
+        lastMoveSent = long
         lastFlushSent = .zero
         lastLiveness = now
         lastSlotCheck = long
@@ -65,7 +71,9 @@ struct StreamSchedule {
             due.insert(.slotCheck)
         }
         let sinceStatus = now - lastStatus
-        if sinceStatus >= statusInterval || (flush != lastFlushSent && sinceStatus >= Self.statusSpacing) {
+        // The spacing counts from the last update that moved the position: one sent for another reason (the interval,
+        // the session's first, a keepalive's reply) does not hold back the first position that moves after it.
+        if sinceStatus >= statusInterval || (flush != lastFlushSent && now - lastMoveSent >= Self.statusSpacing) {
             due.insert(.status)
         }
         return due
@@ -74,6 +82,7 @@ struct StreamSchedule {
     /// A status update confirming `flush` went to the server at `now` (due, asked for, or on the way out).
     mutating func statusSent(now: ContinuousClock.Instant, flush: LSN) {
         lastStatus = now
+        if flush != lastFlushSent { lastMoveSent = now }
         lastFlushSent = flush
     }
 
@@ -82,10 +91,12 @@ struct StreamSchedule {
         lastFlushSent = position
     }
 
-    /// How long to wait for a frame when none is ready: until the next status update is due, from 1 to 100 ms.
-    func readTimeoutMilliseconds(now: ContinuousClock.Instant) -> Int {
+    /// How long to wait for a frame when none is ready: until the next status update is due, from 1 to 100 ms; while
+    /// Kafka has events to acknowledge, `acknowledgementWait` at most, so that an acknowledgement is confirmed at once.
+    func readTimeoutMilliseconds(now: ContinuousClock.Instant, awaitingAcknowledgements: Bool = false) -> Int {
         let untilStatus = lastStatus + statusInterval - now
-        return max(1, min(100, Int(untilStatus / .milliseconds(1))))
+        let longest = awaitingAcknowledgements ? Self.acknowledgementWait : .milliseconds(100)
+        return max(1, Int(min(longest, untilStatus) / .milliseconds(1)))
     }
 
     /// Whether a heartbeat is due at `now` (taken as done).

@@ -42,16 +42,34 @@ public final class KafkaTailReader {
     ) throws(KafkaError) -> [String: [[UInt8]?]] {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
         var result: [String: [[UInt8]?]] = [:]
-        var pending: [PartitionKey] = []
+        var partitions: [PartitionKey] = []
+        let counts = try client.partitionCounts(topics: topics, timeoutMilliseconds: timeoutMilliseconds)
         for topic in topics {
-            guard let count = try client.metadata(topic: topic, timeoutMilliseconds: timeoutMilliseconds).partitions else {
+            guard let count = counts[topic], result[topic] == nil else { continue }
+            result[topic] = Array(repeating: nil, count: count)
+            partitions += (0..<count).map { PartitionKey(topic: topic, partition: $0) }
+        }
+        // Empty partitions are left out: a consumer learns that one is empty only after a fetch that waits.
+        let marks = try client.watermarks(partitions.map { ($0.topic, $0.partition) }, timeoutMilliseconds: timeoutMilliseconds)
+        var pending: [PartitionKey] = []
+        var ranges: [PartitionKey: (low: Int64, high: Int64)] = [:]
+        for (key, mark) in zip(partitions, marks) {
+            // A partition whose offsets Kafka did not give is read the slow way, from its tail.
+            guard let mark else {
+                pending.append(key)
                 continue
             }
-            result[topic] = Array(repeating: nil, count: count)
-            pending += (0..<count).map { PartitionKey(topic: topic, partition: $0) }
+            guard mark.high > mark.low else { continue }
+            ranges[key] = mark
+            pending.append(key)
         }
         for window in Self.windows where !pending.isEmpty {
-            try client.assign(pending.map { ($0.topic, $0.partition, window.map { .tail($0) } ?? .beginning) })
+            try client.assign(
+                pending.map { key in
+                    guard let window else { return (key.topic, key.partition, .beginning) }
+                    guard let range = ranges[key] else { return (key.topic, key.partition, .tail(window)) }
+                    return (key.topic, key.partition, .offset(max(range.low, range.high - Int64(window))))
+                })
             var read: [PartitionKey: Int] = [:]
             var found: [PartitionKey: [UInt8]] = [:]
             var open = Set(pending)

@@ -278,6 +278,28 @@ final class RDKafkaClient {
         return (brokers, Int(topicMetadata.partition_cnt))
     }
 
+    /// The partition count of each of `topics` that exists, asked in one request: the client's own topic handles are
+    /// the topics librdkafka asks about when given none.
+    func partitionCounts(topics: [String], timeoutMilliseconds: Int) throws(KafkaError) -> [String: Int] {
+        guard !topics.isEmpty else { return [:] }
+        for topic in topics { _ = try self.topic(topic) }
+        var metadata: UnsafePointer<rd_kafka_metadata>? = nil
+        let result = rd_kafka_metadata(try open(), 0, nil, &metadata, Int32(clamping: timeoutMilliseconds))
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw Self.error(result, "metadata for \(topics.count) topics")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let wanted = Set(topics)
+        var counts: [String: Int] = [:]
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let entry = metadata.pointee.topics[index]
+            let name = String(cString: entry.topic)
+            guard wanted.contains(name), entry.err == RD_KAFKA_RESP_ERR_NO_ERROR, entry.partition_cnt > 0 else { continue }
+            counts[name] = Int(entry.partition_cnt)
+        }
+        return counts
+    }
+
     // MARK: Consumer
 
     /// Where an assigned partition starts.
@@ -285,6 +307,43 @@ final class RDKafkaClient {
         case beginning, end
         /// This many records before the end (the whole partition when it holds fewer).
         case tail(Int)
+        /// This offset.
+        case offset(Int64)
+    }
+
+    /// The first and next offsets (low and high watermarks) of each partition, in two requests whatever their number;
+    /// nil for a partition Kafka reported an error for.
+    func watermarks(
+        _ partitions: [(topic: String, partition: Int)], timeoutMilliseconds: Int
+    ) throws(KafkaError)
+        -> [(low: Int64, high: Int64)?]
+    {
+        guard !partitions.isEmpty else { return [] }
+        let handle = try open()
+        // A ListOffsets "timestamp" of -2 asks for the earliest offset, -1 for the latest.
+        func ask(_ timestamp: Int64) throws(KafkaError) -> [Int64?] {
+            guard let list = rd_kafka_topic_partition_list_new(Int32(clamping: partitions.count)) else {
+                throw KafkaError(code: KafkaError.Code.unknown, message: "cannot make a partition list")
+            }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (topic, partition) in partitions {
+                rd_kafka_topic_partition_list_add(list, topic, Int32(partition))?.pointee.offset = timestamp
+            }
+            let result = rd_kafka_offsets_for_times(handle, list, Int32(clamping: timeoutMilliseconds))
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw Self.error(result, "the offsets of \(partitions.count) partitions")
+            }
+            return (0..<Int(list.pointee.cnt)).map { index in
+                let entry = list.pointee.elems[index]
+                return entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && entry.offset >= 0 ? entry.offset : nil
+            }
+        }
+        let lows = try ask(-2)
+        let highs = try ask(-1)
+        return zip(lows, highs).map { low, high in
+            guard let low, let high else { return nil }
+            return (low, high)
+        }
     }
 
     /// Assigns these partitions (replacing any earlier assignment).
@@ -299,6 +358,7 @@ final class RDKafkaClient {
             case .end: entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_END)
             // RD_KAFKA_OFFSET_TAIL(n), a C macro Swift does not import.
             case .tail(let count): entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_TAIL_BASE) - Int64(max(count, 1))
+            case .offset(let offset): entry?.pointee.offset = offset
             }
         }
         let result = rd_kafka_assign(handle, list)

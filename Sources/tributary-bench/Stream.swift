@@ -42,11 +42,15 @@ struct Stream: AsyncParsableCommand {
         var peaks: [Double] = []
         var cpu: [Double] = []
         var startups: [Double] = []
+        // The same workload without the position header and the read-back (kafka.exactly_once: false).
+        var plainRate: [Double] = []
+        var plainCPU: [Double] = []
         var next = 1
         for run in 1...runs {
-            // Both slots exist before the workload; each drains exactly its changes.
-            try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["recv_\(run)"])
-            try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["tributary_bench_\(run)"])
+            // Every slot exists before the workload; each drains exactly its changes.
+            for slot in ["recv_\(run)", "tributary_bench_\(run)", "tributary_plain_\(run)"] {
+                try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot])
+            }
             var written = 0
             while written < rows {
                 let count = min(1000, rows - written)
@@ -67,50 +71,29 @@ struct Stream: AsyncParsableCommand {
             guard recv.status == 0 else { throw ValidationError("pg_recvlogical failed: \(recv.output)") }
             ceiling.append(Double(rows) / recvSeconds)
 
-            let config = "\(work)/bench-\(run).yaml"
-            try """
-            name: bench-\(run)
-            postgres:
-              url: "\(conninfo)"
-              slot: tributary_bench_\(run)
-              publication: bench
-              publication_mode: existing
-            kafka:
-              bootstrap_servers: \(bootstrap)
-              topic_prefix: bench\(run)
-              properties: {\(kafkaProperties.map { $0.replacingOccurrences(of: "=", with: ": ") }.joined(separator: ", "))}
-            snapshot: {mode: no_data, state_directory: \(work)/state}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-            let started = ContinuousClock.now
-            let process = try TributaryProcess(["run", config, "--health-port", "\(try PostgresServer.freePort())"])
-            var firstAck: ContinuousClock.Instant?
-            let slotQuery =
-                "SELECT confirmed_flush_lsn::text, confirmed_flush_lsn >= $2::pg_lsn, confirmed_flush_lsn > restart_lsn "
-                + "FROM pg_replication_slots WHERE slot_name = $1"
-            var startLSN: String?
-            while true {
-                let row = try db.execute(slotQuery, ["tributary_bench_\(run)", end]).first
-                let confirmed = row?[0] ?? nil
-                if startLSN == nil { startLSN = confirmed }
-                if firstAck == nil, confirmed != startLSN { firstAck = .now }
-                if row?[1] == "t" { break }
-                guard process.isRunning else { throw ValidationError("tributary exited:\n\(process.log)") }
-                try await Task.sleep(for: .milliseconds(5))
+            // Alternating which goes first, so that neither always meets a warmer server.
+            var measured: [Bool: (rate: Double, seconds: Double, total: Double, cpu: Double, peak: Double)] = [:]
+            for exactlyOnce in run % 2 == 1 ? [true, false] : [false, true] {
+                measured[exactlyOnce] = try await drain(
+                    run: run, exactlyOnce: exactlyOnce, conninfo: conninfo, bootstrap: bootstrap, work: work, end: end,
+                    db: db)
             }
-            let finished = ContinuousClock.now
-            let memory = process.memory
-            cpu.append(Self.cpuSeconds(pid: process.pid) / Double(rows) * 1_000_000)
-            _ = try await process.terminate()
-            let measured = Self.seconds(finished - (firstAck ?? started))
-            tributary.append(Double(rows) / measured)
-            peaks.append(Double(memory?.peak ?? 0) / 1_048_576)
+            let headed = measured[true]!
+            let plain = measured[false]!
+            tributary.append(headed.rate)
+            cpu.append(headed.cpu)
+            peaks.append(headed.peak)
+            plainRate.append(plain.rate)
+            plainCPU.append(plain.cpu)
             print(
                 String(
                     format:
-                        "run %d: pg_recvlogical %.0f rows/s (%.2f s); tributary %.0f rows/s (%.2f s first to last ack, %.2f s from start), peak RSS %.1f MB",
-                    run, ceiling.last!, recvSeconds, tributary.last!, measured, Self.seconds(finished - started), peaks.last!))
-            try db.execute("SELECT pg_drop_replication_slot($1)", ["recv_\(run)"])
-            try db.execute("SELECT pg_drop_replication_slot($1)", ["tributary_bench_\(run)"])
+                        "run %d: pg_recvlogical %.0f rows/s (%.2f s); tributary %.0f rows/s (%.2f s first to last ack, %.2f s from start), peak RSS %.1f MB, %.2f CPU s per million; without the position header %.0f rows/s, %.2f CPU s per million",
+                    run, ceiling.last!, recvSeconds, headed.rate, headed.seconds, headed.total, headed.peak, headed.cpu,
+                    plain.rate, plain.cpu))
+            for slot in ["recv_\(run)", "tributary_bench_\(run)", "tributary_plain_\(run)"] {
+                try db.execute("SELECT pg_drop_replication_slot($1)", [slot])
+            }
             startups.append(try await startup(db: db, conninfo: conninfo, bootstrap: bootstrap, work: work, run: run))
         }
         _ = try await kafka.terminate()
@@ -123,6 +106,64 @@ struct Stream: AsyncParsableCommand {
         print(String(format: "peak RSS                       %10.1f MB (target < 64)", Self.median(peaks)))
         print(String(format: "CPU per million events         %10.2f s", Self.median(cpu)))
         print(String(format: "start-up to first event acked  %10.0f ms (target < 200)", Self.median(startups)))
+        print(
+            String(
+                format: "exactly_once: false            %10.0f rows/s, %.2f CPU s per million events", Self.median(plainRate),
+                Self.median(plainCPU)))
+        print(
+            String(
+                format: "position header's cost         %+9.1f %% of throughput, %+.1f %% of CPU (target ≤ 3 %%)",
+                (1 - Self.median(tributary) / Self.median(plainRate)) * 100,
+                (Self.median(cpu) / Self.median(plainCPU) - 1) * 100))
+    }
+
+    /// Tributary drains the run's slot into Kafka: rows/s from the first to the last acknowledgement, that time and the
+    /// time from process start, CPU seconds per million events, peak RSS in MB.
+    func drain(
+        run: Int, exactlyOnce: Bool, conninfo: String, bootstrap: String, work: String, end: String, db: CatalogClient
+    ) async throws -> (rate: Double, seconds: Double, total: Double, cpu: Double, peak: Double) {
+        let name = exactlyOnce ? "bench" : "plain"
+        let slot = "tributary_\(name)_\(run)"
+        let config = "\(work)/\(name)-\(run).yaml"
+        let properties = kafkaProperties.map { $0.replacingOccurrences(of: "=", with: ": ") }.joined(separator: ", ")
+        try """
+        name: \(name)-\(run)
+        postgres:
+          url: "\(conninfo)"
+          slot: \(slot)
+          publication: bench
+          publication_mode: existing
+        kafka:
+          bootstrap_servers: \(bootstrap)
+          topic_prefix: \(name)\(run)
+          exactly_once: \(exactlyOnce)
+          properties: {\(properties)}
+        snapshot: {mode: no_data, state_directory: \(work)/state}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let started = ContinuousClock.now
+        let process = try TributaryProcess(["run", config, "--health-port", "\(try PostgresServer.freePort())"])
+        var firstAck: ContinuousClock.Instant?
+        let slotQuery =
+            "SELECT confirmed_flush_lsn::text, confirmed_flush_lsn >= $2::pg_lsn, confirmed_flush_lsn > restart_lsn "
+            + "FROM pg_replication_slots WHERE slot_name = $1"
+        var startLSN: String?
+        while true {
+            let row = try db.execute(slotQuery, [slot, end]).first
+            let confirmed = row?[0] ?? nil
+            if startLSN == nil { startLSN = confirmed }
+            if firstAck == nil, confirmed != startLSN { firstAck = .now }
+            if row?[1] == "t" { break }
+            guard process.isRunning else { throw ValidationError("tributary exited:\n\(process.log)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let finished = ContinuousClock.now
+        let memory = process.memory
+        let cpu = Self.cpuSeconds(pid: process.pid) / Double(rows) * 1_000_000
+        _ = try await process.terminate()
+        let measured = Self.seconds(finished - (firstAck ?? started))
+        return (
+            Double(rows) / measured, measured, Self.seconds(finished - started), cpu, Double(memory?.peak ?? 0) / 1_048_576
+        )
     }
 
     /// Process start to the first event acknowledged: one committed row waits in a fresh slot.

