@@ -59,27 +59,46 @@ public class Ref {
     return s.toString();
   }
 
-  /// FORMAT=avro: key and value through Confluent's AvroConverter with an in-memory registry (mock://ref); each
-  /// record's bytes in hex, then every subject's versions as the registry holds them.
+  /// FORMAT=avro: key and value through Confluent's AvroConverter over an in-memory registry, as a Kafka Connect worker
+  /// calls it (AvroConverter 7.0 does not take mock:// URLs itself); each record's bytes in hex, then every subject's
+  /// versions as the registry holds them. AVRO_* environment variables become converter properties (AVRO_AUTO_REGISTER_SCHEMAS
+  /// → auto.register.schemas), for both converters.
   static void avro(Properties p, PrintStream out) throws Exception {
     p.remove("converter.schemas.enable");
-    for (String side : new String[] {"key", "value"}) {
-      if (p.getProperty(side + ".converter.schema.registry.url") == null) p.setProperty(side + ".converter.schema.registry.url", "mock://ref");
+    io.confluent.kafka.schemaregistry.client.MockSchemaRegistryClient registry =
+      new io.confluent.kafka.schemaregistry.client.MockSchemaRegistryClient();
+    Map<String, Object> config = new HashMap<>();
+    config.put("schema.registry.url", "http://registry.invalid");
+    for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+      if (e.getKey().startsWith("AVRO_")) config.put(e.getKey().substring(5).toLowerCase().replace('_', '.'), e.getValue());
     }
-    DebeziumEngine<ChangeEvent<byte[],byte[]>> engine = DebeziumEngine.create(KeyValueHeaderChangeEventFormat.of(Avro.class, Avro.class, Json.class))
+    io.confluent.connect.avro.AvroConverter keys = new io.confluent.connect.avro.AvroConverter(registry);
+    keys.configure(config, true);
+    io.confluent.connect.avro.AvroConverter values = new io.confluent.connect.avro.AvroConverter(registry);
+    values.configure(config, false);
+    // The same records as JsonConverter writes them with schemas: the input a converter test turns into the bytes above.
+    org.apache.kafka.connect.json.JsonConverter jsonKeys = new org.apache.kafka.connect.json.JsonConverter();
+    jsonKeys.configure(Map.of("schemas.enable", "true"), true);
+    org.apache.kafka.connect.json.JsonConverter jsonValues = new org.apache.kafka.connect.json.JsonConverter();
+    jsonValues.configure(Map.of("schemas.enable", "true"), false);
+    DebeziumEngine<RecordChangeEvent<org.apache.kafka.connect.source.SourceRecord>> engine = DebeziumEngine.create(ChangeEventFormat.of(io.debezium.embedded.Connect.class))
       .using(p)
       .notifying(r -> {
+        org.apache.kafka.connect.source.SourceRecord record = r.record();
         StringBuilder h = new StringBuilder();
-        for (Object o : r.headers()) { Header<?> hd = (Header<?>) o; h.append(hd.getKey()).append("=").append(hd.getValue()).append(";"); }
-        out.println("TOPIC " + r.destination() + "\nHEADERS " + h + "\nKEY " + hex(r.key()) + "\nVALUE " + hex(r.value()));
+        for (org.apache.kafka.connect.header.Header hd : record.headers()) h.append(hd.key()).append("=").append(hd.value()).append(";");
+        byte[] key = keys.fromConnectData(record.topic(), record.keySchema(), record.key());
+        byte[] value = values.fromConnectData(record.topic(), record.valueSchema(), record.value());
+        String keyJSON = record.key() == null ? "null" : new String(jsonKeys.fromConnectData(record.topic(), record.keySchema(), record.key()), java.nio.charset.StandardCharsets.UTF_8);
+        String valueJSON = record.value() == null ? "null" : new String(jsonValues.fromConnectData(record.topic(), record.valueSchema(), record.value()), java.nio.charset.StandardCharsets.UTF_8);
+        out.println("TOPIC " + record.topic() + "\nHEADERS " + h + "\nKEY " + hex(key) + "\nVALUE " + hex(value)
+          + "\nKEYJSON " + keyJSON + "\nVALUEJSON " + valueJSON);
       }).build();
     ExecutorService ex = Executors.newSingleThreadExecutor();
     ex.execute(engine);
     System.out.println("engine started");
     Thread.sleep(Long.parseLong(System.getenv().getOrDefault("SECS","30")) * 1000);
     engine.close(); ex.shutdown();
-    io.confluent.kafka.schemaregistry.client.SchemaRegistryClient registry =
-      io.confluent.kafka.schemaregistry.testutil.MockSchemaRegistry.getClientForScope("ref");
     List<String> subjects = new ArrayList<>(registry.getAllSubjects());
     Collections.sort(subjects);
     for (String subject : subjects) {
@@ -88,5 +107,6 @@ public class Ref {
         out.println("SUBJECT " + subject + "\nVERSION " + version + "\nID " + m.getId() + "\nSCHEMA " + m.getSchema());
       }
     }
+    System.exit(0);
   }
 }
