@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         .systemLibrary(
@@ -59,6 +61,16 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(
+            name: "SchemaRegistryClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "DebeziumMigration",
             dependencies: ["Connector"],
             swiftSettings: strict
@@ -77,6 +89,7 @@ let package = Package(
             name: "tributary",
             dependencies: [
                 "PGOutput", "ChangeEvents", "PostgresReplication", "KafkaSink", "Connector", "DebeziumMigration", "HealthServer",
+                "SchemaRegistryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -106,7 +119,9 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["PGOutput", "KafkaSink", "PostgresReplication"],
+            dependencies: [
+                "PGOutput", "KafkaSink", "PostgresReplication", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -14,6 +14,8 @@ public struct ConnectorConfig: Sendable {
     public var transforms: [TransformConfig] = []
     /// nil = off: messages of any prefix are events.
     public var correlation: Correlation?
+    /// The schema registry the Avro formats register with; nil when no format is Avro.
+    public var schemaRegistry: SchemaRegistry?
     /// The file it came from, for messages.
     public var sourceFile: String
 
@@ -134,8 +136,43 @@ public struct ConnectorConfig: Sendable {
         public var transactionMetadata = false
         /// The transaction topic (Debezium's `topic.transaction`); nil = `<topic_prefix>.transaction`.
         public var transactionTopic: String?
+        /// How keys and values are serialised: JSON (as JsonConverter, `schemas` says whether with schemas), or Avro
+        /// through the schema registry (as Confluent's AvroConverter).
+        public var keyFormat = Serialization.json
+        public var valueFormat = Serialization.json
+
+        /// Whether either side is Avro: events are then written with their Connect schemas, which Avro is derived from.
+        public var usesAvro: Bool { keyFormat == .avro || valueFormat == .avro }
 
         public init() {}
+    }
+
+    public enum Serialization: String, Sendable, CaseIterable {
+        case json
+        case avro
+    }
+
+    /// A Confluent-compatible schema registry (Confluent's `schema.registry.url` and the options beside it).
+    public struct SchemaRegistry: Sendable, Equatable {
+        /// One or more base URLs, tried in order.
+        public var urls: [String]
+        /// `user:password` for HTTP basic authentication (`basic.auth.user.info`).
+        public var basicAuth: String?
+        /// A bearer token (`bearer.auth.token`).
+        public var bearerToken: String?
+        /// PEM files: the CA to trust, and a client certificate and its key.
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var timeout: Duration = .seconds(30)
+        /// Register new schemas (`auto.register.schemas`); off, a schema must be registered already.
+        public var autoRegister = true
+        /// Write with the subject's latest version instead of the event's own schema (`use.latest.version`).
+        public var useLatestVersion = false
+        public var keySubjectStrategy = AvroConversion.SubjectStrategy.topicName
+        public var valueSubjectStrategy = AvroConversion.SubjectStrategy.topicName
+
+        public init(urls: [String]) { self.urls = urls }
     }
 
     public enum Format: String, Sendable, CaseIterable {

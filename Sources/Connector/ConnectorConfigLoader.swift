@@ -290,13 +290,101 @@ struct ConfigReader {
         let transforms = top["transforms"].map { transformsSection($0.value) } ?? []
         var correlation: ConnectorConfig.Correlation?? = .some(nil)
         if let entry = top["correlation"] { correlation = correlationSection(entry.value).map { .some($0) } }
+        var schemaRegistry: ConnectorConfig.SchemaRegistry?? = .some(nil)
+        if let entry = top["schema_registry"] { schemaRegistry = schemaRegistrySection(entry.value).map { .some($0) } }
+        if let events, events.usesAvro, top["schema_registry"] == nil {
+            error(root, "events.key_format or events.value_format is avro: set schema_registry.url too")
+        }
+        if let events, !events.usesAvro, let entry = top["schema_registry"] {
+            error(entry.key, "schema_registry is used only with events.key_format or events.value_format: avro")
+        }
 
         guard let name, let postgres, let kafka, let events, let snapshot, let errors, let heartbeat, let transforms,
-            let correlation, diagnostics.isEmpty
+            let correlation, let schemaRegistry, diagnostics.isEmpty
         else { return nil }
         return ConnectorConfig(
             name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, errors: errors,
-            heartbeat: heartbeat, transforms: transforms, correlation: correlation, sourceFile: file)
+            heartbeat: heartbeat, transforms: transforms, correlation: correlation, schemaRegistry: schemaRegistry,
+            sourceFile: file)
+    }
+
+    mutating func schemaRegistrySection(_ node: Node) -> ConnectorConfig.SchemaRegistry? {
+        guard let section = mapping(node, path: "schema_registry", allowed: ConnectorConfigLoader.keys(in: "schema_registry"))
+        else { return nil }
+        var valid = true
+        var urls: [String] = []
+        if let entry = section["url"], let text = string(entry.value, "schema_registry.url") {
+            urls = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                error(entry.value, "schema_registry.url '\(url)' must start with http:// or https://")
+                valid = false
+            }
+            if urls.isEmpty {
+                error(entry.value, "schema_registry.url is empty; give the registry's URL, such as http://registry:8081")
+                valid = false
+            }
+        } else {
+            error(node, "missing required key 'schema_registry.url'")
+            valid = false
+        }
+        var registry = ConnectorConfig.SchemaRegistry(urls: urls)
+        if let entry = section["basic_auth"], let text = string(entry.value, "schema_registry.basic_auth") {
+            if !text.contains(":") {
+                error(entry.value, "schema_registry.basic_auth must be user:password (use ${env:…} or ${file:…} for the secret)")
+                valid = false
+            }
+            registry.basicAuth = text
+        }
+        if let entry = section["bearer_token"], let text = string(entry.value, "schema_registry.bearer_token") {
+            registry.bearerToken = text
+            if registry.basicAuth != nil {
+                error(entry.key, "schema_registry takes basic_auth or bearer_token, not both")
+                valid = false
+            }
+        }
+        for (key, target) in [
+            ("ca_file", \ConnectorConfig.SchemaRegistry.caFile), ("cert_file", \ConnectorConfig.SchemaRegistry.certFile),
+            ("key_file", \ConnectorConfig.SchemaRegistry.keyFile),
+        ] {
+            if let entry = section[key], let text = string(entry.value, "schema_registry.\(key)") {
+                registry[keyPath: target] = text
+            }
+        }
+        if (registry.certFile == nil) != (registry.keyFile == nil) {
+            error(node, "schema_registry.cert_file and schema_registry.key_file go together: give both or neither")
+            valid = false
+        }
+        if let entry = section["timeout"] {
+            if let value = duration(entry.value, "schema_registry.timeout") { registry.timeout = value } else { valid = false }
+        }
+        for (key, target) in [
+            ("auto_register", \ConnectorConfig.SchemaRegistry.autoRegister),
+            ("use_latest_version", \ConnectorConfig.SchemaRegistry.useLatestVersion),
+        ] {
+            guard let entry = section[key] else { continue }
+            if let value = bool(entry.value, "schema_registry.\(key)") {
+                registry[keyPath: target] = value
+            } else {
+                valid = false
+            }
+        }
+        if registry.useLatestVersion {
+            // Writing with another schema than the event's needs Avro schema resolution, which is not built yet.
+            error(
+                section["use_latest_version"]?.key,
+                "schema_registry.use_latest_version is not supported yet; leave it false (the event's own schema is used)")
+            valid = false
+        }
+        if let value = choice(section, "key_subject_strategy", AvroConversion.SubjectStrategy.self, &valid, in: "schema_registry")
+        {
+            registry.keySubjectStrategy = value
+        }
+        if let value = choice(
+            section, "value_subject_strategy", AvroConversion.SubjectStrategy.self, &valid, in: "schema_registry")
+        {
+            registry.valueSubjectStrategy = value
+        }
+        return valid ? registry : nil
     }
 
     mutating func postgresSection(_ node: Node, connectorName: String) -> ConnectorConfig.Postgres? {
@@ -622,6 +710,14 @@ struct ConfigReader {
             values.unavailablePlaceholder = text
         }
         if let value = choice(section, "format", ConnectorConfig.Format.self, &valid) { events.format = value }
+        if let value = choice(section, "key_format", ConnectorConfig.Serialization.self, &valid) { events.keyFormat = value }
+        if let value = choice(section, "value_format", ConnectorConfig.Serialization.self, &valid) {
+            events.valueFormat = value
+        }
+        if events.valueFormat == .avro, events.format == .cloudevents, let entry = section["value_format"] {
+            error(entry.key, "events.value_format: avro with events.format: cloudevents is not supported; use one of them")
+            valid = false
+        }
         for (key, target) in [
             ("cloudevents_extension_attributes", \CloudEvents.Options.extensionAttributes),
             ("cloudevents_tracing_attributes", \CloudEvents.Options.tracingAttributes),
@@ -786,7 +882,20 @@ extension ConnectorConfigLoader {
     /// Every key a connector file may hold, by section ("" is the top level). The loader refuses any
     /// other key, and docs/configuration.md must list exactly these (ConfigurationDocTests).
     public static let sections: [(section: String, keys: [String])] = [
-        ("", ["name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat", "transforms", "correlation"]),
+        (
+            "",
+            [
+                "name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat", "transforms", "correlation",
+                "schema_registry",
+            ]
+        ),
+        (
+            "schema_registry",
+            [
+                "url", "basic_auth", "bearer_token", "ca_file", "cert_file", "key_file", "timeout", "auto_register",
+                "use_latest_version", "key_subject_strategy", "value_subject_strategy",
+            ]
+        ),
         ("correlation", ["message_prefix", "headers"]),
         (
             "postgres",
@@ -804,7 +913,7 @@ extension ConnectorConfigLoader {
                 "binary_handling",
                 "interval_handling", "hstore_handling", "unavailable_value_placeholder", "format",
                 "cloudevents_extension_attributes", "cloudevents_tracing_attributes", "transaction_metadata",
-                "transaction_topic",
+                "transaction_topic", "key_format", "value_format",
             ]
         ),
         ("snapshot", ["mode", "state_directory", "max_threads", "range_pages", "select_overrides"]),

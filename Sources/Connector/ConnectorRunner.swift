@@ -24,6 +24,7 @@ public final class ConnectorRunner: @unchecked Sendable {
     private let completion = Mutex<(started: Bool, done: Bool, waiters: [CheckedContinuation<Void, Never>])>(
         (false, false, []))
     private let metrics: ConnectorMetrics
+    private let registry: (any SchemaRegistry & Sendable)?
 
     /// Back-off after a failed session: doubles from `initialBackoff` up to `maximumBackoff`, with jitter.
     public let initialBackoff: Duration
@@ -32,9 +33,10 @@ public final class ConnectorRunner: @unchecked Sendable {
     public let standbyPollInterval: Duration = .seconds(1)
 
     public init(
-        config: ConnectorConfig, sink: any EventSink, logger: Logger,
+        config: ConnectorConfig, sink: any EventSink, logger: Logger, registry: (any SchemaRegistry & Sendable)? = nil,
         makeSource: @escaping @Sendable () throws -> any ChangeSource
     ) {
+        self.registry = registry
         self.config = config
         self.status = ConnectorStatus(name: config.name, slot: config.postgres.slot)
         self.sink = sink
@@ -116,7 +118,8 @@ public final class ConnectorRunner: @unchecked Sendable {
             do {
                 let source = try makeSource()
                 let pipeline = Pipeline(
-                    config: config, source: source, sink: sink, status: status, logger: logger, firstToken: nextToken)
+                    config: config, source: source, sink: sink, status: status, logger: logger, firstToken: nextToken,
+                    registry: registry)
                 current.withLock { $0 = pipeline.stopSignal }
                 if stopping.load(ordering: .relaxed) {
                     pipeline.stopSignal.request(urgently: urgent.load(ordering: .relaxed))

@@ -33,6 +33,8 @@ final class EventDelivery {
     private var bytes: UInt64 = 0
     /// The connector file's transforms, applied by `submit`; set when the session starts.
     var transforms = EventTransforms()
+    /// The Avro formats, applied by `submit` after the transforms; nil when both sides are JSON.
+    var avro: AvroFormat?
     /// The table each data topic carries, learned from the events sent: a refused event comes back as bytes, and
     /// a topic may have lost characters of its table's name.
     private var topicTables: [String: TableName] = [:]
@@ -195,19 +197,43 @@ final class EventDelivery {
     /// goes through `errors.mode`.
     @inline(__always)
     func submit(_ event: consuming ChangeEvent, token: UInt64) throws {
-        if transforms.isEmpty { return try send(event, token: token) }
+        if transforms.isEmpty && avro == nil { return try send(event, token: token) }
         var transformed = event
-        let kept: Bool
-        do {
-            kept = try transforms.apply(&transformed)
-        } catch {
-            return try untransformable(error, transformed, token: token)
+        if !transforms.isEmpty {
+            let kept: Bool
+            do {
+                kept = try transforms.apply(&transformed)
+            } catch {
+                return try untransformable(error, transformed, token: token)
+            }
+            guard kept else {
+                if let warning = transforms.warning {
+                    logger.warning("\(warning)", metadata: ["lsn": "\(transformed.lsn.map(\.description) ?? "?")"])
+                }
+                return
+            }
         }
-        if kept {
-            try send(transformed, token: token)
-        } else if let warning = transforms.warning {
-            logger.warning("\(warning)", metadata: ["lsn": "\(transformed.lsn.map(\.description) ?? "?")"])
+        if avro != nil {
+            do throws(AvroFormat.Failure) {
+                try avro?.apply(to: &transformed)
+            } catch {
+                switch error {
+                case .refused(let reason):
+                    return try refuse(
+                        error, reason: reason, table: transformed.table?.description ?? transformed.topic,
+                        at: transformed.lsn ?? .zero, token: token, what: "written in Avro")
+                case .unavailable(let underlying):
+                    throw ConnectorError(
+                        .transient, "the schema registry cannot be reached (\(underlying.message)); retrying from the slot")
+                case .unauthorized(let underlying):
+                    throw ConnectorError(
+                        .configuration,
+                        "the schema registry refused the connector's credentials (\(underlying.message)); check "
+                            + "schema_registry.basic_auth or bearer_token")
+                }
+            }
         }
+        try send(transformed, token: token)
     }
 
     /// Gives the event the next position unless it has one (a dead letter keeps its original's), and notes its topic.

@@ -56,8 +56,9 @@ public final class Pipeline {
     public init(
         config: ConnectorConfig, source: any ChangeSource, sink: any EventSink, status: ConnectorStatus, logger: Logger,
         firstToken: UInt64 = 1, stopSignal: StopSignal = StopSignal(), drainTimeout: Duration = .seconds(30),
-        clock: any SessionClock = SystemSessionClock()
+        clock: any SessionClock = SystemSessionClock(), registry: (any SchemaRegistry)? = nil
     ) {
+        self.registry = registry
         self.stopSignal = stopSignal
         self.drainTimeout = drainTimeout
         self.clock = clock
@@ -80,7 +81,8 @@ public final class Pipeline {
 
     static func settings(_ config: ConnectorConfig, database: String, runID: String) -> EventSettings {
         EventSettings(
-            topicPrefix: config.kafka.topicPrefix, databaseName: database, schemas: config.events.schemas,
+            topicPrefix: config.kafka.topicPrefix, databaseName: database,
+            schemas: config.events.schemas || config.events.usesAvro,
             tombstones: config.events.tombstones, skippedOperations: config.events.skippedOperations,
             version: TributaryVersion.current, values: config.events.values,
             contextHeaders: config.events.contextHeaders
@@ -89,6 +91,9 @@ public final class Pipeline {
             transactionTopic: config.events.transactionMetadata
                 ? config.events.transactionTopic ?? "\(config.kafka.topicPrefix).transaction" : nil)
     }
+
+    /// Where the Avro formats register their schemas.
+    private let registry: (any SchemaRegistry)?
 
     /// The first token a following session may use.
     public var nextToken: UInt64 { delivery.tracker.tokenWatermark }
@@ -105,8 +110,14 @@ public final class Pipeline {
     public func run() throws {
         defer { source.close() }
         delivery.transforms = try EventTransforms(
-            config.transforms, schemas: config.events.schemas,
+            config.transforms, schemas: config.events.schemas || config.events.usesAvro,
             cloudEvents: config.events.format == .cloudevents ? config.events.cloudEvents : nil)
+        if config.events.usesAvro {
+            guard let registry else {
+                throw ConnectorError(.configuration, "events use Avro but no schema registry client was given")
+            }
+            delivery.avro = AvroFormat(config: config, registry: registry)
+        }
         let observation = try source.inspect()
         var slotGuard = try SlotGuard(config: config, metrics: metrics, logger: logger)
         let recovery = try slotGuard.admit(observation, nowNanos: Self.wallClockNanos())

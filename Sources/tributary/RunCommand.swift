@@ -61,6 +61,7 @@ struct RunCommand: AsyncParsableCommand {
 
         var runners: [ConnectorRunner] = []
         var sinks: [KafkaEventSink] = []
+        var registries: [RegistryAdapter] = []
         for config in configs {
             var connectorLogger = logger
             connectorLogger[metadataKey: "connector"] = "\(config.name)"
@@ -88,8 +89,20 @@ struct RunCommand: AsyncParsableCommand {
                     "snapshot": "\(config.snapshot.mode.rawValue)",
                 ])
             let sourceLogger = connectorLogger
+            var registryClient: RegistryAdapter?
+            if let settings = config.schemaRegistry {
+                do {
+                    let adapter = try RegistryAdapter(settings)
+                    registries.append(adapter)
+                    registryClient = adapter
+                } catch {
+                    FileHandle.standardError.write(
+                        Data("\(config.sourceFile): error: schema_registry cannot be set up: \(error)\n".utf8))
+                    throw ExitCode(ExitStatus.configError)
+                }
+            }
             runners.append(
-                ConnectorRunner(config: config, sink: sink, logger: connectorLogger) {
+                ConnectorRunner(config: config, sink: sink, logger: connectorLogger, registry: registryClient) {
                     PostgresChangeSource(config: config, logger: sourceLogger)
                 })
         }
@@ -103,7 +116,9 @@ struct RunCommand: AsyncParsableCommand {
             services: [
                 .init(service: signals),
                 .init(service: health),
-                .init(service: KafkaClientsService(runners: runners, sinks: sinks, embedded: embedded, logger: logger)),
+                .init(
+                    service: KafkaClientsService(
+                        runners: runners, sinks: sinks, registries: registries, embedded: embedded, logger: logger)),
                 .init(service: ConnectorsService(runners: runners), successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -36,9 +36,12 @@ struct KafkaClientsService: Service {
     private let clients: Clients
     let logger: Logger
 
-    init(runners: [ConnectorRunner], sinks: [KafkaEventSink], embedded: EmbeddedKafka?, logger: Logger) {
+    init(
+        runners: [ConnectorRunner], sinks: [KafkaEventSink], registries: [RegistryAdapter] = [], embedded: EmbeddedKafka?,
+        logger: Logger
+    ) {
         self.runners = runners
-        self.clients = Clients(sinks: sinks, embedded: embedded)
+        self.clients = Clients(sinks: sinks, registries: registries, embedded: embedded)
         self.logger = logger
     }
 
@@ -57,6 +60,7 @@ struct KafkaClientsService: Service {
             outcome.set(continuation)
             Thread {
                 clients.sinks.forEach { $0.close() }
+                clients.registries.forEach { $0.close() }
                 clients.embedded?.close()
                 outcome.resume(true)
             }.start()
@@ -95,6 +99,7 @@ struct KafkaClientsService: Service {
     /// only once every connector has stopped.
     private struct Clients: @unchecked Sendable {
         let sinks: [KafkaEventSink]
+        let registries: [RegistryAdapter]
         let embedded: EmbeddedKafka?
     }
 }

@@ -78,13 +78,22 @@ import Testing
             if key == "heartbeat.action_query" { sections["heartbeat"]?["interval"] = "10s" }
             if key.hasPrefix("events.cloudevents_") { sections["events"]?["format"] = "cloudevents" }
             if key == "events.transaction_topic" { sections["events"]?["transaction_metadata"] = "true" }
+            if key.hasPrefix("schema_registry.") || (key.hasSuffix("_format") && example == "avro") {
+                sections["events", default: [:]]["value_format"] = sections["events"]?["value_format"] ?? "avro"
+                sections["schema_registry", default: [:]]["url"] = sections["schema_registry"]?["url"] ?? "\"http://r:8081\""
+            }
+            if key == "schema_registry.cert_file" { sections["schema_registry"]?["key_file"] = "/k.pem" }
+            if key == "schema_registry.key_file" { sections["schema_registry"]?["cert_file"] = "/c.pem" }
             var yaml = "name: \(name)\n" + topLevel
             for (section, entries) in sections.sorted(by: { $0.key < $1.key }) {
                 yaml += "\(section):\n"
                 for (entry, value) in entries.sorted(by: { $0.key < $1.key }) { yaml += "  \(entry): \(value)\n" }
             }
             do {
-                _ = try ConnectorConfigLoader(environment: ["PGPASSWORD": "secret"]).parse(yaml, file: "example.yaml")
+                _ = try ConnectorConfigLoader(environment: [
+                    "PGPASSWORD": "secret", "REGISTRY_AUTH": "u:p", "REGISTRY_TOKEN": "t",
+                ]).parse(
+                    yaml, file: "example.yaml")
             } catch {
                 Issue.record("the example of \(key) (\(example)) is refused: \(error)")
             }

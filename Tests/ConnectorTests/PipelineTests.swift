@@ -192,10 +192,13 @@ final class ManualClock: SessionClock {
             """, file: "test.yaml")
     }
 
-    func run(_ source: ScriptedSource, _ sink: HoldingSink, config: ConnectorConfig = Self.config) throws {
+    func run(
+        _ source: ScriptedSource, _ sink: HoldingSink, config: ConnectorConfig = Self.config,
+        registry: (any SchemaRegistry)? = nil
+    ) throws {
         let pipeline = Pipeline(
             config: config, source: source, sink: sink, status: ConnectorStatus(name: "test", slot: "s"),
-            logger: Logger(label: "test"), drainTimeout: .milliseconds(200))
+            logger: Logger(label: "test"), drainTimeout: .milliseconds(200), registry: registry)
         source.onExhausted = { pipeline.requestStop() }
         try pipeline.run()
     }

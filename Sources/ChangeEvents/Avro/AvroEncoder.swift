@@ -13,12 +13,17 @@ public enum AvroEncoder {
         var bytes: [UInt8] = [0]
         bytes.reserveCapacity(256)
         let id = UInt32(bitPattern: schemaID)
-        bytes += [UInt8(id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
+        bytes += [
+            UInt8(id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8),
+            UInt8(truncatingIfNeeded: id),
+        ]
         try encode(payload, schema, into: &bytes, path: "")
         return bytes
     }
 
-    public static func encode(_ value: JSONTree, _ schema: ConnectSchemaNode, into bytes: inout [UInt8], path: String)
+    public static func encode(
+        _ value: JSONTree, _ schema: ConnectSchemaNode, into bytes: inout [UInt8], path: String
+    )
         throws(Failure)
     {
         if schema.optional {
@@ -38,7 +43,9 @@ public enum AvroEncoder {
         try encodeBase(value, schema, into: &bytes, path: path)
     }
 
-    static func encodeBase(_ value: JSONTree, _ schema: ConnectSchemaNode, into bytes: inout [UInt8], path: String)
+    static func encodeBase(
+        _ value: JSONTree, _ schema: ConnectSchemaNode, into bytes: inout [UInt8], path: String
+    )
         throws(Failure)
     {
         func mismatch() -> Failure {

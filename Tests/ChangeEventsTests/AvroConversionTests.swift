@@ -1,0 +1,72 @@
+import ChangeEvents
+import Testing
+
+/// The Avro stage on its own: the registry is asked once per schema and subject, subjects follow the strategy, and a
+/// tombstone stays null.
+@Suite struct AvroConversionTests {
+    static let key = Array(
+        #"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"p.public.t.Key"},"payload":{"id":1}}"#
+            .utf8)
+    static let otherKey = Array(
+        #"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}],"optional":false,"name":"p.public.t.Key"},"payload":{"id":-2}}"#
+            .utf8)
+
+    final class Registry {
+        var calls: [(subject: String, schema: String)] = []
+        func resolve(_ subject: String, _ schema: AvroSchema) -> Int32 {
+            if let index = calls.firstIndex(where: { $0.subject == subject && $0.schema == schema.text }) {
+                return Int32(index + 1)
+            }
+            calls.append((subject, schema.text))
+            return Int32(calls.count)
+        }
+    }
+
+    @Test func theRegistryIsAskedOncePerSchemaAndSubject() throws {
+        var conversion = AvroConversion()
+        let registry = Registry()
+        var asked = 0
+        let resolve: AvroConversion.Resolve = { subject, schema in
+            asked += 1
+            return registry.resolve(subject, schema)
+        }
+        let first = try conversion.convert(Self.key, topic: "p.public.t", isKey: true, resolve: resolve)
+        #expect(first == [0, 0, 0, 0, 1, 2])
+        for _ in 0..<3 { _ = try conversion.convert(Self.key, topic: "p.public.t", isKey: true, resolve: resolve) }
+        #expect(asked == 1)
+        // The same schema on another topic is another subject; a changed schema a new version.
+        _ = try conversion.convert(Self.key, topic: "p.public.u", isKey: true, resolve: resolve)
+        let changed = try conversion.convert(Self.otherKey, topic: "p.public.t", isKey: true, resolve: resolve)
+        #expect(asked == 3)
+        #expect(changed == [0, 0, 0, 0, 3, 3])
+        #expect(registry.calls.map(\.subject) == ["p.public.t-key", "p.public.u-key", "p.public.t-key"])
+        #expect(conversion.schemaCount == 2)
+    }
+
+    @Test func aTombstoneStaysNull() throws {
+        var conversion = AvroConversion()
+        let converted = try conversion.convert(nil, topic: "p.public.t", isKey: false) { _, _ in 1 }
+        #expect(converted == nil)
+    }
+
+    @Test func subjectsFollowTheStrategy() throws {
+        let schema = try AvroSchema(ConnectSchemaNode(json: JSONTree.parse(Array(Self.key[10..<126]))))
+        #expect(try AvroConversion.SubjectStrategy.topicName.subject(topic: "t", isKey: true, schema: schema) == "t-key")
+        #expect(
+            try AvroConversion.SubjectStrategy.recordName.subject(topic: "t", isKey: true, schema: schema) == "p.public.t.Key")
+        #expect(
+            try AvroConversion.SubjectStrategy.topicRecordName.subject(topic: "t", isKey: false, schema: schema)
+                == "t-p.public.t.Key")
+        let primitive = try AvroSchema(ConnectSchemaNode(kind: .string))
+        #expect(throws: AvroConversion.Failure.self) {
+            try AvroConversion.SubjectStrategy.recordName.subject(topic: "t", isKey: true, schema: primitive)
+        }
+    }
+
+    @Test func aValueWithoutASchemaIsRefusedWithAReason() {
+        var conversion = AvroConversion()
+        #expect(throws: AvroConversion.Failure.self) {
+            try conversion.convert(Array(#"{"id":1}"#.utf8), topic: "t", isKey: true) { _, _ in 1 }
+        }
+    }
+}
