@@ -211,6 +211,22 @@ extension DebeziumImport {
         // Kafka Connect
         "key.converter": .mapped, "value.converter": .mapped,
         "key.converter.schemas.enable": .mapped, "value.converter.schemas.enable": .mapped,
+        // Confluent's AvroConverter and its registry client, mapped to schema_registry.
+        "key.converter.schema.registry.url": .mapped, "value.converter.schema.registry.url": .mapped,
+        "key.converter.basic.auth.user.info": .mapped, "value.converter.basic.auth.user.info": .mapped,
+        "key.converter.basic.auth.credentials.source": .mapped, "value.converter.basic.auth.credentials.source": .mapped,
+        "key.converter.bearer.auth.token": .mapped, "value.converter.bearer.auth.token": .mapped,
+        "key.converter.schema.registry.ssl.truststore.location": .mapped,
+        "value.converter.schema.registry.ssl.truststore.location": .mapped,
+        "key.converter.auto.register.schemas": .mapped, "value.converter.auto.register.schemas": .mapped,
+        "key.converter.use.latest.version": .mapped, "value.converter.use.latest.version": .mapped,
+        "key.converter.key.subject.name.strategy": .mapped, "value.converter.value.subject.name.strategy": .mapped,
+        "key.converter.connect.meta.data": refused(
+            ["true"], "without Connect metadata the registered schemas differ from Debezium's"),
+        "value.converter.connect.meta.data": refused(
+            ["true"], "without Connect metadata the registered schemas differ from Debezium's"),
+        "key.converter.enhanced.avro.schema.support": refused(["false"], "enhanced schema support is not implemented"),
+        "value.converter.enhanced.avro.schema.support": refused(["false"], "enhanced schema support is not implemented"),
         "key.converter.decimal.format": refused(["BASE64"], "NUMERIC writes decimals as JSON numbers; Tributary writes base64"),
         "value.converter.decimal.format": refused(
             ["BASE64"], "NUMERIC writes decimals as JSON numbers; Tributary writes base64"),

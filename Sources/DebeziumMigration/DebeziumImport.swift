@@ -189,15 +189,27 @@ public struct DebeziumImport: Sendable {
         // events
         var events: [(String, String)] = []
         let json = "org.apache.kafka.connect.json.JsonConverter"
+        let avro = "io.confluent.connect.avro.AvroConverter"
         let cloudEvents = config["value.converter"] == "io.debezium.converters.CloudEventsConverter"
+        var avroSides: [String] = []
         for side in ["key", "value"] {
             guard let converter = config["\(side).converter"], converter != json else { continue }
             if side == "value" && cloudEvents { continue }
+            if converter == avro {
+                avroSides.append(side)
+                continue
+            }
             throw Failure(
-                "the \(side) converter is \(converter); Tributary writes what \(json) writes"
+                "the \(side) converter is \(converter); Tributary writes what \(json) or \(avro) writes"
                     + (side == "value" ? " (or io.debezium.converters.CloudEventsConverter, as JSON)" : ""))
         }
-        let converter = config["value.converter"] ?? config["key.converter"]
+        var registry: [(String, String)] = []
+        if !avroSides.isEmpty {
+            registry = try Self.registrySettings(config, sides: avroSides, notes: &notes)
+            for side in avroSides { events.append(("\(side)_format", "avro")) }
+        }
+        let jsonSide = ["value", "key"].first { !avroSides.contains($0) }
+        let converter = jsonSide.flatMap { config["\($0).converter"] }
         if cloudEvents {
             // The key goes through the key converter (JsonConverter); the CloudEvent's data carries schemas as its
             // json.schemas.enable says. Tributary writes both with events.schemas, so they must agree.
@@ -221,7 +233,9 @@ public struct DebeziumImport: Sendable {
                             + "takes from the transaction's context message (correlation); an event without one is refused")
                 }
             }
-        } else if let schemas = config["value.converter.schemas.enable"] ?? config["key.converter.schemas.enable"] {
+        } else if jsonSide == nil {
+            // Both sides are Avro: the schemas live in the registry.
+        } else if let schemas = jsonSide.flatMap({ config["\($0).converter.schemas.enable"] }) {
             events.append(("schemas", schemas == "true" ? "true" : "false"))
         } else if converter != nil {
             events.append(("schemas", "true"))  // JsonConverter's own default
@@ -341,6 +355,7 @@ public struct DebeziumImport: Sendable {
             lines += entries.map { "  \($0.0): \($0.1)" }
         }
         section("events", events)
+        section("schema_registry", registry)
         section("snapshot", snapshot)
         if !overrides.isEmpty {
             lines.append("  select_overrides:")
@@ -388,6 +403,60 @@ public struct DebeziumImport: Sendable {
         items.append(current)
         return items.map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\\,", with: ",") }
             .filter { !$0.isEmpty }
+    }
+
+    /// Confluent's AvroConverter settings of the Avro sides (`<side>.converter.schema.registry.url`, …) as
+    /// `schema_registry`; the two sides must agree, since Tributary has one registry per connector.
+    static func registrySettings(
+        _ config: [String: String], sides: [String], notes: inout [String]
+    ) throws(Failure) -> [(
+        String, String
+    )] {
+        func both(_ name: String) throws(Failure) -> String? {
+            let values = Set(sides.compactMap { config["\($0).converter.\(name)"] })
+            guard values.count <= 1 else {
+                throw Failure("key.converter.\(name) and value.converter.\(name) differ; Tributary uses one schema registry")
+            }
+            return values.first
+        }
+        guard let url = try both("schema.registry.url") else {
+            throw Failure("the AvroConverter has no schema.registry.url; set \(sides[0]).converter.schema.registry.url")
+        }
+        var entries: [(String, String)] = [("url", quoted(url))]
+        if let source = try both("basic.auth.credentials.source"), source != "USER_INFO" {
+            throw Failure("basic.auth.credentials.source \(source) is not supported; use USER_INFO with basic.auth.user.info")
+        }
+        if try both("basic.auth.user.info") != nil {
+            entries.append(("basic_auth", "\"${env:SCHEMA_REGISTRY_AUTH}\""))
+            notes.append("schema_registry.basic_auth reads SCHEMA_REGISTRY_AUTH (user:password) from the environment: set it")
+        }
+        if try both("bearer.auth.token") != nil {
+            entries.append(("bearer_token", "\"${env:SCHEMA_REGISTRY_TOKEN}\""))
+            notes.append("schema_registry.bearer_token reads SCHEMA_REGISTRY_TOKEN from the environment: set it")
+        }
+        if let location = try both("schema.registry.ssl.truststore.location") {
+            notes.append(
+                "the registry's truststore \(location) is a Java keystore: export its CA as PEM and set schema_registry.ca_file")
+        }
+        if let value = try both("auto.register.schemas") {
+            entries.append(("auto_register", value == "false" ? "false" : "true"))
+        }
+        if let value = try both("use.latest.version"), value == "true" {
+            throw Failure("use.latest.version true is not supported yet; each record is written with its own schema")
+        }
+        let strategies = [
+            "io.confluent.kafka.serializers.subject.TopicNameStrategy": "topic_name",
+            "io.confluent.kafka.serializers.subject.RecordNameStrategy": "record_name",
+            "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy": "topic_record_name",
+        ]
+        for side in sides {
+            guard let strategy = config["\(side).converter.\(side).subject.name.strategy"] else { continue }
+            guard let mapped = strategies[strategy] else {
+                throw Failure("\(side).subject.name.strategy \(strategy) is not supported; use one of Confluent's three")
+            }
+            entries.append(("\(side)_subject_strategy", mapped))
+        }
+        return entries
     }
 
     static func duration(milliseconds: Int) -> String {

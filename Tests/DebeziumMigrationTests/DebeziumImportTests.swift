@@ -78,7 +78,8 @@ import Testing
         }
         let cases: [([String: String], String)] = [
             (["connector.class": "io.debezium.connector.mysql.MySqlConnector"], "only"),
-            (["value.converter": "io.confluent.connect.avro.AvroConverter"], "JsonConverter"),
+            (["value.converter": "io.apache.avro.SomeOtherConverter"], "JsonConverter"),
+            (["value.converter": "io.confluent.connect.avro.AvroConverter"], "schema.registry.url"),
             (["table.include.list": "public.(order"], "table.include.list entry 'public.(order'"),
             (["table.include.list": "a", "table.exclude.list": "b"], "exclude each other"),
             (["snapshot.mode": "custom"], "snapshot.mode"),
@@ -107,6 +108,44 @@ import Testing
         // A pre-2.0 configuration names the prefix database.server.name.
         let old = try convert(["topic.prefix": "", "database.server.name": "legacy"])
         #expect(try Self.load(old.yaml).kafka.topicPrefix == "legacy")
+    }
+
+    /// Confluent's AvroConverter on either side becomes that side's Avro format, its registry settings the
+    /// schema_registry section; the secret stays out of the file.
+    @Test func anAvroFeedBecomesTheAvroFormatsWithItsRegistry() throws {
+        let result = try Self.convert([
+            "key.converter": "io.confluent.connect.avro.AvroConverter",
+            "key.converter.schema.registry.url": "https://registry:8081",
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url": "https://registry:8081",
+            "value.converter.basic.auth.credentials.source": "USER_INFO",
+            "value.converter.basic.auth.user.info": "cdc:secret",
+            "value.converter.auto.register.schemas": "false",
+            "value.converter.value.subject.name.strategy": "io.confluent.kafka.serializers.subject.RecordNameStrategy",
+        ])
+        #expect(!result.yaml.contains("secret"))
+        let config = try ConnectorConfigLoader(environment: ["SCHEMA_REGISTRY_AUTH": "cdc:secret"]).parse(
+            result.yaml, file: "imported.yaml")
+        #expect(config.events.keyFormat == .avro && config.events.valueFormat == .avro)
+        let registry = try #require(config.schemaRegistry)
+        #expect(registry.urls == ["https://registry:8081"])
+        #expect(registry.basicAuth == "cdc:secret")
+        #expect(!registry.autoRegister)
+        #expect(registry.valueSubjectStrategy == .recordName && registry.keySubjectStrategy == .topicName)
+        // A JSON key beside an Avro value keeps the key's schemas setting.
+        let mixed = try Self.load(
+            try Self.convert([
+                "key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "false",
+                "value.converter": "io.confluent.connect.avro.AvroConverter",
+                "value.converter.schema.registry.url": "http://r:8081",
+            ]).yaml)
+        #expect(mixed.events.keyFormat == .json && mixed.events.valueFormat == .avro && !mixed.events.schemas)
+        #expect {
+            _ = try Self.convert([
+                "value.converter": "io.confluent.connect.avro.AvroConverter",
+                "value.converter.schema.registry.url": "http://r:8081", "value.converter.use.latest.version": "true",
+            ])
+        } throws: { "\($0)".contains("use.latest.version") }
     }
 
     /// Every row of docs/migrating-from-debezium.md's table: the example value imports, maps to the key
