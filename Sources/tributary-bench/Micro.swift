@@ -24,7 +24,7 @@ struct Micro: ParsableCommand {
     @Option(help: "narrow, wide, outbox, or all.")
     var table = "all"
 
-    @Option(help: "plain (the envelope), the table's transform (unwrap, or outbox for the outbox table), or both.")
+    @Option(help: "plain, the table's transform (unwrap, or outbox for the outbox table), avro, or both (all).")
     var transform = "both"
 
     func run() throws {
@@ -60,23 +60,30 @@ struct Micro: ParsableCommand {
             unwrap.addFields = ["op", "table", "lsn", "source.ts_ms"]
             unwrap.deleteHandling = .rewrite
             let transformName = table == "outbox" ? "outbox" : "unwrap"
-            let shapes: [(String, Transform?)] = [
+            var shapes: [(String, Transform?)] = [
                 ("", nil), ("+" + transformName, table == "outbox" ? .outbox(OutboxRouter.Options()) : .unwrap(unwrap)),
             ]
+            if table != "outbox" { shapes.append(("+avro", .avro)) }
             let measured = shapes.filter { shape in
-                self.transform == "both" || self.transform == (shape.1 == nil ? "plain" : transformName)
+                guard self.transform != "both" else { return true }
+                switch shape.1 {
+                case nil: return self.transform == "plain"
+                case .avro?: return self.transform == "avro"
+                default: return self.transform == transformName
+                }
             }
             // Rounds of the shapes alternate, so that a neighbour taking the core slows both alike; the transform's
             // cost is the median of its ratio to the plain round next to it.
             var results = measured.map { _ in [(eventsPerSecond: Double, bytesPerEvent: Double)]() }
-            var ratios: [Double] = []
+            var ratios = measured.map { _ in [Double]() }
             for _ in 0..<max(1, rounds) {
                 for (index, shape) in measured.enumerated() {
                     results[index].append(
                         try Self.measure(frames: frames, metadata: metadata, seconds: seconds, transform: shape.1))
                 }
-                if measured.count == 2, let plain = results[0].last, let transformed = results[1].last {
-                    ratios.append(plain.eventsPerSecond / transformed.eventsPerSecond)
+                guard measured.first?.1 == nil, let plain = results[0].last else { continue }
+                for index in measured.indices.dropFirst() {
+                    if let other = results[index].last { ratios[index].append(plain.eventsPerSecond / other.eventsPerSecond) }
                 }
             }
             for (index, (label, _)) in measured.enumerated() {
@@ -91,21 +98,30 @@ struct Micro: ParsableCommand {
                         1e9 / result.eventsPerSecond,
                         result.bytesPerEvent))
             }
-            if !ratios.isEmpty {
-                let sorted = ratios.sorted()
+            for (index, (label, _)) in measured.enumerated() where !ratios[index].isEmpty {
+                let sorted = ratios[index].sorted()
                 print(
                     String(
                         format: "micro %-13@ costs %.2fx the plain event (median of %d paired rounds, %.2f to %.2f)",
-                        (table + "+" + transformName) as NSString, sorted[sorted.count / 2], sorted.count,
-                        sorted.first!, sorted.last!))
+                        (table + label) as NSString, sorted[sorted.count / 2], sorted.count, sorted.first!, sorted.last!))
             }
         }
     }
 
     /// A transform measured after the envelope is written.
-    enum Transform {
+    enum Transform: Equatable {
         case unwrap(Unwrap.Options)
         case outbox(OutboxRouter.Options)
+        /// Key and value as Confluent's AvroConverter writes them (ids from a registry that answers at once).
+        case avro
+
+        static func == (lhs: Transform, rhs: Transform) -> Bool {
+            switch (lhs, rhs) {
+            case (.avro, .avro): true
+            case (.unwrap, .unwrap), (.outbox, .outbox): true
+            default: false
+            }
+        }
     }
 
     static func measure(
@@ -113,8 +129,10 @@ struct Micro: ParsableCommand {
     ) throws -> (
         eventsPerSecond: Double, bytesPerEvent: Double
     ) {
+        let avro = transform == .avro
         let settings = EventSettings(
-            topicPrefix: "bench", databaseName: "micro", version: "0.1.0", envelopeLayouts: transform != nil)
+            topicPrefix: "bench", databaseName: "micro", schemas: avro, version: "0.1.0",
+            envelopeLayouts: transform != nil && !avro)
         var events = 0
         var bytes = 0
         // The thread's own CPU time, not the wall clock: another process taking the core does not count.
@@ -124,9 +142,11 @@ struct Micro: ParsableCommand {
             var builder = ChangeEventBuilder(settings: settings)
             var unwrap: Unwrap?
             var outbox: OutboxRouter?
+            var conversion: AvroConversion?
             switch transform {
             case .unwrap(let options)?: unwrap = try Unwrap(options, schemas: false)
             case .outbox(let options)?: outbox = try OutboxRouter(options, schemas: false)
+            case .avro?: conversion = AvroConversion()
             case nil: break
             }
             for frame in frames {
@@ -145,6 +165,10 @@ struct Micro: ParsableCommand {
                         // Optional chaining changes the transform in place; `unwrap!` would copy it for each event.
                         if try unwrap?.apply(&event) == false { return }
                         if try outbox?.apply(&event) == false { return }
+                        if conversion != nil {
+                            event.key = try conversion?.convert(event.key, topic: event.topic, isKey: true) { _, _ in 1 }
+                            event.value = try conversion?.convert(event.value, topic: event.topic, isKey: false) { _, _ in 2 }
+                        }
                         events += 1
                         bytes += (event.key?.count ?? 0) + (event.value?.count ?? 0)
                     }

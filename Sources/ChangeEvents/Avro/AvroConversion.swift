@@ -1,3 +1,5 @@
+import Foundation
+
 /// Confluent's AvroConverter as the last stage of the event path: a key or value as JsonConverter writes it with its
 /// schema (`{"schema":…,"payload":…}`) becomes Confluent's wire format, under the id the registry gives the derived
 /// Avro schema's subject.
@@ -47,6 +49,17 @@ public struct AvroConversion {
     public let valueStrategy: SubjectStrategy
     /// Schemas seen, by the bytes of their JsonConverter form.
     private var known: [[UInt8]: Known] = [:]
+    /// The last schema of each topic's keys and values, with its id: an event with the same schema bytes (the common
+    /// case) is recognised by comparing them, not by hashing them.
+    private var last: [SideTopic: (schema: [UInt8], known: Known, id: Int32)] = [:]
+
+    private struct SideTopic: Hashable {
+        var isKey: Bool
+        var topic: String
+    }
+
+    private static let schemaPrefix = Array(#"{"schema":"#.utf8)
+    private static let payloadPrefix = Array(#","payload":"#.utf8)
 
     public init(keyStrategy: SubjectStrategy = .topicName, valueStrategy: SubjectStrategy = .topicName) {
         self.keyStrategy = keyStrategy
@@ -55,10 +68,16 @@ public struct AvroConversion {
 
     /// Schemas derived so far.
     public var schemaCount: Int { known.count }
+    /// Payloads that had to be parsed into a tree (their members out of the schema's order).
+    public private(set) var treeFallbacks = 0
 
     /// The Avro record for one side of an event; nil stays nil (a tombstone).
     public mutating func convert(_ json: [UInt8]?, topic: String, isKey: Bool, resolve: Resolve) throws -> [UInt8]? {
         guard let json else { return nil }
+        let side = SideTopic(isKey: isKey, topic: topic)
+        if let seen = last[side], let payload = Self.payloadRange(json, schema: seen.schema) {
+            return try record(json, payload, id: seen.id, schema: seen.known.connect)
+        }
         let scanner = JSONScanner(json)
         guard let schemaRange = scanner.member("schema", ofObjectAt: 0),
             let payloadRange = scanner.member("payload", ofObjectAt: 0)
@@ -84,7 +103,35 @@ public struct AvroConversion {
             known[schemaBytes] = entry
         }
         if known[schemaBytes] == nil { known[schemaBytes] = entry }
-        let payload = try JSONTree.parse(Array(json[payloadRange]))
-        return try AvroEncoder.record(schemaID: id, payload: payload, schema: entry.connect)
+        last[side] = (schemaBytes, entry, id)
+        return try record(json, payloadRange, id: id, schema: entry.connect)
+    }
+
+    /// Where the payload is, when `json` is `{"schema":<schema>,"payload":…}` with exactly these schema bytes.
+    static func payloadRange(_ json: [UInt8], schema: [UInt8]) -> Range<Int>? {
+        let start = schemaPrefix.count + schema.count + payloadPrefix.count
+        guard json.count > start, json[json.count - 1] == UInt8(ascii: "}") else { return nil }
+        let same = json.withUnsafeBufferPointer { buffer in
+            schema.withUnsafeBufferPointer { expected in
+                memcmp(buffer.baseAddress!, schemaPrefix, schemaPrefix.count) == 0
+                    && memcmp(buffer.baseAddress! + schemaPrefix.count, expected.baseAddress!, schema.count) == 0
+                    && memcmp(buffer.baseAddress! + schemaPrefix.count + schema.count, payloadPrefix, payloadPrefix.count) == 0
+            }
+        }
+        return same ? start..<(json.count - 1) : nil
+    }
+
+    /// The wire format: straight from the bytes when the payload follows the schema's order, else through the tree.
+    mutating func record(_ json: [UInt8], _ payload: Range<Int>, id: Int32, schema: ConnectSchemaNode) throws -> [UInt8] {
+        var bytes: [UInt8] = [0]
+        bytes.reserveCapacity(payload.count / 2 + 16)
+        let unsigned = UInt32(bitPattern: id)
+        bytes += [
+            UInt8(unsigned >> 24), UInt8(truncatingIfNeeded: unsigned >> 16), UInt8(truncatingIfNeeded: unsigned >> 8),
+            UInt8(truncatingIfNeeded: unsigned),
+        ]
+        if AvroStreamEncoder.encode(json, payload, schema, into: &bytes) { return bytes }
+        treeFallbacks += 1
+        return try AvroEncoder.record(schemaID: id, payload: JSONTree.parse(Array(json[payload])), schema: schema)
     }
 }

@@ -18,6 +18,14 @@ public final class ConnectSchemaNode: Sendable, Equatable {
     public struct Field: Equatable, Sendable {
         public var name: String
         public var schema: ConnectSchemaNode
+        /// The name as a JSON member name in quotes, as the encoder compares it.
+        let quotedName: [UInt8]
+
+        public init(name: String, schema: ConnectSchemaNode) {
+            self.name = name
+            self.schema = schema
+            quotedName = Array("\"\(name)\"".utf8)
+        }
     }
 
     public let kind: Kind
