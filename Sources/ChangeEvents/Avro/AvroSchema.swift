@@ -186,27 +186,10 @@ public struct AvroSchema: Sendable, Equatable {
         }
     }
 
-    /// A JSON string as Jackson writes it: quotes, backslashes and control characters escaped, nothing else.
+    /// A JSON string as Jackson writes it (the same escaping as the JSON events).
     static func quote(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16, uppercase: true)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        var buffer = JSONBuffer(capacity: text.utf8.count + 2)
+        buffer.appendString(text)
+        return String(decoding: buffer.bytes, as: UTF8.self)
     }
 }
