@@ -47,6 +47,33 @@ import Testing
         _ = try await connector.terminate()
     }
 
+    /// Snapshot rows take the same path: `op: r` records under the value subject's id, then the stream's.
+    @Test func snapshotRowsAreWrittenInAvroToo() async throws {
+        let registry = try await TestSchemaRegistry.start()
+        defer { registry.stop() }
+        let harness = try Harness(
+            database: "avro_snapshot", tables: "public.items",
+            extra: "events: {key_format: avro, value_format: avro}\nschema_registry: {url: \"\(registry.url)\"}")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text, price numeric(10,2))")
+        try harness.db.execute("INSERT INTO items SELECT g, 'row ' || g, g * 1.5 FROM generate_series(1, 50) g")
+        let connector = try await harness.startConnector()
+        try harness.db.execute("INSERT INTO items VALUES (51, 'streamed', 2.25)")
+        let records = try await harness.records(["it.public.items"], atLeast: 51)
+        #expect(records.count == 51)
+        let valueIDs = Set(records.map { Self.schemaID($0.value) })
+        #expect(valueIDs.count == 1 && valueIDs.first != nil, "snapshot and stream share the value schema")
+        #expect(registry.versions.map(\.subject) == ["it.public.items-key", "it.public.items-value"])
+        // Each value carries op "r" for the snapshot rows and "c" for the streamed one, as Avro strings.
+        let reads = records.filter { $0.value.map { Self.contains($0, Array("\u{02}r".utf8)) } ?? false }
+        #expect(reads.count >= 50)
+        _ = try await connector.terminate()
+    }
+
+    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard bytes.count >= needle.count else { return false }
+        return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
     @Test func aRegistryThatIsDownHoldsTheStreamBackAndLosesNothing() async throws {
         let registry = try await TestSchemaRegistry.start()
         defer { registry.stop() }
