@@ -43,6 +43,20 @@ import Testing
         #expect(conversion.schemaCount == 2)
     }
 
+    /// Escapes, \u escapes and surrogate pairs, NaN and an array: the bytes path and the tree path agree.
+    @Test func theBytesPathAndTheTreePathAgree() throws {
+        let schema =
+            #"{"type":"struct","fields":[{"type":"string","optional":false,"field":"s"},{"type":"double","optional":true,"field":"d"},{"type":"array","items":{"type":"int64","optional":true},"optional":true,"field":"a"},{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"string","optional":true},"optional":true,"field":"m"}],"optional":false,"name":"x.Value"}"#
+        let payload = #"{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00","d":"NaN","a":[1,null,-300],"m":{"k\"":"v","n":null}}"#
+        let json = Array(#"{"schema":\#(schema),"payload":\#(payload)}"#.utf8)
+        var conversion = AvroConversion()
+        let streamed = try conversion.convert(json, topic: "t", isKey: false) { _, _ in 7 }
+        #expect(conversion.treeFallbacks == 0)
+        let tree = try AvroEncoder.record(
+            schemaID: 7, payload: JSONTree.parse(payload), schema: ConnectSchemaNode(json: JSONTree.parse(schema)))
+        #expect(streamed == tree)
+    }
+
     @Test func aTombstoneStaysNull() throws {
         var conversion = AvroConversion()
         let converted = try conversion.convert(nil, topic: "p.public.t", isKey: false) { _, _ in 1 }

@@ -230,18 +230,60 @@ enum AvroStreamEncoder {
 
         /// The unescaped bytes of a JSON string.
         mutating func rawString(into text: inout [UInt8]) -> Bool {
-            let start = index
+            guard index < end, bytes[index] == UInt8(ascii: "\"") else { return false }
             index += 1
-            while index < end, bytes[index] != UInt8(ascii: "\"") {
-                if bytes[index] == UInt8(ascii: "\\") { index += 1 }
+            while index < end {
+                let byte = bytes[index]
+                index += 1
+                if byte == UInt8(ascii: "\"") { return true }
+                guard byte == UInt8(ascii: "\\") else {
+                    text.append(byte)
+                    continue
+                }
+                guard index < end else { return false }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.append(escaped)
+                case UInt8(ascii: "b"): text.append(0x08)
+                case UInt8(ascii: "f"): text.append(0x0C)
+                case UInt8(ascii: "n"): text.append(0x0A)
+                case UInt8(ascii: "r"): text.append(0x0D)
+                case UInt8(ascii: "t"): text.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var code = hex4() else { return false }
+                    if (0xD800..<0xDC00).contains(code) {
+                        guard index + 6 <= end, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                        else { return false }
+                        index += 2
+                        guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return false }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { return false }
+                    text.append(contentsOf: UTF8.encode(scalar)!)
+                default:
+                    return false
+                }
+            }
+            return false
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard index + 4 <= end else { return nil }
+            var code: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+                code = code << 4 | digit
                 index += 1
             }
-            guard index < end else { return false }
-            index += 1
-            let literal = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
-            guard case .string(let value)? = try? JSONTree.parse(literal) else { return false }
-            text += Array(value.utf8)
-            return true
+            return code
         }
 
         /// A base64 JSON string (Connect bytes) as Avro's length-prefixed bytes.
