@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd unzip
+APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd unzip openssl
 SWIFT ?= swift
 
 help:

@@ -121,6 +121,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "PGOutput", "KafkaSink", "PostgresReplication", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),

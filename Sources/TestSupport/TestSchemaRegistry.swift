@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// A test fixture, never used by the product: an in-process HTTP server answering the part of Confluent's schema
@@ -33,24 +35,57 @@ public final class TestSchemaRegistry: Sendable {
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, any Error>?>(nil)
     public let port: Int
+    private let scheme: String
 
-    private init(port: Int) {
+    private init(port: Int, scheme: String) {
         self.port = port
+        self.scheme = scheme
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    /// Starts the server on a free port.
-    public static func start() async throws -> TestSchemaRegistry {
+    /// A certificate and key (PEM files) the server presents over https.
+    public struct Certificate: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+
+        /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command in `directory`.
+        public static func selfSigned(in directory: String) throws -> Certificate {
+            let certificate = Certificate(certificateFile: "\(directory)/registry.pem", keyFile: "\(directory)/registry-key.pem")
+            let result = try runCommand(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", certificate.keyFile, "-out",
+                    certificate.certificateFile,
+                ])
+            guard result.status == 0 else { throw TestSupportError("openssl could not make a certificate: \(result.output)") }
+            return certificate
+        }
+    }
+
+    /// Starts the server on a free port, over https when given a certificate.
+    public static func start(tls certificate: Certificate? = nil) async throws -> TestSchemaRegistry {
         let port = try PostgresServer.freePort()
-        let registry = TestSchemaRegistry(port: port)
+        let registry = TestSchemaRegistry(port: port, scheme: certificate == nil ? "http" : "https")
         let ready = AsyncStream<Void>.makeStream()
-        let app = Application(
-            router: registry.router(),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "test-registry"),
-            onServerRunning: { _ in ready.continuation.yield() },
-            logger: Logger(label: "test-schema-registry"))
-        registry.task.withLock { $0 = Task { try await app.runService() } }
+        let configuration = ApplicationConfiguration(
+            address: .hostname("127.0.0.1", port: port), serverName: "test-registry")
+        let logger = Logger(label: "test-schema-registry")
+        let onRunning: @Sendable (any Channel) async -> Void = { _ in ready.continuation.yield() }
+        if let certificate {
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate.certificateFile).map { .certificate($0) },
+                privateKey: .file(certificate.keyFile))
+            let app = Application(
+                router: registry.router(), server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
+                onServerRunning: onRunning, logger: logger)
+            registry.task.withLock { $0 = Task { try await app.runService() } }
+        } else {
+            let app = Application(
+                router: registry.router(), configuration: configuration, onServerRunning: onRunning, logger: logger)
+            registry.task.withLock { $0 = Task { try await app.runService() } }
+        }
         for await _ in ready.stream { break }
         return registry
     }

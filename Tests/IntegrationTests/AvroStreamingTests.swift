@@ -69,6 +69,39 @@ import Testing
         _ = try await connector.terminate()
     }
 
+    /// Over https: the registry's CA from `ca_file` is trusted; without it the registry counts as unreachable and
+    /// nothing goes out until it is.
+    @Test func anHTTPSRegistryIsTrustedThroughItsCAFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("registry-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let certificate = try TestSchemaRegistry.Certificate.selfSigned(in: directory)
+        let registry = try await TestSchemaRegistry.start(tls: certificate)
+        defer { registry.stop() }
+        #expect(registry.url.hasPrefix("https://"))
+        let trusted = try Harness(
+            database: "avro_tls", tables: "public.items",
+            extra:
+                "events: {value_format: avro}\nschema_registry: {url: \"\(registry.url)\", ca_file: \(certificate.certificateFile)}",
+            snapshotMode: "no_data")
+        try trusted.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+        let connector = try await trusted.startConnector()
+        try trusted.db.execute("INSERT INTO items VALUES (1, 'one')")
+        let records = try await trusted.records(["it.public.items"], atLeast: 1)
+        #expect(records.count == 1 && Self.schemaID(records.first?.value) == registry.versions.first?.id)
+        _ = try await connector.terminate()
+
+        let untrusted = try Harness(
+            database: "avro_tls_untrusted", tables: "public.items",
+            extra: "events: {value_format: avro}\nschema_registry: {url: \"\(registry.url)\", timeout: 2s}",
+            snapshotMode: "no_data")
+        try untrusted.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+        let refused = try await untrusted.startConnector()
+        try untrusted.db.execute("INSERT INTO items VALUES (1, 'one')")
+        try await refused.waitForLog("schema registry cannot be reached")
+        #expect(try !untrusted.slotReached(try untrusted.currentWAL()))
+        _ = try await refused.terminate()
+    }
+
     static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
         guard bytes.count >= needle.count else { return false }
         return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
