@@ -96,6 +96,13 @@ public final class SchemaRegistryClient: Sendable {
         }
     }
 
+    /// The registry's compatibility level (`GET /config`): proof that it answers and accepts the credentials.
+    public func compatibilityLevel() throws(Failure) -> String {
+        let answer = try request(.GET, "/config", body: [])
+        let object = (try? JSONSerialization.jsonObject(with: Data(answer))) as? [String: Any]
+        return object?["compatibilityLevel"] as? String ?? "unknown"
+    }
+
     public func close() {
         try? client.syncShutdown()
     }
@@ -107,7 +114,8 @@ public final class SchemaRegistryClient: Sendable {
         for base in settings.urls {
             let url = (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
             do {
-                let request = try HTTPClient.Request(url: url, method: method, headers: headers, body: .bytes(body))
+                let request = try HTTPClient.Request(
+                    url: url, method: method, headers: headers, body: body.isEmpty ? nil : .bytes(body))
                 let deadline = NIODeadline.now() + .nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000)
                 let response = try client.execute(request: request, deadline: deadline).wait()
                 let bytes = response.body.map { Array($0.readableBytesView) } ?? []

@@ -33,6 +33,7 @@ struct CheckCommand: ParsableCommand {
         var report = CheckReport()
         checkPostgres(config, &report)
         checkKafka(config, &report)
+        checkSchemaRegistry(config, &report)
         print(
             report.failures == 0
                 ? "all \(report.passed) checks passed" : "\(report.failures) of \(report.passed + report.failures) checks failed")
@@ -187,6 +188,22 @@ struct CheckCommand: ParsableCommand {
             report.fail(
                 "Kafka at \(config.kafka.bootstrapServers) does not answer: \(error)",
                 fix: "check kafka.bootstrap_servers and kafka.properties (security settings)")
+        }
+    }
+}
+
+extension CheckCommand {
+    func checkSchemaRegistry(_ config: ConnectorConfig, _ report: inout CheckReport) {
+        guard let settings = config.schemaRegistry else { return }
+        do {
+            let registry = try RegistryAdapter(settings)
+            defer { registry.close() }
+            let level = try registry.compatibilityLevel()
+            report.pass("schema registry answers at \(settings.urls.joined(separator: ",")) (compatibility \(level))")
+        } catch {
+            report.fail(
+                "schema registry at \(settings.urls.joined(separator: ",")) does not answer: \(error)",
+                fix: "check schema_registry.url, its credentials (basic_auth, bearer_token) and TLS files (ca_file, cert_file)")
         }
     }
 }

@@ -34,6 +34,11 @@ final class RegistryAdapter: SchemaRegistry, Sendable {
         }
     }
 
+    /// The registry's compatibility level, for `tributary check`.
+    func compatibilityLevel() throws -> String {
+        try client.compatibilityLevel()
+    }
+
     func close() {
         client.close()
     }

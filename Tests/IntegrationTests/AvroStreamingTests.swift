@@ -102,6 +102,23 @@ import Testing
         _ = try await refused.terminate()
     }
 
+    /// `tributary check` asks the registry too: its compatibility level when it answers, a failure with the fix when not.
+    @Test func checkAsksTheRegistry() async throws {
+        let registry = try await TestSchemaRegistry.start()
+        defer { registry.stop() }
+        let harness = try Harness(
+            database: "avro_check", tables: "public.items",
+            extra: "events: {value_format: avro}\nschema_registry: {url: \"\(registry.url)\", timeout: 2s}",
+            snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
+        let passing = try runCommand(TributaryProcess.executablePath, ["check", harness.configPath])
+        #expect(passing.output.contains("ok    schema registry answers at \(registry.url) (compatibility BACKWARD)"))
+        registry.setDown(true)
+        let failing = try runCommand(TributaryProcess.executablePath, ["check", harness.configPath])
+        #expect(failing.status != 0)
+        #expect(failing.output.contains("FAIL  schema registry at \(registry.url) does not answer"))
+    }
+
     static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
         guard bytes.count >= needle.count else { return false }
         return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
