@@ -54,7 +54,7 @@ enum AvroStreamEncoder {
 
         mutating func value(_ schema: ConnectSchemaNode, into output: inout [UInt8]) -> Bool {
             if schema.optional {
-                let nullFirst = schema.defaultValue == nil
+                let nullFirst = !schema.hasDefault
                 if isNull() {
                     output.append(nullFirst ? 0 : 2)
                     return true
@@ -102,16 +102,18 @@ enum AvroStreamEncoder {
                 return base64(into: &output)
             case .structure:
                 guard take(UInt8(ascii: "{")) else { return false }
-                let fields = schema.fields
-                for position in fields.indices {
-                    if position > 0, !take(UInt8(ascii: ",")) { return false }
-                    guard name(equals: fields[position].quotedName), take(UInt8(ascii: ":")),
-                        value(fields[position].schema, into: &output)
-                    else {
-                        return false
+                let done = schema.fields.withUnsafeBufferPointer { fields -> Bool in
+                    for position in 0..<fields.count {
+                        if position > 0, !take(UInt8(ascii: ",")) { return false }
+                        guard name(equals: fields[position].quotedName), take(UInt8(ascii: ":")),
+                            value(fields[position].schema, into: &output)
+                        else {
+                            return false
+                        }
                     }
+                    return true
                 }
-                return take(UInt8(ascii: "}"))
+                return done && take(UInt8(ascii: "}"))
             case .array:
                 guard let items = schema.elements, take(UInt8(ascii: "[")) else { return false }
                 var block: [UInt8] = []

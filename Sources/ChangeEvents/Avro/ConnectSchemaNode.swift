@@ -36,6 +36,8 @@ public final class ConnectSchemaNode: Sendable, Equatable {
     public let parameters: [Parameter]
     /// The schema's default value, as JsonConverter writes it; nil when it has none.
     public let defaultValue: JSONTree?
+    /// Whether it has a default: an optional schema's union then puts `null` second.
+    let hasDefault: Bool
     public let fields: [Field]
     /// An array's elements, or a map's values.
     public let elements: ConnectSchemaNode?
@@ -58,6 +60,7 @@ public final class ConnectSchemaNode: Sendable, Equatable {
         self.doc = doc
         self.parameters = parameters
         self.defaultValue = defaultValue
+        hasDefault = defaultValue != nil
         self.fields = fields
         self.elements = elements
         self.keys = keys
