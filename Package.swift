@@ -139,6 +139,9 @@ let package = Package(
             name: "PostgresReplicationTests", dependencies: ["PostgresReplication", "PGOutput", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "KafkaSinkTests", dependencies: ["KafkaSink"], swiftSettings: strict),
+        .testTarget(
+            name: "SchemaRegistryClientTests",
+            dependencies: ["SchemaRegistryClient", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "KafkaSink", "PGOutput"], swiftSettings: strict),
         .testTarget(
             name: "HealthServerTests",

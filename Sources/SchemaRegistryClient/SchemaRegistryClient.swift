@@ -62,9 +62,7 @@ public final class SchemaRegistryClient: Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
             tls.privateKey = .file(keyFile)
         }
-        let seconds = Int64(settings.timeout.components.seconds)
-        let timeout = TimeAmount.milliseconds(
-            max(1, seconds * 1000 + settings.timeout.components.attoseconds / 1_000_000_000_000_000))
+        let timeout = Self.timeAmount(settings.timeout)
         client = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: HTTPClient.Configuration(
@@ -116,7 +114,7 @@ public final class SchemaRegistryClient: Sendable {
             do {
                 let request = try HTTPClient.Request(
                     url: url, method: method, headers: headers, body: body.isEmpty ? nil : .bytes(body))
-                let deadline = NIODeadline.now() + .nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000)
+                let deadline = NIODeadline.now() + Self.timeAmount(settings.timeout)
                 let response = try client.execute(request: request, deadline: deadline).wait()
                 let bytes = response.body.map { Array($0.readableBytesView) } ?? []
                 guard (200..<300).contains(Int(response.status.code)) else {
@@ -132,6 +130,12 @@ public final class SchemaRegistryClient: Sendable {
             }
         }
         throw last
+    }
+
+    /// A duration as NIO's time amount, whole milliseconds, at least one.
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return .milliseconds(max(1, milliseconds))
     }
 
     static func failure(status: Int, body: [UInt8], url: String) -> Failure {
