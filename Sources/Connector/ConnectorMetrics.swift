@@ -24,6 +24,7 @@ final class ConnectorMetrics {
     private let refused: [String: Counter]
     private let alreadyDelivered: Counter
     private let slotLost: [String: Counter]
+    private let registryRequests: [String: Counter]
     private let states: [ConnectorStatus.State: Gauge]
 
     init(connector: String) {
@@ -33,6 +34,10 @@ final class ConnectorMetrics {
         deliveryErrors = Counter(label: "tributary_kafka_delivery_errors_total", dimensions: dimensions)
         reconnects = Counter(label: "tributary_reconnects_total", dimensions: dimensions)
         alreadyDelivered = Counter(label: "tributary_events_already_delivered_total", dimensions: dimensions)
+        registryRequests = Dictionary(
+            uniqueKeysWithValues: ["ok", "refused", "unavailable", "unauthorized"].map {
+                ($0, Counter(label: "tributary_schema_registry_requests_total", dimensions: dimensions + [("outcome", $0)]))
+            })
         received = Gauge(label: "tributary_lsn_received", dimensions: dimensions)
         flushed = Gauge(label: "tributary_lsn_flushed", dimensions: dimensions)
         server = Gauge(label: "tributary_lsn_server", dimensions: dimensions)
@@ -91,6 +96,11 @@ final class ConnectorMetrics {
     /// Records a replay left out because Kafka already held them.
     func countAlreadyDelivered(_ count: UInt64) {
         if count > 0 { alreadyDelivered.increment(by: Int64(clamping: count)) }
+    }
+
+    /// A schema registry request (once per new schema and subject) and how it ended.
+    func countRegistryRequest(outcome: String) {
+        registryRequests[outcome]?.increment()
     }
 
     func countRefused(mode: String) {

@@ -116,7 +116,7 @@ public final class Pipeline {
             guard let registry else {
                 throw ConnectorError(.configuration, "events use Avro but no schema registry client was given")
             }
-            delivery.avro = AvroFormat(config: config, registry: registry)
+            delivery.avro = AvroFormat(config: config, registry: registry, metrics: metrics)
         }
         let observation = try source.inspect()
         var slotGuard = try SlotGuard(config: config, metrics: metrics, logger: logger)

@@ -43,8 +43,10 @@ struct AvroFormat {
     private let valueFormat: ConnectorConfig.Serialization
     private let jsonSchemas: Bool
     private let register: Bool
+    private let metrics: ConnectorMetrics?
 
-    init(config: ConnectorConfig, registry: any SchemaRegistry) {
+    init(config: ConnectorConfig, registry: any SchemaRegistry, metrics: ConnectorMetrics? = nil) {
+        self.metrics = metrics
         let settings = config.schemaRegistry ?? ConnectorConfig.SchemaRegistry(urls: [])
         conversion = AvroConversion(
             keyStrategy: settings.keySubjectStrategy, valueStrategy: settings.valueSubjectStrategy)
@@ -84,13 +86,19 @@ struct AvroFormat {
         guard format == .avro else { return jsonSchemas ? bytes : Self.payload(of: bytes) }
         let registry = self.registry
         let register = self.register
+        let metrics = self.metrics
         var registryError: SchemaRegistryError?
         do {
             return try conversion.convert(bytes, topic: topic, isKey: isKey) { subject, schema in
                 do throws(SchemaRegistryError) {
-                    return try registry.id(subject: subject, schema: schema.text, register: register)
+                    let id = try registry.id(subject: subject, schema: schema.text, register: register)
+                    metrics?.countRegistryRequest(outcome: "ok")
+                    return id
                 } catch {
                     registryError = error
+                    metrics?.countRegistryRequest(
+                        outcome: error.kind == .refused
+                            ? "refused" : error.kind == .unavailable ? "unavailable" : "unauthorized")
                     throw error
                 }
             }

@@ -22,7 +22,8 @@ import Testing
             extra: "events: {key_format: avro, value_format: avro}\nschema_registry: {url: \"\(registry.url)\"}",
             snapshotMode: "no_data")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
-        let connector = try await harness.startConnector()
+        let port = try PostgresServer.freePort()
+        let connector = try await harness.startConnector(healthPort: port)
         try harness.db.execute("INSERT INTO items VALUES (1, 'one')")
         try harness.db.execute("ALTER TABLE items ADD COLUMN qty int")
         try harness.db.execute("INSERT INTO items VALUES (2, 'two', 5)")
@@ -34,6 +35,10 @@ import Testing
         #expect(records.map { Self.schemaID($0.value) } == valueIDs)
         #expect(Set(records.map { Self.schemaID($0.key) }) == [registry.versions.first?.id])
         #expect(registry.versions.last?.schema.contains(#"{"name":"qty","type":["null","int"],"default":null}"#) == true)
+        let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+        #expect(
+            metrics.contains(#"tributary_schema_registry_requests_total{connector="avro-evolution",outcome="ok"} 3"#),
+            "one request per schema and subject: the key, and two versions of the value")
 
         // A required column without a default: the new value schema cannot read the old one's records.
         try harness.db.execute("ALTER TABLE items ADD COLUMN code text NOT NULL DEFAULT 'x'")
