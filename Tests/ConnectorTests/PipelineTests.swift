@@ -654,7 +654,8 @@ final class ManualClock: SessionClock {
 @Suite struct PipelineTransactionMetadataTests {
     typealias Source = PipelineTests.ScriptedSource
 
-    static let config = PipelineTests.config("events: {transaction_metadata: true}")
+    /// A fresh state directory for each test: they run in parallel, and each writes its slot record.
+    static var config: ConnectorConfig { PipelineTests.config("events: {transaction_metadata: true}") }
 
     func run(_ frames: [[UInt8]], acknowledge: Bool = true) throws -> (Source, PipelineTests.HoldingSink) {
         let source = Source(start: LSN(0x50), frames: frames)
