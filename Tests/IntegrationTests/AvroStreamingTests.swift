@@ -113,7 +113,7 @@ import Testing
         defer { registry.stop() }
         let harness = try Harness(
             database: "avro_check", tables: "public.items",
-            extra: "events: {value_format: avro}\nschema_registry: {url: \"\(registry.url)\", timeout: 2s}",
+            extra: "events: {value_format: avro}\nschema_registry: {url: \"\(registry.url)\"}",
             snapshotMode: "no_data")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
         let passing = try runCommand(TributaryProcess.executablePath, ["check", harness.configPath])

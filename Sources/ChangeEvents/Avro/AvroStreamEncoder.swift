@@ -116,42 +116,38 @@ enum AvroStreamEncoder {
                 return done && take(UInt8(ascii: "}"))
             case .array:
                 guard let items = schema.elements, take(UInt8(ascii: "[")) else { return false }
-                var block: [UInt8] = []
-                var count: Int64 = 0
-                if !take(UInt8(ascii: "]")) {
-                    repeat {
-                        guard value(items, into: &block) else { return false }
-                        count += 1
-                    } while take(UInt8(ascii: ","))
-                    guard take(UInt8(ascii: "]")) else { return false }
-                }
-                if count > 0 {
-                    AvroEncoder.writeLong(count, into: &output)
-                    output += block
-                }
-                output.append(0)
-                return true
+                return blocks(closing: UInt8(ascii: "]"), into: &output) { cursor, block in cursor.value(items, into: &block) }
             case .map:
                 guard let values = schema.elements, schema.keys?.kind == .string, take(UInt8(ascii: "{")) else {
                     return false
                 }
-                var block: [UInt8] = []
-                var count: Int64 = 0
-                if !take(UInt8(ascii: "}")) {
-                    repeat {
-                        skipSpace()
-                        guard string(into: &block), take(UInt8(ascii: ":")), value(values, into: &block) else { return false }
-                        count += 1
-                    } while take(UInt8(ascii: ","))
-                    guard take(UInt8(ascii: "}")) else { return false }
+                return blocks(closing: UInt8(ascii: "}"), into: &output) { cursor, block in
+                    cursor.skipSpace()
+                    return cursor.string(into: &block) && cursor.take(UInt8(ascii: ":")) && cursor.value(values, into: &block)
                 }
-                if count > 0 {
-                    AvroEncoder.writeLong(count, into: &output)
-                    output += block
-                }
-                output.append(0)
-                return true
             }
+        }
+
+        /// The elements up to `close` (an array's items, a map's entries) as one Avro block, its count first, then the
+        /// zero that ends the blocks.
+        mutating func blocks(
+            closing close: UInt8, into output: inout [UInt8], _ element: (inout Cursor, inout [UInt8]) -> Bool
+        ) -> Bool {
+            var block: [UInt8] = []
+            var count: Int64 = 0
+            if !take(close) {
+                repeat {
+                    guard element(&self, &block) else { return false }
+                    count += 1
+                } while take(UInt8(ascii: ","))
+                guard take(close) else { return false }
+            }
+            if count > 0 {
+                AvroEncoder.writeLong(count, into: &output)
+                output += block
+            }
+            output.append(0)
+            return true
         }
 
         /// A member name equal to `quoted` (the name in quotes, without escapes, as field names are written).
@@ -271,20 +267,8 @@ enum AvroStreamEncoder {
         }
 
         mutating func hex4() -> UInt32? {
-            guard index + 4 <= end else { return nil }
-            var code: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = bytes[index]
-                let digit: UInt32
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-                default: return nil
-                }
-                code = code << 4 | digit
-                index += 1
-            }
+            guard index + 4 <= end, let code = JSONTree.hexQuad(bytes, at: index) else { return nil }
+            index += 4
             return code
         }
 

@@ -40,6 +40,24 @@ public indirect enum JSONTree: Equatable, Sendable {
         try parse(Array(text.utf8))
     }
 
+    /// The four hex digits of a `\\u` escape at `index`; nil when there are not four.
+    static func hexQuad<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at index: Bytes.Index) -> UInt32?
+    where Bytes.Index == Int {
+        guard index + 4 <= bytes.endIndex else { return nil }
+        var code: UInt32 = 0
+        for byte in bytes[index..<(index + 4)] {
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            code = code << 4 | digit
+        }
+        return code
+    }
+
     private struct Parser {
         let bytes: [UInt8]
         var index = 0
@@ -146,20 +164,8 @@ public indirect enum JSONTree: Equatable, Sendable {
         }
 
         mutating func hex4() throws(ParseError) -> UInt32 {
-            guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
-            var code: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = bytes[index]
-                let digit: UInt32
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-                default: throw fail("bad \\u escape")
-                }
-                code = code << 4 | digit
-                index += 1
-            }
+            guard let code = JSONTree.hexQuad(bytes, at: index) else { throw fail("bad \\u escape") }
+            index += 4
             return code
         }
 
