@@ -31,6 +31,10 @@ public struct ChangeEvent: Sendable, Equatable {
     /// sent, which its position header carries after `snapshot:`.
     public var snapshotRow: SnapshotRowMark?
     public var snapshotMark: [UInt8]?
+    /// For a data event the builder wrote in Avro (`EventSettings.avro`): its key's and value's schemas, and whether
+    /// an id in its bytes is still a zero for the Avro stage to fill in.
+    public var avroSchemas: AvroRecordSchemas?
+    public var avroIDsPending = false
 
     public static func == (lhs: ChangeEvent, rhs: ChangeEvent) -> Bool {
         lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value && lhs.headers == rhs.headers
@@ -38,6 +42,7 @@ public struct ChangeEvent: Sendable, Equatable {
             && lhs.transactionID == rhs.transactionID && lhs.envelope == rhs.envelope && lhs.rowTable === rhs.rowTable
             && lhs.partition == rhs.partition && lhs.timestamp == rhs.timestamp && lhs.position == rhs.position
             && lhs.snapshotRow == rhs.snapshotRow && lhs.snapshotMark == rhs.snapshotMark
+            && lhs.avroSchemas === rhs.avroSchemas && lhs.avroIDsPending == rhs.avroIDsPending
     }
 
     public struct Header: Sendable, Equatable {
@@ -291,13 +296,18 @@ public struct EventSettings: Sendable {
     /// Where Debezium's transaction metadata records go (`provide.transaction.metadata`), and whether data events carry
     /// their `transaction` block; nil writes neither.
     public var transactionTopic: String?
+    /// Data events' keys and values are written in Avro, Confluent's wire format, with the schema ids known here (and
+    /// zeros where an id is not known yet, for the Avro stage to fill in); nil writes JSON. Needs `schemas` (the Avro
+    /// schemas are derived from the Connect schemas), and no transform after the builder.
+    public var avro: AvroSchemaIDs?
 
     public init(
         topicPrefix: String, databaseName: String, schemas: Bool = false, tombstones: Bool = true,
         skippedOperations: Set<ChangeOperation> = [.truncate], version: String, values: ValueHandling = ValueHandling(),
         replaceNullWithDefault: Bool = true, contextHeaders: [ChangeEvent.Header] = [], envelopeLayouts: Bool = false,
-        transactionTopic: String? = nil
+        transactionTopic: String? = nil, avro: AvroSchemaIDs? = nil
     ) {
+        self.avro = avro
         self.transactionTopic = transactionTopic
         self.envelopeLayouts = envelopeLayouts
         self.values = values

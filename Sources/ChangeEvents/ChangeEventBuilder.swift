@@ -40,6 +40,13 @@ public struct ChangeEventBuilder: Sendable {
     private let sourceNameOffset: Int32
     /// Set while writing snapshot reads.
     private var snapshotMarker: SnapshotMarker?
+    /// `source.version`, `connector` and `name` as Avro strings; `db`.
+    private let avroSourcePrefix: [UInt8]
+    private let avroDatabase: [UInt8]
+    /// Schema ids known for the Avro schemas written, by their schemas' identity; the schemas are kept, so that an
+    /// identifier is never reused by others.
+    private var knownAvroIDs: [ObjectIdentifier: AvroSchemaIDs.IDs] = [:]
+    private var knownAvroSchemas: [AvroRecordSchemas] = []
 
     /// `source.snapshot` of a snapshot read, as Debezium sets it.
     public enum SnapshotMarker: String, Sendable {
@@ -77,6 +84,15 @@ public struct ChangeEventBuilder: Sendable {
         database.appendRaw(",\"sequence\":")
         sourceDatabaseFragment = database.bytes
         messageTopic = "\(settings.topicPrefix).message"
+        var avroSource = JSONBuffer(capacity: 64)
+        for var text in [settings.version, "postgresql", settings.topicPrefix] {
+            text.withUTF8 { avroSource.appendAvroBytes(UnsafeRawBufferPointer($0)) }
+        }
+        avroSourcePrefix = avroSource.bytes
+        avroSource.removeAll()
+        var databaseName = settings.databaseName
+        databaseName.withUTF8 { avroSource.appendAvroBytes(UnsafeRawBufferPointer($0)) }
+        avroDatabase = avroSource.bytes
         transactions = settings.transactionTopic.map {
             TransactionMetadata(topicPrefix: settings.topicPrefix, topic: $0, schemas: settings.schemas)
         }
@@ -206,25 +222,27 @@ public struct ChangeEventBuilder: Sendable {
             let newKey = try writeKey(update.new, table)
             if let old, table.hasPrimaryKey, let oldKey = try writeKey(old, table), oldKey != newKey {
                 // Debezium: a primary-key change is a delete of the old key, its tombstone, and a create.
+                let newKeyHeader = try keyHeader(newKey, update.new, table)
                 let deleted = try writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
                 try emit(
                     event(
                         table, key: oldKey, value: deleted,
-                        headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: .delete,
+                        headers: [.init(name: "__debezium.newkey", value: newKeyHeader)], operation: .delete,
                         lsn: lsn))
                 if settings.tombstones {
                     // The tombstone carries the delete's headers, as Debezium copies them to it.
                     try emit(
                         event(
                             table, key: oldKey, value: nil,
-                            headers: [.init(name: "__debezium.newkey", value: keyPayload(newKey, table))], operation: nil,
+                            headers: [.init(name: "__debezium.newkey", value: newKeyHeader)], operation: nil,
                             lsn: lsn))
                 }
                 let created = try writeValue(table, before: nil, after: update.new, op: .create, lsn: lsn, nowNanos: nowNanos)
                 try emit(
                     event(
                         table, key: newKey, value: created,
-                        headers: [.init(name: "__debezium.oldkey", value: keyPayload(oldKey, table))], operation: .create,
+                        headers: [.init(name: "__debezium.oldkey", value: keyHeader(oldKey, old, table))],
+                        operation: .create,
                         lsn: lsn))
                 return
             }
@@ -274,6 +292,10 @@ public struct ChangeEventBuilder: Sendable {
             topic: table.topic, key: key, value: value,
             headers: headers.isEmpty ? settings.contextHeaders : headers + settings.contextHeaders, operation: operation,
             table: table.name, lsn: lsn, transactionID: xid)
+        if let plan = table.avro {
+            event.avroSchemas = plan.schemas
+            event.avroIDsPending = Self.idPending(key) || Self.idPending(value)
+        }
         if settings.envelopeLayouts {
             // A tombstone has no envelope; its table's schema lets a transform read its key's column types.
             if value != nil { event.envelope = layout } else { event.rowTable = table }
@@ -316,6 +338,12 @@ public struct ChangeEventBuilder: Sendable {
     private mutating func writeKey(_ tuple: TupleData, _ table: TableSchema) throws(EventEncodingError) -> [UInt8]? {
         guard table.hasPrimaryKey else { return nil }
         buffer.removeAll()
+        if let plan = table.avro {
+            appendAvroHeader(id: avroIDs(plan).key)
+            for field in plan.key { try writeAvroField(tuple, field, plan.keyColumns, table) }
+            buffer.copy(into: &keyBytes)
+            return keyBytes
+        }
         buffer.append(table.keySchemaPrefix)
         buffer.append(UInt8(ascii: "{"))
         for (position, index) in table.keyIndexes.enumerated() {
@@ -329,7 +357,25 @@ public struct ChangeEventBuilder: Sendable {
         return keyBytes
     }
 
-    /// The key's payload alone (`{"id":2}`), for the `__debezium.oldkey` / `newkey` headers.
+    /// The key's payload alone (`{"id":2}`) as JSON, for the `__debezium.oldkey` / `newkey` headers, whatever the key's
+    /// format.
+    private mutating func keyHeader(
+        _ key: [UInt8]?, _ tuple: TupleData, _ table: TableSchema
+    ) throws(EventEncodingError)
+        -> [UInt8]
+    {
+        guard table.avro != nil else { return keyPayload(key, table) }
+        var json = JSONBuffer(capacity: 64)
+        json.append(UInt8(ascii: "{"))
+        for (position, index) in table.keyIndexes.enumerated() {
+            if position > 0 { json.append(UInt8(ascii: ",")) }
+            json.append(table.fieldPrefixes[index])
+            try Self.writeColumn(tuple, index, table, settings, into: &json)
+        }
+        json.append(UInt8(ascii: "}"))
+        return json.bytes
+    }
+
     private func keyPayload(_ key: [UInt8]?, _ table: TableSchema) -> [UInt8] {
         guard let key else { return Array("null".utf8) }
         guard settings.schemas else { return key }
@@ -340,6 +386,9 @@ public struct ChangeEventBuilder: Sendable {
         _ table: TableSchema, before: TupleData?, after: TupleData?, op: ChangeOperation, lsn: LSN, nowNanos: Int64
     ) throws(EventEncodingError) -> [UInt8] {
         buffer.removeAll()
+        if let plan = table.avro {
+            return try writeAvroValue(table, plan, before: before, after: after, op: op, lsn: lsn, nowNanos: nowNanos)
+        }
         buffer.append(table.valueSchemaPrefix)
         let payloadStart = buffer.count
         buffer.appendRaw("{\"before\":")
@@ -399,35 +448,53 @@ public struct ChangeEventBuilder: Sendable {
 
     /// Throws when the value's text is not what its column's type produces: an event never carries a value in another
     /// shape than its schema says.
+    @inline(__always)
     private mutating func writeColumn(_ tuple: TupleData, _ index: Int, _ table: TableSchema) throws(EventEncodingError) {
+        try Self.writeColumn(tuple, index, table, settings, into: &buffer)
+    }
+
+    static func writeColumn(
+        _ tuple: TupleData, _ index: Int, _ table: TableSchema, _ settings: EventSettings, into out: inout JSONBuffer
+    ) throws(EventEncodingError) {
         let encoding = table.encodings[index]
         switch tuple.columns[index].kind {
         case .null:
-            if let fallback = table.nullDefaults[index] {
-                buffer.append(fallback)
-            } else if table.notNull[index] {
-                ValueWriter.writeDefault(for: encoding, into: &buffer)
-            } else {
-                buffer.appendNull()
-            }
+            writeNull(encoding, default: table.nullDefaults[index], notNull: table.notNull[index], into: &out)
         case .unchanged:
-            switch encoding {
-            case .string, .json, .xml, .tsvector, .enumeration, .hstoreJSON, .decimalString, .intervalString:
-                buffer.appendString(settings.values.unavailablePlaceholder)
-            case .bytes, .bytesText:
-                buffer.appendBase64(Array(settings.values.unavailablePlaceholder.utf8))
-            default:
-                buffer.appendNull()
-            }
+            writeUnchanged(encoding, settings.values, into: &out)
         case .text:
-            let written = tuple.withValue(index) { ValueWriter.write($0, as: encoding, into: &buffer) }
+            let written = tuple.withValue(index) { ValueWriter.write($0, as: encoding, into: &out) }
             if !written {
                 throw .unparseableValue(
                     table: table.qualifiedName, column: table.relation.columns[index].name, encoding: "\(encoding)",
                     text: tuple.text(index) ?? "")
             }
         case .binary:
-            tuple.withValue(index) { buffer.appendBase64($0) }
+            tuple.withValue(index) { out.appendBase64($0) }
+        }
+    }
+
+    /// A null: the column's default where the schema carries one, the type's zero for a NOT NULL column (a `before`
+    /// built from a key), else null.
+    static func writeNull(_ encoding: ColumnEncoding, default fallback: [UInt8]?, notNull: Bool, into out: inout JSONBuffer) {
+        if let fallback {
+            out.append(fallback)
+        } else if notNull {
+            ValueWriter.writeDefault(for: encoding, into: &out)
+        } else {
+            out.appendNull()
+        }
+    }
+
+    /// An unchanged TOASTed value the server did not send: Debezium's placeholder where the type can hold it.
+    static func writeUnchanged(_ encoding: ColumnEncoding, _ values: ValueHandling, into out: inout JSONBuffer) {
+        switch encoding {
+        case .string, .json, .xml, .tsvector, .enumeration, .hstoreJSON, .decimalString, .intervalString:
+            out.appendString(values.unavailablePlaceholder)
+        case .bytes, .bytesText:
+            out.appendBase64(Array(values.unavailablePlaceholder.utf8))
+        default:
+            out.appendNull()
         }
     }
 
@@ -537,6 +604,181 @@ public struct ChangeEventBuilder: Sendable {
             buffer.appendRaw("null,\"origin_lsn\":")
             if recording { sourceStarts[SourceField.originLSN.rawValue] = Int32(buffer.count) }
             buffer.appendRaw("null}")
+        }
+    }
+
+    // MARK: Avro
+
+    /// The ids of a table's Avro schemas, once the Avro stage has them.
+    private mutating func avroIDs(_ plan: AvroTablePlan) -> AvroSchemaIDs.IDs {
+        let identity = ObjectIdentifier(plan.schemas)
+        if let known = knownAvroIDs[identity] { return known }
+        guard let ids = settings.avro?.ids(for: plan.schemas) else { return AvroSchemaIDs.IDs() }
+        // Kept once both sides are known (the key only where there is one).
+        if ids.value != nil && (ids.key != nil || plan.schemas.key == nil) {
+            knownAvroIDs[identity] = ids
+            knownAvroSchemas.append(plan.schemas)
+        }
+        return ids
+    }
+
+    /// Confluent's wire format's head: the magic byte, then the schema id (zeros until it is known).
+    @inline(__always)
+    private mutating func appendAvroHeader(id: Int32?) {
+        buffer.append(0)
+        buffer.write(maximum: 4) { _ in 4 }
+        buffer.setBigEndian(id ?? 0, at: buffer.count - 4)
+    }
+
+    /// Whether an Avro record's schema id is still zeros.
+    @inline(__always)
+    static func idPending(_ bytes: [UInt8]?) -> Bool {
+        guard let bytes, bytes.count >= 5 else { return false }
+        return bytes[1] | bytes[2] | bytes[3] | bytes[4] == 0
+    }
+
+    private mutating func writeAvroValue(
+        _ table: TableSchema, _ plan: AvroTablePlan, before: TupleData?, after: TupleData?, op: ChangeOperation, lsn: LSN,
+        nowNanos: Int64
+    ) throws(EventEncodingError) -> [UInt8] {
+        appendAvroHeader(id: avroIDs(plan).value)
+        try writeAvroRow(before, table, plan)
+        try writeAvroRow(after, table, plan)
+        writeAvroSource(plan, lsn: lsn)
+        if transactions?.isOpen == true && snapshotMarker == nil {
+            var json = JSONBuffer(capacity: 128)
+            transactions?.appendEvent(collection: table.qualifiedName, at: lsn, into: &json)
+            switch AvroColumn.avro(json.bytes, plan.transaction) {
+            case .success(let bytes): buffer.append(bytes)
+            case .failure(let failure):
+                throw .unrepresentable(table: table.qualifiedName, field: "transaction", reason: failure.description)
+            }
+        } else {
+            buffer.append(0)
+        }
+        let code = op.staticRawValue
+        buffer.append(UInt8(code.utf8CodeUnitCount << 1))
+        buffer.appendRaw(code)
+        // `ts_ms`, `ts_us`, `ts_ns`: each the second branch of `["null", "long"]`.
+        buffer.append(2)
+        buffer.appendAvroLong(nowNanos / 1_000_000)
+        buffer.append(2)
+        buffer.appendAvroLong(nowNanos / 1000)
+        buffer.append(2)
+        buffer.appendAvroLong(nowNanos)
+        buffer.copy(into: &valueBytes)
+        return valueBytes
+    }
+
+    private mutating func writeAvroRow(
+        _ tuple: TupleData?, _ table: TableSchema, _ plan: AvroTablePlan
+    )
+        throws(EventEncodingError)
+    {
+        guard let tuple else {
+            buffer.append(0)
+            return
+        }
+        buffer.append(2)
+        for field in plan.row { try writeAvroField(tuple, field, plan.rowColumns, table) }
+    }
+
+    /// One field: written by `AvroValueWriter` when it can, else written as JSON and converted (what the JSON path and
+    /// `AvroConversion` would make of it).
+    @inline(__always)
+    private mutating func writeAvroField(
+        _ tuple: TupleData, _ field: AvroField, _ columns: [AvroColumn], _ table: TableSchema
+    ) throws(EventEncodingError) {
+        let fixed: Result<[UInt8], AvroEncoder.Failure>
+        switch tuple.columns[field.index].kind {
+        case .null: fixed = columns[field.column].null
+        case .unchanged: fixed = columns[field.column].unchanged
+        case .text:
+            if field.native {
+                let mark = buffer.count
+                if field.optional { buffer.append(field.valueBranch) }
+                let encoding = table.encodings[field.index]
+                if tuple.withValue(field.index, { AvroValueWriter.write($0, as: encoding, into: &buffer) }) {
+                    return
+                }
+                buffer.truncate(to: mark)
+            }
+            return try writeAvroThroughJSON(tuple, columns[field.column], table)
+        case .binary:
+            return try writeAvroThroughJSON(tuple, columns[field.column], table)
+        }
+        switch fixed {
+        case .success(let bytes): buffer.append(bytes)
+        case .failure(let failure):
+            throw .unrepresentable(
+                table: table.qualifiedName, field: table.relation.columns[field.index].name, reason: failure.description)
+        }
+    }
+
+    private mutating func writeAvroThroughJSON(
+        _ tuple: TupleData, _ column: AvroColumn, _ table: TableSchema
+    )
+        throws(EventEncodingError)
+    {
+        var json = JSONBuffer(capacity: 64)
+        try Self.writeColumn(tuple, column.index, table, settings, into: &json)
+        switch AvroColumn.avro(json.bytes, column.schema) {
+        case .success(let bytes): buffer.append(bytes)
+        case .failure(let failure):
+            throw .unrepresentable(
+                table: table.qualifiedName, field: table.relation.columns[column.index].name, reason: failure.description)
+        }
+    }
+
+    /// `source` in Avro, in its schema's order: version, connector, name, ts_ms, snapshot, db, sequence, ts_us, ts_ns,
+    /// schema, table, txId, lsn, xmin, origin, origin_lsn.
+    private mutating func writeAvroSource(_ plan: AvroTablePlan, lsn: LSN) {
+        buffer.append(avroSourcePrefix)
+        buffer.appendAvroLong(commitTimeMicros / 1000)
+        // `snapshot`: the first branch of `[Enum, "null"]` (it has a default).
+        let marker = snapshotMarker?.staticRawValue ?? "false"
+        buffer.append(0)
+        buffer.append(UInt8(marker.utf8CodeUnitCount << 1))
+        buffer.appendRaw(marker)
+        buffer.append(avroDatabase)
+        buffer.append(2)
+        let lastCommit = lastCommitLSN
+        buffer.appendAvroString { text in
+            text.append(UInt8(ascii: "["))
+            if let lastCommit {
+                text.append(UInt8(ascii: "\""))
+                text.appendInteger(lastCommit.rawValue)
+                text.append(UInt8(ascii: "\""))
+            } else {
+                text.appendNull()
+            }
+            text.appendRaw(",\"")
+            text.appendInteger(lsn.rawValue)
+            text.appendRaw("\"]")
+        }
+        buffer.append(2)
+        buffer.appendAvroLong(commitTimeMicros)
+        buffer.append(2)
+        buffer.appendAvroLong(commitTimeMicros &* 1000)
+        buffer.append(plan.sourceTable)
+        if let xid {
+            buffer.append(2)
+            buffer.appendAvroLong(Int64(xid))
+        } else {
+            buffer.append(0)
+        }
+        buffer.append(2)
+        buffer.appendAvroLong(Int64(bitPattern: lsn.rawValue))
+        buffer.append(0)  // xmin
+        if let origin {
+            buffer.append(2)
+            var name = origin.name
+            name.withUTF8 { buffer.appendAvroBytes(UnsafeRawBufferPointer($0)) }
+            buffer.append(2)
+            buffer.appendAvroLong(Int64(bitPattern: origin.commitLSN.rawValue))
+        } else {
+            buffer.append(0)
+            buffer.append(0)
         }
     }
 

@@ -8,6 +8,8 @@ public enum EventEncodingError: Error, Equatable, Sendable, CustomStringConverti
     case unparseableValue(table: String, column: String, encoding: String, text: String)
     /// A column arrived in binary format, which Tributary does not request.
     case binaryValue(table: String, column: String)
+    /// A value that has no form under its field's Avro schema (a null where the schema allows none and has no default).
+    case unrepresentable(table: String, field: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum EventEncodingError: Error, Equatable, Sendable, CustomStringConverti
             "\(table).\(column): cannot encode \(text.prefix(80).debugDescription) as \(encoding)"
         case .binaryValue(let table, let column):
             "\(table).\(column): value arrived in binary format"
+        case .unrepresentable(let table, let field, let reason):
+            "\(table).\(field): cannot be written in Avro: \(reason)"
         }
     }
 }

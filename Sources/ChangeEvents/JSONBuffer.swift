@@ -268,6 +268,89 @@ public struct JSONBuffer: Sendable {
         for shift in stride(from: 12, through: 0, by: -4) { append(hex.utf8Start[Int(unit >> UInt16(shift) & 0xF)]) }
     }
 
+    // MARK: Avro
+
+    /// Avro's `long` (and `int`): zig-zag, then 7 bits a byte, least significant first.
+    @inline(__always)
+    mutating func appendAvroLong(_ value: Int64) {
+        write(maximum: 10) { destination in
+            var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+            var written = 0
+            while zigzag >= 0x80 {
+                destination[written] = UInt8(truncatingIfNeeded: zigzag) | 0x80
+                zigzag >>= 7
+                written += 1
+            }
+            destination[written] = UInt8(zigzag)
+            return written + 1
+        }
+    }
+
+    /// Avro's `string` or `bytes`: the length, then the bytes as they are.
+    @inline(__always)
+    mutating func appendAvroBytes(_ raw: UnsafeRawBufferPointer) {
+        appendAvroLong(Int64(raw.count))
+        append(raw)
+    }
+
+    /// Avro's `string` of what `body` writes, which may be any length: a byte is kept for the length, and the text
+    /// moves only when it is longer than 63 bytes (a length of more than one byte).
+    @inline(__always)
+    mutating func appendAvroString(_ body: (inout JSONBuffer) -> Void) {
+        let start = count
+        append(0)
+        body(&self)
+        finishAvroString(lengthAt: start, textStart: start + 1)
+    }
+
+    /// Avro's `string` of a JSON string `body` writes without escapes (an ISO date, a zoned time): its opening quote's
+    /// byte takes the length, and its closing quote goes.
+    @inline(__always)
+    mutating func appendAvroStringFromQuoted(_ body: (inout JSONBuffer) -> Bool) -> Bool {
+        let start = count
+        guard body(&self) else {
+            count = start
+            return false
+        }
+        count -= 1  // the closing quote
+        finishAvroString(lengthAt: start, textStart: start + 1)
+        return true
+    }
+
+    /// The text written at `textStart…` gets its Avro length at `lengthAt` (one byte's room, `lengthAt + 1 ==
+    /// textStart`).
+    private mutating func finishAvroString(lengthAt: Int, textStart: Int) {
+        let length = count - textStart
+        if length < 64 {
+            storage[lengthAt] = UInt8(length << 1)
+            return
+        }
+        var varint: [UInt8] = []
+        var zigzag = UInt64(length) << 1
+        while zigzag >= 0x80 {
+            varint.append(UInt8(truncatingIfNeeded: zigzag) | 0x80)
+            zigzag >>= 7
+        }
+        varint.append(UInt8(zigzag))
+        let extra = varint.count - 1
+        reserve(extra)
+        storage.withUnsafeMutableBufferPointer { pointer in
+            let base = pointer.baseAddress!
+            (base + textStart + extra).update(from: base + textStart, count: length)
+            for (offset, byte) in varint.enumerated() { base[lengthAt + offset] = byte }
+        }
+        count += extra
+    }
+
+    /// Overwrites 4 bytes at `offset` (within what was written) with `value`, big-endian: a schema id.
+    mutating func setBigEndian(_ value: Int32, at offset: Int) {
+        let unsigned = UInt32(bitPattern: value)
+        storage[offset] = UInt8(unsigned >> 24)
+        storage[offset + 1] = UInt8(truncatingIfNeeded: unsigned >> 16)
+        storage[offset + 2] = UInt8(truncatingIfNeeded: unsigned >> 8)
+        storage[offset + 3] = UInt8(truncatingIfNeeded: unsigned)
+    }
+
     /// Appends bytes as a quoted standard Base64 string (what JsonConverter does with Connect `bytes`).
     public mutating func appendBase64(_ data: UnsafeRawBufferPointer) {
         append(UInt8(ascii: "\""))

@@ -31,6 +31,8 @@ public final class TableSchema: Sendable {
     let valueSchemaPrefix: [UInt8]
     /// The Connect schemas of the row's fields, as JsonConverter writes them (empty when schemas are off).
     let valueFieldSchemas: [String]
+    /// How the builder writes the table's keys and values in Avro (`settings.avro`), when it does.
+    let avro: AvroTablePlan?
 
     public var hasPrimaryKey: Bool { !keyIndexes.isEmpty }
 
@@ -66,13 +68,14 @@ public final class TableSchema: Sendable {
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }
         self.encodings = encodings
         self.notNull = notNull
-        nullDefaults = relation.columns.indices.map { index in
+        let nullDefaults: [[UInt8]?] = relation.columns.indices.map { index in
             guard settings.replaceNullWithDefault,
                 let expression = metadata.types[relation.columns[index].name]?.defaultExpression,
                 let literal = ConnectSchema.defaultValue(expression, encodings[index])
             else { return nil }
             return Array(literal.utf8)
         }
+        self.nullDefaults = nullDefaults
         var keyIndexes: [Int] = []
         for column in metadata.primaryKey {
             guard let index = relation.columns.firstIndex(where: { $0.name == column }) else {
@@ -121,6 +124,25 @@ public final class TableSchema: Sendable {
             keySchemaPrefix = []
             valueSchemaPrefix = []
             valueFieldSchemas = []
+        }
+        if settings.avro != nil && settings.schemas {
+            avro = AvroTablePlan(
+                AvroTablePlan.Parts(
+                    topic: topic, relation: relation, encodings: encodings, includedColumns: includedColumns,
+                    keyIndexes: keyIndexes, keySchemaPrefix: keySchemaPrefix, valueSchemaPrefix: valueSchemaPrefix,
+                    nullJSON: { index in
+                        var json = JSONBuffer(capacity: 64)
+                        ChangeEventBuilder.writeNull(
+                            encodings[index], default: nullDefaults[index], notNull: notNull[index], into: &json)
+                        return json.bytes
+                    },
+                    unchangedJSON: { index in
+                        var json = JSONBuffer(capacity: 64)
+                        ChangeEventBuilder.writeUnchanged(encodings[index], settings.values, into: &json)
+                        return json.bytes
+                    }))
+        } else {
+            avro = nil
         }
     }
 

@@ -375,8 +375,10 @@ final class EventDelivery {
     /// A change whose values its columns' types cannot produce goes through `errors.mode` as a refused event does;
     /// any other encoding failure (a relation never described, a row of the wrong width) ends the session.
     func unwritable(_ error: EventEncodingError, at lsn: LSN, token: UInt64) throws {
-        guard case .unparseableValue(let table, _, _, _) = error else {
-            throw PipelineError.encode(lsn: lsn, underlying: error)
+        let table: String
+        switch error {
+        case .unparseableValue(let name, _, _, _), .unrepresentable(let name, _, _): table = name
+        default: throw PipelineError.encode(lsn: lsn, underlying: error)
         }
         try refuse(error, reason: error.description, table: table, at: lsn, token: token, what: "written as an event")
     }

@@ -72,14 +72,18 @@ public final class Pipeline {
             clock: clock)
         self.runID = RunIdentifier.make()
         self.context = config.correlation.map { TransactionContext(correlation: $0) }
-        self.builder = ChangeEventBuilder(settings: Self.settings(config, database: "", runID: runID))
+        self.avroIDs = AvroFormat.builderWritesAvro(config) ? AvroSchemaIDs() : nil
+        self.builder = ChangeEventBuilder(settings: Self.settings(config, database: "", runID: runID, avro: avroIDs))
         self.tableFilter = TableFilter(config.postgres)
         self.schedule = StreamSchedule(
             statusInterval: config.postgres.statusInterval, receiveTimeout: config.postgres.receiveTimeout,
             heartbeatInterval: config.heartbeat.interval, now: clock.now)
     }
 
-    static func settings(_ config: ConnectorConfig, database: String, runID: String) -> EventSettings {
+    /// `avro`: where the builder finds the ids of the Avro schemas it writes, when it writes Avro itself.
+    static func settings(
+        _ config: ConnectorConfig, database: String, runID: String, avro: AvroSchemaIDs? = nil
+    ) -> EventSettings {
         EventSettings(
             topicPrefix: config.kafka.topicPrefix, databaseName: database,
             schemas: config.events.schemas || config.events.usesAvro,
@@ -89,11 +93,14 @@ public final class Pipeline {
                 ? ChangeEvent.Header.debeziumContext(logicalName: config.kafka.topicPrefix, runID: runID) : [],
             envelopeLayouts: !config.transforms.isEmpty || config.events.format == .cloudevents,
             transactionTopic: config.events.transactionMetadata
-                ? config.events.transactionTopic ?? "\(config.kafka.topicPrefix).transaction" : nil)
+                ? config.events.transactionTopic ?? "\(config.kafka.topicPrefix).transaction" : nil,
+            avro: avro)
     }
 
     /// Where the Avro formats register their schemas.
     private let registry: (any SchemaRegistry)?
+    /// The schema ids the builder writes into the events it writes in Avro itself (nil when it writes JSON).
+    private let avroIDs: AvroSchemaIDs?
 
     /// The first token a following session may use.
     public var nextToken: UInt64 { delivery.tracker.tokenWatermark }
@@ -116,7 +123,7 @@ public final class Pipeline {
             guard let registry else {
                 throw ConnectorError(.configuration, "events use Avro but no schema registry client was given")
             }
-            delivery.avro = AvroFormat(config: config, registry: registry, metrics: metrics)
+            delivery.avro = AvroFormat(config: config, registry: registry, metrics: metrics, builderIDs: avroIDs)
         }
         let observation = try source.inspect()
         var slotGuard = try SlotGuard(config: config, metrics: metrics, logger: logger)
@@ -128,7 +135,7 @@ public final class Pipeline {
         delivery.tracker = CheckpointTracker(start: position.start, firstToken: delivery.tracker.tokenWatermark)
         try startReplay()
         builder = ChangeEventBuilder(
-            settings: Self.settings(config, database: position.databaseName, runID: runID),
+            settings: Self.settings(config, database: position.databaseName, runID: runID, avro: avroIDs),
             lastCommitLSN: position.slotCreated ? nil : position.start)
         received = position.start
         schedule.started(at: position.start)

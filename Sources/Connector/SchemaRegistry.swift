@@ -1,4 +1,4 @@
-public import ChangeEvents
+import ChangeEvents
 import Logging
 
 /// A Confluent-compatible schema registry, as the Avro format sees it. Called on the session's thread, once per new
@@ -44,9 +44,22 @@ struct AvroFormat {
     private let jsonSchemas: Bool
     private let register: Bool
     private let metrics: ConnectorMetrics?
+    /// Where the ids of schemas the builder wrote in Avro itself go, for its next events.
+    private let builderIDs: AvroSchemaIDs?
 
-    init(config: ConnectorConfig, registry: any SchemaRegistry, metrics: ConnectorMetrics? = nil) {
+    /// Whether the builder can write a connector's events in Avro itself: both sides Avro, Debezium's envelope, and no
+    /// transform in between (the transforms read and write JSON).
+    static func builderWritesAvro(_ config: ConnectorConfig) -> Bool {
+        config.events.keyFormat == .avro && config.events.valueFormat == .avro && config.transforms.isEmpty
+            && config.events.format == .debezium
+    }
+
+    init(
+        config: ConnectorConfig, registry: any SchemaRegistry, metrics: ConnectorMetrics? = nil,
+        builderIDs: AvroSchemaIDs? = nil
+    ) {
         self.metrics = metrics
+        self.builderIDs = builderIDs
         let settings = config.schemaRegistry ?? ConnectorConfig.SchemaRegistry(urls: [])
         conversion = AvroConversion(
             keyStrategy: settings.keySubjectStrategy, valueStrategy: settings.valueSubjectStrategy)
@@ -75,6 +88,15 @@ struct AvroFormat {
 
     mutating func apply(to event: inout ChangeEvent) throws(Failure) {
         let what = event.table.map { "\($0)" } ?? event.topic
+        if event.avroSchemas != nil {
+            // Written in Avro by the builder: only ids it did not know yet to fill in.
+            guard event.avroIDsPending, let builderIDs else { return }
+            let keySchema = event.avroSchemas?.key
+            try resolving(topic: event.topic, what: what, isKey: nil, keySchema: keySchema) { conversion, resolve in
+                try conversion.complete(&event, ids: builderIDs, resolve: resolve)
+            }
+            return
+        }
         event.key = try side(event.key, format: keyFormat, topic: event.topic, isKey: true, what: what)
         event.value = try side(event.value, format: valueFormat, topic: event.topic, isKey: false, what: what)
     }
@@ -84,18 +106,32 @@ struct AvroFormat {
     ) throws(Failure) -> [UInt8]? {
         guard let bytes else { return nil }
         guard format == .avro else { return jsonSchemas ? bytes : Self.payload(of: bytes) }
+        return try resolving(topic: topic, what: what, isKey: isKey, keySchema: nil) { conversion, resolve in
+            try conversion.convert(bytes, topic: topic, isKey: isKey, resolve: resolve)
+        }
+    }
+
+    /// Runs `body` with the conversion and a resolver that asks the registry (counting each request), turning what goes
+    /// wrong into a `Failure` that names the side (`isKey`, or for both sides the one whose schema is `keySchema`), the
+    /// table and the topic.
+    private mutating func resolving<T>(
+        topic: String, what: String, isKey: Bool?, keySchema: AvroSchema?,
+        _ body: (inout AvroConversion, AvroConversion.Resolve) throws -> T
+    ) throws(Failure) -> T {
         let registry = self.registry
         let register = self.register
         let metrics = self.metrics
         var registryError: SchemaRegistryError?
+        var failedSide = "value"
         do {
-            return try conversion.convert(bytes, topic: topic, isKey: isKey) { subject, schema in
+            return try body(&conversion) { subject, schema in
                 do throws(SchemaRegistryError) {
                     let id = try registry.id(subject: subject, schema: schema.text, register: register)
                     metrics?.countRegistryRequest(outcome: "ok")
                     return id
                 } catch {
                     registryError = error
+                    failedSide = (isKey ?? (schema == keySchema)) ? "key" : "value"
                     metrics?.countRegistryRequest(
                         outcome: error.kind == .refused
                             ? "refused" : error.kind == .unavailable ? "unavailable" : "unauthorized")
@@ -107,13 +143,13 @@ struct AvroFormat {
                 switch registryError.kind {
                 case .refused:
                     throw .refused(
-                        "the schema registry refused the \(isKey ? "key" : "value") schema of \(what) on topic \(topic): "
+                        "the schema registry refused the \(failedSide) schema of \(what) on topic \(topic): "
                             + registryError.message)
                 case .unavailable: throw .unavailable(registryError)
                 case .unauthorized: throw .unauthorized(registryError)
                 }
             }
-            throw .refused("the \(isKey ? "key" : "value") of \(what) on topic \(topic) cannot be written in Avro: \(error)")
+            throw .refused("the \(failedSide) of \(what) on topic \(topic) cannot be written in Avro: \(error)")
         }
     }
 

@@ -85,11 +85,24 @@ public struct AvroConversion {
             throw Failure(description: "the \(isKey ? "key" : "value") of \(topic) carries no Connect schema to derive Avro from")
         }
         let schemaBytes = Array(json[schemaRange])
+        let (entry, id) = try known(schemaBytes, connect: nil, avro: nil, topic: topic, isKey: isKey, resolve: resolve)
+        last[side] = (schemaBytes, entry, id)
+        return try record(json, payloadRange, id: id, schema: entry.connect)
+    }
+
+    /// The schema known by its JsonConverter bytes (derived now if it is new), and its id under its subject for
+    /// `topic` (asked for now if it is new).
+    private mutating func known(
+        _ schemaBytes: [UInt8], connect: ConnectSchemaNode?, avro: AvroSchema?, topic: String, isKey: Bool,
+        resolve: Resolve
+    ) throws -> (Known, Int32) {
         var entry: Known
         if let found = known[schemaBytes] {
             entry = found
+        } else if let avro {
+            entry = Known(connect: avro.connect, avro: avro)
         } else {
-            let connect = try ConnectSchemaNode(json: JSONTree.parse(schemaBytes))
+            let connect = try connect ?? ConnectSchemaNode(json: JSONTree.parse(schemaBytes))
             entry = Known(connect: connect, avro: try AvroSchema(connect))
         }
         let strategy = isKey ? keyStrategy : valueStrategy
@@ -103,8 +116,36 @@ public struct AvroConversion {
             known[schemaBytes] = entry
         }
         if known[schemaBytes] == nil { known[schemaBytes] = entry }
-        last[side] = (schemaBytes, entry, id)
-        return try record(json, payloadRange, id: id, schema: entry.connect)
+        return (entry, id)
+    }
+
+    /// For an event the builder wrote in Avro with an id still zeros: the ids of its schemas (registered or found, the
+    /// key's first, as for any record) written into its bytes and noted in `ids` for the builder's next events.
+    public mutating func complete(_ event: inout ChangeEvent, ids: AvroSchemaIDs, resolve: Resolve) throws {
+        guard event.avroIDsPending, let schemas = event.avroSchemas else { return }
+        var learned = AvroSchemaIDs.IDs()
+        if event.key != nil, let keyJSON = schemas.keyJSON, let key = schemas.key {
+            let id = try known(keyJSON, connect: nil, avro: key, topic: event.topic, isKey: true, resolve: resolve).1
+            Self.setID(id, in: &event.key!)
+            learned.key = id
+        }
+        if event.value != nil {
+            let id = try known(
+                schemas.valueJSON, connect: nil, avro: schemas.value, topic: event.topic, isKey: false, resolve: resolve
+            ).1
+            Self.setID(id, in: &event.value!)
+            learned.value = id
+        }
+        ids.record(learned, for: schemas)
+        event.avroIDsPending = false
+    }
+
+    private static func setID(_ id: Int32, in bytes: inout [UInt8]) {
+        let unsigned = UInt32(bitPattern: id)
+        bytes[1] = UInt8(unsigned >> 24)
+        bytes[2] = UInt8(truncatingIfNeeded: unsigned >> 16)
+        bytes[3] = UInt8(truncatingIfNeeded: unsigned >> 8)
+        bytes[4] = UInt8(truncatingIfNeeded: unsigned)
     }
 
     /// Where the payload is, when `json` is `{"schema":<schema>,"payload":…}` with exactly these schema bytes.
