@@ -35,6 +35,21 @@ import Testing
         #expect(records.map { Self.schemaID($0.value) } == valueIDs)
         #expect(Set(records.map { Self.schemaID($0.key) }) == [registry.versions.first?.id])
         #expect(registry.versions.last?.schema.contains(#"{"name":"qty","type":["null","int"],"default":null}"#) == true)
+        // Read back with the schemas registered: the rows, each under its own version.
+        let schemas = Dictionary(registry.versions.map { (Int32($0.id), $0.schema) }, uniquingKeysWith: { first, _ in first })
+        let values = try records.map { record in
+            let id = try #require(Self.schemaID(record.value))
+            return try AvroReader.read(try #require(record.value), schema: try #require(schemas[Int32(id)])).json
+        }
+        let keys = try records.map { record in
+            let id = try #require(Self.schemaID(record.key))
+            return try AvroReader.read(try #require(record.key), schema: try #require(schemas[Int32(id)])).json
+        }
+        #expect(keys == [#"{"id":1}"#, #"{"id":2}"#])
+        #expect(values.first?.hasPrefix(#"{"before":null,"after":{"id":1,"label":"one"},"source":{"version":"#) == true)
+        #expect(values.last?.hasPrefix(#"{"before":null,"after":{"id":2,"label":"two","qty":5},"source":{"version":"#) == true)
+        #expect(values.allSatisfy { $0.contains(#""connector":"postgresql","name":"it","#) && $0.contains(#""op":"c""#) })
+        #expect(values.count == 2)
         let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
         #expect(
             metrics.contains(#"tributary_schema_registry_requests_total{connector="avro-evolution",outcome="ok"} 3"#),
@@ -68,9 +83,18 @@ import Testing
         let valueIDs = Set(records.map { Self.schemaID($0.value) })
         #expect(valueIDs.count == 1 && valueIDs.first != nil, "snapshot and stream share the value schema")
         #expect(registry.versions.map(\.subject) == ["it.public.items-key", "it.public.items-value"])
-        // Each value carries op "r" for the snapshot rows and "c" for the streamed one, as Avro strings.
-        let reads = records.filter { $0.value.map { Self.contains($0, Array("\u{02}r".utf8)) } ?? false }
-        #expect(reads.count >= 50)
+        // Read back: op "r" with the snapshot's markers for the 50 rows, "c" for the streamed one, the decimals exact.
+        let schema = try #require(registry.versions.last?.schema)
+        let values = try records.map { try AvroReader.read(try #require($0.value), schema: schema).json }
+        let reads = values.filter { $0.contains(#""op":"r""#) }
+        #expect(reads.count == 50)
+        // (The topic's partitions each keep their order; across them the order is not kept.)
+        #expect(reads.filter { $0.contains(#""snapshot":"first_in_data_collection""#) }.count == 1)
+        #expect(reads.filter { $0.contains(#""snapshot":"last""#) }.count == 1)
+        let streamed = values.filter { $0.contains(#""op":"c""#) }
+        #expect(streamed.count == 1)
+        #expect(streamed.first?.hasPrefix(#"{"before":null,"after":{"id":51,"label":"streamed","price":"AOE="}"#) == true)
+        #expect(streamed.first?.contains(#""snapshot":"false""#) == true)
         _ = try await connector.terminate()
     }
 
