@@ -141,7 +141,8 @@ let package = Package(
         .testTarget(name: "KafkaSinkTests", dependencies: ["KafkaSink"], swiftSettings: strict),
         .testTarget(
             name: "SchemaRegistryClientTests",
-            dependencies: ["SchemaRegistryClient", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+            dependencies: ["SchemaRegistryClient", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "KafkaSink", "PGOutput"], swiftSettings: strict),
         .testTarget(
             name: "HealthServerTests",

@@ -368,11 +368,13 @@ struct ConfigReader {
                 valid = false
             }
         }
-        if registry.useLatestVersion {
-            // Writing with another schema than the event's needs Avro schema resolution, which is not built yet.
+        if registry.useLatestVersion && registry.autoRegister {
+            // Confluent's serializer registers and ignores use.latest.version when it may register.
             error(
                 section["use_latest_version"]?.key,
-                "schema_registry.use_latest_version is not supported yet; leave it false (the event's own schema is used)")
+                "schema_registry.use_latest_version takes effect only with auto_register: false (a connector that may "
+                    + "register writes each record under its own schema); set auto_register: false, or drop "
+                    + "use_latest_version")
             valid = false
         }
         if let value = choice(section, "key_subject_strategy", AvroConversion.SubjectStrategy.self, &valid, in: "schema_registry")

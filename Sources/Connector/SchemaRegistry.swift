@@ -7,6 +7,21 @@ public protocol SchemaRegistry: AnyObject {
     /// The id of `schema` (Avro schema text) under `subject`: registered as a new version when `register` is true (or
     /// found, if it is registered already), else looked up only.
     func id(subject: String, schema: String, register: Bool) throws(SchemaRegistryError) -> Int32
+    /// The subject's latest version (`GET /subjects/{s}/versions/latest`); a subject without versions is a refusal.
+    func latest(subject: String) throws(SchemaRegistryError) -> RegisteredSchema
+}
+
+/// One version of a subject, as the registry holds it.
+public struct RegisteredSchema: Sendable, Equatable {
+    public var id: Int32
+    public var version: Int
+    public var schema: String
+
+    public init(id: Int32, version: Int, schema: String) {
+        self.id = id
+        self.version = version
+        self.schema = schema
+    }
 }
 
 public struct SchemaRegistryError: Error, CustomStringConvertible, Sendable {
@@ -43,6 +58,9 @@ struct AvroFormat {
     private let valueFormat: ConnectorConfig.Serialization
     private let jsonSchemas: Bool
     private let register: Bool
+    /// `use.latest.version` (with `register` off): records go out under the subject's latest version, which must
+    /// encode them as their own schema does.
+    private let useLatest: Bool
     private let metrics: ConnectorMetrics?
     /// Where the ids of schemas the builder wrote in Avro itself go, for its next events.
     private let builderIDs: AvroSchemaIDs?
@@ -68,6 +86,7 @@ struct AvroFormat {
         valueFormat = config.events.valueFormat
         jsonSchemas = config.events.schemas
         register = settings.autoRegister
+        useLatest = settings.useLatestVersion && !settings.autoRegister
     }
 
     /// Why a record cannot be written in Avro.
@@ -120,12 +139,19 @@ struct AvroFormat {
     ) throws(Failure) -> T {
         let registry = self.registry
         let register = self.register
+        let useLatest = self.useLatest
         let metrics = self.metrics
         var registryError: SchemaRegistryError?
         var failedSide = "value"
         do {
             return try body(&conversion) { subject, schema in
                 do throws(SchemaRegistryError) {
+                    if useLatest {
+                        let latest = try registry.latest(subject: subject)
+                        metrics?.countRegistryRequest(outcome: "ok")
+                        try Self.checkLatest(latest, subject: subject, schema: schema)
+                        return latest.id
+                    }
                     let id = try registry.id(subject: subject, schema: schema.text, register: register)
                     metrics?.countRegistryRequest(outcome: "ok")
                     return id
@@ -150,6 +176,29 @@ struct AvroFormat {
                 }
             }
             throw .refused("the \(failedSide) of \(what) on topic \(topic) cannot be written in Avro: \(error)")
+        }
+    }
+
+    /// With `use.latest.version`, Confluent's serializer writes a record with the subject's latest schema, field by
+    /// field in that schema's order: the bytes are a faithful record only when the latest version encodes like the
+    /// record's own schema (the same Parsing Canonical Form: it may differ in docs, defaults and properties). Anything
+    /// else is refused rather than written under a schema that reads it wrongly.
+    static func checkLatest(_ latest: RegisteredSchema, subject: String, schema: AvroSchema) throws(SchemaRegistryError) {
+        let own: String
+        let registered: String
+        do {
+            own = try AvroSchema.parsingCanonicalForm(schema.text)
+            registered = try AvroSchema.parsingCanonicalForm(latest.schema)
+        } catch {
+            throw SchemaRegistryError(
+                .refused, "the latest version (\(latest.version)) of subject \(subject) is not a readable Avro schema: \(error)")
+        }
+        guard own == registered else {
+            throw SchemaRegistryError(
+                .refused,
+                "use_latest_version: the latest version (\(latest.version), id \(latest.id)) of subject \(subject) does not "
+                    + "encode this record as its own schema does (fields, types or names differ); register the record's "
+                    + "schema as the subject's latest version, or turn use_latest_version off")
         }
     }
 

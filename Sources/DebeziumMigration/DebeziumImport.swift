@@ -438,11 +438,18 @@ public struct DebeziumImport: Sendable {
             notes.append(
                 "the registry's truststore \(location) is a Java keystore: export its CA as PEM and set schema_registry.ca_file")
         }
-        if let value = try both("auto.register.schemas") {
-            entries.append(("auto_register", value == "false" ? "false" : "true"))
+        let autoRegister = try both("auto.register.schemas")
+        if let autoRegister {
+            entries.append(("auto_register", autoRegister == "false" ? "false" : "true"))
         }
         if let value = try both("use.latest.version"), value == "true" {
-            throw Failure("use.latest.version true is not supported yet; each record is written with its own schema")
+            if autoRegister == "false" {
+                entries.append(("use_latest_version", "true"))
+            } else {
+                notes.append(
+                    "use.latest.version is left out: with auto.register.schemas on, Confluent's serializer registers each "
+                        + "record's schema and ignores it, as the connector does")
+            }
         }
         let strategies = [
             "io.confluent.kafka.serializers.subject.TopicNameStrategy": "topic_name",

@@ -94,6 +94,27 @@ public final class SchemaRegistryClient: Sendable {
         }
     }
 
+    /// The subject's latest version: its id, version number and schema text; nil when the subject has none.
+    public func latest(subject: String) throws(Failure) -> (id: Int32, version: Int, schema: String)? {
+        let answer: [UInt8]
+        do {
+            answer = try request(.GET, "/subjects/\(Self.escape(subject))/versions/latest", body: [])
+        } catch  where error.status == 404 {
+            return nil
+        }
+        let id = try Self.id(in: answer)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(answer))) as? [String: Any],
+            let version = object["version"] as? Int, let schema = object["schema"] as? String
+        else {
+            throw Failure(
+                status: 200, code: nil,
+                message:
+                    "schema registry answered without a version or schema: \(String(decoding: answer.prefix(200), as: UTF8.self))"
+            )
+        }
+        return (id, version, schema)
+    }
+
     /// The registry's compatibility level (`GET /config`): proof that it answers and accepts the credentials.
     public func compatibilityLevel() throws(Failure) -> String {
         let answer = try request(.GET, "/config", body: [])

@@ -14,7 +14,7 @@ final class RegistryAdapter: SchemaRegistry, Sendable {
     }
 
     func id(subject: String, schema: String, register: Bool) throws(SchemaRegistryError) -> Int32 {
-        do {
+        try translating {
             if register { return try client.register(subject: subject, schema: schema) }
             guard let id = try client.lookup(subject: subject, schema: schema) else {
                 throw SchemaRegistryError(
@@ -23,6 +23,25 @@ final class RegistryAdapter: SchemaRegistry, Sendable {
                         + "or let the connector register it")
             }
             return id
+        }
+    }
+
+    func latest(subject: String) throws(SchemaRegistryError) -> RegisteredSchema {
+        try translating {
+            guard let latest = try client.latest(subject: subject) else {
+                throw SchemaRegistryError(
+                    .refused,
+                    "subject \(subject) has no version, and schema_registry.use_latest_version is on: register its schema "
+                        + "first")
+            }
+            return RegisteredSchema(id: latest.id, version: latest.version, schema: latest.schema)
+        }
+    }
+
+    /// The client's failures as the connector sorts them.
+    private func translating<T>(_ body: () throws -> T) throws(SchemaRegistryError) -> T {
+        do {
+            return try body()
         } catch let error as SchemaRegistryError {
             throw error
         } catch let failure as SchemaRegistryClient.Failure {

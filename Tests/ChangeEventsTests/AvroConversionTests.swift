@@ -83,4 +83,26 @@ import Testing
             try conversion.convert(Array(#"{"id":1}"#.utf8), topic: "t", isKey: true) { _, _ in 1 }
         }
     }
+
+    /// Avro's Parsing Canonical Form keeps what decides the encoding and drops the rest: two schemas that differ in docs,
+    /// defaults and properties have the same form; one with another type, field or name does not.
+    @Test func parsingCanonicalForm() throws {
+        let schema =
+            #"{"type":"record","name":"Value","namespace":"p.public.t","doc":"d","fields":[{"name":"id","type":"int"},"#
+            + #"{"name":"n","type":["null",{"type":"bytes","scale":2,"precision":12,"connect.name":"x","logicalType":"decimal"}],"#
+            + #""default":null},{"name":"tags","type":{"type":"array","items":"string"}},{"name":"again","type":["null","Value"]}],"#
+            + #""connect.name":"p.public.t.Value"}"#
+        #expect(
+            try AvroSchema.parsingCanonicalForm(schema)
+                == #"{"name":"p.public.t.Value","type":"record","fields":[{"name":"id","type":"int"},"#
+                + #"{"name":"n","type":["null","bytes"]},{"name":"tags","type":{"type":"array","items":"string"}},"#
+                + #"{"name":"again","type":["null","p.public.t.Value"]}]}"#)
+        let relabelled = schema.replacingOccurrences(of: #""doc":"d","#, with: "")
+            .replacingOccurrences(of: #""connect.name":"x","#, with: #""connect.version":3,"#)
+        #expect(try AvroSchema.parsingCanonicalForm(relabelled) == AvroSchema.parsingCanonicalForm(schema))
+        let retyped = schema.replacingOccurrences(of: #"{"name":"id","type":"int"}"#, with: #"{"name":"id","type":"long"}"#)
+        #expect(try AvroSchema.parsingCanonicalForm(retyped) != AvroSchema.parsingCanonicalForm(schema))
+        let renamed = schema.replacingOccurrences(of: #""namespace":"p.public.t""#, with: #""namespace":"q.public.t""#)
+        #expect(try AvroSchema.parsingCanonicalForm(renamed) != AvroSchema.parsingCanonicalForm(schema))
+    }
 }

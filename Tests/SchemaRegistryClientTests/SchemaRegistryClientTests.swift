@@ -1,4 +1,5 @@
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import SchemaRegistryClient
@@ -40,5 +41,25 @@ import Testing
     @Test func theRequestBodyIsTheSchemaAsAString() throws {
         let body = String(decoding: SchemaRegistryClient.body(#"{"type":"string"}"#), as: UTF8.self)
         #expect(body == #"{"schema":"{\"type\":\"string\"}"}"#)
+    }
+
+    /// Against the test registry over HTTP: register, look up, and the subject's latest version (nil for a subject
+    /// without one).
+    @Test func registerLookUpAndLatest() async throws {
+        let registry = try await TestSchemaRegistry.start()
+        defer { registry.stop() }
+        let client = try SchemaRegistryClient(SchemaRegistryClient.Settings(urls: [registry.url]))
+        defer { client.close() }
+        let first = #"{"type":"record","name":"V","fields":[{"name":"a","type":"int"}]}"#
+        let second =
+            #"{"type":"record","name":"V","fields":[{"name":"a","type":"int"},{"name":"b","type":["null","string"],"default":null}]}"#
+        #expect(try client.latest(subject: "t-value") == nil)
+        let firstID = try client.register(subject: "t-value", schema: first)
+        let secondID = try client.register(subject: "t-value", schema: second)
+        #expect(firstID != secondID)
+        #expect(try client.lookup(subject: "t-value", schema: first) == firstID)
+        #expect(try client.lookup(subject: "t-value", schema: #"{"type":"string"}"#) == nil)
+        let latest = try #require(try client.latest(subject: "t-value"))
+        #expect(latest.id == secondID && latest.version == 2 && latest.schema == second)
     }
 }

@@ -193,3 +193,91 @@ public struct AvroSchema: Sendable, Equatable {
         return String(decoding: buffer.bytes, as: UTF8.self)
     }
 }
+
+extension AvroSchema {
+    public struct Malformed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Avro's Parsing Canonical Form of a schema's text: only what decides the binary encoding (names in full, types,
+    /// fields, symbols, items, values, sizes), without docs, defaults, logical types or `connect.*` properties. Two
+    /// schemas with the same form encode every value to the same bytes.
+    public static func parsingCanonicalForm(_ text: String) throws -> String {
+        var defined: Set<String> = []
+        return try canonical(JSONTree.parse(text), namespace: nil, defined: &defined)
+    }
+
+    private static let primitives: Set<String> = ["null", "boolean", "int", "long", "float", "double", "bytes", "string"]
+
+    private static func canonical(_ node: JSONTree, namespace: String?, defined: inout Set<String>) throws -> String {
+        func quoted(_ text: String) -> String {
+            var buffer = JSONBuffer(capacity: text.utf8.count + 2)
+            buffer.appendString(text)
+            return String(decoding: buffer.bytes, as: UTF8.self)
+        }
+        func fullName(_ name: String, _ space: String?) -> String {
+            name.contains(".") || space == nil || space == "" || primitives.contains(name) ? name : "\(space!).\(name)"
+        }
+        switch node {
+        case .string(let name):
+            return quoted(fullName(name, namespace))
+        case .array(let branches):
+            return "[" + (try branches.map { try canonical($0, namespace: namespace, defined: &defined) }).joined(separator: ",")
+                + "]"
+        case .object:
+            guard let type = node["type"] else { throw Malformed(description: "a schema without a type") }
+            guard case .string(let kind) = type else { return try canonical(type, namespace: namespace, defined: &defined) }
+            switch kind {
+            case "record", "error", "enum", "fixed":
+                guard case .string(let name)? = node["name"] else {
+                    throw Malformed(description: "a \(kind) without a name")
+                }
+                var space = namespace
+                if case .string(let declared)? = node["namespace"] { space = declared }
+                let full = fullName(name, space)
+                if defined.contains(full) { return quoted(full) }
+                defined.insert(full)
+                let inner = full.contains(".") ? String(full[..<full.lastIndex(of: ".")!]) : nil
+                var text = "{\"name\":\(quoted(full)),\"type\":\(quoted(kind))"
+                switch kind {
+                case "enum":
+                    guard case .array(let symbols)? = node["symbols"] else {
+                        throw Malformed(description: "an enum without symbols")
+                    }
+                    text +=
+                        ",\"symbols\":["
+                        + symbols.map { if case .string(let s) = $0 { quoted(s) } else { "null" } }
+                        .joined(separator: ",") + "]"
+                case "fixed":
+                    guard case .number(let size)? = node["size"] else { throw Malformed(description: "a fixed without a size") }
+                    text += ",\"size\":\(size)"
+                default:
+                    guard case .array(let fields)? = node["fields"] else {
+                        throw Malformed(description: "a record without fields")
+                    }
+                    var parts: [String] = []
+                    for field in fields {
+                        guard case .string(let fieldName)? = field["name"], let fieldType = field["type"] else {
+                            throw Malformed(description: "a field without a name or a type")
+                        }
+                        parts.append(
+                            "{\"name\":\(quoted(fieldName)),\"type\":\(try canonical(fieldType, namespace: inner, defined: &defined))}"
+                        )
+                    }
+                    text += ",\"fields\":[" + parts.joined(separator: ",") + "]"
+                }
+                return text + "}"
+            case "array":
+                guard let items = node["items"] else { throw Malformed(description: "an array without items") }
+                return "{\"type\":\"array\",\"items\":\(try canonical(items, namespace: namespace, defined: &defined))}"
+            case "map":
+                guard let values = node["values"] else { throw Malformed(description: "a map without values") }
+                return "{\"type\":\"map\",\"values\":\(try canonical(values, namespace: namespace, defined: &defined))}"
+            default:
+                return quoted(fullName(kind, namespace))
+            }
+        default:
+            throw Malformed(description: "a schema that is neither a name, a union nor an object")
+        }
+    }
+}
