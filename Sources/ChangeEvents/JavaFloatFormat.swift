@@ -2,7 +2,10 @@
 /// `Double.toString` / `Float.toString` writes the same value (`100.0`, `1.0E30`, `1.5E-5`),
 /// which is what Debezium's JSON carries.
 enum JavaFloatFormat {
-    static func write(_ text: UnsafeRawBufferPointer, into out: inout JSONBuffer) -> Bool {
+    /// `single`: the text is a `float4` (true) or `float8` (false) value, for the one case where Java's digits are not
+    /// PostgreSQL's: a value whose shortest form has one digit (the smallest subnormals, `1e-45`), which Java writes
+    /// with the two digits nearest the exact value (`1.4E-45`). nil keeps PostgreSQL's digits.
+    static func write(_ text: UnsafeRawBufferPointer, single: Bool? = nil, into out: inout JSONBuffer) -> Bool {
         guard !text.isEmpty else { return false }
         // Jackson writes non-finite values as strings.
         if text[0] == UInt8(ascii: "N") || text[0] == UInt8(ascii: "I") || text.count > 1 && text[1] == UInt8(ascii: "I") {
@@ -62,6 +65,13 @@ enum JavaFloatFormat {
             pointPosition += expNegative ? -exponent : exponent
         }
         while let last = digits.last, last == 0 { digits.removeLast() }
+        // Only a subnormal's shortest form can be one digit that is not Java's (a normal value's second digit is 0).
+        if digits.count == 1, let single, pointPosition <= (single ? -37 : -307),
+            let (nearest, point) = twoDigits(text, single: single)
+        {
+            digits = nearest
+            pointPosition = point
+        }
         if negative { out.append(UInt8(ascii: "-")) }
         let zero = UInt8(ascii: "0")
         if digits.isEmpty {
@@ -95,5 +105,21 @@ enum JavaFloatFormat {
             out.appendInteger(pointPosition - 1)
         }
         return true
+    }
+
+    /// The value of `text` rounded to two significant digits (the second dropped when it is 0), with the point's
+    /// position: the digits Java's `Float.toString` / `Double.toString` choose when one digit would do.
+    private static func twoDigits(_ text: UnsafeRawBufferPointer, single: Bool) -> (digits: [UInt8], point: Int)? {
+        guard let value = Double(String(decoding: text, as: UTF8.self)) else { return nil }
+        let exact = single ? Double(Float(value)) : value
+        guard exact.isFinite, exact != 0 else { return nil }
+        // "d.de±x": printf rounds the exact binary value.
+        let formatted = Array(String(format: "%.1e", abs(exact)).utf8)
+        guard formatted.count >= 5, let e = formatted.firstIndex(of: UInt8(ascii: "e")),
+            let exponent = Int(String(decoding: formatted[(e + 1)...], as: UTF8.self))
+        else { return nil }
+        var digits = [formatted[0] - UInt8(ascii: "0"), formatted[2] - UInt8(ascii: "0")]
+        if digits[1] == 0 { digits.removeLast() }
+        return (digits, exponent + 1)
     }
 }

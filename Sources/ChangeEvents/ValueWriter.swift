@@ -23,7 +23,7 @@ enum ValueWriter {
             out.append(text)
             return true
         case .float32, .float64:
-            return JavaFloatFormat.write(text, into: &out)
+            return JavaFloatFormat.write(text, single: encoding == .float32, into: &out)
         case .decimal(_, let scale):
             if let small = DecimalText.smallUnscaled(text, scale: scale) {
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { bytes in
@@ -114,9 +114,9 @@ enum ValueWriter {
                 let xValue = Double(String(decoding: x, as: UTF8.self)), let yValue = Double(String(decoding: y, as: UTF8.self))
             else { return false }
             out.appendRaw("{\"x\":")
-            guard x.withUnsafeBytes({ JavaFloatFormat.write($0, into: &out) }) else { return false }
+            guard x.withUnsafeBytes({ JavaFloatFormat.write($0, single: false, into: &out) }) else { return false }
             out.appendRaw(",\"y\":")
-            guard y.withUnsafeBytes({ JavaFloatFormat.write($0, into: &out) }) else { return false }
+            guard y.withUnsafeBytes({ JavaFloatFormat.write($0, single: false, into: &out) }) else { return false }
             // WKB, little endian: byte order 1, geometry type 1 (point), x, y.
             var wkb: [UInt8] = [1, 1, 0, 0, 0]
             withUnsafeBytes(of: xValue.bitPattern.littleEndian) { wkb.append(contentsOf: $0) }
@@ -168,7 +168,7 @@ enum ValueWriter {
                 guard let value = Double(plain) else { return false }
                 let shortest = "\(value)"
                 return shortest.utf8.withContiguousStorageIfAvailable {
-                    JavaFloatFormat.write(UnsafeRawBufferPointer($0), into: &out)
+                    JavaFloatFormat.write(UnsafeRawBufferPointer($0), single: false, into: &out)
                 }
                     ?? false
             }

@@ -1,4 +1,5 @@
 import ChangeEvents
+import Foundation
 import PGOutput
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
         ("i2", 21, -1, ["-32768", "7", "0"]),
         ("i8", 20, -1, ["9223372036854775807", "-9223372036854775808", "-1"]),
         ("f4", 700, -1, ["1.5", "0.1", "-3.4028235e+38", "1e-45", "NaN", "Infinity", "-Infinity", "-0"]),
-        ("f8", 701, -1, ["0.1", "1e+300", "-2.2250738585072014e-308", "NaN", "-Infinity", "3.141592653589793"]),
+        ("f8", 701, -1, ["0.1", "1e+300", "-2.2250738585072014e-308", "NaN", "-Infinity", "3.141592653589793", "5e-324"]),
         ("n", 1700, (12 << 16 | 2) + 4, ["12.50", "-0.01", "0", "9999999999.99", "NaN", "-123456.7"]),
         ("nbig", 1700, (38 << 16 | 10) + 4, ["1234567890123456789012345678.0123456789", "-1.5", "0.0000000001"]),
         ("nv", 1700, -1, ["3.14159", "-100", "0", "12345678901234567890.123456789", "NaN", "0.00001"]),
@@ -113,8 +114,11 @@ import Testing
         }
         rows.append(tuple([.text(String(id))] + columns.map { _ in .null }))
         rows.append(tuple([.text(String(id + 1))] + columns.map { $0.name == "req" ? .unchanged : .null }))
-        // An unchanged double NOT NULL has no Avro form (`unchangedNotNullWithoutPlaceholder`).
-        rows.append(tuple([.text(String(id + 2))] + columns.map { $0.name == "f8" ? .text("1.0") : .unchanged }))
+        // An unchanged double NOT NULL has no Avro form (`unchangedNotNullWithoutPlaceholder`); an int is never TOASTed.
+        rows.append(
+            tuple(
+                [.text(String(id + 2))]
+                    + columns.map { $0.name == "f8" ? .text("1.0") : $0.name == "dflt" ? .text("6") : .unchanged }))
         return rows
     }
 
@@ -158,6 +162,12 @@ import Testing
                     written.key = try directConversion.convert(written.key, topic: written.topic, isKey: true, resolve: resolve)
                     written.value = try directConversion.convert(
                         written.value, topic: written.topic, isKey: false, resolve: resolve)
+                }
+                if let dump = Self.dump, let schemas = written.avroSchemas {
+                    // tools/avro-deserializer-check reads these with Confluent's deserializer.
+                    dump.record(
+                        topic: written.topic, key: (schemas.key?.text, written.key, expected.key),
+                        value: (schemas.value.text, written.value, expected.value))
                 }
                 let key = try jsonConversion.convert(expected.key, topic: expected.topic, isKey: true, resolve: resolve)
                 let value = try jsonConversion.convert(expected.value, topic: expected.topic, isKey: false, resolve: resolve)
@@ -218,6 +228,40 @@ import Testing
         }
         #expect(compared > rows.count * 4)
         #expect(directlyWritten > rows.count * 4)
+    }
+
+    /// With `AVRO_DUMP=<file>`, the records compared are also written there for tools/avro-deserializer-check (a
+    /// development check with Confluent's own deserializer): topic, then per side the Avro schema, the record in hex
+    /// and the JSON form with its schema.
+    static let dump: Dump? = ProcessInfo.processInfo.environment["AVRO_DUMP"].map { Dump(path: $0) }
+
+    final class Dump: Sendable {
+        let path: String
+        private let lock = NSLock()
+
+        init(path: String) {
+            self.path = path
+            FileManager.default.createFile(atPath: path, contents: nil)
+        }
+
+        func record(
+            topic: String, key: (schema: String?, avro: [UInt8]?, json: [UInt8]?),
+            value: (schema: String?, avro: [UInt8]?, json: [UInt8]?)
+        ) {
+            func hex(_ bytes: [UInt8]?) -> String { bytes.map { $0.map { String(format: "%02x", $0) }.joined() } ?? "-" }
+            func text(_ bytes: [UInt8]?) -> String { bytes.map { String(decoding: $0, as: UTF8.self) } ?? "-" }
+            let block =
+                [
+                    "TOPIC \(topic)", "KEYSCHEMA \(key.schema ?? "-")", "KEYHEX \(hex(key.avro))", "KEYJSON \(text(key.json))",
+                    "VALUESCHEMA \(value.schema ?? "-")", "VALUEHEX \(hex(value.avro))", "VALUEJSON \(text(value.json))",
+                ].joined(separator: "\n") + "\n"
+            lock.lock()
+            defer { lock.unlock() }
+            guard let handle = FileHandle(forWritingAtPath: path) else { return }
+            handle.seekToEndOfFile()
+            handle.write(Data(block.utf8))
+            handle.closeFile()
+        }
     }
 
     @Test func defaultHandling() throws { try compare(ValueHandling()) }

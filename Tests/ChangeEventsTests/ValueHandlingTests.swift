@@ -64,4 +64,34 @@ import Testing
         #expect(custom.contains("\"body\":\"N/A\""))
         #expect(custom.contains("\"data\":\"Ti9B\""))
     }
+
+    /// Floats as Java writes them: PostgreSQL's shortest digits, except a subnormal whose shortest form has one digit,
+    /// which Java writes with the two digits nearest the exact value (found by reading Tributary's Avro records back
+    /// with Confluent's converter: tools/avro-deserializer-check).
+    @Test func floatsAsJavaWritesThem() throws {
+        let relation = Relation(
+            oid: 2, namespace: "public", name: "floats", replicaIdentity: .default,
+            columns: [
+                .init(isKey: true, name: "id", typeOID: 23, typeModifier: -1),
+                .init(isKey: false, name: "f4", typeOID: 700, typeModifier: -1),
+                .init(isKey: false, name: "f8", typeOID: 701, typeModifier: -1),
+            ])
+        var builder = ChangeEventBuilder(settings: EventSettings(topicPrefix: "p", databaseName: "db", version: "test"))
+        try builder.register(relation, metadata: TableMetadata(primaryKey: ["id"], notNull: ["id"]))
+        builder.begin(Begin(finalLSN: LSN(1), commitTimeMicros: 0, xid: 1))
+        func after(_ f4: String, _ f8: String) throws -> String {
+            var value = ""
+            try builder.events(
+                for: .insert(Insert(relationOID: 2, new: TupleData(text: ["1", f4, f8]))), at: LSN(1), nowNanos: 0
+            ) { value = String(decoding: $0.value ?? [], as: UTF8.self) }
+            let start = try #require(value.range(of: "\"after\":"))
+            let end = try #require(value.range(of: ",\"source\""))
+            return String(value[start.upperBound..<end.lowerBound])
+        }
+        #expect(try after("1e-45", "5e-324") == #"{"id":1,"f4":1.4E-45,"f8":4.9E-324}"#)
+        // (Java 19 and later, whose toString the JDK specifies; Java 17 writes 1.0E-323 for the second.)
+        #expect(try after("-3e-45", "1e-323") == #"{"id":1,"f4":-2.8E-45,"f8":9.9E-324}"#)
+        #expect(try after("1", "1e+30") == #"{"id":1,"f4":1.0,"f8":1.0E30}"#)
+        #expect(try after("1e-38", "2e-308") == #"{"id":1,"f4":1.0E-38,"f8":2.0E-308}"#)
+    }
 }
