@@ -49,9 +49,10 @@ public final class TestSchemaRegistry: Sendable {
         public var certificateFile: String
         public var keyFile: String
 
-        /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command in `directory`.
-        public static func selfSigned(in directory: String) throws -> Certificate {
-            let certificate = Certificate(certificateFile: "\(directory)/registry.pem", keyFile: "\(directory)/registry-key.pem")
+        /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command in `directory` (as
+        /// `<name>.pem` and `<name>-key.pem`).
+        public static func selfSigned(in directory: String, name: String = "registry") throws -> Certificate {
+            let certificate = Certificate(certificateFile: "\(directory)/\(name).pem", keyFile: "\(directory)/\(name)-key.pem")
             let result = try runCommand(
                 "/usr/bin/openssl",
                 [
@@ -64,8 +65,13 @@ public final class TestSchemaRegistry: Sendable {
         }
     }
 
-    /// Starts the server on a free port, over https when given a certificate.
-    public static func start(tls certificate: Certificate? = nil) async throws -> TestSchemaRegistry {
+    /// Starts the server on a free port, over https when given a certificate; with `clientCA` (a PEM file), it asks
+    /// each client for a certificate that CA signed, and refuses the connection without one.
+    public static func start(
+        tls certificate: Certificate? = nil, clientCA: String? = nil
+    ) async throws
+        -> TestSchemaRegistry
+    {
         let port = try PostgresServer.freePort()
         let registry = TestSchemaRegistry(port: port, scheme: certificate == nil ? "http" : "https")
         let ready = AsyncStream<Void>.makeStream()
@@ -74,9 +80,13 @@ public final class TestSchemaRegistry: Sendable {
         let logger = Logger(label: "test-schema-registry")
         let onRunning: @Sendable (any Channel) async -> Void = { _ in ready.continuation.yield() }
         if let certificate {
-            let tls = TLSConfiguration.makeServerConfiguration(
+            var tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificate.certificateFile).map { .certificate($0) },
                 privateKey: .file(certificate.keyFile))
+            if let clientCA {
+                tls.certificateVerification = .noHostnameVerification
+                tls.trustRoots = .file(clientCA)
+            }
             let app = Application(
                 router: registry.router(), server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
                 onServerRunning: onRunning, logger: logger)

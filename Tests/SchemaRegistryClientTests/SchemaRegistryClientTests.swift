@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import TestSupport
 import Testing
@@ -43,6 +44,14 @@ import Testing
         #expect(body == #"{"schema":"{\"type\":\"string\"}"}"#)
     }
 
+    /// Runs the client's blocking calls on a thread of their own: blocking the few threads Swift's concurrency has
+    /// would starve the test registry, whose handlers run there.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
     /// Against the test registry over HTTP: register, look up, and the subject's latest version (nil for a subject
     /// without one).
     @Test func registerLookUpAndLatest() async throws {
@@ -53,13 +62,45 @@ import Testing
         let first = #"{"type":"record","name":"V","fields":[{"name":"a","type":"int"}]}"#
         let second =
             #"{"type":"record","name":"V","fields":[{"name":"a","type":"int"},{"name":"b","type":["null","string"],"default":null}]}"#
-        #expect(try client.latest(subject: "t-value") == nil)
-        let firstID = try client.register(subject: "t-value", schema: first)
-        let secondID = try client.register(subject: "t-value", schema: second)
+        #expect(try await blocking { try client.latest(subject: "t-value") } == nil)
+        let firstID = try await blocking { try client.register(subject: "t-value", schema: first) }
+        let secondID = try await blocking { try client.register(subject: "t-value", schema: second) }
         #expect(firstID != secondID)
-        #expect(try client.lookup(subject: "t-value", schema: first) == firstID)
-        #expect(try client.lookup(subject: "t-value", schema: #"{"type":"string"}"#) == nil)
-        let latest = try #require(try client.latest(subject: "t-value"))
+        #expect(try await blocking { try client.lookup(subject: "t-value", schema: first) } == firstID)
+        #expect(try await blocking { try client.lookup(subject: "t-value", schema: #"{"type":"string"}"#) } == nil)
+        let latest = try #require(try await blocking { try client.latest(subject: "t-value") })
         #expect(latest.id == secondID && latest.version == 2 && latest.schema == second)
+    }
+
+    /// Mutual TLS: a registry that asks for a client certificate answers a client that presents one its CA signed
+    /// (`cert_file`, `key_file`), and a client without one cannot reach it (an unreachable registry, retried).
+    @Test func aClientCertificateOpensARegistryThatAsksForOne() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("registry-mtls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try TestSchemaRegistry.Certificate.selfSigned(in: directory)
+        let client = try TestSchemaRegistry.Certificate.selfSigned(in: directory, name: "client")
+        let registry = try await TestSchemaRegistry.start(tls: server, clientCA: client.certificateFile)
+        defer { registry.stop() }
+        let schema = #"{"type":"string"}"#
+        let presenting = try SchemaRegistryClient(
+            SchemaRegistryClient.Settings(
+                urls: [registry.url], caFile: server.certificateFile, certFile: client.certificateFile,
+                keyFile: client.keyFile))
+        defer { presenting.close() }
+        #expect(try await blocking { try presenting.register(subject: "s-value", schema: schema) } == 1)
+        let anonymous = try SchemaRegistryClient(
+            SchemaRegistryClient.Settings(urls: [registry.url], caFile: server.certificateFile, timeout: .seconds(5)))
+        defer { anonymous.close() }
+        let refused = try await blocking { () -> SchemaRegistryClient.Failure? in
+            do {
+                _ = try anonymous.register(subject: "s-value", schema: schema)
+                return nil
+            } catch let failure as SchemaRegistryClient.Failure {
+                return failure
+            }
+        }
+        #expect(refused?.isTransient == true, "a handshake the registry refuses is a registry that cannot be reached")
+        #expect(registry.versions.count == 1)
     }
 }
