@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL, the embedded Kafka and the connector of connectors/demo.yaml;
 # writes a few changes and shows the events as read back from Kafka. Cleans up after itself.
+# make demo AVRO=1: the same in Avro (connectors/demo-avro.yaml) through a minimal registry
+# (scripts/lib/demo-registry.py), the records read back with the registry's schemas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release/tributary
@@ -33,8 +35,18 @@ export TRIBUTARY_DEMO_POSTGRES_URL="postgresql://postgres@127.0.0.1:$PG_PORT/inv
 export TRIBUTARY_DEMO_STATE="$work/state"
 echo "==> embedded Kafka at $TRIBUTARY_DEMO_KAFKA"
 
-echo "==> tributary run connectors/demo.yaml"
-"$bin" run connectors/demo.yaml --health-port 0 2>"$work/connector.log" &
+file=connectors/demo.yaml
+if [ -n "${AVRO:-}" ]; then
+  python3 scripts/lib/demo-registry.py >"$work/registry" 2>"$work/registry.log" &
+  pids+=($!)
+  for _ in $(seq 50); do [ -s "$work/registry" ] && break; sleep 0.1; done
+  export TRIBUTARY_DEMO_REGISTRY=$(head -n 1 "$work/registry")
+  echo "==> schema registry (demo stand-in) at $TRIBUTARY_DEMO_REGISTRY"
+  file=connectors/demo-avro.yaml
+fi
+
+echo "==> tributary run $file"
+"$bin" run "$file" --health-port 0 2>"$work/connector.log" &
 connector=$!
 pids+=($connector)
 for _ in $(seq 100); do grep -q "streaming" "$work/connector.log" && break; sleep 0.1; done
@@ -53,6 +65,31 @@ SQL
 sleep 2
 
 echo "==> events in Kafka (topic | key | op | after), in order per topic; op r = a row that existed before the connector started"
+if [ -n "${AVRO:-}" ]; then
+  for topic in inventory.public.customers inventory.public.orders inventory.message; do
+    kcat -b "$TRIBUTARY_DEMO_KAFKA" -C -o beginning -e -q -f '%t\n%K\n%k%S\n%s\n' -t "$topic" 2>/dev/null
+  done | python3 scripts/lib/avro-read.py "$TRIBUTARY_DEMO_REGISTRY" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    record = json.loads(line)
+    topic, key, event = record["topic"], json.dumps(record["key"]), record["value"]
+    if event is None:
+        print(f"{topic:28} {key:20} tombstone"); continue
+    body = event.get("after") or event.get("before") or event.get("message")
+    op = event["op"]
+    print(f"{topic:28} {key:20} {op}  {json.dumps(body)}")
+'
+  echo "==> schemas registered:"
+  python3 -c '
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/subjects/inventory.public.orders-value/versions/latest") as answer:
+    latest = json.load(answer)
+version, number = latest["version"], latest["id"]
+print(f"    inventory.public.orders-value v{version} (id {number}):", latest["schema"][:150], "…")' "$TRIBUTARY_DEMO_REGISTRY"
+  kill -TERM "$connector"
+  wait "$connector" || true
+  exit 0
+fi
 for topic in inventory.public.customers inventory.public.orders inventory.message; do
   kcat -b "$TRIBUTARY_DEMO_KAFKA" -C -o beginning -e -q -f '%t\t%k\t%s\n' -t "$topic" 2>/dev/null
 done | python3 -c '
