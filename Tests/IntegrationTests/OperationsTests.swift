@@ -214,6 +214,7 @@ import Testing
         let environment = [
             "TRIBUTARY_DEMO_POSTGRES_URL": "postgresql://postgres@127.0.0.1/inventory", "TRIBUTARY_DEMO_KAFKA": "127.0.0.1:9092",
             "INVENTORY_PGPASSWORD": "x", "TRIBUTARY_DEMO_STATE": "/tmp/tributary-demo-state",
+            "TRIBUTARY_DEMO_REGISTRY": "http://127.0.0.1:8081",
         ]
         let result = try runCommand(
             "/usr/bin/env", environment.map { "\($0.key)=\($0.value)" } + [TributaryProcess.executablePath, "validate"] + files)
