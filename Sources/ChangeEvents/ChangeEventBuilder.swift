@@ -55,6 +55,8 @@ public struct ChangeEventBuilder: Sendable {
         case middle = "true"
         case lastInDataCollection = "last_in_data_collection"
         case last
+        /// A row an incremental snapshot read while streaming.
+        case incremental
 
         var staticRawValue: StaticString {
             switch self {
@@ -63,6 +65,7 @@ public struct ChangeEventBuilder: Sendable {
             case .middle: "true"
             case .lastInDataCollection: "last_in_data_collection"
             case .last: "last"
+            case .incremental: "incremental"
             }
         }
     }
@@ -176,6 +179,24 @@ public struct ChangeEventBuilder: Sendable {
         try checkWidth(row, table)
         snapshotMarker = marker
         defer { snapshotMarker = .middle }
+        let key = try writeKey(row, table)
+        let value = try writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
+        return event(table, key: key, value: value, operation: .read, lsn: lsn)
+    }
+
+    /// The `r` event for one row an incremental snapshot read while streaming, sent where the stream stands (`lsn`, the
+    /// chunk's closing watermark): `source.snapshot` is `incremental`, and the stream's position is kept.
+    public mutating func incrementalSnapshotRead(
+        _ row: TupleData, relationOID: UInt32, at lsn: LSN, nowNanos: Int64
+    ) throws(EventEncodingError) -> ChangeEvent {
+        let table = try schema(relationOID)
+        try checkWidth(row, table)
+        let streaming = (xid, snapshotMarker, commitTimeMicros, origin)
+        xid = nil
+        snapshotMarker = .incremental
+        commitTimeMicros = nowNanos / 1000
+        origin = nil
+        defer { (xid, snapshotMarker, commitTimeMicros, origin) = streaming }
         let key = try writeKey(row, table)
         let value = try writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
         return event(table, key: key, value: value, operation: .read, lsn: lsn)

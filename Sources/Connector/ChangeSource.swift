@@ -32,7 +32,21 @@ public protocol ChangeSource: AnyObject {
     func unpublishedTables() throws(ConnectorError) -> [TableName]
     /// Ends the stream cleanly and disconnects.
     func close()
+    /// Writes a non-transactional logical message into the WAL (an incremental snapshot's watermark): the stream brings
+    /// it back at its place among the commits.
+    func emitWatermark(prefix: String, content: String) throws(ConnectorError)
 }
+
+extension ChangeSource {
+    public func emitWatermark(prefix: String, content: String) throws(ConnectorError) {
+        throw ConnectorError(.configuration, "this source cannot write watermarks, so it cannot run incremental snapshots")
+    }
+}
+
+/// The prefixes of an incremental snapshot's watermarks (logical messages the pipeline consumes); the content is the
+/// chunk's id.
+public let incrementalSnapshotOpenPrefix = "__tributary_incremental_open"
+public let incrementalSnapshotClosePrefix = "__tributary_incremental_close"
 
 /// The prefix of the logical messages a heartbeat emits; the pipeline consumes them without producing events.
 public let heartbeatMessagePrefix = "__tributary_heartbeat"

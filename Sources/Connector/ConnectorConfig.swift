@@ -16,6 +16,10 @@ public struct ConnectorConfig: Sendable {
     public var correlation: Correlation?
     /// The schema registry the Avro formats register with; nil when no format is Avro.
     public var schemaRegistry: SchemaRegistry?
+    /// Where signals come from (Debezium's `signal.*`).
+    public var signals: Signals = Signals()
+    /// How incremental snapshots read (Debezium's `incremental.snapshot.*`).
+    public var incrementalSnapshot: IncrementalSnapshotSettings = IncrementalSnapshotSettings()
     /// The file it came from, for messages.
     public var sourceFile: String
 
@@ -235,6 +239,20 @@ public struct ConnectorConfig: Sendable {
     }
 
     /// Keeps a slot moving while the captured tables are idle.
+    public struct Signals: Sendable {
+        /// The signal table (`signal.data.collection`): columns `id`, `type`, `data`; a row inserted is a signal.
+        public var dataCollection: TableName?
+
+        public init() {}
+    }
+
+    public struct IncrementalSnapshotSettings: Sendable {
+        /// Rows per chunk (`incremental.snapshot.chunk.size`).
+        public var chunkSize = 1024
+
+        public init() {}
+    }
+
     public struct Heartbeat: Sendable {
         /// nil = off (Debezium's `heartbeat.interval.ms: 0`).
         public var interval: Duration?

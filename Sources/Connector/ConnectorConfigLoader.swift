@@ -299,13 +299,55 @@ struct ConfigReader {
             error(entry.key, "schema_registry is used only with events.key_format or events.value_format: avro")
         }
 
+        let signals = top["signals"].map { signalsSection($0.value) } ?? ConnectorConfig.Signals()
+        let incremental =
+            top["incremental_snapshot"].map { incrementalSnapshotSection($0.value) }
+            ?? ConnectorConfig.IncrementalSnapshotSettings()
+
         guard let name, let postgres, let kafka, let events, let snapshot, let errors, let heartbeat, let transforms,
-            let correlation, let schemaRegistry, diagnostics.isEmpty
+            let correlation, let schemaRegistry, let signals, let incremental, diagnostics.isEmpty
         else { return nil }
-        return ConnectorConfig(
+        var config = ConnectorConfig(
             name: name, postgres: postgres, kafka: kafka, events: events, snapshot: snapshot, errors: errors,
             heartbeat: heartbeat, transforms: transforms, correlation: correlation, schemaRegistry: schemaRegistry,
             sourceFile: file)
+        config.signals = signals
+        config.incrementalSnapshot = incremental
+        return config
+    }
+
+    mutating func signalsSection(_ node: Node) -> ConnectorConfig.Signals? {
+        guard let section = mapping(node, path: "signals", allowed: ConnectorConfigLoader.keys(in: "signals")) else {
+            return nil
+        }
+        var signals = ConnectorConfig.Signals()
+        var valid = true
+        if let entry = section["data_collection"], let text = string(entry.value, "signals.data_collection") {
+            if let table = TableName(parsing: text) {
+                signals.dataCollection = table
+            } else {
+                error(entry.value, "signals.data_collection must name a table as schema.table, not '\(text)'")
+                valid = false
+            }
+        }
+        return valid ? signals : nil
+    }
+
+    mutating func incrementalSnapshotSection(_ node: Node) -> ConnectorConfig.IncrementalSnapshotSettings? {
+        guard
+            let section = mapping(
+                node, path: "incremental_snapshot", allowed: ConnectorConfigLoader.keys(in: "incremental_snapshot"))
+        else { return nil }
+        var settings = ConnectorConfig.IncrementalSnapshotSettings()
+        var valid = true
+        if let entry = section["chunk_size"] {
+            if let value = positiveInt(entry.value, "incremental_snapshot.chunk_size") {
+                settings.chunkSize = value
+            } else {
+                valid = false
+            }
+        }
+        return valid ? settings : nil
     }
 
     mutating func schemaRegistrySection(_ node: Node) -> ConnectorConfig.SchemaRegistry? {
@@ -888,9 +930,11 @@ extension ConnectorConfigLoader {
             "",
             [
                 "name", "postgres", "kafka", "events", "snapshot", "errors", "heartbeat", "transforms", "correlation",
-                "schema_registry",
+                "schema_registry", "signals", "incremental_snapshot",
             ]
         ),
+        ("signals", ["data_collection"]),
+        ("incremental_snapshot", ["chunk_size"]),
         (
             "schema_registry",
             [

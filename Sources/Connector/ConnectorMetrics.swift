@@ -25,6 +25,8 @@ final class ConnectorMetrics {
     private let alreadyDelivered: Counter
     private let slotLost: [String: Counter]
     private let registryRequests: [String: Counter]
+    private let signals: [String: Counter]
+    private let incrementalRows: Counter
     private let states: [ConnectorStatus.State: Gauge]
 
     init(connector: String) {
@@ -38,6 +40,11 @@ final class ConnectorMetrics {
             uniqueKeysWithValues: ["ok", "refused", "unavailable", "unauthorized"].map {
                 ($0, Counter(label: "tributary_schema_registry_requests_total", dimensions: dimensions + [("outcome", $0)]))
             })
+        signals = Dictionary(
+            uniqueKeysWithValues: ["acted", "skipped"].map {
+                ($0, Counter(label: "tributary_signals_total", dimensions: dimensions + [("outcome", $0)]))
+            })
+        incrementalRows = Counter(label: "tributary_incremental_snapshot_rows_total", dimensions: dimensions)
         received = Gauge(label: "tributary_lsn_received", dimensions: dimensions)
         flushed = Gauge(label: "tributary_lsn_flushed", dimensions: dimensions)
         server = Gauge(label: "tributary_lsn_server", dimensions: dimensions)
@@ -101,6 +108,16 @@ final class ConnectorMetrics {
     /// A schema registry request (once per new schema and subject) and how it ended.
     func countRegistryRequest(outcome: String) {
         registryRequests[outcome]?.increment()
+    }
+
+    /// A signal read: acted on, or skipped (malformed, unknown, naming no captured table).
+    func countSignal(acted: Bool) {
+        signals[acted ? "acted" : "skipped"]?.increment()
+    }
+
+    /// Rows an incremental snapshot sent.
+    func countIncrementalRows(_ count: Int) {
+        if count > 0 { incrementalRows.increment(by: Int64(count)) }
     }
 
     func countRefused(mode: String) {

@@ -1,4 +1,5 @@
 import ChangeEvents
+import Foundation
 public import Logging
 import PGOutput
 import Synchronization
@@ -48,6 +49,12 @@ public final class Pipeline {
     private let context: TransactionContext?
     /// The open transaction's context headers, from its context message.
     private var contextHeaders: [ChangeEvent.Header] = []
+    /// The incremental snapshot under way (signals), its reader connection, and the signal table's relation.
+    private var incremental = IncrementalSnapshot()
+    private var incrementalReader: (any SnapshotSource)?
+    private var incrementalRelation: Relation?
+    private var incrementalChunkCount = 0
+    private var signalRelationOID: UInt32?
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -269,6 +276,7 @@ public final class Pipeline {
                 throw PipelineError.encode(lsn: lsn, underlying: error)
             }
             let table = TableName(schema: relation.namespace, name: relation.name)
+            if table == config.signals.dataCollection { signalRelationOID = relation.oid }
             if tableFilter.captures(table) {
                 capturedRelations.insert(relation.oid)
             } else {
@@ -280,15 +288,28 @@ public final class Pipeline {
             break
         case .insert(let change):
             try beginRecord(at: lsn)
+            if change.relationOID == signalRelationOID { try readSignal(change.new, at: lsn) }
             guard capturedRelations.contains(change.relationOID) else { return }
+            if incremental.window?.isOpen == true { dropFromWindow(change.relationOID, [change.new]) }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .update(let change):
             try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
+            if incremental.window?.isOpen == true {
+                switch change.old {
+                case .key(let old), .full(let old): dropFromWindow(change.relationOID, [old, change.new])
+                case nil: dropFromWindow(change.relationOID, [change.new])
+                }
+            }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .delete(let change):
             try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
+            if incremental.window?.isOpen == true {
+                switch change.old {
+                case .key(let old), .full(let old): dropFromWindow(change.relationOID, [old])
+                }
+            }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .truncate(var truncate):
             try beginRecord(at: lsn)
@@ -298,6 +319,11 @@ public final class Pipeline {
         case .message(let decodingMessage):
             // A heartbeat's own message only moves the position; it is not an event.
             if decodingMessage.prefix == heartbeatMessagePrefix { return }
+            if decodingMessage.prefix == incrementalSnapshotOpenPrefix
+                || decodingMessage.prefix == incrementalSnapshotClosePrefix
+            {
+                return try watermark(decodingMessage, at: decodingMessage.lsn)
+            }
             if let context, decodingMessage.prefix == context.correlation.messagePrefix {
                 return readContext(decodingMessage, context)
             }
@@ -540,4 +566,203 @@ public final class Pipeline {
 
 public enum TributaryVersion {
     public static let current = "0.1.0"
+}
+
+// MARK: Signals and incremental snapshots
+
+extension Pipeline {
+    /// A row of the signal table: the signal it holds, acted on; a malformed one is logged with its id, counted and
+    /// skipped.
+    private func readSignal(_ row: TupleData, at lsn: LSN) throws {
+        guard let relation = builder.table(oid: signalRelationOID ?? 0)?.relation else { return }
+        func column(_ name: String) -> String? {
+            relation.columns.firstIndex { $0.name == name }.flatMap { $0 < row.count ? row.text($0) : nil }
+        }
+        let signal = Signal(id: column("id") ?? "", type: column("type") ?? "", data: column("data"))
+        try act(on: signal, at: lsn)
+    }
+
+    /// Carries out a signal (from any channel).
+    func act(on signal: Signal, at lsn: LSN) throws {
+        let metadata: Logger.Metadata = ["signal": "\(signal.id)", "type": "\(signal.type)", "lsn": "\(lsn)"]
+        let action: SignalAction
+        do {
+            action = try SignalAction(signal)
+        } catch {
+            logger.warning("signal skipped: \(error.description)", metadata: metadata)
+            metrics.countSignal(acted: false)
+            return
+        }
+        switch action {
+        case .log(let message):
+            logger.info("\(message)", metadata: metadata)
+        case .pauseSnapshot:
+            incremental.paused = true
+            logger.info("incremental snapshot paused", metadata: metadata)
+        case .resumeSnapshot:
+            incremental.paused = false
+            logger.info("incremental snapshot resumed", metadata: metadata)
+            try readChunks()
+        case .stopSnapshot(let patterns):
+            let tables = try patterns.map { try tablesMatching($0, signal: signal) }
+            incremental.stop(tables)
+            logger.info(
+                "incremental snapshot stopped",
+                metadata: metadata.merging(["tables": "\(tables.map { "\($0)" } ?? "all")"]) { $1 })
+            try readChunks()
+        case .executeSnapshot(let request):
+            let tables = try tablesMatching(request.patterns, signal: signal)
+            guard !tables.isEmpty else {
+                logger.warning(
+                    "signal skipped: data-collections \(request.patterns) name no captured table", metadata: metadata)
+                metrics.countSignal(acted: false)
+                return
+            }
+            let plans = tables.map { table in
+                IncrementalSnapshot.Table(
+                    name: table,
+                    condition: request.conditions.first { SignalAction.matches($0.pattern, table) == true }?.filter,
+                    surrogateKey: request.surrogateKey)
+            }
+            let added = incremental.add(plans).map { $0.name.description }.joined(separator: ",")
+            logger.info("incremental snapshot requested", metadata: metadata.merging(["tables": "\(added)"]) { $1 })
+            try readChunks()
+        }
+        metrics.countSignal(acted: true)
+    }
+
+    /// The captured tables the patterns name.
+    private func tablesMatching(_ patterns: [String], signal: Signal) throws -> [TableName] {
+        let captured = try source.snapshotTables().filter(tableFilter.captures)
+        return captured.filter { table in patterns.contains { SignalAction.matches($0, table) == true } }
+    }
+
+    /// Reads chunks until one waits for its watermarks (or the snapshot is paused or done).
+    private func readChunks() throws {
+        while incremental.isRunning, !incremental.paused, incremental.window == nil, let table = incremental.current {
+            do {
+                try readChunk(table)
+            } catch let error as ConnectorError where error.kind == .transient {
+                throw error
+            } catch {
+                logger.warning(
+                    "incremental snapshot of \(table.name) ends: \(error)", metadata: ["table": "\(table.name)"])
+                incremental.nextTable()
+                incrementalRelation = nil
+            }
+        }
+    }
+
+    private func readChunk(_ table: IncrementalSnapshot.Table) throws {
+        let reader = try incrementalReader ?? source.makeSnapshotReader()
+        incrementalReader = reader
+        if incrementalRelation == nil || incremental.keyColumns.isEmpty {
+            let relation = try reader.relation(for: table.name)
+            let metadata = try source.tableMetadata(relationOID: relation.oid)
+            let keys = table.surrogateKey.map { [$0] } ?? metadata.primaryKey
+            guard !keys.isEmpty else {
+                throw ConnectorError(
+                    .configuration,
+                    "\(table.name) has no primary key; name a column to read it by with the signal's surrogate-key")
+            }
+            if builder.table(oid: relation.oid) == nil { try builder.register(relation, metadata: metadata) }
+            incrementalRelation = relation
+            incremental.keyColumns = keys
+            logger.info("incremental snapshot of \(table.name) starting", metadata: ["table": "\(table.name)"])
+        }
+        guard let relation = incrementalRelation else { return }
+        let quote: (String) -> String = { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        let keyIndexes = incremental.keyColumns.compactMap { name in relation.columns.firstIndex { $0.name == name } }
+        if incremental.maximumKey == nil {
+            guard let query = incremental.maximumKeyQuery(quote: quote) else { return }
+            _ = try reader.begin(snapshotName: nil)
+            let keyRelation = Relation(
+                oid: relation.oid, namespace: relation.namespace, name: relation.name,
+                replicaIdentity: relation.replicaIdentity,
+                columns: keyIndexes.map { relation.columns[$0] })
+            try reader.startCopy(keyRelation, pages: nil, query: query)
+            var maximum: IncrementalSnapshot.Key?
+            while let line = try reader.nextRow() {
+                let row = try CopyTextRow.decode(line, columnCount: keyIndexes.count)
+                maximum = (0..<keyIndexes.count).map { row.text($0) }
+            }
+            guard let maximum else {
+                logger.info("incremental snapshot of \(table.name): the table is empty", metadata: ["table": "\(table.name)"])
+                incremental.nextTable()
+                incrementalRelation = nil
+                return
+            }
+            incremental.maximumKey = maximum
+        }
+        guard
+            let query = incremental.chunkQuery(
+                columns: relation.columns.map(\.name), chunkSize: config.incrementalSnapshot.chunkSize, quote: quote)
+        else { return }
+        let id = "\(config.name)-\(UUID().uuidString)"
+        try source.emitWatermark(prefix: incrementalSnapshotOpenPrefix, content: id)
+        _ = try reader.begin(snapshotName: nil)
+        try reader.startCopy(relation, pages: nil, query: query)
+        var rows: [(key: IncrementalSnapshot.Key, row: TupleData)] = []
+        while let line = try reader.nextRow() {
+            let row = try CopyTextRow.decode(line, columnCount: relation.columns.count)
+            rows.append((keyIndexes.map { row.text($0) }, row))
+        }
+        incrementalChunkCount = rows.count
+        guard !rows.isEmpty else {
+            logger.info(
+                "incremental snapshot of \(table.name) complete",
+                metadata: ["table": "\(table.name)", "rows": "\(incremental.rowsRead)"])
+            incremental.nextTable()
+            incrementalRelation = nil
+            return
+        }
+        incremental.chunkRead(id: id, rows: rows)
+        try source.emitWatermark(prefix: incrementalSnapshotClosePrefix, content: id)
+    }
+
+    /// A change the stream brought while a window is open: the rows of the chunk it touches are dropped.
+    private func dropFromWindow(_ relationOID: UInt32, _ tuples: [TupleData]) {
+        guard let current = incremental.current, let relation = builder.table(oid: relationOID)?.relation,
+            relation.namespace == current.name.schema, relation.name == current.name.name
+        else { return }
+        let indexes = incremental.keyColumns.compactMap { name in relation.columns.firstIndex { $0.name == name } }
+        guard indexes.count == incremental.keyColumns.count else { return }
+        for tuple in tuples where tuple.count == relation.columns.count {
+            let key = indexes.map { tuple.columns[$0].kind == .text ? tuple.text($0) : nil }
+            incremental.changed(current.name, key: key)
+        }
+    }
+
+    /// A watermark came back from the stream: the opening one opens its chunk's window; at the closing one the rows left
+    /// go out as reads, confirmable at the watermark's position, and the next chunk is read.
+    private func watermark(_ message: DecodingMessage, at lsn: LSN) throws {
+        let id = String(decoding: message.content, as: UTF8.self)
+        let closing = message.prefix == incrementalSnapshotClosePrefix
+        guard let rows = incremental.watermark(id: id, closing: closing) else { return }
+        if let relation = incrementalRelation, !rows.isEmpty {
+            let token = delivery.tracker.begin()
+            delivery.startPositions(at: lsn)
+            let nowNanos = Self.wallClockNanos()
+            for row in rows {
+                let event: ChangeEvent
+                do {
+                    event = try builder.incrementalSnapshotRead(row, relationOID: relation.oid, at: lsn, nowNanos: nowNanos)
+                } catch {
+                    try delivery.unwritable(error, at: lsn, token: token)
+                    continue
+                }
+                try delivery.submit(event, token: token)
+            }
+            delivery.tracker.commit(token: token, endLSN: lsn)
+            metrics.countIncrementalRows(rows.count)
+        }
+        if incrementalChunkCount < config.incrementalSnapshot.chunkSize, let table = incremental.current {
+            logger.info(
+                "incremental snapshot of \(table.name) complete",
+                metadata: ["table": "\(table.name)", "rows": "\(incremental.rowsRead)"])
+            incremental.nextTable()
+            incrementalRelation = nil
+        }
+        try readChunks()
+    }
 }

@@ -212,8 +212,9 @@ public final class CatalogClient {
     }
 
     /// Emits a transactional logical decoding message (`pg_logical_emit_message`), as a heartbeat does.
-    public func emitMessage(prefix: String, content: String) throws(PostgresError) {
-        try connection.query("SELECT pg_logical_emit_message(true, $1, $2)", [prefix, content])
+    public func emitMessage(prefix: String, content: String, transactional: Bool = true) throws(PostgresError) {
+        try connection.query(
+            "SELECT pg_logical_emit_message(\(transactional ? "true" : "false"), $1, $2)", [prefix, content])
     }
 
     /// The WAL a slot holds back (`pg_current_wal_lsn() - restart_lsn`), its `wal_status` and `safe_wal_size`; nil

@@ -5,16 +5,21 @@ public import PGOutput
 /// - Important: use from one thread only; `begin` before anything else, `close` at the end.
 public final class SnapshotReader {
     private let connection: LibpqConnection
+    /// A transaction `begin` opened is still open: the next `begin` ends it first (a BEGIN inside it would keep its
+    /// snapshot).
+    private var inTransaction = false
 
     public init(settings: ConnectionSettings) throws(PostgresError) {
         connection = try LibpqConnection(conninfo: settings.conninfo, overrides: settings.overrides(replication: false))
     }
 
     /// Opens a REPEATABLE READ, READ ONLY transaction in the exported snapshot `snapshotName`, or in a fresh
-    /// one when nil. Returns the transaction's id (the snapshot events' `txId`).
+    /// one when nil (ending the one opened before). Returns the transaction's id (the snapshot events' `txId`).
     @discardableResult
     public func begin(snapshotName: String?) throws(PostgresError) -> UInt32? {
+        if inTransaction { try connection.query("COMMIT") }
         try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        inTransaction = true
         // Tables and page ranges are read in ctid order (a resumed snapshot tells by it which rows Kafka holds): no
         // scan joining another's midway, no parallel workers.
         try connection.query("SET LOCAL synchronize_seqscans = off")

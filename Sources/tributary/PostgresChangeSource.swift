@@ -113,6 +113,10 @@ final class PostgresChangeSource: ChangeSource {
                         + "filtered has nothing to publish; check the lists (regular expressions matched whole, ignoring case)")
             }
         }
+        if mode == .filtered, let signals = config.signals.dataCollection, !tables.contains(signals) {
+            // The signal table's inserts are read from the stream (Debezium adds it to a filtered publication too).
+            tables.append(signals)
+        }
         let outcome = try catalog.preparePublication(config.postgres.publication, mode: mode, tables: tables)
         logger.info("\(outcome)")
 
@@ -190,6 +194,15 @@ final class PostgresChangeSource: ChangeSource {
             } else {
                 try catalog.emitMessage(prefix: heartbeatMessagePrefix, content: config.name)
             }
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    func emitWatermark(prefix: String, content: String) throws(ConnectorError) {
+        guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
+        do {
+            try catalog.emitMessage(prefix: prefix, content: content, transactional: false)
         } catch {
             throw Self.classify(error)
         }

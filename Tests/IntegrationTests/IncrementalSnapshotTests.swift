@@ -1,0 +1,86 @@
+import Foundation
+import KafkaSink
+import Testing
+
+@testable import TestSupport
+
+/// Incremental snapshots while streaming, asked for by signals: rows the stream changes while their chunk waits are
+/// sent from the stream, so the table rebuilt from its topic equals the table.
+@Suite(.serialized) struct IncrementalSnapshotTests {
+    static let signals = "signals: {data_collection: public.debezium_signal}\nincremental_snapshot: {chunk_size: 50}"
+
+    static func signal(_ id: String, _ type: String, _ data: String) -> String {
+        "INSERT INTO debezium_signal VALUES ('\(id)', '\(type)', '\(data.replacingOccurrences(of: "'", with: "''"))')"
+    }
+
+    /// The signal table's insert starts a snapshot of a table the connector never read (snapshot mode no_data) while a
+    /// writer inserts, updates and deletes the same rows; afterwards the topic rebuilds the table exactly.
+    @Test func aSignalSnapshotsATableWhileAWriterChangesIt() async throws {
+        let harness = try Harness(
+            database: "incremental_source", tables: "public.items", extra: Self.signals, snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32), data text)")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
+        try harness.db.execute("INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 2000) g")
+        let port = try PostgresServer.freePort()
+        let connector = try await harness.startConnector(healthPort: port)
+        try harness.db.execute(Self.signal("ad-hoc-1", "execute-snapshot", #"{"data-collections": ["public.items"]}"#))
+
+        let writer = try harness.server.client(database: "incremental_source")
+        defer { writer.close() }
+        var round = 0
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline {
+            round += 1
+            try writer.execute("INSERT INTO items VALUES (\(3000 + round), 'new\(round)')")
+            try writer.execute(
+                "UPDATE items SET v = 'updated\(round)' WHERE id IN (\(round * 7 % 2000 + 1), \(round * 13 % 2000 + 1))")
+            try writer.execute("DELETE FROM items WHERE id = \(round * 31 % 2000 + 1)")
+            if connector.log.contains("incremental snapshot of public.items complete") && round > 20 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(connector.log.contains("incremental snapshot of public.items complete"))
+        try await harness.waitForSlot(toReach: try harness.currentWAL(), timeout: .seconds(60))
+
+        var expected: [String: String] = [:]
+        for row in try harness.db.execute("SELECT id, v FROM items") {
+            expected["{\"id\":\(row[0] ?? "")}"] = row[1] ?? ""
+        }
+        let count = try harness.db.execute("SELECT count(*) FROM items").first?.first.flatMap { $0.flatMap(Int.init) } ?? 0
+        let records = try await harness.records(["it.public.items"], atLeast: count)
+        let rebuilt = SnapshotTests.rebuild(records)
+        let differing = Set(expected.keys).union(rebuilt.keys).filter { expected[$0] != rebuilt[$0] }.sorted().prefix(10)
+            .map { "\($0): table \(expected[$0] ?? "-"), topic \(rebuilt[$0] ?? "-")" }
+        #expect(differing.isEmpty, "rows differing: \(differing)")
+        let reads = records.map(Event.init).filter { $0.op == "r" }
+        #expect(reads.count >= 1500, "most rows come from the snapshot, the rest from the stream")
+        #expect(reads.allSatisfy { $0.source["snapshot"] as? String == "incremental" && $0.before == nil })
+        #expect(!records.contains { $0.topic.contains("debezium_signal") })
+        let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+        #expect(metrics.contains(#"tributary_signals_total{connector="incremental-source",outcome="acted"} 1"#))
+        _ = try await connector.terminate()
+    }
+
+    /// A malformed signal is logged with its id and skipped; the stream goes on.
+    @Test func aMalformedSignalIsSkipped() async throws {
+        let harness = try Harness(
+            database: "incremental_bad", tables: "public.items", extra: Self.signals, snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32), data text)")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
+        let port = try PostgresServer.freePort()
+        let connector = try await harness.startConnector(healthPort: port)
+        try harness.db.execute(Self.signal("bad-1", "execute-snapshot", "{not json"))
+        try harness.db.execute(Self.signal("bad-2", "explode", "{}"))
+        try harness.db.execute(Self.signal("bad-3", "execute-snapshot", #"{"data-collections": ["public.nope"]}"#))
+        try harness.db.execute(Self.signal("log-1", "log", #"{"message": "hello from a signal"}"#))
+        try harness.db.execute("INSERT INTO items VALUES (1, 'after the signals')")
+        let records = try await harness.records(["it.public.items"], atLeast: 1)
+        #expect(records.count == 1)
+        try await connector.waitForLog("hello from a signal")
+        #expect(connector.log.contains("signal=bad-1"))
+        #expect(connector.log.contains("signal type 'explode' is unknown"))
+        #expect(connector.log.contains("name no captured table"))
+        let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+        #expect(metrics.contains(#"tributary_signals_total{connector="incremental-bad",outcome="skipped"} 3"#))
+        _ = try await connector.terminate()
+    }
+}
