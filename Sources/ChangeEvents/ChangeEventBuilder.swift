@@ -40,6 +40,10 @@ public struct ChangeEventBuilder: Sendable {
     private let sourceNameOffset: Int32
     /// Set while writing snapshot reads.
     private var snapshotMarker: SnapshotMarker?
+    /// Set while writing an incremental snapshot's read: the wall clock its `source` times carry (Debezium's clock at
+    /// the event, in nanoseconds); its `source.lsn` and `txId` are null and its `sequence` names the closing watermark
+    /// twice.
+    private var incrementalSourceNanos: Int64?
     /// `source.version`, `connector` and `name` as Avro strings; `db`.
     private let avroSourcePrefix: [UInt8]
     private let avroDatabase: [UInt8]
@@ -184,19 +188,23 @@ public struct ChangeEventBuilder: Sendable {
         return event(table, key: key, value: value, operation: .read, lsn: lsn)
     }
 
-    /// The `r` event for one row an incremental snapshot read while streaming, sent where the stream stands (`lsn`, the
-    /// chunk's closing watermark): `source.snapshot` is `incremental`, and the stream's position is kept.
+    /// The `r` event for one row an incremental snapshot read while streaming, sent at `lsn` (the chunk's closing
+    /// watermark) as Debezium sends it: `source.snapshot` is `incremental`, `source` carries the clock's `nowNanos`, a
+    /// null `lsn` and `txId`, and `sequence` names the watermark twice; the streaming transaction's state is kept.
     public mutating func incrementalSnapshotRead(
         _ row: TupleData, relationOID: UInt32, at lsn: LSN, nowNanos: Int64
     ) throws(EventEncodingError) -> ChangeEvent {
         let table = try schema(relationOID)
         try checkWidth(row, table)
-        let streaming = (xid, snapshotMarker, commitTimeMicros, origin)
+        let streaming = (xid, snapshotMarker, origin)
         xid = nil
         snapshotMarker = .incremental
-        commitTimeMicros = nowNanos / 1000
         origin = nil
-        defer { (xid, snapshotMarker, commitTimeMicros, origin) = streaming }
+        incrementalSourceNanos = nowNanos
+        defer {
+            (xid, snapshotMarker, origin) = streaming
+            incrementalSourceNanos = nil
+        }
         let key = try writeKey(row, table)
         let value = try writeValue(table, before: nil, after: row, op: .read, lsn: lsn, nowNanos: nowNanos)
         return event(table, key: key, value: value, operation: .read, lsn: lsn)
@@ -566,6 +574,7 @@ public struct ChangeEventBuilder: Sendable {
                 if let xid { buffer.appendInteger(xid) } else { buffer.appendNull() }
             }
         }
+        let incremental = incrementalSourceNanos
         let recording = settings.envelopeLayouts
         let start = Int32(buffer.count)
         buffer.append(sourcePrefix)
@@ -576,7 +585,7 @@ public struct ChangeEventBuilder: Sendable {
             sourceStarts[SourceField.name.rawValue] = start + sourceNameOffset
             sourceStarts[SourceField.tsMs.rawValue] = Int32(buffer.count)
         }
-        buffer.append(shared.millis)
+        if let incremental { buffer.appendInteger(incremental / 1_000_000) } else { buffer.append(shared.millis) }
         buffer.appendRaw(",\"snapshot\":")
         if recording { sourceStarts[SourceField.snapshot.rawValue] = Int32(buffer.count) }
         buffer.append(UInt8(ascii: "\""))
@@ -589,17 +598,23 @@ public struct ChangeEventBuilder: Sendable {
         }
         buffer.append(sourceDatabaseFragment)
         buffer.appendRaw("\"[")
-        buffer.append(shared.lastCommitText)
+        if incremental != nil {
+            buffer.appendRaw("\\\"")
+            buffer.appendInteger(lsn.rawValue)
+            buffer.appendRaw("\\\"")
+        } else {
+            buffer.append(shared.lastCommitText)
+        }
         buffer.appendRaw(",\\\"")
         let lsnStart = buffer.count
         buffer.appendInteger(lsn.rawValue)
         let lsnEnd = buffer.count
         buffer.appendRaw("\\\"]\",\"ts_us\":")
         if recording { sourceStarts[SourceField.tsUs.rawValue] = Int32(buffer.count) }
-        buffer.append(shared.micros)
+        if let incremental { buffer.appendInteger(incremental / 1000) } else { buffer.append(shared.micros) }
         buffer.appendRaw(",\"ts_ns\":")
         if recording { sourceStarts[SourceField.tsNs.rawValue] = Int32(buffer.count) }
-        buffer.append(shared.nanos)
+        if let incremental { buffer.appendInteger(incremental) } else { buffer.append(shared.nanos) }
         if recording {
             let fragment = Int32(buffer.count)
             sourceStarts[SourceField.schema.rawValue] = fragment + 10  // `,"schema":`
@@ -610,7 +625,7 @@ public struct ChangeEventBuilder: Sendable {
         buffer.append(shared.xidText)
         buffer.appendRaw(",\"lsn\":")
         if recording { sourceStarts[SourceField.lsn.rawValue] = Int32(buffer.count) }
-        buffer.appendCopy(from: lsnStart..<lsnEnd)
+        if incremental != nil { buffer.appendNull() } else { buffer.appendCopy(from: lsnStart..<lsnEnd) }
         buffer.appendRaw(",\"xmin\":")
         if recording { sourceStarts[SourceField.xmin.rawValue] = Int32(buffer.count) }
         buffer.appendRaw("null,\"origin\":")
@@ -754,8 +769,9 @@ public struct ChangeEventBuilder: Sendable {
     /// `source` in Avro, in its schema's order: version, connector, name, ts_ms, snapshot, db, sequence, ts_us, ts_ns,
     /// schema, table, txId, lsn, xmin, origin, origin_lsn.
     private mutating func writeAvroSource(_ plan: AvroTablePlan, lsn: LSN) {
+        let incremental = incrementalSourceNanos
         buffer.append(avroSourcePrefix)
-        buffer.appendAvroLong(commitTimeMicros / 1000)
+        buffer.appendAvroLong(incremental.map { $0 / 1_000_000 } ?? commitTimeMicros / 1000)
         // `snapshot`: the first branch of `[Enum, "null"]` (it has a default).
         let marker = snapshotMarker?.staticRawValue ?? "false"
         buffer.append(0)
@@ -763,7 +779,7 @@ public struct ChangeEventBuilder: Sendable {
         buffer.appendRaw(marker)
         buffer.append(avroDatabase)
         buffer.append(2)
-        let lastCommit = lastCommitLSN
+        let lastCommit = incremental != nil ? lsn : lastCommitLSN
         buffer.appendAvroString { text in
             text.append(UInt8(ascii: "["))
             if let lastCommit {
@@ -778,9 +794,9 @@ public struct ChangeEventBuilder: Sendable {
             text.appendRaw("\"]")
         }
         buffer.append(2)
-        buffer.appendAvroLong(commitTimeMicros)
+        buffer.appendAvroLong(incremental.map { $0 / 1000 } ?? commitTimeMicros)
         buffer.append(2)
-        buffer.appendAvroLong(commitTimeMicros &* 1000)
+        buffer.appendAvroLong(incremental ?? commitTimeMicros &* 1000)
         buffer.append(plan.sourceTable)
         if let xid {
             buffer.append(2)
@@ -788,8 +804,12 @@ public struct ChangeEventBuilder: Sendable {
         } else {
             buffer.append(0)
         }
-        buffer.append(2)
-        buffer.appendAvroLong(Int64(bitPattern: lsn.rawValue))
+        if incremental != nil {
+            buffer.append(0)
+        } else {
+            buffer.append(2)
+            buffer.appendAvroLong(Int64(bitPattern: lsn.rawValue))
+        }
         buffer.append(0)  // xmin
         if let origin {
             buffer.append(2)

@@ -742,11 +742,12 @@ extension Pipeline {
         if let relation = incrementalRelation, !rows.isEmpty {
             let token = delivery.tracker.begin()
             delivery.startPositions(at: lsn)
-            let nowNanos = Self.wallClockNanos()
             for row in rows {
                 let event: ChangeEvent
                 do {
-                    event = try builder.incrementalSnapshotRead(row, relationOID: relation.oid, at: lsn, nowNanos: nowNanos)
+                    // Debezium stamps each read with the clock when it sends it.
+                    event = try builder.incrementalSnapshotRead(
+                        row, relationOID: relation.oid, at: lsn, nowNanos: Self.wallClockNanos())
                 } catch {
                     try delivery.unwritable(error, at: lsn, token: token)
                     continue

@@ -225,6 +225,12 @@ import Testing
                         row, relationOID: 7001, marker: number == 0 ? .first : .middle, at: LSN(0x9000), nowNanos: 5_000_000))
             }
             builder.endSnapshot(lastCommitLSN: LSN(0x9000))
+            // An incremental snapshot's reads while streaming.
+            for row in rows.prefix(3) {
+                emit(
+                    try builder.incrementalSnapshotRead(
+                        row, relationOID: 7001, at: LSN(0xA000), nowNanos: 1_796_062_050_321_938_387))
+            }
         }
         #expect(compared > rows.count * 4)
         #expect(directlyWritten > rows.count * 4)
