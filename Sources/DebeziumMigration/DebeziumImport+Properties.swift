@@ -40,7 +40,6 @@ extension DebeziumImport {
     private static let predicatesAdvice =
         "predicates choose which records transforms change; Tributary runs every transform on every record"
     private static let tuning = harmless("tunes Debezium's own batching, queues or timing; Tributary has its own")
-    private static let noSignals = harmless("incremental snapshots run only on a signal, and Tributary reads no signals")
     private static let onlyWithRefused = harmless("read only together with a setting the import refuses")
     private static let jdbc = harmless(
         "a JDBC driver setting; libpq has its own (connect_timeout, keepalives, …) in postgres.url where needed")
@@ -179,14 +178,15 @@ extension DebeziumImport {
         "snapshot.max.threads.multiplier": tuning, "snapshot.tables.order.by.row.count": tuning,
         "snapshot.scan.all.columns.force": tuning, "legacy.snapshot.max.threads": tuning,
         "streaming.delay.ms": tuning,
-        "incremental.snapshot.chunk.size": noSignals, "incremental.snapshot.watermarking.strategy": noSignals,
-        "incremental.snapshot.allow.schema.changes": noSignals,
-        "signal.data.collection": refused(
-            [""],
-            "Tributary reads no signals yet (ad-hoc and incremental snapshots); keep the connector on Debezium until it does"),
+        "incremental.snapshot.chunk.size": .mapped,
+        "incremental.snapshot.watermarking.strategy": harmless(
+            "Tributary's watermarks are logical messages in the change stream; it writes no rows to the signal table"),
+        "incremental.snapshot.allow.schema.changes": refused(
+            ["", "false"], "a chunk is not read again after a schema change; Tributary reads each chunk once"),
+        "signal.data.collection": .mapped,
         "signal.enabled.channels": refused(
-            ["", "source"], "Tributary reads no signals yet (ad-hoc and incremental snapshots)"),
-        "signal.poll.interval.ms": noSignals,
+            ["", "source"], "only the source channel (the signal table) is read so far; Kafka and other channels are not"),
+        "signal.poll.interval.ms": harmless("the signal table is read from the change stream, not polled"),
         "notification.enabled.channels": refused(
             ["", "log", "jmx", "log,jmx", "jmx,log"], "the sink channel writes notification records; Tributary writes none"),
         "notification.sink.topic.name": onlyWithRefused,

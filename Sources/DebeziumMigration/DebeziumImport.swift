@@ -331,6 +331,23 @@ public struct DebeziumImport: Sendable {
         }
         if let query = take("heartbeat.action.query") { heartbeat.append(("action_query", Self.quoted(query))) }
 
+        var signals: [(String, String)] = []
+        if let table = take("signal.data.collection") {
+            // PostgreSQL names it schema.table; a database part in front is the connector's own database.
+            let parts = table.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 2 || parts.count == 3 else {
+                throw Failure("signal.data.collection \(table) is not schema.table")
+            }
+            signals.append(("data_collection", Self.quoted(parts.suffix(2).joined(separator: "."))))
+        }
+        var incremental: [(String, String)] = []
+        if let size = take("incremental.snapshot.chunk.size") {
+            guard let rows = Int(size), rows > 0 else {
+                throw Failure("incremental.snapshot.chunk.size \(size) is not a positive number of rows")
+            }
+            incremental.append(("chunk_size", "\(rows)"))
+        }
+
         var lines = ["# Imported from the Debezium connector '\(rawName)' by tributary import-debezium."]
         lines += notes.map { "# NOTE: \($0)" }
         lines.append("name: \(name)")
@@ -363,6 +380,8 @@ public struct DebeziumImport: Sendable {
         }
         section("errors", errors)
         section("heartbeat", heartbeat)
+        section("signals", signals)
+        section("incremental_snapshot", incremental)
         if !transforms.entries.isEmpty {
             lines.append("transforms:")
             lines += transforms.entries

@@ -155,6 +155,19 @@ import Testing
         #expect(ignored.notes.contains { $0.contains("use.latest.version is left out") })
     }
 
+    /// Signals: the signal table (a database part in front dropped) and the chunk size; other channels are refused.
+    @Test func theSignalTableAndChunkSizeAreMapped() throws {
+        let config = try Self.load(
+            try Self.convert([
+                "signal.data.collection": "inventory.public.debezium_signal", "incremental.snapshot.chunk.size": "4096",
+            ]).yaml)
+        #expect(config.signals.dataCollection?.description == "public.debezium_signal")
+        #expect(config.incrementalSnapshot.chunkSize == 4096)
+        #expect {
+            _ = try Self.convert(["signal.data.collection": "public.s", "signal.enabled.channels": "source,kafka"])
+        } throws: { "\($0)".contains("signal.enabled.channels") }
+    }
+
     /// Every row of docs/migrating-from-debezium.md's table: the example value imports, maps to the key
     /// the page names, and is not reported as having no equivalent.
     @Test func everyPropertyTheMigrationGuideListsIsMapped() throws {
