@@ -32,8 +32,8 @@ public protocol ChangeSource: AnyObject {
     func unpublishedTables() throws(ConnectorError) -> [TableName]
     /// Ends the stream cleanly and disconnects.
     func close()
-    /// Writes a non-transactional logical message into the WAL (an incremental snapshot's watermark): the stream brings
-    /// it back at its place among the commits.
+    /// Writes a logical message into the WAL in a transaction of its own (an incremental snapshot's watermark): the
+    /// stream brings it back at its place among the commits.
     func emitWatermark(prefix: String, content: String) throws(ConnectorError)
 }
 

@@ -50,6 +50,46 @@ struct IncrementalSnapshot: Equatable {
 
     var isRunning: Bool { current != nil }
 
+    /// What survives a restart (`<name>.incremental.json`): the tables, where the current one's reading stands (the
+    /// last chunk Kafka acknowledged), and whether it is paused. A chunk read but not acknowledged is read again.
+    struct Saved: Codable, Equatable {
+        struct Table: Codable, Equatable {
+            var schema: String
+            var name: String
+            var condition: String?
+            var surrogateKey: String?
+        }
+        var pending: [Table]
+        var current: Table?
+        var lastKey: Key?
+        var maximumKey: Key?
+        var paused: Bool
+    }
+
+    var saved: Saved {
+        func table(_ table: Table) -> Saved.Table {
+            .init(schema: table.name.schema, name: table.name.name, condition: table.condition, surrogateKey: table.surrogateKey)
+        }
+        return Saved(
+            pending: pending.map(table), current: current.map(table), lastKey: lastKey, maximumKey: maximumKey,
+            paused: paused)
+    }
+
+    init() {}
+
+    init(_ saved: Saved) {
+        func table(_ table: Saved.Table) -> Table {
+            Table(
+                name: TableName(schema: table.schema, name: table.name), condition: table.condition,
+                surrogateKey: table.surrogateKey)
+        }
+        pending = saved.pending.map(table)
+        current = saved.current.map(table)
+        lastKey = saved.lastKey
+        maximumKey = saved.maximumKey
+        paused = saved.paused
+    }
+
     /// Adds tables; those asked for already (waiting or being read) are left as they are. Returns the tables added.
     @discardableResult
     mutating func add(_ tables: [Table]) -> [Table] {

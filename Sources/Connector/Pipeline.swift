@@ -55,6 +55,13 @@ public final class Pipeline {
     private var incrementalRelation: Relation?
     private var incrementalChunkCount = 0
     private var signalRelationOID: UInt32?
+    /// The incremental snapshot as far as Kafka acknowledged it (what a restart resumes from), the file it is kept in,
+    /// and the states after chunks whose rows are not acknowledged yet.
+    private var incrementalConfirmed = IncrementalSnapshot()
+    private lazy var incrementalFile = StateFile<IncrementalSnapshot.Saved>(
+        directory: config.snapshot.stateDirectory, name: "\(config.name).incremental.json",
+        what: "incremental snapshot state")
+    private var incrementalCheckpoints: [(token: UInt64, state: IncrementalSnapshot)] = []
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -178,6 +185,7 @@ public final class Pipeline {
                 "slot": "\(config.postgres.slot)", "from": "\(position.start)",
                 "slot_created": "\(position.slotCreated)",
             ])
+        try resumeIncrementalSnapshot()
 
         var framesSincePoll = 0
         // How long to wait for a frame: only matters when none is ready, so it is worked out when one was not.
@@ -468,6 +476,7 @@ public final class Pipeline {
         // Recorded first: the record never falls behind the slot, so a slot found further on was moved by another.
         try slotGuard?.confirming(flush, nowNanos: Self.wallClockNanos())
         try delivery.confirmed(flush)
+        try recordIncrementalProgress()
         try source.send(
             StandbyStatusUpdate(
                 written: max(received, flush), flushed: flush, applied: flush,
@@ -582,6 +591,42 @@ extension Pipeline {
         try act(on: signal, at: lsn)
     }
 
+    /// Resumes an incremental snapshot a previous run left (from its last chunk Kafka acknowledged).
+    private func resumeIncrementalSnapshot() throws {
+        guard let saved = try incrementalFile.load(), saved.current != nil else { return }
+        incremental = IncrementalSnapshot(saved)
+        incrementalConfirmed = incremental
+        logger.info(
+            "incremental snapshot resumes",
+            metadata: [
+                "table": "\(incremental.current.map { "\($0.name)" } ?? "")",
+                "after_key": "\(incremental.lastKey.map { "\($0)" } ?? "start")",
+                "tables_waiting": "\(incremental.pending.count)",
+            ])
+        try readChunks()
+    }
+
+    /// Chunks whose rows Kafka acknowledged become the state a restart resumes from.
+    private func recordIncrementalProgress() throws {
+        if incrementalCheckpoints.isEmpty && !incremental.isRunning && incrementalConfirmed.isRunning {
+            // Done, and every chunk acknowledged.
+            incrementalConfirmed = incremental
+            return try saveIncremental()
+        }
+        guard let index = incrementalCheckpoints.lastIndex(where: { delivery.tracker.isAcknowledged(token: $0.token) })
+        else { return }
+        incrementalConfirmed = incrementalCheckpoints[index].state
+        incrementalCheckpoints.removeFirst(index + 1)
+        try saveIncremental()
+    }
+
+    private func saveIncremental() throws {
+        guard incrementalConfirmed.isRunning || FileManager.default.fileExists(atPath: incrementalFile.path) else {
+            return
+        }
+        try incrementalFile.save(incrementalConfirmed.saved)
+    }
+
     /// Carries out a signal (from any channel).
     func act(on signal: Signal, at lsn: LSN) throws {
         let metadata: Logger.Metadata = ["signal": "\(signal.id)", "type": "\(signal.type)", "lsn": "\(lsn)"]
@@ -598,14 +643,22 @@ extension Pipeline {
             logger.info("\(message)", metadata: metadata)
         case .pauseSnapshot:
             incremental.paused = true
+            incrementalConfirmed.paused = true
+            try saveIncremental()
             logger.info("incremental snapshot paused", metadata: metadata)
         case .resumeSnapshot:
             incremental.paused = false
+            incrementalConfirmed.paused = false
+            try saveIncremental()
             logger.info("incremental snapshot resumed", metadata: metadata)
             try readChunks()
         case .stopSnapshot(let patterns):
             let tables = try patterns.map { try tablesMatching($0, signal: signal) }
             incremental.stop(tables)
+            incrementalConfirmed.stop(tables)
+            // Chunks sent before the stop would bring the stopped tables back if their acknowledgement saved them.
+            incrementalCheckpoints.removeAll()
+            try saveIncremental()
             logger.info(
                 "incremental snapshot stopped",
                 metadata: metadata.merging(["tables": "\(tables.map { "\($0)" } ?? "all")"]) { $1 })
@@ -625,6 +678,8 @@ extension Pipeline {
                     surrogateKey: request.surrogateKey)
             }
             let added = incremental.add(plans).map { $0.name.description }.joined(separator: ",")
+            incrementalConfirmed.add(plans)
+            try saveIncremental()
             logger.info("incremental snapshot requested", metadata: metadata.merging(["tables": "\(added)"]) { $1 })
             try readChunks()
         }
@@ -756,6 +811,7 @@ extension Pipeline {
             }
             delivery.tracker.commit(token: token, endLSN: lsn)
             metrics.countIncrementalRows(rows.count)
+            incrementalCheckpoints.append((token, incremental))
         }
         if incrementalChunkCount < config.incrementalSnapshot.chunkSize, let table = incremental.current {
             logger.info(

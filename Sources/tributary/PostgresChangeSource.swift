@@ -202,7 +202,9 @@ final class PostgresChangeSource: ChangeSource {
     func emitWatermark(prefix: String, content: String) throws(ConnectorError) {
         guard let catalog else { throw ConnectorError(.transient, "catalog connection is not open") }
         do {
-            try catalog.emitMessage(prefix: prefix, content: content, transactional: false)
+            // A transaction of its own: its commit flushes the WAL, so the walsender sends it at once (a non-transactional
+            // message waits for the WAL writer), and it takes its place among the commits, as a watermark must.
+            try catalog.emitMessage(prefix: prefix, content: content, transactional: true)
         } catch {
             throw Self.classify(error)
         }
