@@ -35,12 +35,35 @@ public final class ConnectorStatus: Sendable {
         public var lastError: String?
         /// Snapshot progress; zero when no snapshot ran in this process.
         public var snapshot = SnapshotProgress()
+        /// The incremental snapshot under way (signals); nil when none is.
+        public var incrementalSnapshot: IncrementalSnapshotProgress?
         /// Last time the connector's thread showed it is not stuck.
         public var heartbeat: ContinuousClock.Instant = .now
 
         /// WAL the slot holds back: the server's end minus the confirmed position.
         public var lagBytes: UInt64 {
             serverLSN.rawValue > flushedLSN.rawValue ? serverLSN.rawValue - flushedLSN.rawValue : 0
+        }
+    }
+
+    /// How far an incremental snapshot has come.
+    public struct IncrementalSnapshotProgress: Sendable, Equatable {
+        /// The table being read (`schema.table`), and the tables waiting after it.
+        public var table: String
+        public var tablesWaiting: Int
+        public var chunks: Int
+        public var rowsRead: Int
+        /// The table's planner estimate (`pg_class.reltuples`).
+        public var rowsEstimated: Int64
+        public var paused: Bool
+
+        public init(table: String, tablesWaiting: Int, chunks: Int, rowsRead: Int, rowsEstimated: Int64, paused: Bool) {
+            self.table = table
+            self.tablesWaiting = tablesWaiting
+            self.chunks = chunks
+            self.rowsRead = rowsRead
+            self.rowsEstimated = rowsEstimated
+            self.paused = paused
         }
     }
 

@@ -62,6 +62,8 @@ public final class Pipeline {
         directory: config.snapshot.stateDirectory, name: "\(config.name).incremental.json",
         what: "incremental snapshot state")
     private var incrementalCheckpoints: [(token: UInt64, state: IncrementalSnapshot)] = []
+    /// The current table's planner estimate, for progress.
+    private var incrementalEstimate: Int64 = 0
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -606,6 +608,16 @@ extension Pipeline {
         try readChunks()
     }
 
+    /// The incremental snapshot's progress on `/status`.
+    private func publishIncrementalProgress() {
+        let progress = incremental.current.map { table in
+            ConnectorStatus.IncrementalSnapshotProgress(
+                table: "\(table.name)", tablesWaiting: incremental.pending.count, chunks: incremental.chunks,
+                rowsRead: incremental.rowsRead, rowsEstimated: incrementalEstimate, paused: incremental.paused)
+        }
+        status.update { $0.incrementalSnapshot = progress }
+    }
+
     /// Chunks whose rows Kafka acknowledged become the state a restart resumes from.
     private func recordIncrementalProgress() throws {
         if incrementalCheckpoints.isEmpty && !incremental.isRunning && incrementalConfirmed.isRunning {
@@ -645,6 +657,7 @@ extension Pipeline {
             incremental.paused = true
             incrementalConfirmed.paused = true
             try saveIncremental()
+            publishIncrementalProgress()
             logger.info("incremental snapshot paused", metadata: metadata)
         case .resumeSnapshot:
             incremental.paused = false
@@ -694,6 +707,7 @@ extension Pipeline {
 
     /// Reads chunks until one waits for its watermarks (or the snapshot is paused or done).
     private func readChunks() throws {
+        defer { publishIncrementalProgress() }
         while incremental.isRunning, !incremental.paused, incremental.window == nil, let table = incremental.current {
             do {
                 try readChunk(table)
@@ -723,7 +737,10 @@ extension Pipeline {
             if builder.table(oid: relation.oid) == nil { try builder.register(relation, metadata: metadata) }
             incrementalRelation = relation
             incremental.keyColumns = keys
-            logger.info("incremental snapshot of \(table.name) starting", metadata: ["table": "\(table.name)"])
+            incrementalEstimate = (try? reader.estimatedRows(table.name)) ?? 0
+            logger.info(
+                "incremental snapshot of \(table.name) starting",
+                metadata: ["table": "\(table.name)", "rows_estimated": "\(incrementalEstimate)"])
         }
         guard let relation = incrementalRelation else { return }
         let quote: (String) -> String = { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
@@ -812,6 +829,14 @@ extension Pipeline {
             delivery.tracker.commit(token: token, endLSN: lsn)
             metrics.countIncrementalRows(rows.count)
             incrementalCheckpoints.append((token, incremental))
+            if incremental.chunks % 100 == 0, let table = incremental.current {
+                logger.info(
+                    "incremental snapshot of \(table.name) in progress",
+                    metadata: [
+                        "table": "\(table.name)", "rows": "\(incremental.rowsRead)",
+                        "rows_estimated": "\(incrementalEstimate)", "chunks": "\(incremental.chunks)",
+                    ])
+            }
         }
         if incrementalChunkCount < config.incrementalSnapshot.chunkSize, let table = incremental.current {
             logger.info(

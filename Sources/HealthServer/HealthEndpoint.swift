@@ -156,14 +156,32 @@ struct StatusBody: Encodable {
             }
         }
 
+        struct IncrementalSnapshot: Encodable {
+            var table: String
+            var tablesWaiting: Int
+            var chunks: Int
+            var rowsRead: Int
+            var rowsEstimated: Int64
+            var paused: Bool
+
+            enum CodingKeys: String, CodingKey {
+                case table, chunks, paused
+                case tablesWaiting = "tables_waiting"
+                case rowsRead = "rows_read"
+                case rowsEstimated = "rows_estimated"
+            }
+        }
+
         var reconnects: UInt64
         var slotWAL: SlotWAL?
         var snapshot: Snapshot
+        var incrementalSnapshot: IncrementalSnapshot?
         var lastError: String?
 
         enum CodingKeys: String, CodingKey {
             case name, state, slot, lsn, lag, events, reconnects, snapshot
             case slotWAL = "slot_wal"
+            case incrementalSnapshot = "incremental_snapshot"
             case lastError = "last_error"
         }
 
@@ -187,6 +205,11 @@ struct StatusBody: Encodable {
                 tablesTotal: snapshot.snapshot.tablesTotal, tablesDone: snapshot.snapshot.tablesDone,
                 rowsEmitted: snapshot.snapshot.rowsEmitted, rowsEstimated: snapshot.snapshot.rowsEstimated,
                 rowsPerSecond: Int(snapshot.snapshot.rowsPerSecond), completed: snapshot.snapshot.completed)
+            incrementalSnapshot = snapshot.incrementalSnapshot.map {
+                IncrementalSnapshot(
+                    table: $0.table, tablesWaiting: $0.tablesWaiting, chunks: $0.chunks, rowsRead: $0.rowsRead,
+                    rowsEstimated: $0.rowsEstimated, paused: $0.paused)
+            }
             lastError = snapshot.lastError
         }
 
@@ -202,6 +225,7 @@ struct StatusBody: Encodable {
             try container.encode(slotWAL, forKey: .slotWAL)
             try container.encode(snapshot, forKey: .snapshot)
             // Always present, null when there is none, so consumers need not test for the key.
+            try container.encode(incrementalSnapshot, forKey: .incrementalSnapshot)
             try container.encode(lastError, forKey: .lastError)
         }
     }

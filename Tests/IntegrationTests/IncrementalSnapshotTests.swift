@@ -127,4 +127,50 @@ import Testing
         #expect(reads < 30000 + 30000 / 2, "resumed after the acknowledged chunks, not from the beginning (\(reads) reads)")
         _ = try await connector.terminate()
     }
+
+    /// pause-snapshot holds the reading (its progress on /status says so), resume-snapshot goes on from there, and
+    /// stop-snapshot ends it for the tables it names.
+    @Test func pauseResumeAndStop() async throws {
+        let harness = try Harness(
+            database: "incremental_pause", tables: "public.items, public.other",
+            extra: "signals: {data_collection: public.debezium_signal}\nincremental_snapshot: {chunk_size: 20}",
+            snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32), data text)")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
+        try harness.db.execute("CREATE TABLE other (id int PRIMARY KEY, v text NOT NULL)")
+        try harness.db.execute("INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 20000) g")
+        try harness.db.execute("INSERT INTO other SELECT g, 'o' || g FROM generate_series(1, 100) g")
+        try harness.kafka.createTopic("it.public.items", partitions: 16)
+        let port = try PostgresServer.freePort()
+        let connector = try await harness.startConnector(healthPort: port)
+        try harness.db.execute(
+            Self.signal("s-1", "execute-snapshot", #"{"data-collections": ["public.items", "public.other"]}"#))
+        try await connector.waitForLog("incremental snapshot of public.items starting")
+        try harness.db.execute(Self.signal("s-2", "pause-snapshot", ""))
+        try await connector.waitForLog("incremental snapshot paused")
+        let paused = try await httpGet("http://127.0.0.1:\(port)/status").body
+        #expect(paused.contains(#""paused":true"#) && paused.contains(#""table":"public.items""#), "\(paused)")
+        #expect(paused.contains(#""tables_waiting":1"#) && paused.contains(#""rows_estimated":"#))
+        func sent() async throws -> Int {
+            let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("tributary_incremental_snapshot_rows_total{") }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let held = try await sent()
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await sent() == held, "nothing read while paused")
+        #expect(held < 20000)
+        try harness.db.execute(Self.signal("s-3", "resume-snapshot", ""))
+        try await connector.waitForLog("incremental snapshot of public.items complete", timeout: .seconds(60))
+        // By then the second table is being read; stop it.
+        try harness.db.execute(Self.signal("s-4", "stop-snapshot", #"{"data-collections": ["public.other"]}"#))
+        try await connector.waitForLog("incremental snapshot stopped")
+        try await Task.sleep(for: .milliseconds(500))
+        let done = try await httpGet("http://127.0.0.1:\(port)/status").body
+        #expect(done.contains(#""incremental_snapshot":null"#), "\(done)")
+        let items = try await harness.records(["it.public.items"], atLeast: 20000)
+        #expect(Set(items.compactMap(\.keyText)).count == 20000)
+        _ = try await connector.terminate()
+    }
 }
