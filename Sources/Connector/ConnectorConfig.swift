@@ -242,6 +242,8 @@ public struct ConnectorConfig: Sendable {
     public struct Signals: Sendable {
         /// The signal table (`signal.data.collection`): columns `id`, `type`, `data`; a row inserted is a signal.
         public var dataCollection: TableName?
+        /// Signals posted to `POST /connectors/<name>/signals` on the HTTP endpoint are acted on.
+        public var http = false
 
         public init() {}
     }

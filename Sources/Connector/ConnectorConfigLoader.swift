@@ -330,6 +330,9 @@ struct ConfigReader {
                 valid = false
             }
         }
+        if let entry = section["http"] {
+            if let value = bool(entry.value, "signals.http") { signals.http = value } else { valid = false }
+        }
         return valid ? signals : nil
     }
 
@@ -933,7 +936,7 @@ extension ConnectorConfigLoader {
                 "schema_registry", "signals", "incremental_snapshot",
             ]
         ),
-        ("signals", ["data_collection"]),
+        ("signals", ["data_collection", "http"]),
         ("incremental_snapshot", ["chunk_size"]),
         (
             "schema_registry",

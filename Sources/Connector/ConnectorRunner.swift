@@ -25,6 +25,8 @@ public final class ConnectorRunner: @unchecked Sendable {
         (false, false, []))
     private let metrics: ConnectorMetrics
     private let registry: (any SchemaRegistry & Sendable)?
+    /// Signals from outside the stream (the HTTP endpoint), for the session that runs.
+    public let signals = SignalInbox()
 
     /// Back-off after a failed session: doubles from `initialBackoff` up to `maximumBackoff`, with jitter.
     public let initialBackoff: Duration
@@ -119,7 +121,7 @@ public final class ConnectorRunner: @unchecked Sendable {
                 let source = try makeSource()
                 let pipeline = Pipeline(
                     config: config, source: source, sink: sink, status: status, logger: logger, firstToken: nextToken,
-                    registry: registry)
+                    registry: registry, signals: signals)
                 current.withLock { $0 = pipeline.stopSignal }
                 if stopping.load(ordering: .relaxed) {
                     pipeline.stopSignal.request(urgently: urgent.load(ordering: .relaxed))

@@ -64,6 +64,8 @@ public final class Pipeline {
     private var incrementalCheckpoints: [(token: UInt64, state: IncrementalSnapshot)] = []
     /// The current table's planner estimate, for progress.
     private var incrementalEstimate: Int64 = 0
+    /// Signals from the HTTP endpoint.
+    private let signalInbox: SignalInbox?
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -72,9 +74,11 @@ public final class Pipeline {
     public init(
         config: ConnectorConfig, source: any ChangeSource, sink: any EventSink, status: ConnectorStatus, logger: Logger,
         firstToken: UInt64 = 1, stopSignal: StopSignal = StopSignal(), drainTimeout: Duration = .seconds(30),
-        clock: any SessionClock = SystemSessionClock(), registry: (any SchemaRegistry)? = nil
+        clock: any SessionClock = SystemSessionClock(), registry: (any SchemaRegistry)? = nil,
+        signals: SignalInbox? = nil
     ) {
         self.registry = registry
+        self.signalInbox = signals
         self.stopSignal = stopSignal
         self.drainTimeout = drainTimeout
         self.clock = clock
@@ -454,8 +458,12 @@ public final class Pipeline {
         }
     }
 
-    /// Carries out what the schedule says is due: the liveness tick, the slot check, the status update.
+    /// Carries out what the schedule says is due: the liveness tick, the slot check, the status update; and signals
+    /// posted from outside the stream.
     private func sendStatusIfDue() throws {
+        if let signalInbox {
+            for signal in signalInbox.take() { try act(on: signal, at: received) }
+        }
         let now = clock.now
         let due = schedule.due(now: now, flush: delivery.tracker.flushPosition)
         if due.contains(.liveness) { status.update { $0.heartbeat = now } }

@@ -4,13 +4,52 @@ public import Hummingbird
 public import Logging
 public import Prometheus
 
-/// The HTTP endpoint: `/health`, `/health/live`, `/health/ready`, `/status`, `/metrics`.
+/// The HTTP endpoint: `/health`, `/health/live`, `/health/ready`, `/status`, `/metrics`, and
+/// `POST /connectors/<name>/signals` for the connectors whose file enables it (`signals.http`).
 public enum HealthEndpoint {
-    /// Builds the application; run it as a `Service` (it stops when its service group shuts down).
+    /// Builds the application; run it as a `Service` (it stops when its service group shuts down). `signals`: the
+    /// inboxes of the connectors that take signals over HTTP, by connector name.
     public static func application(
-        host: String, port: Int, statuses: [ConnectorStatus], registry: PrometheusCollectorRegistry, logger: Logger
+        host: String, port: Int, statuses: [ConnectorStatus], registry: PrometheusCollectorRegistry, logger: Logger,
+        signals: [String: SignalInbox] = [:]
     ) -> some ApplicationProtocol {
         let router = Router()
+        let names = Set(statuses.map(\.snapshot.name))
+        router.post("/connectors/:name/signals") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            guard names.contains(name) else {
+                return json(SignalAnswer(error: "no connector named \(name) runs here"), status: .notFound)
+            }
+            guard let inbox = signals[name] else {
+                return json(
+                    SignalAnswer(error: "signals over HTTP are off for \(name); set signals.http: true in its file"),
+                    status: .forbidden)
+            }
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+            guard let object, let type = object["type"] as? String else {
+                return json(
+                    SignalAnswer(error: #"the body must be a JSON object with "type" (and "data", "id")"#),
+                    status: .badRequest)
+            }
+            var data: String?
+            if let text = object["data"] as? String {
+                data = text
+            } else if let value = object["data"], !(value is NSNull),
+                let encoded = try? JSONSerialization.data(withJSONObject: value)
+            {
+                data = String(decoding: encoded, as: UTF8.self)
+            }
+            let signal = Signal(id: (object["id"] as? String) ?? "http-\(UUID().uuidString)", type: type, data: data)
+            do throws(SignalAction.Invalid) {
+                _ = try SignalAction(signal)
+            } catch {
+                return json(SignalAnswer(id: signal.id, error: error.description), status: .badRequest)
+            }
+            inbox.post(signal)
+            logger.info("signal accepted over HTTP", metadata: ["connector": "\(name)", "signal": "\(signal.id)"])
+            return json(SignalAnswer(id: signal.id, status: "accepted"), status: .accepted)
+        }
         router.get("/health") { _, _ in
             let report = HealthReport(connectors: statuses.map(\.snapshot))
             let failing = report.unhealthy
@@ -231,4 +270,11 @@ struct StatusBody: Encodable {
     }
 
     var connectors: [Connector]
+}
+
+/// `POST /connectors/<name>/signals`'s answer.
+struct SignalAnswer: Encodable {
+    var id: String?
+    var status: String?
+    var error: String?
 }

@@ -48,6 +48,13 @@ struct HealthCommand: ParsableCommand {
 
     /// A blocking HTTP/1.0 GET over a plain TCP socket.
     static func get(host: String, port: Int, path: String, timeoutSeconds: Int) throws -> (status: Int, body: String) {
+        try request("GET", host: host, port: port, path: path, body: nil, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// A blocking HTTP/1.0 request over a plain TCP socket; `body` is sent as JSON.
+    static func request(
+        _ method: String, host: String, port: Int, path: String, body: [UInt8]?, timeoutSeconds: Int
+    ) throws -> (status: Int, body: String) {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(clamping: port).bigEndian)
@@ -66,7 +73,9 @@ struct HealthCommand: ParsableCommand {
             }
         }
         guard connected == 0 else { throw Failure(description: "cannot connect (errno \(errno)); is tributary running?") }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
+        var head = "\(method) \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        let request = Array((head + "\r\n").utf8) + (body ?? [])
         guard send(socketDescriptor, request, request.count, 0) == request.count else {
             throw Failure(description: "cannot send the request (errno \(errno))")
         }

@@ -108,7 +108,10 @@ struct RunCommand: AsyncParsableCommand {
         }
 
         let health = HealthEndpoint.application(
-            host: healthHost, port: healthPort, statuses: runners.map(\.status), registry: registry, logger: logger)
+            host: healthHost, port: healthPort, statuses: runners.map(\.status), registry: registry, logger: logger,
+            signals: Dictionary(
+                runners.filter { $0.config.signals.http }.map { ($0.config.name, $0.signals) },
+                uniquingKeysWith: { first, _ in first }))
         // Services stop in reverse order: on SIGTERM the connectors drain and confirm first, then the Kafka clients
         // close, and the endpoint answers until then. A second signal makes the connectors stop at once.
         let signals = SecondSignalService(runners: runners, logger: logger)

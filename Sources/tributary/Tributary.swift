@@ -17,7 +17,7 @@ struct Tributary: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ValidateCommand.self, CheckCommand.self, TailCommand.self, KafkaDevCommand.self,
             ImportDebeziumCommand.self,
-            HealthCommand.self, VersionCommand.self,
+            HealthCommand.self, SignalCommand.self, VersionCommand.self,
         ]
     )
 }

@@ -173,4 +173,39 @@ import Testing
         #expect(Set(items.compactMap(\.keyText)).count == 20000)
         _ = try await connector.terminate()
     }
+
+    /// Tributary's own channel: `tributary signal` posts to the HTTP endpoint, which takes signals only where the file
+    /// enables it and answers a malformed one at once.
+    @Test func aSignalOverHTTP() async throws {
+        let harness = try Harness(
+            database: "incremental_http", tables: "public.items",
+            extra: "signals: {http: true}\nincremental_snapshot: {chunk_size: 100}", snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
+        try harness.db.execute("INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 500) g")
+        let port = try PostgresServer.freePort()
+        let connector = try await harness.startConnector(healthPort: port)
+        func signal(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            try runCommand(TributaryProcess.executablePath, ["signal"] + arguments + ["--port", "\(port)"])
+        }
+        let sent = try signal(["incremental-http", "execute-snapshot", "--tables", "public.items", "--id", "http-1"])
+        #expect(sent.status == 0 && sent.output.contains(#""status":"accepted""#), "\(sent.output)")
+        let records = try await harness.records(["it.public.items"], atLeast: 500)
+        #expect(Set(records.compactMap(\.keyText)).count == 500)
+        #expect(records.map(Event.init).allSatisfy { $0.source["snapshot"] as? String == "incremental" })
+        let malformed = try signal(["incremental-http", "execute-snapshot"])
+        #expect(malformed.status != 0 && malformed.output.contains("needs data-collections"), "\(malformed.output)")
+        let unknown = try signal(["nobody", "pause-snapshot"])
+        #expect(unknown.status != 0 && unknown.output.contains("no connector named nobody"))
+        _ = try await connector.terminate()
+
+        // Off unless the file says so.
+        let closed = try Harness(database: "incremental_http_off", tables: "public.items", snapshotMode: "no_data")
+        try closed.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
+        let closedPort = try PostgresServer.freePort()
+        let other = try await closed.startConnector(healthPort: closedPort)
+        let refused = try runCommand(
+            TributaryProcess.executablePath, ["signal", "incremental-http-off", "pause-snapshot", "--port", "\(closedPort)"])
+        #expect(refused.status != 0 && refused.output.contains("set signals.http: true"), "\(refused.output)")
+        _ = try await other.terminate()
+    }
 }
