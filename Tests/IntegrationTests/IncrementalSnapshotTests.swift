@@ -72,6 +72,12 @@ import Testing
         try harness.db.execute(Self.signal("bad-2", "explode", "{}"))
         try harness.db.execute(Self.signal("bad-3", "execute-snapshot", #"{"data-collections": ["public.nope"]}"#))
         try harness.db.execute(Self.signal("log-1", "log", #"{"message": "hello from a signal"}"#))
+        // A condition that is not valid SQL ends that table's snapshot with a warning; the stream goes on.
+        try harness.db.execute(
+            Self.signal(
+                "bad-4", "execute-snapshot",
+                #"{"data-collections": ["public.items"], "additional-conditions": [{"data-collection": "public.items", "filter": "id >>> 3"}]}"#
+            ))
         try harness.db.execute("INSERT INTO items VALUES (1, 'after the signals')")
         let records = try await harness.records(["it.public.items"], atLeast: 1)
         #expect(records.count == 1)
@@ -79,6 +85,8 @@ import Testing
         #expect(connector.log.contains("signal=bad-1"))
         #expect(connector.log.contains("signal type 'explode' is unknown"))
         #expect(connector.log.contains("name no captured table"))
+        try await connector.waitForLog("incremental snapshot of public.items ends")
+        #expect(connector.log.contains("operator does not exist"))
         let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
         #expect(metrics.contains(#"tributary_signals_total{connector="incremental-bad",outcome="skipped"} 3"#))
         _ = try await connector.terminate()
