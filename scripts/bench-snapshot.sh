@@ -2,7 +2,9 @@
 # Snapshot throughput next to the server's own COPY speed, in the same run (release build).
 # N rows (default 1,000,000) of a 6-column table: int8 key, text, int4, numeric(12,2), timestamptz, bool.
 # Prints rows/s for `COPY … TO '/dev/null'` (the server alone) and for a Tributary initial_only
-# snapshot into a separate embedded-Kafka process (first row read to last row acknowledged).
+# snapshot into a separate embedded-Kafka process (first row read to last row acknowledged); then an
+# incremental snapshot of the same table (a signal over HTTP) while a writer commits 2,000 rows/s to another
+# table, next to the initial snapshot's rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
@@ -50,3 +52,39 @@ print(f"ratio                  {copy / snap:12.2f}")
 print(f"peak RSS {int(rss_kb) / 1024:.1f} MB, CPU {float(user) + float(system):.2f} s")
 PY
 grep -E "snapshot (complete|starting)" "$work/log" | sed 's/^/    /'
+
+# Incremental: the same table read again while streaming, asked for over HTTP; a writer commits 200 rows every
+# 100 ms to another captured table meanwhile.
+psql_ -d bench -c "CREATE TABLE w (id bigserial PRIMARY KEY, v text)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/incremental.yaml" <<YAML
+name: bench-incremental
+postgres: {url: "postgresql://postgres@127.0.0.1:$PG_PORT/bench", tables: [public.t, public.w]}
+kafka:
+  bootstrap_servers: $(head -n 1 "$work/kafka")
+  topic_prefix: benchinc
+  properties: {linger.ms: 20, batch.num.messages: 10000}
+snapshot: {mode: no_data, state_directory: $work/state-incremental}
+signals: {http: true}
+YAML
+"$bin" run "$work/incremental.yaml" --health-port "$port" 2>"$work/incremental.log" &
+connector=$!
+pids+=($connector)
+for _ in $(seq 100); do grep -q "streaming" "$work/incremental.log" && break; sleep 0.1; done
+( while kill -0 "$connector" 2>/dev/null; do
+    psql_ -d bench -c "INSERT INTO w (v) SELECT 'w' || g FROM generate_series(1, 200) g" >/dev/null 2>&1 || true
+    sleep 0.1
+  done ) &
+pids+=($!)
+incremental_start=$(date +%s.%N)
+"$bin" signal bench-incremental execute-snapshot --tables public.t --port "$port" >/dev/null
+for _ in $(seq 1200); do grep -q "incremental snapshot of public.t complete" "$work/incremental.log" && break; sleep 0.1; done
+incremental_end=$(date +%s.%N)
+kill -TERM "$connector" 2>/dev/null || true
+python3 - "$N" "$snap_start" "$snap_end" "$incremental_start" "$incremental_end" <<'PY'
+import sys
+n = int(sys.argv[1]); snap = float(sys.argv[3]) - float(sys.argv[2]); inc = float(sys.argv[5]) - float(sys.argv[4])
+print(f"incremental snapshot   {n / inc:12,.0f} rows/s  ({inc:.2f} s, signal to last chunk sent, writer at 2,000 rows/s)")
+print(f"incremental / initial  {snap / inc:12.2f}   (target >= 0.5)")
+PY
+grep -E "incremental snapshot of public.t (starting|complete)" "$work/incremental.log" | sed 's/^/    /'
