@@ -160,6 +160,15 @@ struct IncrementalSnapshot: Equatable {
         return window.keys.compactMap { window.rows[$0] }
     }
 
+    /// The table's columns changed while a chunk waited (a Relation message): the chunk, read with the old columns,
+    /// is read again with the new ones from where it started, as Debezium does.
+    mutating func discardWindow() {
+        guard let window else { return }
+        rowsRead -= window.keys.count
+        chunks -= 1
+        self.window = nil
+    }
+
     /// A change the stream brought to row `key` of `table`: within an open window, the row read is dropped (the
     /// stream's event is newer). Returns whether a row was dropped.
     @discardableResult

@@ -291,6 +291,15 @@ public final class Pipeline {
             }
             let table = TableName(schema: relation.namespace, name: relation.name)
             if table == config.signals.dataCollection { signalRelationOID = relation.oid }
+            if table == incremental.current?.name, let known = incrementalRelation,
+                known.columns.map({ "\($0.name) \($0.typeOID) \($0.typeModifier)" })
+                    != relation.columns.map({ "\($0.name) \($0.typeOID) \($0.typeModifier)" })
+            {
+                // The table changed under a waiting chunk: read it again with the new columns.
+                incremental.discardWindow()
+                incrementalRelation = nil
+                try readChunks()
+            }
             if tableFilter.captures(table) {
                 capturedRelations.insert(relation.oid)
             } else {

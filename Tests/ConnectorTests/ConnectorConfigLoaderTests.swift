@@ -251,7 +251,7 @@ import Testing
         #expect(
             diagnostics(Self.valid + "\nzzzzzz: 1")
                 == [
-                    "f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot, errors, heartbeat, transforms, correlation, schema_registry"
+                    "f.yaml:7:1: error: unknown key 'zzzzzz'; allowed here: name, postgres, kafka, events, snapshot, errors, heartbeat, transforms, correlation, schema_registry, signals, incremental_snapshot"
                 ])
     }
 
