@@ -135,7 +135,10 @@ public final class Pipeline {
     /// Streams until `requestStop()` or an error. On a clean stop it waits (bounded) for Kafka,
     /// sends the final standby status and closes the stream.
     public func run() throws {
-        defer { source.close() }
+        defer {
+            incrementalReader?.close()
+            source.close()
+        }
         delivery.transforms = try EventTransforms(
             config.transforms, schemas: config.events.schemas || config.events.usesAvro,
             cloudEvents: config.events.format == .cloudevents ? config.events.cloudEvents : nil)
@@ -724,7 +727,14 @@ extension Pipeline {
 
     /// Reads chunks until one waits for its watermarks (or the snapshot is paused or done).
     private func readChunks() throws {
-        defer { publishIncrementalProgress() }
+        defer {
+            publishIncrementalProgress()
+            if !incremental.isRunning || incremental.paused {
+                // Its transaction (the last chunk's snapshot) would hold back vacuum while nothing is read.
+                incrementalReader?.close()
+                incrementalReader = nil
+            }
+        }
         while incremental.isRunning, !incremental.paused, incremental.window == nil, let table = incremental.current {
             do {
                 try readChunk(table)
