@@ -244,6 +244,10 @@ public struct ConnectorConfig: Sendable {
         public var dataCollection: TableName?
         /// Signals posted to `POST /connectors/<name>/signals` on the HTTP endpoint are acted on.
         public var http = false
+        /// The signal topic (`signal.kafka.topic`): records keyed by the topic prefix, `{"id", "type", "data"}`.
+        public var kafkaTopic: String?
+        /// Where the signal topic is (`signal.kafka.bootstrap.servers`); nil: `kafka.bootstrap_servers`.
+        public var kafkaBootstrapServers: String?
 
         public init() {}
     }

@@ -333,6 +333,18 @@ struct ConfigReader {
         if let entry = section["http"] {
             if let value = bool(entry.value, "signals.http") { signals.http = value } else { valid = false }
         }
+        if let entry = section["kafka_topic"], let text = string(entry.value, "signals.kafka_topic") {
+            signals.kafkaTopic = text
+        }
+        if let entry = section["kafka_bootstrap_servers"],
+            let text = string(entry.value, "signals.kafka_bootstrap_servers")
+        {
+            if signals.kafkaTopic == nil && section["kafka_topic"] == nil {
+                error(entry.key, "signals.kafka_bootstrap_servers is used only with signals.kafka_topic")
+                valid = false
+            }
+            signals.kafkaBootstrapServers = text
+        }
         return valid ? signals : nil
     }
 
@@ -936,7 +948,7 @@ extension ConnectorConfigLoader {
                 "schema_registry", "signals", "incremental_snapshot",
             ]
         ),
-        ("signals", ["data_collection", "http"]),
+        ("signals", ["data_collection", "http", "kafka_topic", "kafka_bootstrap_servers"]),
         ("incremental_snapshot", ["chunk_size"]),
         (
             "schema_registry",

@@ -659,8 +659,17 @@ extension Pipeline {
         try incrementalFile.save(incrementalConfirmed.saved)
     }
 
-    /// Carries out a signal (from any channel).
+    /// Carries out a signal (from any channel); a signal topic's position moves past it once it is done.
     func act(on signal: Signal, at lsn: LSN) throws {
+        defer {
+            if let offset = signal.kafkaOffset {
+                do {
+                    try SignalTopicPosition.file(config).save(SignalTopicPosition(offset: offset))
+                } catch {
+                    logger.warning("\(error)")
+                }
+            }
+        }
         let metadata: Logger.Metadata = ["signal": "\(signal.id)", "type": "\(signal.type)", "lsn": "\(lsn)"]
         let action: SignalAction
         do {

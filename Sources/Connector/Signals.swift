@@ -7,11 +7,30 @@ public struct Signal: Sendable, Equatable {
     public var id: String
     public var type: String
     public var data: String?
+    /// For a signal read from the signal topic: its offset, kept once the signal is acted on, so that a restart reads
+    /// on after it.
+    public var kafkaOffset: Int64?
 
-    public init(id: String, type: String, data: String?) {
+    public init(id: String, type: String, data: String?, kafkaOffset: Int64? = nil) {
         self.id = id
         self.type = type
         self.data = data
+        self.kafkaOffset = kafkaOffset
+    }
+}
+
+/// Where the signal topic was read up to (`<name>.signals.json` in `snapshot.state_directory`).
+public struct SignalTopicPosition: Codable, Sendable, Equatable {
+    /// The offset of the last signal acted on.
+    public var offset: Int64
+
+    static func file(_ config: ConnectorConfig) -> StateFile<SignalTopicPosition> {
+        StateFile(directory: config.snapshot.stateDirectory, name: "\(config.name).signals.json", what: "signal topic position")
+    }
+
+    /// The offset to read the signal topic from: after the last signal acted on, or its beginning.
+    public static func start(_ config: ConnectorConfig) throws(ConnectorError) -> Int64? {
+        try file(config).load().map { $0.offset + 1 }
     }
 }
 

@@ -184,8 +184,12 @@ extension DebeziumImport {
         "incremental.snapshot.allow.schema.changes": refused(
             ["", "false"], "a chunk is not read again after a schema change; Tributary reads each chunk once"),
         "signal.data.collection": .mapped,
-        "signal.enabled.channels": refused(
-            ["", "source"], "only the source channel (the signal table) is read so far; Kafka and other channels are not"),
+        "signal.enabled.channels": .mapped,
+        "signal.kafka.topic": harmless("read with signal.enabled.channels holding kafka: it becomes signals.kafka_topic"),
+        "signal.kafka.bootstrap.servers": harmless(
+            "read with signal.enabled.channels holding kafka: it becomes signals.kafka_bootstrap_servers"),
+        "signal.kafka.groupId": harmless("Tributary keeps where it read the signal topic in its state directory, not in a group"),
+        "signal.kafka.poll.timeout.ms": tuning,
         "signal.poll.interval.ms": harmless("the signal table is read from the change stream, not polled"),
         "notification.enabled.channels": refused(
             ["", "log", "jmx", "log,jmx", "jmx,log"], "the sink channel writes notification records; Tributary writes none"),
@@ -286,7 +290,8 @@ extension DebeziumImport {
     static let prefixTreatments: [(String, Treatment)] = [
         ("snapshot.select.statement.overrides.", .mapped),
         ("producer.override.", .mapped),
-        ("consumer.override.", harmless("Tributary reads nothing from Kafka")),
+        ("consumer.override.", harmless("Tributary reads nothing from Kafka but the signal topic")),
+        ("signal.consumer.", harmless("the signal topic is read with kafka.properties' security settings")),
         ("admin.override.", harmless("Tributary makes no admin requests; create topics beforehand")),
         ("topic.creation.", harmless("topic settings for Kafka; create the topics with them beforehand")),
         ("transforms.", .mapped),

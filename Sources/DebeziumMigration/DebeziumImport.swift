@@ -340,6 +340,21 @@ public struct DebeziumImport: Sendable {
             }
             signals.append(("data_collection", Self.quoted(parts.suffix(2).joined(separator: "."))))
         }
+        let channels = Set(
+            (take("signal.enabled.channels") ?? "source").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            })
+        for channel in channels where !["", "source", "kafka"].contains(channel) {
+            throw Failure(
+                "signal.enabled.channels names \(channel); Tributary reads the source (signal table) and kafka channels, and "
+                    + "its own HTTP endpoint (signals.http), not jmx, file or in-process")
+        }
+        if channels.contains("kafka") {
+            signals.append(("kafka_topic", Self.quoted(take("signal.kafka.topic") ?? "\(prefix)-signal")))
+            if let servers = take("signal.kafka.bootstrap.servers") {
+                signals.append(("kafka_bootstrap_servers", Self.quoted(servers)))
+            }
+        }
         var incremental: [(String, String)] = []
         if let size = take("incremental.snapshot.chunk.size") {
             guard let rows = Int(size), rows > 0 else {

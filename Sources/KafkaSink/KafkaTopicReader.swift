@@ -68,6 +68,13 @@ public final class KafkaTopicReader {
         return assigned
     }
 
+    /// Assigns one partition of `topic` from `offset` (nil: its beginning); false while the topic does not exist.
+    public func assign(topic: String, partition: Int, from offset: Int64?) throws(KafkaError) -> Bool {
+        guard let count = try partitionCount(topic), partition < count else { return false }
+        try client.assign([(topic, partition, offset.map { .offset($0) } ?? .beginning)])
+        return true
+    }
+
     /// The next record, or nil if none arrives within the timeout.
     public func next(timeoutMilliseconds: Int) throws(KafkaError) -> KafkaRecord? {
         try client.consume(timeoutMilliseconds: timeoutMilliseconds)

@@ -112,6 +112,12 @@ struct RunCommand: AsyncParsableCommand {
             signals: Dictionary(
                 runners.filter { $0.config.signals.http }.map { ($0.config.name, $0.signals) },
                 uniquingKeysWith: { first, _ in first }))
+        // Signal topics, read on threads of their own for as long as the process runs.
+        let signalChannels = runners.filter { $0.config.signals.kafkaTopic != nil }.map {
+            KafkaSignalChannel(config: $0.config, inbox: $0.signals, logger: logger)
+        }
+        signalChannels.forEach { $0.start() }
+        defer { signalChannels.forEach { $0.stop() } }
         // Services stop in reverse order: on SIGTERM the connectors drain and confirm first, then the Kafka clients
         // close, and the endpoint answers until then. A second signal makes the connectors stop at once.
         let signals = SecondSignalService(runners: runners, logger: logger)

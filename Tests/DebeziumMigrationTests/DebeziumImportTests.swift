@@ -163,8 +163,11 @@ import Testing
             ]).yaml)
         #expect(config.signals.dataCollection?.description == "public.debezium_signal")
         #expect(config.incrementalSnapshot.chunkSize == 4096)
+        let kafka = try Self.load(
+            try Self.convert(["signal.enabled.channels": "source,kafka", "signal.kafka.bootstrap.servers": "k2:9092"]).yaml)
+        #expect(kafka.signals.kafkaTopic == "p-signal" && kafka.signals.kafkaBootstrapServers == "k2:9092")
         #expect {
-            _ = try Self.convert(["signal.data.collection": "public.s", "signal.enabled.channels": "source,kafka"])
+            _ = try Self.convert(["signal.data.collection": "public.s", "signal.enabled.channels": "source,jmx"])
         } throws: { "\($0)".contains("signal.enabled.channels") }
     }
 

@@ -218,4 +218,37 @@ import Testing
         #expect(refused.status != 0 && refused.output.contains("set signals.http: true"), "\(refused.output)")
         _ = try await other.terminate()
     }
+
+    /// Debezium's Kafka channel: records of the signal topic keyed by the topic prefix are signals; others are left
+    /// alone; a restart reads on after the last signal acted on.
+    @Test func aSignalFromTheSignalTopic() async throws {
+        let harness = try Harness(
+            database: "incremental_kafka", tables: "public.items",
+            extra: "signals: {kafka_topic: it-signal}\nincremental_snapshot: {chunk_size: 100}", snapshotMode: "no_data")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
+        try harness.db.execute("INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 300) g")
+        try harness.kafka.createTopic("it-signal", partitions: 1)
+        let producer = try KafkaProducer(properties: [("bootstrap.servers", harness.kafka.bootstrapServers)])
+        defer { producer.close() }
+        func send(_ key: String, _ value: String) throws {
+            try producer.send(topic: "it-signal", key: Array(key.utf8), value: Array(value.utf8), partition: 0, token: 1)
+            _ = producer.flush(timeoutMilliseconds: 5000) { _ in }
+        }
+        try send("another-connector", #"{"type": "execute-snapshot", "data": {"data-collections": ["public.items"]}}"#)
+        try send("it", #"{"id": "k-1", "type": "execute-snapshot", "data": {"data-collections": ["public.items"]}}"#)
+        var connector = try await harness.startConnector()
+        let records = try await harness.records(["it.public.items"], atLeast: 300)
+        #expect(Set(records.compactMap(\.keyText)).count == 300)
+        try await connector.waitForLog("incremental snapshot of public.items complete")
+        #expect(connector.log.contains("is for another connector"))
+        #expect(connector.log.contains("signal=k-1"))
+        _ = try await connector.terminate()
+
+        // Restarted: the signal acted on is not read again; a new one is.
+        connector = try await harness.startConnector()
+        try send("it", #"{"id": "k-2", "type": "log", "data": {"message": "second signal from Kafka"}}"#)
+        try await connector.waitForLog("second signal from Kafka")
+        #expect(!connector.log.contains("signal=k-1"))
+        _ = try await connector.terminate()
+    }
 }
