@@ -26,6 +26,8 @@ Do not edit by hand: run \`make bench\` and commit the result.
 | start-up | process start to the first event acknowledged, one row waiting in a fresh slot |
 | latency | a writer commits 10,000 rows/s in 10-row transactions; each event's commit time (\`source.ts_us\`) against when a consumer of the topic receives it, in an HDR histogram: commit → consumed, an upper bound of commit → acknowledged |
 | snapshot | \`COPY … TO '/dev/null'\` next to a Tributary \`initial_only\` snapshot of the same table |
+| incremental snapshot | the same table read again while streaming, on a signal over HTTP, while a writer commits 2,000 rows/s to another captured table: signal to the last chunk sent, next to the initial snapshot's rate |
+| Avro (\`+avro\` in the per-event path) | the same frames written as Confluent's AvroConverter writes them (the builder's own Avro, ids already known), in paired rounds with the plain JSON event |
 
 ## Results
 
@@ -43,6 +45,13 @@ $(cat "$results")
 | latency at 10,000 rows/s, p99 | < 20 ms |
 | per-event path, 6 columns | ≥ 1,000,000 events/s on one core |
 | snapshot | ≥ 0.7 × COPY TO /dev/null |
+
+## Targets (issue 16: Avro; issue 17: incremental snapshots)
+
+| target | goal |
+|---|---|
+| an Avro event | ≤ 1 × the plain JSON event (\`+avro costs … the plain event\` in the per-event path) |
+| an incremental snapshot while a writer commits 2,000 rows/s | ≥ 0.5 × the initial snapshot's rate (\`incremental / initial\`) |
 
 ## Targets (issue 15: exactly once)
 
