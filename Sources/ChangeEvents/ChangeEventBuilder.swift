@@ -479,7 +479,24 @@ public struct ChangeEventBuilder: Sendable {
     /// shape than its schema says.
     @inline(__always)
     private mutating func writeColumn(_ tuple: TupleData, _ index: Int, _ table: TableSchema) throws(EventEncodingError) {
-        try Self.writeColumn(tuple, index, table, settings, into: &buffer)
+        guard tuple.columns[index].kind == .text else {
+            return try Self.writeColumn(tuple, index, table, settings, into: &buffer)
+        }
+        // The common case written here, so the per-column path stays inlined.
+        let encoding = table.encodings[index]
+        if !tuple.withValue(index, { ValueWriter.write($0, as: encoding, into: &buffer) }) {
+            throw Self.unparseable(tuple, index, table, encoding)
+        }
+    }
+
+    static func unparseable(
+        _ tuple: TupleData, _ index: Int, _ table: TableSchema, _ encoding: ColumnEncoding
+    )
+        -> EventEncodingError
+    {
+        .unparseableValue(
+            table: table.qualifiedName, column: table.relation.columns[index].name, encoding: "\(encoding)",
+            text: tuple.text(index) ?? "")
     }
 
     static func writeColumn(
@@ -493,11 +510,7 @@ public struct ChangeEventBuilder: Sendable {
             writeUnchanged(encoding, settings.values, into: &out)
         case .text:
             let written = tuple.withValue(index) { ValueWriter.write($0, as: encoding, into: &out) }
-            if !written {
-                throw .unparseableValue(
-                    table: table.qualifiedName, column: table.relation.columns[index].name, encoding: "\(encoding)",
-                    text: tuple.text(index) ?? "")
-            }
+            if !written { throw unparseable(tuple, index, table, encoding) }
         case .binary:
             tuple.withValue(index) { out.appendBase64($0) }
         }
