@@ -84,14 +84,7 @@ enum ValueWriter {
             out.append(UInt8(ascii: "\""))
             return true
         case .timestampMillis, .timestampMicros:
-            let micros: Int64
-            if let special = infinity(text) {
-                // pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY, which Debezium carries through as microseconds.
-                micros = special ? 9_223_372_036_825_200_000 : -9_223_372_036_832_400_000
-            } else {
-                guard let parsed = DateTimeText.parseTimestamp(text, withZone: false) else { return false }
-                micros = parsed
-            }
+            guard let micros = timestampMicros(text) else { return false }
             out.appendInteger(encoding == .timestampMicros ? micros : floorDiv(micros, 1000))
             return true
         case .zonedTimestamp(let digits):
@@ -240,9 +233,17 @@ enum ValueWriter {
         return true
     }
 
+    /// A `timestamp`'s microseconds since the epoch; its infinities as pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY, which
+    /// Debezium carries through as microseconds.
+    @inline(__always)
+    static func timestampMicros(_ text: UnsafeRawBufferPointer) -> Int64? {
+        if let special = infinity(text) { return special ? 9_223_372_036_825_200_000 : -9_223_372_036_832_400_000 }
+        return DateTimeText.parseTimestamp(text, withZone: false)
+    }
+
     /// true for `infinity`, false for `-infinity`, nil otherwise.
     @inline(__always)
-    private static func infinity(_ text: UnsafeRawBufferPointer) -> Bool? {
+    static func infinity(_ text: UnsafeRawBufferPointer) -> Bool? {
         // Dates and times start with a digit; only the two special values reach the comparisons.
         guard let first = text.first, first == UInt8(ascii: "i") || first == UInt8(ascii: "-") else { return nil }
         if text.elementsEqual("infinity".utf8) { return true }

@@ -19,6 +19,25 @@ public struct Signal: Sendable, Equatable {
     }
 }
 
+extension Signal {
+    /// A signal as the signal topic and the HTTP endpoint carry it: a JSON object with `type`, `data` (an object, or
+    /// its text) and an optional `id` (`defaultID` when it has none); nil for anything else.
+    public init?(json bytes: [UInt8], defaultID: String, kafkaOffset: Int64? = nil) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+            let type = object["type"] as? String
+        else { return nil }
+        var data: String?
+        if let text = object["data"] as? String {
+            data = text
+        } else if let value = object["data"], !(value is NSNull),
+            let encoded = try? JSONSerialization.data(withJSONObject: value)
+        {
+            data = String(decoding: encoded, as: UTF8.self)
+        }
+        self.init(id: (object["id"] as? String) ?? defaultID, type: type, data: data, kafkaOffset: kafkaOffset)
+    }
+}
+
 /// Where the signal topic was read up to (`<name>.signals.json` in `snapshot.state_directory`).
 public struct SignalTopicPosition: Codable, Sendable, Equatable {
     /// The offset of the last signal acted on.

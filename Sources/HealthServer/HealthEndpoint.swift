@@ -26,21 +26,11 @@ public enum HealthEndpoint {
                     status: .forbidden)
             }
             let body = try await request.body.collect(upTo: 1 << 20)
-            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
-            guard let object, let type = object["type"] as? String else {
+            guard let signal = Signal(json: Array(buffer: body), defaultID: "http-\(UUID().uuidString)") else {
                 return json(
                     SignalAnswer(error: #"the body must be a JSON object with "type" (and "data", "id")"#),
                     status: .badRequest)
             }
-            var data: String?
-            if let text = object["data"] as? String {
-                data = text
-            } else if let value = object["data"], !(value is NSNull),
-                let encoded = try? JSONSerialization.data(withJSONObject: value)
-            {
-                data = String(decoding: encoded, as: UTF8.self)
-            }
-            let signal = Signal(id: (object["id"] as? String) ?? "http-\(UUID().uuidString)", type: type, data: data)
             do throws(SignalAction.Invalid) {
                 _ = try SignalAction(signal)
             } catch {

@@ -70,24 +70,14 @@ final class KafkaSignalChannel: Sendable {
                 metadata: metadata)
             return
         }
-        guard let value = record.value, !value.isEmpty,
-            let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any]
+        guard
+            let signal = Signal(json: record.value ?? [], defaultID: "kafka-\(record.offset)", kafkaOffset: record.offset)
         else {
-            logger.warning("signal skipped: the signal topic record is not a JSON object", metadata: metadata)
+            logger.warning("signal skipped: the signal topic record is not a JSON object with a type", metadata: metadata)
+            // Acted on as an unknown signal: counted, and the topic's position moves past it.
             inbox.post(Signal(id: "kafka-\(record.offset)", type: "", data: nil, kafkaOffset: record.offset))
             return
         }
-        var data: String?
-        if let text = object["data"] as? String {
-            data = text
-        } else if let value = object["data"], !(value is NSNull),
-            let encoded = try? JSONSerialization.data(withJSONObject: value)
-        {
-            data = String(decoding: encoded, as: UTF8.self)
-        }
-        inbox.post(
-            Signal(
-                id: (object["id"] as? String) ?? "kafka-\(record.offset)", type: (object["type"] as? String) ?? "",
-                data: data, kafkaOffset: record.offset))
+        inbox.post(signal)
     }
 }

@@ -310,7 +310,7 @@ enum AvroValueWriter {
             raw.withUnsafeBytes { out.appendAvroBytes($0) }
             return true
         case .date, .connectDate:
-            if let special = infinity(text) {
+            if let special = ValueWriter.infinity(text) {
                 out.appendAvroLong(Int64(special ? Int32.max &+ 10957 : Int32.min &+ 10957))
                 return true
             }
@@ -330,13 +330,7 @@ enum AvroValueWriter {
             out.appendAvroString { TimeText.appendZonedTime(micros: micros, into: &$0) }
             return true
         case .timestampMillis, .timestampMicros, .connectTimestamp:
-            let micros: Int64
-            if let special = infinity(text) {
-                micros = special ? 9_223_372_036_825_200_000 : -9_223_372_036_832_400_000
-            } else {
-                guard let parsed = DateTimeText.parseTimestamp(text, withZone: false) else { return false }
-                micros = parsed
-            }
+            guard let micros = ValueWriter.timestampMicros(text) else { return false }
             out.appendAvroLong(encoding == .timestampMicros ? micros : floorDiv(micros, 1000))
             return true
         case .zonedTimestamp(let digits):
@@ -345,7 +339,7 @@ enum AvroValueWriter {
             }) {
                 return true
             }
-            if infinity(text) != nil {
+            if ValueWriter.infinity(text) != nil {
                 out.appendAvroBytes(text)
                 return true
             }
@@ -455,14 +449,6 @@ enum AvroValueWriter {
             guard end == base + text.count else { return nil }
             return value
         }
-    }
-
-    @inline(__always)
-    private static func infinity(_ text: UnsafeRawBufferPointer) -> Bool? {
-        guard let first = text.first, first == UInt8(ascii: "i") || first == UInt8(ascii: "-") else { return nil }
-        if text.elementsEqual("infinity".utf8) { return true }
-        if text.elementsEqual("-infinity".utf8) { return false }
-        return nil
     }
 
     @inline(__always)
