@@ -26,11 +26,19 @@ struct Latency: AsyncParsableCommand {
     @Option(help: "Seconds to measure.")
     var seconds = 20
 
+    @Option(help: "Rows of a second table an incremental snapshot reads (on a signal over HTTP) while the writer runs; 0: none.")
+    var incrementalRows = 0
+
     func run() async throws {
         let server = try PostgresServer.dedicated()
         let db = try server.createDatabase("latency")
         defer { db.close() }
         try db.execute(BenchTables.narrowDDL)
+        if incrementalRows > 0 {
+            try db.execute("CREATE TABLE big (id int8 PRIMARY KEY, name text, qty int4)")
+            try db.execute("INSERT INTO big SELECT g, 'name ' || g, g % 1000 FROM generate_series(1, \(incrementalRows)) g")
+            try db.execute("VACUUM ANALYZE big")
+        }
         let conninfo = "host=\(server.directory) port=\(server.port) dbname=latency user=postgres"
         let kafka = try TributaryProcess(["kafka-dev"])
         let bootstrap = try await Stream.firstLine(of: kafka)
@@ -40,11 +48,14 @@ struct Latency: AsyncParsableCommand {
         let config = "\(work)/latency.yaml"
         try """
         name: latency
-        postgres: {url: "\(conninfo)", tables: [public.narrow]}
+        postgres: {url: "\(conninfo)", tables: [public.narrow, public.big]}
         kafka: {bootstrap_servers: \(bootstrap), topic_prefix: latency}
         snapshot: {mode: no_data, state_directory: \(work)/state}
+        signals: {http: true}
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let connector = try TributaryProcess(["run", config, "--health-port", "\(try PostgresServer.freePort())"])
+        if incrementalRows == 0 { try db.execute("CREATE TABLE big (id int8 PRIMARY KEY)") }
+        let healthPort = try PostgresServer.freePort()
+        let connector = try TributaryProcess(["run", config, "--health-port", "\(healthPort)"])
         try await connector.waitForLog("streaming")
 
         // Warm up: the topic exists and the consumer starts at its end.
@@ -77,6 +88,12 @@ struct Latency: AsyncParsableCommand {
             }
         }
         writer.start()
+        if incrementalRows > 0 {
+            try await Task.sleep(for: .seconds(1))
+            let signal = try TributaryProcess(
+                ["signal", "latency", "execute-snapshot", "--tables", "public.big", "--port", "\(healthPort)"])
+            _ = try await signal.waitForExit(timeout: .seconds(10))
+        }
 
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var received = 0
@@ -91,6 +108,7 @@ struct Latency: AsyncParsableCommand {
             received += 1
         }
         reader = nil  // before the cluster goes away, so it does not log the disconnection
+        let incrementalDone = connector.log.contains("incremental snapshot of public.big complete")
         _ = try await connector.terminate()
         _ = try await kafka.terminate()
         func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
@@ -98,7 +116,10 @@ struct Latency: AsyncParsableCommand {
             String(
                 format:
                     "latency at %d rows/s (%d-row transactions), %d events: commit → consumed p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (target p99 < 20)",
-                rate, transactionRows, received, ms(50), ms(99), ms(99.9), Double(histogram.max) / 1000))
+                rate, transactionRows, received, ms(50), ms(99), ms(99.9), Double(histogram.max) / 1000)
+                + (incrementalRows > 0
+                    ? ", while an incremental snapshot read \(incrementalRows) rows of another table"
+                        + (incrementalDone ? " (to its end)" : " (not finished within the run)") : ""))
         if received < total { throw ValidationError("only \(received) of \(total) events arrived") }
     }
 }
