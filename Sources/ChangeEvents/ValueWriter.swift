@@ -61,12 +61,7 @@ enum ValueWriter {
             out.appendBase64(raw)
             return true
         case .date:
-            if let special = infinity(text) {
-                // PostgreSQL's ±infinity day numbers (INT_MAX / INT_MIN since 2000) shifted to 1970, in 32 bits, as Debezium writes them.
-                out.appendInteger(special ? Int32.max &+ 10957 : Int32.min &+ 10957)
-                return true
-            }
-            guard let date = DateTimeText.parseDate(text) else { return false }
+            guard let date = days(text) else { return false }
             out.appendInteger(date)
             return true
         case .timeMillis:
@@ -231,6 +226,14 @@ enum ValueWriter {
         }
         out.appendBase64(unscaled)
         return true
+    }
+
+    /// A `date`'s days since the epoch; PostgreSQL's ±infinity day numbers (INT_MAX / INT_MIN since 2000) shifted to
+    /// 1970, in 32 bits, as Debezium writes them.
+    @inline(__always)
+    static func days(_ text: UnsafeRawBufferPointer) -> Int64? {
+        if let special = infinity(text) { return Int64(special ? Int32.max &+ 10957 : Int32.min &+ 10957) }
+        return DateTimeText.parseDate(text)
     }
 
     /// A `timestamp`'s microseconds since the epoch; its infinities as pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY, which

@@ -137,44 +137,39 @@ public enum AvroReader {
             case "array":
                 guard let items = object["items"] else { throw Failure(description: "an array without items") }
                 json += "["
-                var first = true
-                while true {
-                    var count = try long()
-                    if count == 0 { break }
-                    if count < 0 {
-                        count = -count
-                        _ = try long()  // the block's size in bytes
-                    }
-                    for _ in 0..<count {
-                        if !first { json += "," }
-                        first = false
-                        try value(items, namespace: namespace, into: &json)
-                    }
-                }
+                try blocks(into: &json) { reader, json in try reader.value(items, namespace: namespace, into: &json) }
                 json += "]"
             case "map":
                 guard let values = object["values"] else { throw Failure(description: "a map without values") }
                 json += "{"
-                var first = true
-                while true {
-                    var count = try long()
-                    if count == 0 { break }
-                    if count < 0 {
-                        count = -count
-                        _ = try long()
-                    }
-                    for _ in 0..<count {
-                        if !first { json += "," }
-                        first = false
-                        let length = Int(try long())
-                        json += quoted(String(decoding: try raw(length), as: UTF8.self)) + ":"
-                        try value(values, namespace: namespace, into: &json)
-                    }
+                try blocks(into: &json) { reader, json in
+                    let length = Int(try reader.long())
+                    json += reader.quoted(String(decoding: try reader.raw(length), as: UTF8.self)) + ":"
+                    try reader.value(values, namespace: namespace, into: &json)
                 }
                 json += "}"
             default:
                 // A primitive with properties (`{"type":"string","connect.name":…}`), or a nested type.
                 try value(type, namespace: namespace, into: &json)
+            }
+        }
+
+        /// An array's or map's blocks (a count, negative with a byte size after it, then the items; 0 ends them), the
+        /// items separated by commas.
+        mutating func blocks(into json: inout String, _ item: (inout Self, inout String) throws -> Void) throws {
+            var first = true
+            while true {
+                var count = try long()
+                if count == 0 { return }
+                if count < 0 {
+                    count = -count
+                    _ = try long()  // the block's size in bytes
+                }
+                for _ in 0..<count {
+                    if !first { json += "," }
+                    first = false
+                    try item(&self, &json)
+                }
             }
         }
 

@@ -310,11 +310,7 @@ enum AvroValueWriter {
             raw.withUnsafeBytes { out.appendAvroBytes($0) }
             return true
         case .date, .connectDate:
-            if let special = ValueWriter.infinity(text) {
-                out.appendAvroLong(Int64(special ? Int32.max &+ 10957 : Int32.min &+ 10957))
-                return true
-            }
-            guard let date = DateTimeText.parseDate(text) else { return false }
+            guard let date = ValueWriter.days(text) else { return false }
             out.appendAvroLong(date)
             return true
         case .timeMillis, .connectTime:
