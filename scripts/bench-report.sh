@@ -25,6 +25,7 @@ Do not edit by hand: run \`make bench\` and commit the result.
 | streaming | Tributary on its own slot made before the workload, same socket: first to last change acknowledged by Kafka (the slot's confirmed position), medians of the runs |
 | start-up | process start to the first event acknowledged, one row waiting in a fresh slot |
 | latency | a writer commits 10,000 rows/s in 10-row transactions; each event's commit time (\`source.ts_us\`) against when a consumer of the topic receives it, in an HDR histogram: commit → consumed, an upper bound of commit → acknowledged |
+| latency during an incremental snapshot | the same at 2,000 rows/s in 10-row transactions for 15 s while an incremental snapshot (a signal over HTTP a second in) reads N rows of another captured table |
 | snapshot | \`COPY … TO '/dev/null'\` next to a Tributary \`initial_only\` snapshot of the same table |
 | incremental snapshot | the same table read again while streaming, on a signal over HTTP, while a writer commits 2,000 rows/s to another captured table: signal to the last chunk sent, next to the initial snapshot's rate |
 | Avro (\`+avro\` in the per-event path) | the same frames written as Confluent's AvroConverter writes them (the builder's own Avro, ids already known), in paired rounds with the plain JSON event |
@@ -52,6 +53,7 @@ $(cat "$results")
 |---|---|
 | an Avro event | ≤ 1 × the plain JSON event (\`+avro costs … the plain event\` in the per-event path) |
 | an incremental snapshot while a writer commits 2,000 rows/s | ≥ 0.5 × the initial snapshot's rate (\`incremental / initial\`) |
+| streamed changes' latency during that incremental snapshot, p99 | < 200 ms (\`latency during an incremental snapshot\`) |
 
 ## Targets (issue 15: exactly once)
 

@@ -18,6 +18,9 @@ log="$out/results.txt"
   echo "## latency (tributary-bench latency: 10,000 rows/s in 10-row transactions for 20 s)"
   .build/release/tributary-bench latency 2>&1 | grep -v NOTICE
   echo
+  echo "## latency during an incremental snapshot (tributary-bench latency --rate 2000 --seconds 15 --incremental-rows $N)"
+  .build/release/tributary-bench latency --rate 2000 --seconds 15 --incremental-rows "$N" 2>&1 | grep -v NOTICE
+  echo
   echo "## exactly once (tributary-bench exactly-once)"
   .build/release/tributary-bench exactly-once 2>&1 | grep -v NOTICE
   echo

@@ -88,7 +88,9 @@ struct Latency: AsyncParsableCommand {
             }
         }
         writer.start()
-        if incrementalRows > 0 {
+        // The signal is sent a second in, while the loop below goes on reading (a wait here would count as latency).
+        let signalling = Task {
+            guard incrementalRows > 0 else { return }
             try await Task.sleep(for: .seconds(1))
             let signal = try TributaryProcess(
                 ["signal", "latency", "execute-snapshot", "--tables", "public.big", "--port", "\(healthPort)"])
@@ -107,6 +109,7 @@ struct Latency: AsyncParsableCommand {
             _ = histogram.record(UInt64(max(0, nowMicros - committed)))
             received += 1
         }
+        try await signalling.value
         reader = nil  // before the cluster goes away, so it does not log the disconnection
         let incrementalDone = connector.log.contains("incremental snapshot of public.big complete")
         _ = try await connector.terminate()
@@ -115,8 +118,9 @@ struct Latency: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "latency at %d rows/s (%d-row transactions), %d events: commit → consumed p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (target p99 < 20)",
-                rate, transactionRows, received, ms(50), ms(99), ms(99.9), Double(histogram.max) / 1000)
+                    "latency at %d rows/s (%d-row transactions), %d events: commit → consumed p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (target p99 < %d)",
+                rate, transactionRows, received, ms(50), ms(99), ms(99.9), Double(histogram.max) / 1000,
+                incrementalRows > 0 ? 200 : 20)
                 + (incrementalRows > 0
                     ? ", while an incremental snapshot read \(incrementalRows) rows of another table"
                         + (incrementalDone ? " (to its end)" : " (not finished within the run)") : ""))
