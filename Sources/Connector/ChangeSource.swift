@@ -92,6 +92,11 @@ public struct SourcePosition: Sendable {
 public protocol SnapshotSource: AnyObject {
     /// Opens a repeatable-read transaction in the named snapshot (or a fresh one); returns its transaction id.
     func begin(snapshotName: String?) throws(ConnectorError) -> UInt32?
+    /// Opens a repeatable-read transaction and takes its snapshot at once, with no transaction id (nothing written):
+    /// returns it as `pg_current_snapshot()` writes it.
+    func beginVisible() throws(ConnectorError) -> String
+    /// The server's WAL position now: written (a primary) or replayed (a standby).
+    func walPosition() throws(ConnectorError) -> LSN
     /// The table's columns as a Relation message would describe them.
     func relation(for table: TableName) throws(ConnectorError) -> Relation
     /// The planner's row estimate for progress reports.

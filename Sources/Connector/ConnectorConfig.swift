@@ -255,6 +255,9 @@ public struct ConnectorConfig: Sendable {
     public struct IncrementalSnapshotSettings: Sendable {
         /// Rows per chunk (`incremental.snapshot.chunk.size`).
         public var chunkSize = 1024
+        /// Debezium's `read.only`: watermarks from the chunk read's own snapshot (`pg_current_snapshot()`) and the WAL
+        /// position after it, so nothing is written to the database.
+        public var readOnly = false
 
         public init() {}
     }

@@ -362,6 +362,13 @@ struct ConfigReader {
                 valid = false
             }
         }
+        if let entry = section["read_only"] {
+            if let value = bool(entry.value, "incremental_snapshot.read_only") {
+                settings.readOnly = value
+            } else {
+                valid = false
+            }
+        }
         return valid ? settings : nil
     }
 
@@ -949,7 +956,7 @@ extension ConnectorConfigLoader {
             ]
         ),
         ("signals", ["data_collection", "http", "kafka_topic", "kafka_bootstrap_servers"]),
-        ("incremental_snapshot", ["chunk_size"]),
+        ("incremental_snapshot", ["chunk_size", "read_only"]),
         (
             "schema_registry",
             [

@@ -96,6 +96,12 @@ final class EventDelivery {
         nextPosition = EventPosition(lsn: lsn, order: 0)
     }
 
+    /// Like `startPositions`, but when the records before were at `lsn` too their order goes on: read-only incremental
+    /// chunks that close at one keepalive's position each get positions of their own.
+    func continuePositions(at lsn: LSN) {
+        if nextPosition.isSnapshot || nextPosition.lsn != lsn { nextPosition = EventPosition(lsn: lsn, order: 0) }
+    }
+
     /// The records that follow are snapshot rows.
     func snapshotPositions() {
         nextPosition = .snapshot

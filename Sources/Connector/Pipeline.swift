@@ -66,6 +66,16 @@ public final class Pipeline {
     private var incrementalEstimate: Int64 = 0
     /// Signals from the HTTP endpoint.
     private let signalInbox: SignalInbox?
+    /// The read-only incremental snapshot's window (`incremental_snapshot.read_only`): the chunk's snapshot, whose unseen
+    /// transactions' changes drop rows from it, and the WAL position the stream must pass before it goes out.
+    private var readOnlyWindow: (id: String, snapshot: TransactionSnapshot, until: LSN)?
+    /// When a keepalive was last asked for so that a read-only window can close on a quiet stream.
+    private var readOnlyKeepaliveAsked = ContinuousClock.now
+    /// The open transaction's id, and the ids of the last transactions read (a chunk's snapshot that still counts one
+    /// of them as running is taken again).
+    private var openXid: UInt32 = 0
+    private var recentXids: [UInt32] = []
+    private var recentXidsNext = 0
 
     /// - Parameters:
     ///   - firstToken: start of this session's delivery tokens; reports for older ones are ignored.
@@ -220,6 +230,7 @@ public final class Pipeline {
                 try delivery.check()
                 try checkSilence()
                 try sendStatusIfDue()
+                try askForReadOnlyWatermark()
                 readTimeout = schedule.readTimeoutMilliseconds(
                     now: clock.now, awaitingAcknowledgements: delivery.tracker.inFlight > 0)
                 continue
@@ -251,6 +262,7 @@ public final class Pipeline {
             received = max(received, keepalive.walEnd)
             serverLSN = max(serverLSN, keepalive.walEnd)
             if keepalive.replyRequested { try sendStatus() }
+            if openToken == nil { try closeReadOnlyWindow(at: keepalive.walEnd) }
         case .xLogData(let data):
             received = max(received, data.walStart)
             serverLSN = max(serverLSN, data.walEnd)
@@ -272,6 +284,7 @@ public final class Pipeline {
             // Events of a transaction are never stamped before it arrived.
             eventClockNanos = Self.wallClockNanos()
             builder.begin(begin, at: lsn)
+            openXid = begin.xid
             delivery.startPositions(at: begin.finalLSN)
             lastCommitMicros = begin.commitTimeMicros
             openToken = delivery.tracker.begin()
@@ -283,6 +296,10 @@ public final class Pipeline {
                 delivery.tracker.commit(token: token, endLSN: commit.endLSN)
             }
             openToken = nil
+            if config.incrementalSnapshot.readOnly {
+                noteCommitted(openXid)
+                try closeReadOnlyWindow(at: max(lsn, commit.endLSN))
+            }
         case .origin(let origin):
             builder.setOrigin(origin)
         case .relation(let relation):
@@ -300,6 +317,7 @@ public final class Pipeline {
             {
                 // The table changed under a waiting chunk: read it again with the new columns.
                 incremental.discardWindow()
+                readOnlyWindow = nil
                 incrementalRelation = nil
                 try readChunks()
             }
@@ -316,12 +334,12 @@ public final class Pipeline {
             try beginRecord(at: lsn)
             if change.relationOID == signalRelationOID { try readSignal(change.new, at: lsn) }
             guard capturedRelations.contains(change.relationOID) else { return }
-            if incremental.window?.isOpen == true { dropFromWindow(change.relationOID, [change.new]) }
+            if incremental.window?.isOpen == true, changeIsNewerThanChunk { dropFromWindow(change.relationOID, [change.new]) }
             try emit(message, at: lsn, token: try transactionToken(lsn))
         case .update(let change):
             try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
-            if incremental.window?.isOpen == true {
+            if incremental.window?.isOpen == true, changeIsNewerThanChunk {
                 switch change.old {
                 case .key(let old), .full(let old): dropFromWindow(change.relationOID, [old, change.new])
                 case nil: dropFromWindow(change.relationOID, [change.new])
@@ -331,7 +349,7 @@ public final class Pipeline {
         case .delete(let change):
             try beginRecord(at: lsn)
             guard capturedRelations.contains(change.relationOID) else { return }
-            if incremental.window?.isOpen == true {
+            if incremental.window?.isOpen == true, changeIsNewerThanChunk {
                 switch change.old {
                 case .key(let old), .full(let old): dropFromWindow(change.relationOID, [old])
                 }
@@ -750,8 +768,11 @@ extension Pipeline {
             } catch let error as ConnectorError where error.kind == .transient {
                 throw error
             } catch {
+                let hint =
+                    !config.incrementalSnapshot.readOnly && "\(error)".contains("pg_logical_emit_message")
+                    ? "; a role that may not write the watermarks can read with incremental_snapshot.read_only: true" : ""
                 logger.warning(
-                    "incremental snapshot of \(table.name) ends: \(error)", metadata: ["table": "\(table.name)"])
+                    "incremental snapshot of \(table.name) ends: \(error)\(hint)", metadata: ["table": "\(table.name)"])
                 incremental.nextTable()
                 incrementalRelation = nil
             }
@@ -783,7 +804,11 @@ extension Pipeline {
         let keyIndexes = incremental.keyColumns.compactMap { name in relation.columns.firstIndex { $0.name == name } }
         if incremental.maximumKey == nil {
             guard let query = incremental.maximumKeyQuery(quote: quote) else { return }
-            _ = try reader.begin(snapshotName: nil)
+            if config.incrementalSnapshot.readOnly {
+                _ = try reader.beginVisible()
+            } else {
+                _ = try reader.begin(snapshotName: nil)
+            }
             let keyRelation = Relation(
                 oid: relation.oid, namespace: relation.namespace, name: relation.name,
                 replicaIdentity: relation.replicaIdentity,
@@ -807,8 +832,13 @@ extension Pipeline {
                 columns: relation.columns.map(\.name), chunkSize: config.incrementalSnapshot.chunkSize, quote: quote)
         else { return }
         let id = "\(config.name)-\(UUID().uuidString)"
-        try source.emitWatermark(prefix: incrementalSnapshotOpenPrefix, content: id)
-        _ = try reader.begin(snapshotName: nil)
+        var snapshot: TransactionSnapshot?
+        if config.incrementalSnapshot.readOnly {
+            snapshot = try chunkSnapshot(reader)
+        } else {
+            try source.emitWatermark(prefix: incrementalSnapshotOpenPrefix, content: id)
+            _ = try reader.begin(snapshotName: nil)
+        }
         try reader.startCopy(relation, pages: nil, query: query)
         var rows: [(key: IncrementalSnapshot.Key, row: TupleData)] = []
         while let line = try reader.nextRow() {
@@ -825,7 +855,69 @@ extension Pipeline {
             return
         }
         incremental.chunkRead(id: id, rows: rows)
-        try source.emitWatermark(prefix: incrementalSnapshotClosePrefix, content: id)
+        if let snapshot {
+            // Every transaction the read saw had committed before this position: once the stream has passed it, the
+            // chunk goes out; until then a change by a transaction the read did not see drops its row.
+            let until = try reader.walPosition()
+            _ = incremental.watermark(id: id, closing: false)
+            readOnlyWindow = (id, snapshot, until)
+            readOnlyKeepaliveAsked = .now
+        } else {
+            try source.emitWatermark(prefix: incrementalSnapshotClosePrefix, content: id)
+        }
+    }
+
+    /// A read-only chunk's snapshot. One that still counts as running a transaction the stream has already brought (it
+    /// leaves the server's list of running transactions just after its commit is written) is taken again: the chunk
+    /// would miss changes already sent.
+    private func chunkSnapshot(_ reader: any SnapshotSource) throws -> TransactionSnapshot {
+        for attempt in 1...50 {
+            let text = try reader.beginVisible()
+            guard let snapshot = TransactionSnapshot(text) else {
+                throw ConnectorError(.transient, "pg_current_snapshot() returned '\(text)', which is not a snapshot")
+            }
+            if !recentXids.contains(where: snapshot.isRunning) { return snapshot }
+            Thread.sleep(forTimeInterval: 0.001 * Double(attempt))
+        }
+        throw ConnectorError(
+            .transient, "the incremental snapshot's read kept seeing a streamed transaction as running; reading again")
+    }
+
+    /// Whether the change the stream brings is newer than the waiting chunk: always with watermarks; read-only, when
+    /// the chunk's snapshot did not see its transaction.
+    private var changeIsNewerThanChunk: Bool {
+        guard let readOnlyWindow else { return true }
+        return !readOnlyWindow.snapshot.sees(openXid)
+    }
+
+    /// Notes a transaction the stream brought (for `chunkSnapshot`).
+    private func noteCommitted(_ xid: UInt32) {
+        if recentXids.count < 256 {
+            recentXids.append(xid)
+        } else {
+            recentXids[recentXidsNext] = xid
+            recentXidsNext = (recentXidsNext + 1) % 256
+        }
+    }
+
+    /// The stream has reached `position` between transactions: a read-only chunk waiting for it goes out.
+    private func closeReadOnlyWindow(at position: LSN) throws {
+        guard let window = readOnlyWindow, position >= window.until else { return }
+        readOnlyWindow = nil
+        try closeWindow(id: window.id, at: position)
+    }
+
+    /// A quiet stream: a read-only chunk waiting for a position asks the server where it is (a keepalive answers).
+    private func askForReadOnlyWatermark() throws {
+        guard let window = readOnlyWindow, openToken == nil else { return }
+        guard incremental.window?.id == window.id else {
+            readOnlyWindow = nil  // stopped
+            return
+        }
+        if received >= window.until { return try closeReadOnlyWindow(at: received) }
+        guard ContinuousClock.now - readOnlyKeepaliveAsked >= .milliseconds(20) else { return }
+        readOnlyKeepaliveAsked = .now
+        try sendStatus(replyRequested: true)
     }
 
     /// A change the stream brought while a window is open: the rows of the chunk it touches are dropped.
@@ -845,11 +937,20 @@ extension Pipeline {
     /// go out as reads, confirmable at the watermark's position, and the next chunk is read.
     private func watermark(_ message: DecodingMessage, at lsn: LSN) throws {
         let id = String(decoding: message.content, as: UTF8.self)
-        let closing = message.prefix == incrementalSnapshotClosePrefix
-        guard let rows = incremental.watermark(id: id, closing: closing) else { return }
+        if message.prefix == incrementalSnapshotClosePrefix {
+            try closeWindow(id: id, at: lsn)
+        } else {
+            _ = incremental.watermark(id: id, closing: false)
+        }
+    }
+
+    /// The chunk `id`'s window closes at `lsn`: its rows left go out as reads, confirmable there, and the next chunk is
+    /// read.
+    private func closeWindow(id: String, at lsn: LSN) throws {
+        guard let rows = incremental.watermark(id: id, closing: true) else { return }
         if let relation = incrementalRelation, !rows.isEmpty {
             let token = delivery.tracker.begin()
-            delivery.startPositions(at: lsn)
+            delivery.continuePositions(at: lsn)
             for row in rows {
                 let event: ChangeEvent
                 do {

@@ -90,7 +90,6 @@ extension DebeziumImport {
                 + "REPLICA IDENTITY … yourself and remove the property"),
         "publish.via.partition.root": refused(
             ["false"], "it publishes partitions' changes under their root table's topic; Tributary publishes each partition"),
-        "read.only": refused(["false"], "Tributary's heartbeats and publication set-up need a writable connection"),
 
         // What is captured
         "table.include.list": .mapped, "table.exclude.list": .mapped, "schema.include.list": .mapped,
@@ -178,7 +177,7 @@ extension DebeziumImport {
         "snapshot.max.threads.multiplier": tuning, "snapshot.tables.order.by.row.count": tuning,
         "snapshot.scan.all.columns.force": tuning, "legacy.snapshot.max.threads": tuning,
         "streaming.delay.ms": tuning,
-        "incremental.snapshot.chunk.size": .mapped,
+        "incremental.snapshot.chunk.size": .mapped, "read.only": .mapped,
         "incremental.snapshot.watermarking.strategy": harmless(
             "Tributary's watermarks are logical messages in the change stream; it writes no rows to the signal table"),
         "incremental.snapshot.allow.schema.changes": refused(

@@ -362,6 +362,13 @@ public struct DebeziumImport: Sendable {
             }
             incremental.append(("chunk_size", "\(rows)"))
         }
+        if let readOnly = take("read.only") {
+            switch readOnly.lowercased() {
+            case "true": incremental.append(("read_only", "true"))
+            case "false": break
+            default: throw Failure("read.only \(readOnly) is not true or false")
+            }
+        }
 
         var lines = ["# Imported from the Debezium connector '\(rawName)' by tributary import-debezium."]
         lines += notes.map { "# NOTE: \($0)" }

@@ -32,6 +32,31 @@ public final class SnapshotReader {
         }
     }
 
+    /// Opens a REPEATABLE READ, READ ONLY transaction and takes its snapshot at once: returns it as
+    /// `pg_current_snapshot()` writes it (`xmin:xmax:xip,…`), which tells the transactions every read that follows
+    /// sees. Takes no transaction id and writes nothing.
+    public func beginVisible() throws(PostgresError) -> String {
+        if inTransaction { try connection.query("COMMIT") }
+        try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        inTransaction = true
+        guard let snapshot = try connection.query("SELECT pg_current_snapshot()::text").first?.first ?? nil else {
+            throw PostgresError(.protocolViolation, "pg_current_snapshot() returned nothing")
+        }
+        return snapshot
+    }
+
+    /// The server's WAL position now: where it has written (a primary) or replayed to (a standby).
+    public func walPosition() throws(PostgresError) -> LSN {
+        let text =
+            try connection.query(
+                "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text"
+            ).first?.first ?? nil
+        guard let text, let position = LSN(text) else {
+            throw PostgresError(.protocolViolation, "the server's WAL position '\(text ?? "")' is not an LSN")
+        }
+        return position
+    }
+
     /// The table as a pgoutput Relation would describe it: every column but dropped and generated ones, in order.
     public func relation(for table: TableName) throws(PostgresError) -> Relation {
         let rows = try connection.query(

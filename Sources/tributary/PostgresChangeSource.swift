@@ -295,6 +295,14 @@ final class PostgresSnapshotSource: SnapshotSource {
         try classified { () throws(PostgresError) in try reader.begin(snapshotName: snapshotName) }
     }
 
+    func beginVisible() throws(ConnectorError) -> String {
+        try classified { () throws(PostgresError) in try reader.beginVisible() }
+    }
+
+    func walPosition() throws(ConnectorError) -> LSN {
+        try classified { () throws(PostgresError) in try reader.walPosition() }
+    }
+
     func relation(for table: TableName) throws(ConnectorError) -> Relation {
         try classified { () throws(PostgresError) in try reader.relation(for: table) }
     }

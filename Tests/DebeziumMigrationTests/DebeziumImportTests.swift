@@ -155,14 +155,19 @@ import Testing
         #expect(ignored.notes.contains { $0.contains("use.latest.version is left out") })
     }
 
-    /// Signals: the signal table (a database part in front dropped) and the chunk size; other channels are refused.
-    @Test func theSignalTableAndChunkSizeAreMapped() throws {
+    /// Signals: the signal table (a database part in front dropped), the chunk size and `read.only`; other channels are
+    /// refused.
+    @Test func theSignalTableChunkSizeAndReadOnlyAreMapped() throws {
         let config = try Self.load(
             try Self.convert([
                 "signal.data.collection": "inventory.public.debezium_signal", "incremental.snapshot.chunk.size": "4096",
+                "read.only": "true",
             ]).yaml)
         #expect(config.signals.dataCollection?.description == "public.debezium_signal")
         #expect(config.incrementalSnapshot.chunkSize == 4096)
+        #expect(config.incrementalSnapshot.readOnly)
+        #expect(try !Self.load(try Self.convert(["read.only": "false"]).yaml).incrementalSnapshot.readOnly)
+        #expect { _ = try Self.convert(["read.only": "maybe"]) } throws: { "\($0)".contains("read.only") }
         let kafka = try Self.load(
             try Self.convert(["signal.enabled.channels": "source,kafka", "signal.kafka.bootstrap.servers": "k2:9092"]).yaml)
         #expect(kafka.signals.kafkaTopic == "p-signal" && kafka.signals.kafkaBootstrapServers == "k2:9092")

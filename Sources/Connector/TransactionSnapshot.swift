@@ -1,0 +1,52 @@
+/// Which transactions a snapshot sees, as `pg_current_snapshot()` writes it (`xmin:xmax:xip,…`, 64-bit ids with the
+/// epoch): the read-only incremental snapshot's watermark. A transaction the snapshot sees had committed before the
+/// chunk was read, so the chunk holds its changes; one it does not see committed after, so its changes are newer than
+/// the chunk's rows.
+struct TransactionSnapshot: Equatable, CustomStringConvertible {
+    /// Every transaction below it had ended when the snapshot was taken.
+    var xmin: UInt64
+    /// No transaction from it on had ended.
+    var xmax: UInt64
+    /// Transactions between the two still running.
+    var running: Set<UInt64>
+
+    init(xmin: UInt64, xmax: UInt64, running: Set<UInt64>) {
+        self.xmin = xmin
+        self.xmax = xmax
+        self.running = running
+    }
+
+    /// Reads `pg_current_snapshot()`'s text; nil when it is not one.
+    init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, let xmin = UInt64(parts[0]), let xmax = UInt64(parts[1]), xmin <= xmax else { return nil }
+        var running: Set<UInt64> = []
+        for part in parts[2].split(separator: ",") {
+            guard let xid = UInt64(part), xid >= xmin, xid < xmax else { return nil }
+            running.insert(xid)
+        }
+        self.init(xmin: xmin, xmax: xmax, running: running)
+    }
+
+    var description: String {
+        "\(xmin):\(xmax):" + running.sorted().map(String.init).joined(separator: ",")
+    }
+
+    /// The 64-bit id of a 32-bit one (as pgoutput's Begin carries it) from a transaction near the snapshot: the one
+    /// within 2^31 of `xmax`, across a wraparound of the 32-bit counter.
+    func fullID(_ xid: UInt32) -> UInt64 {
+        let distance = Int64(Int32(bitPattern: xid &- UInt32(truncatingIfNeeded: xmax)))
+        return UInt64(max(0, Int64(xmax) + distance))
+    }
+
+    /// Whether the snapshot sees the transaction's changes (it had committed when the snapshot was taken).
+    func sees(_ xid: UInt32) -> Bool {
+        let full = fullID(xid)
+        return full < xmin || (full < xmax && !running.contains(full))
+    }
+
+    /// Whether the snapshot counts the transaction as running.
+    func isRunning(_ xid: UInt32) -> Bool {
+        running.contains(fullID(xid))
+    }
+}

@@ -1,0 +1,37 @@
+import Testing
+
+@testable import Connector
+
+/// The read-only incremental snapshot's watermark: which stream transactions a chunk's snapshot saw.
+struct TransactionSnapshotTests {
+    @Test func readsWhatPgCurrentSnapshotWrites() throws {
+        let snapshot = try #require(TransactionSnapshot("725:731:726,729"))
+        #expect(snapshot.xmin == 725 && snapshot.xmax == 731 && snapshot.running == [726, 729])
+        #expect(snapshot.description == "725:731:726,729")
+        #expect(TransactionSnapshot("729:729:") == TransactionSnapshot(xmin: 729, xmax: 729, running: []))
+        for bad in ["", "1:2", "a:2:", "5:3:", "1:5:7", "1:5:0", "1:5:x", "1:2:3:4"] {
+            #expect(TransactionSnapshot(bad) == nil, "\(bad)")
+        }
+    }
+
+    /// Ended before the snapshot: seen; running or started after it: not.
+    @Test func seesWhatHadCommitted() throws {
+        let snapshot = try #require(TransactionSnapshot("725:731:726,729"))
+        #expect(snapshot.sees(700) && snapshot.sees(724) && snapshot.sees(725) && snapshot.sees(727) && snapshot.sees(730))
+        #expect(!snapshot.sees(726) && !snapshot.sees(729) && !snapshot.sees(731) && !snapshot.sees(5000))
+        #expect(snapshot.isRunning(726) && !snapshot.isRunning(727) && !snapshot.isRunning(731))
+    }
+
+    /// pgoutput's ids are 32-bit; the snapshot's carry the epoch. Near a wraparound the nearer id is meant.
+    @Test func thirtyTwoBitIdsAcrossAWraparound() {
+        let epoch: UInt64 = 1 << 32
+        let snapshot = TransactionSnapshot(xmin: epoch - 10, xmax: epoch + 5, running: [epoch + 2, epoch - 3])
+        #expect(snapshot.fullID(3) == epoch + 3)
+        #expect(snapshot.fullID(UInt32.max - 1) == epoch - 2)
+        #expect(snapshot.sees(UInt32.max - 20) && snapshot.sees(UInt32.max) && snapshot.sees(4))
+        #expect(!snapshot.sees(UInt32(truncatingIfNeeded: epoch - 3)) && !snapshot.sees(2) && !snapshot.sees(5))
+        #expect(!snapshot.sees(100))
+        // Early in the first epoch nothing maps below zero.
+        #expect(TransactionSnapshot(xmin: 3, xmax: 10, running: []).fullID(UInt32.max) == 0)
+    }
+}
