@@ -161,10 +161,12 @@ import Testing
 
     /// `kill -9` in the middle of an incremental snapshot: the restarted connector resumes after the last chunk Kafka
     /// acknowledged (not from the beginning), and the topic rebuilds the table, with nothing lost.
-    @Test func aKilledSnapshotResumesFromItsLastAcknowledgedChunk() async throws {
+    /// Both with watermarks and read-only.
+    @Test(arguments: [false, true]) func aKilledSnapshotResumesFromItsLastAcknowledgedChunk(readOnly: Bool) async throws {
         let harness = try Harness(
-            database: "incremental_kill", tables: "public.items",
-            extra: "signals: {data_collection: public.debezium_signal}\nincremental_snapshot: {chunk_size: 100}",
+            database: readOnly ? "incremental_kill_ro" : "incremental_kill", tables: "public.items",
+            extra:
+                "signals: {data_collection: public.debezium_signal}\nincremental_snapshot: {chunk_size: 100, read_only: \(readOnly)}",
             snapshotMode: "no_data")
         try harness.db.execute("CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32), data text)")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
@@ -174,7 +176,9 @@ import Testing
         var connector = try await harness.startConnector()
         try harness.db.execute(Self.signal("replay-1", "execute-snapshot", #"{"data-collections": ["public.items"]}"#))
         // Killed once some chunks are acknowledged (the state file holds a key), before the table is done.
-        let stateFile = (harness.configPath as NSString).deletingLastPathComponent + "/state/incremental-kill.incremental.json"
+        let stateFile =
+            (harness.configPath as NSString).deletingLastPathComponent
+            + "/state/\(readOnly ? "incremental-kill-ro" : "incremental-kill").incremental.json"
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: stateFile, encoding: .utf8), text.contains("lastKey") { break }
