@@ -27,7 +27,7 @@ Do not edit by hand: run \`make bench\` and commit the result.
 | latency | a writer commits 10,000 rows/s in 10-row transactions; each event's commit time (\`source.ts_us\`) against when a consumer of the topic receives it, in an HDR histogram: commit → consumed, an upper bound of commit → acknowledged |
 | latency during an incremental snapshot | the same at 2,000 rows/s in 10-row transactions for 15 s while an incremental snapshot (a signal over HTTP a second in) reads N rows of another captured table |
 | snapshot | \`COPY … TO '/dev/null'\` next to a Tributary \`initial_only\` snapshot of the same table |
-| incremental snapshot | the same table read again while streaming, on a signal over HTTP, while a writer commits 2,000 rows/s to another captured table: signal to the last chunk sent, next to the initial snapshot's rate |
+| incremental snapshot | the same table read again while streaming, on a signal over HTTP, while a writer commits 2,000 rows/s to another captured table: signal to the last chunk sent, next to the initial snapshot's rate; then the same with \`incremental_snapshot.read_only\` |
 | Avro (\`+avro\` in the per-event path) | the same frames written as Confluent's AvroConverter writes them (the builder's own Avro, ids already known), in paired rounds with the plain JSON event |
 
 ## Results

@@ -56,35 +56,54 @@ grep -E "snapshot (complete|starting)" "$work/log" | sed 's/^/    /'
 # Incremental: the same table read again while streaming, asked for over HTTP; a writer commits 200 rows every
 # 100 ms to another captured table meanwhile.
 psql_ -d bench -c "CREATE TABLE w (id bigserial PRIMARY KEY, v text)"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/incremental.yaml" <<YAML
-name: bench-incremental
+# $1: connector name, $2: read_only (true/false). Prints the seconds from the signal to the last chunk sent.
+incremental_run() {
+  local name=$1 read_only=$2 port connector writer start
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat > "$work/$name.yaml" <<YAML
+name: $name
 postgres: {url: "postgresql://postgres@127.0.0.1:$PG_PORT/bench", tables: [public.t, public.w]}
 kafka:
   bootstrap_servers: $(head -n 1 "$work/kafka")
-  topic_prefix: benchinc
+  topic_prefix: $name
   properties: {linger.ms: 20, batch.num.messages: 10000}
-snapshot: {mode: no_data, state_directory: $work/state-incremental}
+snapshot: {mode: no_data, state_directory: $work/state-$name}
 signals: {http: true}
+incremental_snapshot: {read_only: $read_only}
 YAML
-"$bin" run "$work/incremental.yaml" --health-port "$port" 2>"$work/incremental.log" &
-connector=$!
-pids+=($connector)
-for _ in $(seq 100); do grep -q "streaming" "$work/incremental.log" && break; sleep 0.1; done
-( while kill -0 "$connector" 2>/dev/null; do
-    psql_ -d bench -c "INSERT INTO w (v) SELECT 'w' || g FROM generate_series(1, 200) g" >/dev/null 2>&1 || true
-    sleep 0.1
-  done ) &
-pids+=($!)
-incremental_start=$(date +%s.%N)
-"$bin" signal bench-incremental execute-snapshot --tables public.t --port "$port" >/dev/null
-for _ in $(seq 1200); do grep -q "incremental snapshot of public.t complete" "$work/incremental.log" && break; sleep 0.1; done
-incremental_end=$(date +%s.%N)
-kill -TERM "$connector" 2>/dev/null || true
-python3 - "$N" "$snap_start" "$snap_end" "$incremental_start" "$incremental_end" <<'PY'
+  "$bin" run "$work/$name.yaml" --health-port "$port" 2>"$work/$name.log" &
+  connector=$!
+  pids+=($connector)
+  for _ in $(seq 100); do grep -q "streaming" "$work/$name.log" && break; sleep 0.1; done
+  ( while kill -0 "$connector" 2>/dev/null; do
+      psql_ -d bench -c "INSERT INTO w (v) SELECT 'w' || g FROM generate_series(1, 200) g" >/dev/null 2>&1 || true
+      sleep 0.1
+    done ) &
+  writer=$!
+  pids+=($writer)
+  start=$(date +%s.%N)
+  if ! "$bin" signal "$name" execute-snapshot --tables public.t --port "$port" >/dev/null; then
+    tail -n 20 "$work/$name.log" >&2
+  fi
+  for _ in $(seq 1200); do grep -q "incremental snapshot of public.t complete" "$work/$name.log" && break; sleep 0.1; done
+  if ! grep -q "incremental snapshot of public.t complete" "$work/$name.log"; then
+    echo "bench-snapshot: the incremental snapshot ($name) did not complete within 120 s" >&2
+    exit 1
+  fi
+  python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)"
+  kill -TERM "$connector" 2>/dev/null || true
+  wait "$connector" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+}
+incremental=$(incremental_run bench-incremental false) || exit 1
+read_only=$(incremental_run bench-read-only true) || exit 1
+python3 - "$N" "$snap_start" "$snap_end" "$incremental" "$read_only" <<'PY'
 import sys
-n = int(sys.argv[1]); snap = float(sys.argv[3]) - float(sys.argv[2]); inc = float(sys.argv[5]) - float(sys.argv[4])
+n = int(sys.argv[1]); snap = float(sys.argv[3]) - float(sys.argv[2]); inc = float(sys.argv[4]); ro = float(sys.argv[5])
 print(f"incremental snapshot   {n / inc:12,.0f} rows/s  ({inc:.2f} s, signal to last chunk sent, writer at 2,000 rows/s)")
 print(f"incremental / initial  {snap / inc:12.2f}   (target >= 0.5)")
+print(f"  read-only variant    {n / ro:12,.0f} rows/s  ({ro:.2f} s, the same with incremental_snapshot.read_only)")
 PY
-grep -E "incremental snapshot of public.t (starting|complete)" "$work/incremental.log" | sed 's/^/    /'
+for name in bench-incremental bench-read-only; do
+  grep -E "incremental snapshot of public.t (starting|complete)" "$work/$name.log" | sed 's/^/    /'
+done
