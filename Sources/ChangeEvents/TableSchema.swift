@@ -108,7 +108,10 @@ public final class TableSchema: Sendable {
                     encodings[$0], optional: !notNull[$0], name: columns[$0].name,
                     defaultExpression: metadata.types[columns[$0].name]?.defaultExpression)
             }
-            let keyFields = keyIndexes.map { ConnectSchema.field(encodings[$0], optional: false, name: columns[$0].name) }
+            // A primary key's columns are NOT NULL; message.key.columns may pick nullable ones, optional as in Debezium.
+            let keyFields = keyIndexes.map {
+                ConnectSchema.field(encodings[$0], optional: !notNull[$0], name: columns[$0].name)
+            }
             let keySchema =
                 "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(topic + ".Key"))}"
             let row =

@@ -46,6 +46,8 @@ public struct ConnectorConfig: Sendable {
         /// Debezium's `schema.include.list`, `schema.exclude.list`, `table.include.list` and `table.exclude.list`:
         /// regular expressions matched, ignoring case, against the whole schema name or `schema.table`.
         public var tablePatterns = TablePatterns()
+        /// Debezium's `message.key.columns`: record keys from other columns than the primary key.
+        public var messageKeyColumns = MessageKeyColumns()
         /// What to do when the slot cannot continue what the connector last confirmed; nil = the snapshot mode's default.
         public var onSlotLost: SlotLostAction?
     }

@@ -520,6 +520,15 @@ struct ConfigReader {
                 section[exclude]?.key,
                 "postgres.\(include) and postgres.\(exclude) exclude each other, as in Debezium; keep one")
         }
+        var keyEntries: [MessageKeyColumns.Entry] = []
+        if let entry = section["message_key_columns"], let items = stringList(entry.value, "postgres.message_key_columns") {
+            for (text, item) in items {
+                switch MessageKeyColumns.entry(text) {
+                case .success(let parsed): keyEntries.append(parsed)
+                case .failure(let problem): error(item, "postgres.message_key_columns: \(problem.message)")
+                }
+            }
+        }
         var mode: ConnectorConfig.PublicationMode = tables.isEmpty ? .allTables : .filtered
         if let entry = section["publication_mode"], let text = string(entry.value, "postgres.publication_mode") {
             if let value = ConnectorConfig.PublicationMode(rawValue: text) {
@@ -545,10 +554,12 @@ struct ConfigReader {
             section["receive_timeout"].map { duration($0.value, "postgres.receive_timeout") }
             ?? ConnectorConfig.Postgres.defaultReceiveTimeout
         guard let url, let slot, let publication, let interval, let receiveTimeout, choicesValid else { return nil }
-        return ConnectorConfig.Postgres(
+        var postgres = ConnectorConfig.Postgres(
             url: url, password: password, slot: slot, publication: publication, publicationMode: mode, tables: tables,
             excludedTables: excluded, statusInterval: interval, receiveTimeout: receiveTimeout, tablePatterns: patterns,
             onSlotLost: onSlotLost)
+        postgres.messageKeyColumns = MessageKeyColumns(entries: keyEntries)
+        return postgres
     }
 
     mutating func identifier(
@@ -970,6 +981,7 @@ extension ConnectorConfigLoader {
             [
                 "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
                 "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
+                "message_key_columns",
                 "receive_timeout", "on_slot_lost",
             ]
         ),

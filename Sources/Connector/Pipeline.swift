@@ -165,6 +165,7 @@ public final class Pipeline {
             exportSnapshot: config.snapshot.mode != .noData || recovery.snapshot, replacingSlot: recovery.replaceSlot)
         try slotGuard.started(observation, at: position, nowNanos: Self.wallClockNanos())
         self.slotGuard = slotGuard
+        if !config.postgres.messageKeyColumns.isEmpty { try checkMessageKeyColumns() }
         delivery.tracker = CheckpointTracker(start: position.start, firstToken: delivery.tracker.tokenWatermark)
         try startReplay()
         builder = ChangeEventBuilder(
@@ -303,7 +304,8 @@ public final class Pipeline {
         case .origin(let origin):
             builder.setOrigin(origin)
         case .relation(let relation):
-            let metadata = try source.tableMetadata(relationOID: relation.oid)
+            let metadata = try config.postgres.messageKeyColumns.applied(
+                to: source.tableMetadata(relationOID: relation.oid), relation: relation)
             do {
                 try builder.register(relation, metadata: metadata)
             } catch {
@@ -401,6 +403,16 @@ public final class Pipeline {
             logger.warning(
                 "a context message cannot be read, so the transaction's events carry no context: \(error)",
                 metadata: ["lsn": "\(message.lsn)", "prefix": "\(message.prefix)"])
+        }
+    }
+
+    /// Stops at the start when `message_key_columns` names a column a captured table does not have.
+    private func checkMessageKeyColumns() throws {
+        let reader = try source.makeSnapshotReader()
+        defer { reader.close() }
+        for table in try source.snapshotTables().filter(tableFilter.captures) {
+            _ = try config.postgres.messageKeyColumns.applied(
+                to: TableMetadata(primaryKey: [], notNull: []), relation: try reader.relation(for: table))
         }
     }
 
@@ -784,8 +796,11 @@ extension Pipeline {
         incrementalReader = reader
         if incrementalRelation == nil || incremental.keyColumns.isEmpty {
             let relation = try reader.relation(for: table.name)
-            let metadata = try source.tableMetadata(relationOID: relation.oid)
-            let keys = table.surrogateKey.map { [$0] } ?? metadata.primaryKey
+            let facts = try source.tableMetadata(relationOID: relation.oid)
+            let metadata = try config.postgres.messageKeyColumns.applied(to: facts, relation: relation)
+            // Chunks go by the primary key (unique, never null) even when message_key_columns key the records by
+            // others; by those only for a table without one.
+            let keys = table.surrogateKey.map { [$0] } ?? (facts.primaryKey.isEmpty ? metadata.primaryKey : facts.primaryKey)
             guard !keys.isEmpty else {
                 throw ConnectorError(
                     .configuration,

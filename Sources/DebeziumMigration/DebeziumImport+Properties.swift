@@ -108,7 +108,6 @@ extension DebeziumImport {
         "column.propagate.source.type": refused([""], "it adds __debezium.source.column.* schema parameters; Tributary does not"),
         "datatype.propagate.source.type": refused(
             [""], "it adds __debezium.source.column.* schema parameters; Tributary does not"),
-        "message.key.columns": refused([""], "it keys the listed tables by other columns; Tributary keys by primary key"),
         "message.prefix.include.list": refused([""], "it filters logical decoding messages; Tributary publishes every one"),
         "message.prefix.exclude.list": refused([""], "it filters logical decoding messages; Tributary publishes every one"),
         "skipped.operations": .mapped,
@@ -177,7 +176,7 @@ extension DebeziumImport {
         "snapshot.max.threads.multiplier": tuning, "snapshot.tables.order.by.row.count": tuning,
         "snapshot.scan.all.columns.force": tuning, "legacy.snapshot.max.threads": tuning,
         "streaming.delay.ms": tuning,
-        "incremental.snapshot.chunk.size": .mapped, "read.only": .mapped,
+        "incremental.snapshot.chunk.size": .mapped, "read.only": .mapped, "message.key.columns": .mapped,
         "incremental.snapshot.watermarking.strategy": harmless(
             "Tributary's watermarks are logical messages in the change stream; it writes no rows to the signal table"),
         "incremental.snapshot.allow.schema.changes": refused(

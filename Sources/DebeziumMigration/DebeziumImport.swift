@@ -161,6 +161,16 @@ public struct DebeziumImport: Sendable {
             }
             if !items.isEmpty { patterns.append((key, items)) }
         }
+        // message.key.columns: entries split on ';', each `table:column,…` as the connector file reads it.
+        var keyColumns: [String] = []
+        if let text = take("message.key.columns") {
+            for item in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+                if case .failure(let problem) = MessageKeyColumns.entry(item) {
+                    throw Failure("message.key.columns: \(problem.message)")
+                }
+                keyColumns.append(item)
+            }
+        }
         for (include, exclude) in [("schema.include.list", "schema.exclude.list"), ("table.include.list", "table.exclude.list")]
         where config[include] != nil && config[exclude] != nil {
             throw Failure("\(include) and \(exclude) exclude each other: Debezium refuses such a connector; keep one")
@@ -380,6 +390,9 @@ public struct DebeziumImport: Sendable {
         lines.append("  publication: \(Self.quoted(publication))")
         if let publicationMode { lines.append("  publication_mode: \(publicationMode)") }
         for (key, items) in patterns { lines.append("  \(key): [\(items.map(Self.quoted).joined(separator: ", "))]") }
+        if !keyColumns.isEmpty {
+            lines.append("  message_key_columns: [\(keyColumns.map(Self.quoted).joined(separator: ", "))]")
+        }
         if let statusInterval { lines.append("  status_interval: \(statusInterval)") }
         lines.append("kafka:")
         lines.append("  bootstrap_servers: \(Self.quoted(bootstrapServers))")

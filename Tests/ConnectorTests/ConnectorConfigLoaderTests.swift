@@ -37,6 +37,22 @@ import Testing
         #expect(config.snapshot.mode == .initial)
     }
 
+    /// `message_key_columns` and `incremental_snapshot.read_only` are read; a malformed key entry is one line.
+    @Test func messageKeyColumnsAndReadOnlySnapshotsAreRead() throws {
+        let base = """
+            name: inventory
+            kafka: {bootstrap_servers: embedded, topic_prefix: inventory}
+            incremental_snapshot: {read_only: true}
+            postgres:
+              url: postgresql://cdc@127.0.0.1/inventory
+            """
+        let config = try loader.parse(base + "\n  message_key_columns: ['public.orders:customer_id, region']", file: "c.yaml")
+        #expect(config.postgres.messageKeyColumns.entries.map(\.description) == ["public.orders:customer_id,region"])
+        #expect(config.incrementalSnapshot.readOnly)
+        let found = diagnostics(base + "\n  message_key_columns: [public.orders]")
+        #expect(found.count == 1 && found[0].contains("postgres.message_key_columns: 'public.orders' is not"), "\(found)")
+    }
+
     @Test func everyKeyOfTheDesignIsAccepted() throws {
         let config = try loader.parse(
             """

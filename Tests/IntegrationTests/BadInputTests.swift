@@ -50,6 +50,15 @@ import Testing
         Self.expectOneLine(error, mentions: ["public.nope", "postgres.tables"])
     }
 
+    @Test func aMessageKeyColumnTheTableLacksSaysWhichOne() async throws {
+        let harness = try Harness(
+            database: "bad_key_column", snapshotMode: "no_data",
+            postgresExtra: "tables: [public.items]\n  message_key_columns: ['public.items:custmer_id']")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, customer_id int)")
+        let error = try await Self.failure(config: harness.configPath)
+        Self.expectOneLine(error, mentions: ["message_key_columns", "custmer_id", "public.items"])
+    }
+
     @Test func aMissingPublicationInExistingModeSaysHowToCreateIt() async throws {
         let harness = try Harness(database: "bad_missing_publication", postgresExtra: "publication_mode: existing")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")

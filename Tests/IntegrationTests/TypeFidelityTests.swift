@@ -109,14 +109,14 @@ import Testing
         _ name: String, ddl: String = "types.sql", dml: String = "types-dml.sql", tables: [String] = Self.tables,
         schemas: Bool, events: String = "", expectedCount: Int, timingDependentSchemas: Set<String> = [],
         topics explicitTopics: [String]? = nil, transforms: String? = nil, captured: String? = nil,
-        dataBeforeStart: Bool = false
+        dataBeforeStart: Bool = false, postgresExtra: String = ""
     ) async throws {
         let topics = explicitTopics ?? tables.map { "dbz.public.\($0)" }
         let harness = try Harness(
             database: "\(name.replacingOccurrences(of: "-", with: "_"))_schemas_\(schemas)", tables: captured,
             extra: "events: {schemas: \(schemas), skipped_operations: []\(events.isEmpty ? "" : ", " + events)}"
                 + (transforms.map { "\ntransforms: \($0)" } ?? ""),
-            topicPrefix: "dbz")
+            topicPrefix: "dbz", postgresExtra: postgresExtra)
         let reference = Self.root.appendingPathComponent("tools/debezium-reference")
         let withoutXML = try Self.lacksXML(harness.db)
         let withoutContrib = try Self.lacksContrib(harness.db)
@@ -239,6 +239,17 @@ import Testing
         try await run(
             "identifiers", ddl: "identifiers.sql", dml: "identifiers-dml.sql", schemas: schemas, expectedCount: 5,
             topics: ["dbz.Sales_Dept.Order.Items_v2", "dbz.public._n_c_d_"])
+    }
+
+    /// Debezium's `message.key.columns`: another column than the primary key, a table without one, a pattern picking
+    /// two columns (in table order); keys, key schemas, partitions and what a delete's key holds when the column is not
+    /// in the replica identity, as Debezium writes them.
+    @Test(arguments: [false, true])
+    func messageKeyColumnsMatchDebezium(schemas: Bool) async throws {
+        try await run(
+            "keys", ddl: "keys.sql", dml: "keys-dml.sql", tables: ["k_orders", "k_nopk", "k_multi"], schemas: schemas,
+            expectedCount: 21,
+            postgresExtra: "message_key_columns: ['public.k_orders:customer_id', 'public.k_nopk:a', '(.*).k_multi:c_.*']")
     }
 
     /// Debezium's handling options, each golden file made with the same settings (its header names them).

@@ -1,0 +1,11 @@
+INSERT INTO k_orders VALUES (1, 10, 'eu'), (2, 20, 'us');
+UPDATE k_orders SET region = 'apac' WHERE id = 1;
+UPDATE k_orders SET customer_id = 11 WHERE id = 1;
+DELETE FROM k_orders WHERE id = 2;
+INSERT INTO k_nopk VALUES (1, 'one'), (2, 'two');
+UPDATE k_nopk SET b = 'uno' WHERE a = 1;
+UPDATE k_nopk SET a = 3 WHERE a = 2;
+DELETE FROM k_nopk WHERE a = 1;
+INSERT INTO k_multi VALUES (1, 'b1', 'x1', 100), (2, 'b2', NULL, NULL);
+UPDATE k_multi SET c_a = 101 WHERE id = 1;
+DELETE FROM k_multi WHERE id = 2;
