@@ -90,6 +90,24 @@ public struct SlotLoss: Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
+    /// What the server's invalidation reason means and what keeps it from happening again.
+    static func explanation(_ reason: String) -> String {
+        switch reason {
+        case "wal_removed":
+            return ": the WAL it needed was removed, as max_slot_wal_keep_size allows while the connector is behind or "
+                + "stopped; raise it, and alert on tributary_slot_retained_wal_bytes"
+        case "rows_removed":
+            return ": rows its decoding needed were vacuumed away (on a standby, turn hot_standby_feedback on)"
+        case "wal_level_insufficient":
+            return ": wal_level fell below logical (on the primary, for a standby's slot); set it back to logical"
+        case "idle_timeout":
+            return ": it was unused for longer than idle_replication_slot_timeout; raise that setting (0 turns it off) "
+                + "above the longest time the connector may be stopped"
+        default:
+            return ""
+        }
+    }
+
     /// What happened and what is missing, in one sentence.
     public var description: String {
         let since = "after \(record.confirmedLSN), which this connector confirmed at \(record.confirmedAt)"
@@ -103,8 +121,8 @@ public struct SlotLoss: Sendable, Equatable, CustomStringConvertible {
             return "replication slot \(slot) does not exist on the server\(renamed)\(promoted): every change committed "
                 + "\(since), is missing from Kafka and cannot be read from WAL any more"
         case .invalidated(let why):
-            return "replication slot \(slot) was invalidated by the server (\(why))\(promoted): the changes committed "
-                + "\(since), can no longer be read from it and are missing from Kafka"
+            return "replication slot \(slot) was invalidated by the server (\(why)\(Self.explanation(why)))\(promoted): "
+                + "the changes committed \(since), can no longer be read from it and are missing from Kafka"
         case .advanced(let position):
             return "replication slot \(slot) confirms \(position), past what this connector confirmed\(renamed)\(promoted): "
                 + "something else advanced or re-created it, so the changes committed \(since), up to \(position) "

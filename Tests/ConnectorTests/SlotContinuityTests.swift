@@ -76,7 +76,7 @@ import Testing
         }
         #expect(loss.reason == .invalidated("wal_removed"))
         #expect(loss.slotMustBeReplaced)
-        #expect(loss.description.contains("invalidated by the server (wal_removed)"))
+        #expect(loss.description.contains("invalidated by the server (wal_removed: the WAL it needed was removed"))
     }
 
     @Test func anotherClusterCannotContinueEvenWithASlotOfTheSameName() throws {

@@ -115,6 +115,39 @@ import Testing
         #expect(Self.ids(all, op: "c") == Set(1...100).union([301, 311]), "the gap is what accept_gap accepts")
         #expect(try await connector.terminate() == 0)
     }
+    /// PostgreSQL 18 invalidates a slot left unused longer than `idle_replication_slot_timeout` (at a checkpoint): the
+    /// connector stops in `failed`, saying so, what is missing and what to change; it never streams on from a new slot.
+    @Test func aSlotInvalidatedForIdlenessSaysWhatToChange() async throws {
+        let server = try PostgresServer.dedicated(settings: ["idle_replication_slot_timeout": "1s"], major: 18)
+        let harness = try Harness(database: "slot_idle", snapshotMode: "no_data", server: server)
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+        var connector = try await harness.startConnector()
+        try harness.db.execute("INSERT INTO items VALUES (1)")
+        try await harness.waitForSlot(toReach: try harness.currentWAL())
+        #expect(try await connector.terminate() == 0)
+        try harness.db.execute("INSERT INTO items VALUES (2)")
+        var reason: String?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while reason == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .seconds(1))
+            try harness.db.execute("CHECKPOINT")
+            reason =
+                try harness.db.execute(
+                    "SELECT invalidation_reason FROM pg_replication_slots WHERE slot_name = $1", [harness.slot]
+                ).first?.first ?? nil
+        }
+        #expect(reason == "idle_timeout")
+
+        let port = try PostgresServer.freePort()
+        connector = try TributaryProcess(["run", harness.configPath, "--health-port", "\(port)"])
+        let status = try await Harness.waitForState("failed", port: port, process: connector)
+        let error = status["last_error"] as? String ?? ""
+        #expect(error.contains("replication slot \(harness.slot) was invalidated by the server (idle_timeout"), "\(error)")
+        #expect(error.contains("raise that setting"), "\(error)")
+        #expect(error.contains("postgres.on_slot_lost"), "\(error)")
+        _ = try await connector.terminate()
+    }
+
     /// A PostgreSQL 16 primary dies and its standby, which never had the slot, is promoted. The connector, with both
     /// hosts in its URL, reaches the new primary and stops there instead of creating a slot past the rows written since.
     @Test func aFailoverToAStandbyWithoutTheSlotIsNoticed() async throws {
