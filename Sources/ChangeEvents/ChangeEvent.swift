@@ -212,6 +212,8 @@ public struct TableMetadata: Sendable, Equatable {
     public var notNull: Set<String>
     /// Type facts by column name, for types that are not built in (enums, domains, extensions, arrays).
     public var types: [String: ColumnTypeFacts]
+    /// Columns left out of the events' values (`column_exclude_list`), as though the table did not have them.
+    public var excludedColumns: Set<String> = []
 
     public init(primaryKey: [String], notNull: Set<String>, types: [String: ColumnTypeFacts] = [:]) {
         self.primaryKey = primaryKey

@@ -61,8 +61,11 @@ public final class TableSchema: Sendable {
         qualifiedName = "\(relation.namespace).\(relation.name)"
         topic = Self.topicName("\(settings.topicPrefix).\(relation.namespace).\(relation.name)")
         let encodings = relation.columns.map {
-            ColumnEncoding(
-                typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: metadata.types[$0.name], handling: settings.values)
+            metadata.excludedColumns.contains($0.name)
+                ? .omitted
+                : ColumnEncoding(
+                    typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: metadata.types[$0.name],
+                    handling: settings.values)
         }
         includedColumns = encodings.indices.filter { encodings[$0] != .omitted }
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }

@@ -48,6 +48,14 @@ public struct ConnectorConfig: Sendable {
         public var tablePatterns = TablePatterns()
         /// Debezium's `message.key.columns`: record keys from other columns than the primary key.
         public var messageKeyColumns = MessageKeyColumns()
+        /// Debezium's `column.include.list` / `column.exclude.list`.
+        public var columnFilter = ColumnFilter()
+
+        /// A table's metadata as the file shapes it: its key columns (`message_key_columns`), then the columns its
+        /// events leave out.
+        public func shaped(_ metadata: TableMetadata, relation: Relation) throws(ConnectorError) -> TableMetadata {
+            try columnFilter.applied(to: messageKeyColumns.applied(to: metadata, relation: relation), relation: relation)
+        }
         /// What to do when the slot cannot continue what the connector last confirmed; nil = the snapshot mode's default.
         public var onSlotLost: SlotLostAction?
     }

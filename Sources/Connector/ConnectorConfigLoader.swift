@@ -520,6 +520,22 @@ struct ConfigReader {
                 section[exclude]?.key,
                 "postgres.\(include) and postgres.\(exclude) exclude each other, as in Debezium; keep one")
         }
+        var columnFilter = ColumnFilter()
+        for (key, keyPath) in [("column_include_list", \ColumnFilter.include), ("column_exclude_list", \.exclude)] {
+            guard let entry = section[key], let items = stringList(entry.value, "postgres.\(key)") else { continue }
+            for (text, item) in items {
+                if let problem = TableFilter.patternProblem(text) {
+                    error(item, "postgres.\(key): '\(text)' is not a regular expression (\(problem))")
+                } else {
+                    columnFilter[keyPath: keyPath].append(text)
+                }
+            }
+        }
+        if section["column_include_list"] != nil && section["column_exclude_list"] != nil {
+            error(
+                section["column_exclude_list"]?.key,
+                "postgres.column_include_list and postgres.column_exclude_list exclude each other, as in Debezium; keep one")
+        }
         var keyEntries: [MessageKeyColumns.Entry] = []
         if let entry = section["message_key_columns"], let items = stringList(entry.value, "postgres.message_key_columns") {
             for (text, item) in items {
@@ -559,6 +575,7 @@ struct ConfigReader {
             excludedTables: excluded, statusInterval: interval, receiveTimeout: receiveTimeout, tablePatterns: patterns,
             onSlotLost: onSlotLost)
         postgres.messageKeyColumns = MessageKeyColumns(entries: keyEntries)
+        postgres.columnFilter = columnFilter
         return postgres
     }
 
@@ -981,7 +998,7 @@ extension ConnectorConfigLoader {
             [
                 "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
                 "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
-                "message_key_columns",
+                "message_key_columns", "column_include_list", "column_exclude_list",
                 "receive_timeout", "on_slot_lost",
             ]
         ),

@@ -165,7 +165,7 @@ public final class Pipeline {
             exportSnapshot: config.snapshot.mode != .noData || recovery.snapshot, replacingSlot: recovery.replaceSlot)
         try slotGuard.started(observation, at: position, nowNanos: Self.wallClockNanos())
         self.slotGuard = slotGuard
-        if !config.postgres.messageKeyColumns.isEmpty { try checkMessageKeyColumns() }
+        if !config.postgres.messageKeyColumns.isEmpty || !config.postgres.columnFilter.isEmpty { try checkTableSettings() }
         delivery.tracker = CheckpointTracker(start: position.start, firstToken: delivery.tracker.tokenWatermark)
         try startReplay()
         builder = ChangeEventBuilder(
@@ -304,8 +304,8 @@ public final class Pipeline {
         case .origin(let origin):
             builder.setOrigin(origin)
         case .relation(let relation):
-            let metadata = try config.postgres.messageKeyColumns.applied(
-                to: source.tableMetadata(relationOID: relation.oid), relation: relation)
+            let metadata = try config.postgres.shaped(
+                source.tableMetadata(relationOID: relation.oid), relation: relation)
             do {
                 try builder.register(relation, metadata: metadata)
             } catch {
@@ -406,13 +406,14 @@ public final class Pipeline {
         }
     }
 
-    /// Stops at the start when `message_key_columns` names a column a captured table does not have.
-    private func checkMessageKeyColumns() throws {
+    /// Stops at the start when `message_key_columns` names a column a captured table does not have, or a column filter
+    /// leaves out a key column.
+    private func checkTableSettings() throws {
         let reader = try source.makeSnapshotReader()
         defer { reader.close() }
         for table in try source.snapshotTables().filter(tableFilter.captures) {
-            _ = try config.postgres.messageKeyColumns.applied(
-                to: TableMetadata(primaryKey: [], notNull: []), relation: try reader.relation(for: table))
+            let relation = try reader.relation(for: table)
+            _ = try config.postgres.shaped(source.tableMetadata(relationOID: relation.oid), relation: relation)
         }
     }
 
@@ -797,7 +798,7 @@ extension Pipeline {
         if incrementalRelation == nil || incremental.keyColumns.isEmpty {
             let relation = try reader.relation(for: table.name)
             let facts = try source.tableMetadata(relationOID: relation.oid)
-            let metadata = try config.postgres.messageKeyColumns.applied(to: facts, relation: relation)
+            let metadata = try config.postgres.shaped(facts, relation: relation)
             // Chunks go by the primary key (unique, never null) even when message_key_columns key the records by
             // others; by those only for a table without one.
             let keys = table.surrogateKey.map { [$0] } ?? (facts.primaryKey.isEmpty ? metadata.primaryKey : facts.primaryKey)

@@ -110,8 +110,8 @@ final class SnapshotRun {
         var estimated: Int64 = 0
         for table in remaining {
             let relation = try first.relation(for: table)
-            let metadata = try config.postgres.messageKeyColumns.applied(
-                to: source.tableMetadata(relationOID: relation.oid), relation: relation)
+            let metadata = try config.postgres.shaped(
+                source.tableMetadata(relationOID: relation.oid), relation: relation)
             do {
                 try builder.register(relation, metadata: metadata)
             } catch {

@@ -97,14 +97,6 @@ extension DebeziumImport {
         "table.ignore.builtin": harmless("PostgreSQL publications never hold system tables"),
         "database.include.list": refused([""], "a PostgreSQL connector captures one database, the one in database.dbname"),
         "database.exclude.list": refused([""], "a PostgreSQL connector captures one database, the one in database.dbname"),
-        "column.include.list": refused(
-            [""],
-            "Tributary does not filter columns yet and would publish every column; leave the connector on Debezium until "
-                + "it does, or remove the property if the columns may be published"),
-        "column.exclude.list": refused(
-            [""],
-            "Tributary does not filter columns yet and would publish the excluded columns; leave the connector on "
-                + "Debezium until it does, or remove the property if the columns may be published"),
         "column.propagate.source.type": refused([""], "it adds __debezium.source.column.* schema parameters; Tributary does not"),
         "datatype.propagate.source.type": refused(
             [""], "it adds __debezium.source.column.* schema parameters; Tributary does not"),
@@ -177,6 +169,7 @@ extension DebeziumImport {
         "snapshot.scan.all.columns.force": tuning, "legacy.snapshot.max.threads": tuning,
         "streaming.delay.ms": tuning,
         "incremental.snapshot.chunk.size": .mapped, "read.only": .mapped, "message.key.columns": .mapped,
+        "column.include.list": .mapped, "column.exclude.list": .mapped,
         "incremental.snapshot.watermarking.strategy": harmless(
             "Tributary's watermarks are logical messages in the change stream; it writes no rows to the signal table"),
         "incremental.snapshot.allow.schema.changes": refused(

@@ -161,6 +161,22 @@ public struct DebeziumImport: Sendable {
             }
             if !items.isEmpty { patterns.append((key, items)) }
         }
+        // column.include.list / column.exclude.list: regular expressions over schema.table.column, as the file reads them.
+        var columnLists: [(String, [String])] = []
+        for (property, key) in [("column.include.list", "column_include_list"), ("column.exclude.list", "column_exclude_list")] {
+            guard let list = take(property) else { continue }
+            let items = Self.regexList(list)
+            for item in items {
+                if let problem = TableFilter.patternProblem(item) {
+                    throw Failure("\(property) entry '\(item)' is not a regular expression Tributary can read (\(problem))")
+                }
+            }
+            if !items.isEmpty { columnLists.append((key, items)) }
+        }
+        if columnLists.count == 2 {
+            throw Failure(
+                "column.include.list and column.exclude.list exclude each other: Debezium refuses such a connector; keep one")
+        }
         // message.key.columns: entries split on ';', each `table:column,…` as the connector file reads it.
         var keyColumns: [String] = []
         if let text = take("message.key.columns") {
@@ -390,6 +406,7 @@ public struct DebeziumImport: Sendable {
         lines.append("  publication: \(Self.quoted(publication))")
         if let publicationMode { lines.append("  publication_mode: \(publicationMode)") }
         for (key, items) in patterns { lines.append("  \(key): [\(items.map(Self.quoted).joined(separator: ", "))]") }
+        for (key, items) in columnLists { lines.append("  \(key): [\(items.map(Self.quoted).joined(separator: ", "))]") }
         if !keyColumns.isEmpty {
             lines.append("  message_key_columns: [\(keyColumns.map(Self.quoted).joined(separator: ", "))]")
         }

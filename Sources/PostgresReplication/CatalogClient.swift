@@ -114,9 +114,32 @@ public final class CatalogClient {
         case existing
     }
 
-    /// Makes sure the publication exists as the mode asks; returns what was done, for the log.
+    /// The server's version number (`server_version_num`, 150004 for 15.4).
+    public func serverVersion() throws(PostgresError) -> Int {
+        Int(try setting("server_version_num") ?? "") ?? 0
+    }
+
+    /// A table's columns a publication can send (not dropped, not generated), in order, and which of them its replica
+    /// identity holds (nil: `REPLICA IDENTITY FULL`, every column).
+    public func publishableColumns(_ table: TableName) throws(PostgresError) -> (columns: [String], identity: Set<String>?) {
+        let rows = try connection.query(
+            """
+            SELECT a.attname, c.relreplident,
+                   a.attnum = ANY (coalesce((SELECT i.indkey::int2[] FROM pg_index i WHERE i.indrelid = c.oid
+                       AND CASE c.relreplident WHEN 'i' THEN i.indisreplident WHEN 'd' THEN i.indisprimary ELSE false END
+                       LIMIT 1), '{}'))
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+            WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum
+            """, [table.schema, table.name])
+        let full = rows.first?[1] == "f"
+        return (rows.compactMap { $0[0] }, full ? nil : Set(rows.filter { $0[2] == "t" }.compactMap { $0[0] }))
+    }
+
+    /// Makes sure the publication exists as the mode asks; returns what was done, for the log. `columnLists`: in
+    /// `filtered` mode, the columns to publish of the tables that publish fewer than all (PostgreSQL 15+).
     public func preparePublication(
-        _ name: String, mode: PublicationMode, tables: [TableName]
+        _ name: String, mode: PublicationMode, tables: [TableName], columnLists: [TableName: [String]] = [:]
     ) throws(PostgresError) -> String {
         let existing = try publicationIsForAllTables(name)
         let quotedName = try connection.quoteIdentifier(name)
@@ -142,7 +165,13 @@ public final class CatalogClient {
                     problem: .publicationWithoutTables)
             }
             let list = try tables.map { table throws(PostgresError) in
-                "\(try connection.quoteIdentifier(table.schema)).\(try connection.quoteIdentifier(table.name))"
+                let columns = try columnLists[table].map { columns throws(PostgresError) in
+                    " ("
+                        + (try columns.map { c throws(PostgresError) in try connection.quoteIdentifier(c) })
+                        .joined(separator: ", ") + ")"
+                }
+                return "\(try connection.quoteIdentifier(table.schema)).\(try connection.quoteIdentifier(table.name))"
+                    + (columns ?? "")
             }.joined(separator: ", ")
             for table in tables {
                 let found = try connection.query(
@@ -164,10 +193,22 @@ public final class CatalogClient {
                     .configuration, "publication \(name) is FOR ALL TABLES; drop it",
                     problem: .publicationForAllTables(name))
             }
-            let current = try connection.query(
-                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2", [name]
-            ).map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
-            if Set(current) != Set(tables) {
+            // PostgreSQL 15 shows each table's published columns (all of them without a column list).
+            let columnsShown = try serverVersion() >= 150000
+            let rows = try connection.query(
+                "SELECT schemaname, tablename\(columnsShown ? ", array_to_string(attnames, chr(31))" : "") "
+                    + "FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2", [name])
+            let current = rows.map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
+            var listsDiffer = false
+            if columnsShown {
+                for (row, table) in zip(rows, current) {
+                    let shown = Set((row[2] ?? "").split(separator: "\u{1F}").map(String.init))
+                    var wanted = columnLists[table].map(Set.init)
+                    if wanted == nil { wanted = Set(try publishableColumns(table).columns) }
+                    if shown != wanted { listsDiffer = true }
+                }
+            }
+            if Set(current) != Set(tables) || listsDiffer {
                 try runConfiguring("ALTER PUBLICATION \(quotedName) SET TABLE \(list)")
                 return "updated publication \(name) to \(tables.map(\.description).joined(separator: ", "))"
             }

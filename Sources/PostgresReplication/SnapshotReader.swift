@@ -9,8 +9,14 @@ public final class SnapshotReader {
     /// snapshot).
     private var inTransaction = false
 
-    public init(settings: ConnectionSettings) throws(PostgresError) {
+    /// The publication whose column lists the relations follow (PostgreSQL 15+), if any.
+    private let publication: String?
+    private var showsColumnLists: Bool?
+
+    /// - Parameter publication: the relations hold only the columns this publication sends of each table.
+    public init(settings: ConnectionSettings, publication: String? = nil) throws(PostgresError) {
         connection = try LibpqConnection(conninfo: settings.conninfo, overrides: settings.overrides(replication: false))
+        self.publication = publication
     }
 
     /// Opens a REPEATABLE READ, READ ONLY transaction in the exported snapshot `snapshotName`, or in a fresh
@@ -30,6 +36,22 @@ public final class SnapshotReader {
         return try connection.query("SELECT txid_current()").first?.first.flatMap {
             $0.flatMap { UInt32(truncatingIfNeeded: Int64($0) ?? 0) }
         }
+    }
+
+    /// The columns the publication sends of the table (its column list, PostgreSQL 15+); nil when it does not say.
+    private func publishedColumns(_ table: TableName) throws(PostgresError) -> Set<String>? {
+        guard let publication else { return nil }
+        if showsColumnLists == nil {
+            let version = try connection.query("SHOW server_version_num").first?.first ?? nil
+            showsColumnLists = (version.flatMap { Int($0) } ?? 0) >= 150000
+        }
+        guard showsColumnLists == true,
+            let row = try connection.query(
+                "SELECT array_to_string(attnames, chr(31)) FROM pg_publication_tables "
+                    + "WHERE pubname = $1 AND schemaname = $2 AND tablename = $3", [publication, table.schema, table.name]
+            ).first, let names = row[0]
+        else { return nil }
+        return Set(names.split(separator: "\u{1F}").map(String.init))
     }
 
     /// Opens a REPEATABLE READ, READ ONLY transaction and takes its snapshot at once: returns it as
@@ -59,7 +81,7 @@ public final class SnapshotReader {
 
     /// The table as a pgoutput Relation would describe it: every column but dropped and generated ones, in order.
     public func relation(for table: TableName) throws(PostgresError) -> Relation {
-        let rows = try connection.query(
+        var rows = try connection.query(
             """
             SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -70,6 +92,7 @@ public final class SnapshotReader {
             throw PostgresError(
                 .configuration, "table \(table) does not exist; create it", problem: .tableMissing(table))
         }
+        if let published = try publishedColumns(table) { rows = rows.filter { published.contains($0[2] ?? "") } }
         let identity = first[1].flatMap { $0.utf8.first }.flatMap { Relation.ReplicaIdentity(rawValue: $0) } ?? .default
         let columns = rows.map { row in
             Relation.Column(

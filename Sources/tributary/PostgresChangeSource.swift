@@ -85,7 +85,8 @@ final class PostgresChangeSource: ChangeSource {
 
     func makeSnapshotReader() throws(ConnectorError) -> any SnapshotSource {
         do {
-            return PostgresSnapshotSource(reader: try SnapshotReader(settings: settings))
+            return PostgresSnapshotSource(
+                reader: try SnapshotReader(settings: settings, publication: config.postgres.publication))
         } catch {
             throw Self.classify(error)
         }
@@ -117,7 +118,12 @@ final class PostgresChangeSource: ChangeSource {
             // The signal table's inserts are read from the stream (Debezium adds it to a filtered publication too).
             tables.append(signals)
         }
-        let outcome = try catalog.preparePublication(config.postgres.publication, mode: mode, tables: tables)
+        var columnLists: [TableName: [String]] = [:]
+        if mode == .filtered && !config.postgres.columnFilter.isEmpty {
+            columnLists = try publishedColumns(tables, catalog)
+        }
+        let outcome = try catalog.preparePublication(
+            config.postgres.publication, mode: mode, tables: tables, columnLists: columnLists)
         logger.info("\(outcome)")
 
         let database = try catalog.currentDatabase()
@@ -174,6 +180,38 @@ final class PostgresChangeSource: ChangeSource {
         } catch {
             throw ConnectorError(.transient, "standby status update: \(error)", code: error.sqlState.map { .sqlState($0) })
         }
+    }
+
+    /// The column lists a managed publication gets from the column filter, so that left-out columns never leave the
+    /// database: for each table with such columns, unless its replica identity needs them (PostgreSQL refuses the
+    /// table's updates and deletes when a column list misses an identity column; `REPLICA IDENTITY FULL` needs them
+    /// all): the connector then leaves them out itself, and says so. Column lists need PostgreSQL 15.
+    private func publishedColumns(
+        _ tables: [TableName], _ catalog: CatalogClient
+    ) throws(PostgresError) -> [TableName: [String]] {
+        let version = try catalog.serverVersion()
+        var lists: [TableName: [String]] = [:]
+        for table in tables {
+            let (columns, identity) = try catalog.publishableColumns(table)
+            let excluded = config.postgres.columnFilter.excluded(table: table, columns: columns)
+            guard !excluded.isEmpty else { continue }
+            let where_ = "\(excluded.map { "\(table).\($0)" }.joined(separator: ", "))"
+            if version < 150000 {
+                logger.info(
+                    "\("PostgreSQL \(version / 10000) has no publication column lists (15 has): the connector leaves out \(where_) itself")"
+                )
+            } else if let identity, !excluded.contains(where: identity.contains) {
+                lists[table] = columns.filter { !excluded.contains($0) }
+            } else {
+                let them = excluded.count == 1 ? "it" : "them"
+                let message =
+                    "\(table)'s replica identity \(identity == nil ? "is FULL and holds" : "holds") \(where_), so the "
+                    + "publication cannot leave \(them) out (PostgreSQL would refuse the table's updates and deletes): "
+                    + "the connector leaves \(them) out of the events itself"
+                logger.info("\(message)")
+            }
+        }
+        return lists
     }
 
     func tableMetadata(relationOID: UInt32) throws(ConnectorError) -> TableMetadata {

@@ -312,13 +312,13 @@ import Testing
     @Test func everyRefusalIsListedAtOnceAndUnknownPropertiesAreRefused() throws {
         #expect {
             try Self.convert([
-                "column.exclude.list": "public.customers.ssn", "transforms": "insert",
+                "column.propagate.source.type": "public.customers.ssn", "transforms": "insert",
                 "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
                 "table.whitelist": "public.orders", "databse.port": "5432",
             ])
         } throws: { error in
             let text = "\(error)"
-            return text.contains("column.exclude.list = public.customers.ssn: Tributary does not filter columns yet")
+            return text.contains("column.propagate.source.type = public.customers.ssn: it adds __debezium.source.column.*")
                 && text.contains(
                     "transforms.insert.type = org.apache.kafka.connect.transforms.InsertField$Value: Tributary does not run this transform"
                 )

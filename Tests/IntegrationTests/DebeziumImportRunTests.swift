@@ -98,7 +98,8 @@ import Testing
             "database.dbname": "import_production", "database.sslmode": "disable", "topic.prefix": "shop",
             "slot.name": "shop_cdc", "publication.name": "shop_cdc", "publication.autocreate.mode": "filtered",
             "table.include.list": #"public\.orders_\d+,public\.customers"#,
-            "column.exclude.list": "public.customers.ssn", "snapshot.mode": "initial", "tombstones.on.delete": "true",
+            "column.exclude.list": "public.customers.ssn", "column.mask.with.4.chars": "public.customers.name",
+            "snapshot.mode": "initial", "tombstones.on.delete": "true",
             "decimal.handling.mode": "string", "heartbeat.interval.ms": "10000",
             "heartbeat.action.query": "UPDATE cdc_heartbeat SET ts = now() WHERE id = 1",
             "key.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -110,11 +111,12 @@ import Testing
         ]
         let refused = try Self.importConnector(["name": "shop-cdc", "config": config], harness: harness)
         #expect(refused.status == 65)
-        #expect(refused.output.contains("column.exclude.list = public.customers.ssn: Tributary does not filter columns yet"))
+        #expect(refused.output.contains("column.mask.with.4.chars = public.customers.name: it masks column values"))
         #expect(refused.yaml.isEmpty, "no file is written")
 
-        // The SSN may be published after all: without the column list the connector imports and runs.
-        config["column.exclude.list"] = nil
+        // The names may be published unmasked after all: without the mask the connector imports and runs, leaving the
+        // SSN in the database (a column list on the publication).
+        config["column.mask.with.4.chars"] = nil
         let imported = try Self.importConnector(["name": "shop-cdc", "config": config], harness: harness)
         #expect(imported.status == 0, "\(imported.output)")
         #expect(imported.output.contains("max.batch.size = 4096 is not imported: "))
@@ -129,6 +131,9 @@ import Testing
             ["shop.public.orders_2025", "shop.public.orders_2026", "shop.public.customers"], atLeast: 4)
         let events = records.map(Event.init)
         #expect(events.contains { $0.record.topic == "shop.public.orders_2026" && $0.after?["total"] as? String == "12.25" })
+        let customer = events.first { $0.record.topic == "shop.public.customers" }?.after
+        #expect(customer?["name"] as? String == "Ann" && customer?["ssn"] == nil, "\(customer ?? [:])")
+        #expect(!records.contains { ($0.valueText ?? "").contains("123-45-6789") })
         let metrics = try await Self.metrics(port: port)
         #expect(!metrics.contains("table=\"public.orders_archive\""), "orders_archive does not match public\\.orders_\\d+")
         #expect(

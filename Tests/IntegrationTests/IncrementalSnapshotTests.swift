@@ -172,11 +172,12 @@ import Testing
         let harness = try Harness(
             database: readOnly ? "incremental_kill_ro" : "incremental_kill", tables: "public.items",
             extra:
-                "signals: {data_collection: public.debezium_signal}\nincremental_snapshot: {chunk_size: 100, read_only: \(readOnly)}",
+                "signals: {data_collection: public.debezium_signal}\nincremental_snapshot: {chunk_size: 50, read_only: \(readOnly)}",
             snapshotMode: "no_data")
         try harness.db.execute("CREATE TABLE debezium_signal (id varchar(42) PRIMARY KEY, type varchar(32), data text)")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)")
-        try harness.db.execute("INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 30000) g")
+        // Enough chunks that the kill lands mid-snapshot however fast the machine reads them.
+        try harness.db.execute("INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 100000) g")
         // The embedded (mock) broker keeps at most 5 MB per partition: spread the records out.
         try harness.kafka.createTopic("it.public.items", partitions: 32)
         var connector = try await harness.startConnector()
@@ -209,7 +210,7 @@ import Testing
             .map { "\($0): table \(expected[$0] ?? "-"), topic \(rebuilt[$0] ?? "-")" }
         #expect(differing.isEmpty, "rows differing: \(differing) (of \(expected.count), \(rebuilt.count) rebuilt)")
         let reads = records.map(Event.init).filter { $0.op == "r" }.count
-        #expect(reads < 30000 + 30000 / 2, "resumed after the acknowledged chunks, not from the beginning (\(reads) reads)")
+        #expect(reads < 100000 + 100000 / 2, "resumed after the acknowledged chunks, not from the beginning (\(reads) reads)")
         _ = try await connector.terminate()
     }
 

@@ -252,6 +252,19 @@ import Testing
             postgresExtra: "message_key_columns: ['public.k_orders:customer_id', 'public.k_nopk:a', '(.*).k_multi:c_.*']")
     }
 
+    /// Debezium's `column.exclude.list`: a column of a table with a primary key (left out of the publication, so it
+    /// never leaves the database) and columns of a `REPLICA IDENTITY FULL` table (left out by the connector: a column
+    /// list there would make PostgreSQL refuse the table's updates), as Debezium writes the events.
+    @Test(arguments: [false, true])
+    func columnFiltersMatchDebezium(schemas: Bool) async throws {
+        try await run(
+            "columns", ddl: "columns.sql", dml: "columns-dml.sql", tables: ["c_users", "c_cards"], schemas: schemas,
+            expectedCount: 10,
+            postgresExtra:
+                "tables: [public.c_users, public.c_cards]\n  column_exclude_list: ['public.c_users.password', 'public.c_cards.card_.*']"
+        )
+    }
+
     /// Debezium's handling options, each golden file made with the same settings (its header names them).
     static let options: [(golden: String, events: String)] = [
         (

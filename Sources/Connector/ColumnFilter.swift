@@ -1,0 +1,47 @@
+public import ChangeEvents
+import Foundation
+public import PGOutput
+
+/// Debezium's `column.include.list` / `column.exclude.list`: regular expressions over `schema.table.column`, matched
+/// whole and ignoring case, saying which columns the events leave out.
+public struct ColumnFilter: Sendable, Equatable {
+    public var include: [String] = []
+    public var exclude: [String] = []
+
+    public init(include: [String] = [], exclude: [String] = []) {
+        self.include = include
+        self.exclude = exclude
+    }
+
+    public var isEmpty: Bool { include.isEmpty && exclude.isEmpty }
+
+    /// The columns of the table (in table order) the events leave out.
+    public func excluded(table: TableName, columns: [String]) -> [String] {
+        guard !isEmpty else { return [] }
+        func matches(_ patterns: [String], _ column: String) -> Bool {
+            patterns.contains { pattern in
+                guard let regex = try? Regex(pattern).ignoresCase() else { return false }
+                return (try? regex.wholeMatch(in: "\(table.schema).\(table.name).\(column)")) != nil
+            }
+        }
+        return columns.filter { include.isEmpty ? matches(exclude, $0) : !matches(include, $0) }
+    }
+
+    /// The table's metadata with its excluded columns marked. A key column cannot be left out (the record key is
+    /// made of it): that stops the connector, naming it.
+    public func applied(to metadata: TableMetadata, relation: Relation) throws(ConnectorError) -> TableMetadata {
+        guard !isEmpty else { return metadata }
+        let table = TableName(schema: relation.namespace, name: relation.name)
+        let excluded = excluded(table: table, columns: relation.columns.map(\.name))
+        if let key = excluded.first(where: metadata.primaryKey.contains) {
+            throw ConnectorError(
+                .configuration,
+                "postgres.\(include.isEmpty ? "column_exclude_list" : "column_include_list") leaves out \(table).\(key), "
+                    + "which the record key is made of; keep it (or key the table by other columns with "
+                    + "postgres.message_key_columns)")
+        }
+        var changed = metadata
+        changed.excludedColumns = Set(excluded)
+        return changed
+    }
+}
