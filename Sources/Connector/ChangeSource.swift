@@ -97,8 +97,10 @@ public protocol SnapshotSource: AnyObject {
     func beginVisible() throws(ConnectorError) -> String
     /// The server's WAL position now: written (a primary) or replayed (a standby).
     func walPosition() throws(ConnectorError) -> LSN
-    /// The table's columns as a Relation message would describe them.
+    /// The table's columns as a Relation message would describe them (those the publication sends).
     func relation(for table: TableName) throws(ConnectorError) -> Relation
+    /// The publication's row filter of the table (PostgreSQL 15+), which snapshot reads apply too.
+    func rowFilter(for table: TableName) throws(ConnectorError) -> String?
     /// The planner's row estimate for progress reports.
     func estimatedRows(_ table: TableName) throws(ConnectorError) -> Int64
     /// Exports the current transaction's snapshot so other readers can share it; returns its name.

@@ -50,6 +50,8 @@ public struct ConnectorConfig: Sendable {
         public var messageKeyColumns = MessageKeyColumns()
         /// Debezium's `column.include.list` / `column.exclude.list`.
         public var columnFilter = ColumnFilter()
+        /// Row filters: SQL conditions the publication's `WHERE` clauses hold (PostgreSQL 15+), by table.
+        public var rowFilters: [TableName: String] = [:]
 
         /// A table's metadata as the file shapes it: its key columns (`message_key_columns`), then the columns its
         /// events leave out.

@@ -536,6 +536,25 @@ struct ConfigReader {
                 section["column_exclude_list"]?.key,
                 "postgres.column_include_list and postgres.column_exclude_list exclude each other, as in Debezium; keep one")
         }
+        var rowFilters: [TableName: String] = [:]
+        if let entry = section["row_filters"] {
+            if case .mapping(let mapping) = entry.value {
+                for (key, value) in mapping {
+                    guard let name = key.scalar?.string, let table = TableName(parsing: name) else {
+                        error(key, "postgres.row_filters keys are tables, written schema.table")
+                        continue
+                    }
+                    guard let condition = string(value, "postgres.row_filters.\(name)") else { continue }
+                    if condition.trimmingCharacters(in: .whitespaces).isEmpty || condition.contains(";") {
+                        error(value, "postgres.row_filters.\(name) must be one SQL condition, such as region = 'eu'")
+                        continue
+                    }
+                    rowFilters[table] = condition
+                }
+            } else {
+                error(entry.value, "postgres.row_filters must map schema.table to a SQL condition, such as region = 'eu'")
+            }
+        }
         var keyEntries: [MessageKeyColumns.Entry] = []
         if let entry = section["message_key_columns"], let items = stringList(entry.value, "postgres.message_key_columns") {
             for (text, item) in items {
@@ -576,6 +595,14 @@ struct ConfigReader {
             onSlotLost: onSlotLost)
         postgres.messageKeyColumns = MessageKeyColumns(entries: keyEntries)
         postgres.columnFilter = columnFilter
+        postgres.rowFilters = rowFilters
+        if !rowFilters.isEmpty && mode != .filtered {
+            error(
+                section["row_filters"]?.key,
+                "postgres.row_filters are the publication's WHERE clauses, which the connector sets only with "
+                    + "publication_mode: filtered; with \(mode.rawValue), write them into the publication yourself "
+                    + "(they are read from it)")
+        }
         return postgres
     }
 
@@ -998,7 +1025,7 @@ extension ConnectorConfigLoader {
             [
                 "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
                 "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
-                "message_key_columns", "column_include_list", "column_exclude_list",
+                "message_key_columns", "column_include_list", "column_exclude_list", "row_filters",
                 "receive_timeout", "on_slot_lost",
             ]
         ),

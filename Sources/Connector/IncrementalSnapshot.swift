@@ -28,6 +28,8 @@ struct IncrementalSnapshot: Equatable {
     var lastKey: Key?
     /// The largest key when the table's reading began: rows added after it come from the stream.
     var maximumKey: Key?
+    /// The publication's row filter of the current table (read with its columns, not kept across runs).
+    var rowFilter: String?
     var paused = false
     /// Rows read of the current table so far, and chunks.
     private(set) var rowsRead: Int = 0
@@ -192,6 +194,7 @@ struct IncrementalSnapshot: Equatable {
         if let lastKey { conditions.append("(\(keyList)) > (\(Self.literals(lastKey)))") }
         conditions.append("(\(keyList)) <= (\(Self.literals(maximumKey)))")
         if let condition = current.condition { conditions.append("(\(condition))") }
+        if let rowFilter { conditions.append("(\(rowFilter))") }
         return "SELECT \(columns.map(quote).joined(separator: ", ")) FROM \(table) WHERE "
             + conditions.joined(separator: " AND ") + " ORDER BY \(keyList) LIMIT \(chunkSize)"
     }
@@ -200,7 +203,8 @@ struct IncrementalSnapshot: Equatable {
     func maximumKeyQuery(quote: (String) -> String) -> String? {
         guard let current, !keyColumns.isEmpty else { return nil }
         let table = "\(quote(current.name.schema)).\(quote(current.name.name))"
-        let where_ = current.condition.map { " WHERE (\($0))" } ?? ""
+        let filters = [current.condition, rowFilter].compactMap { $0.map { "(\($0))" } }
+        let where_ = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
         return "SELECT \(keyColumns.map(quote).joined(separator: ", ")) FROM \(table)\(where_) ORDER BY "
             + keyColumns.map { "\(quote($0)) DESC" }.joined(separator: ", ") + " LIMIT 1"
     }

@@ -810,6 +810,7 @@ extension Pipeline {
             if builder.table(oid: relation.oid) == nil { try builder.register(relation, metadata: metadata) }
             incrementalRelation = relation
             incremental.keyColumns = keys
+            incremental.rowFilter = try reader.rowFilter(for: table.name)
             incrementalEstimate = (try? reader.estimatedRows(table.name)) ?? 0
             logger.info(
                 "incremental snapshot of \(table.name) starting",

@@ -1,3 +1,4 @@
+import Foundation
 public import PGOutput
 
 /// A regular SQL connection for the catalog: server settings, slots, publications and table metadata.
@@ -139,7 +140,8 @@ public final class CatalogClient {
     /// Makes sure the publication exists as the mode asks; returns what was done, for the log. `columnLists`: in
     /// `filtered` mode, the columns to publish of the tables that publish fewer than all (PostgreSQL 15+).
     public func preparePublication(
-        _ name: String, mode: PublicationMode, tables: [TableName], columnLists: [TableName: [String]] = [:]
+        _ name: String, mode: PublicationMode, tables: [TableName], columnLists: [TableName: [String]] = [:],
+        rowFilters: [TableName: String] = [:]
     ) throws(PostgresError) -> String {
         let existing = try publicationIsForAllTables(name)
         let quotedName = try connection.quoteIdentifier(name)
@@ -171,8 +173,14 @@ public final class CatalogClient {
                         .joined(separator: ", ") + ")"
                 }
                 return "\(try connection.quoteIdentifier(table.schema)).\(try connection.quoteIdentifier(table.name))"
-                    + (columns ?? "")
+                    + (columns ?? "") + (rowFilters[table].map { " WHERE (\($0))" } ?? "")
             }.joined(separator: ", ")
+            if !rowFilters.isEmpty {
+                guard try serverVersion() >= 150000 else {
+                    throw PostgresError(
+                        .configuration, "postgres.row_filters need PostgreSQL 15 or later (publication WHERE clauses)")
+                }
+            }
             for table in tables {
                 let found = try connection.query(
                     "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -185,7 +193,7 @@ public final class CatalogClient {
                 }
             }
             guard let existing else {
-                try runConfiguring("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)")
+                try changePublication("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)", name, rowFilters)
                 return "created publication \(name) for \(tables.map(\.description).joined(separator: ", "))"
             }
             if existing {
@@ -196,7 +204,7 @@ public final class CatalogClient {
             // PostgreSQL 15 shows each table's published columns (all of them without a column list).
             let columnsShown = try serverVersion() >= 150000
             let rows = try connection.query(
-                "SELECT schemaname, tablename\(columnsShown ? ", array_to_string(attnames, chr(31))" : "") "
+                "SELECT schemaname, tablename\(columnsShown ? ", array_to_string(attnames, chr(31)), rowfilter" : "") "
                     + "FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2", [name])
             let current = rows.map { TableName(schema: $0[0] ?? "", name: $0[1] ?? "") }
             var listsDiffer = false
@@ -206,10 +214,12 @@ public final class CatalogClient {
                     var wanted = columnLists[table].map(Set.init)
                     if wanted == nil { wanted = Set(try publishableColumns(table).columns) }
                     if shown != wanted { listsDiffer = true }
+                    // Row filters come back as the server writes them again: set them anew whenever there are any.
+                    if row[3] != nil || rowFilters[table] != nil { listsDiffer = true }
                 }
             }
             if Set(current) != Set(tables) || listsDiffer {
-                try runConfiguring("ALTER PUBLICATION \(quotedName) SET TABLE \(list)")
+                try changePublication("ALTER PUBLICATION \(quotedName) SET TABLE \(list)", name, rowFilters)
                 return "updated publication \(name) to \(tables.map(\.description).joined(separator: ", "))"
             }
             return "using publication \(name)"
@@ -276,6 +286,54 @@ public final class CatalogClient {
     }
 
     /// DDL whose failure means the user must change something (missing table, missing privilege).
+    /// Creates or changes the publication; with row filters, in a transaction that first checks each filter uses only
+    /// columns of its table's replica identity (PostgreSQL would otherwise refuse the table's UPDATEs and DELETEs).
+    private func changePublication(_ sql: String, _ name: String, _ rowFilters: [TableName: String]) throws(PostgresError) {
+        guard !rowFilters.isEmpty else { return try runConfiguring(sql) }
+        try connection.query("BEGIN")
+        do throws(PostgresError) {
+            do throws(PostgresError) {
+                try connection.query(sql)
+            } catch  where error.kind == .query && !error.isRetriable {
+                throw PostgresError(
+                    .configuration, "PostgreSQL refused postgres.row_filters: \(error.message)", sqlState: error.sqlState)
+            }
+            // The filters' columns, from the stored expressions (a Var node names its column by :varattno).
+            let rows = try connection.query(
+                """
+                SELECT n.nspname, c.relname, c.relreplident, r.prqual::text,
+                       coalesce((SELECT i.indkey::int2[]::text FROM pg_index i WHERE i.indrelid = c.oid
+                           AND CASE c.relreplident WHEN 'i' THEN i.indisreplident WHEN 'd' THEN i.indisprimary ELSE false END
+                           LIMIT 1), '{}')
+                FROM pg_publication p JOIN pg_publication_rel r ON r.prpubid = p.oid
+                JOIN pg_class c ON c.oid = r.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE p.pubname = $1 AND r.prqual IS NOT NULL
+                """, [name])
+            for row in rows where row[2] != "f" {
+                let identity = Set(
+                    (row[4] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
+                        .split(separator: ",").compactMap { Int($0) })
+                let used = (row[3] ?? "").matches(of: /:varattno (\d+)/).compactMap { Int($0.output.1) }
+                if let outside = used.first(where: { !identity.contains($0) }) {
+                    let column =
+                        try connection.query(
+                            "SELECT attname FROM pg_attribute WHERE attrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass AND attnum = $3",
+                            [row[0] ?? "", row[1] ?? "", String(outside)]
+                        ).first?.first ?? nil
+                    throw PostgresError(
+                        .configuration,
+                        "postgres.row_filters.\(row[0] ?? "").\(row[1] ?? "") uses column \(column ?? "#\(outside)"), which "
+                            + "the table's replica identity does not hold, so PostgreSQL would refuse its UPDATEs and DELETEs; "
+                            + "filter by replica identity columns, or ALTER TABLE … REPLICA IDENTITY FULL")
+                }
+            }
+            try connection.query("COMMIT")
+        } catch {
+            try? connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
     private func runConfiguring(_ sql: String) throws(PostgresError) {
         do {
             try connection.query(sql)

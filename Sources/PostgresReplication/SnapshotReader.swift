@@ -38,14 +38,26 @@ public final class SnapshotReader {
         }
     }
 
-    /// The columns the publication sends of the table (its column list, PostgreSQL 15+); nil when it does not say.
-    private func publishedColumns(_ table: TableName) throws(PostgresError) -> Set<String>? {
-        guard let publication else { return nil }
+    /// The publication's row filter of the table (PostgreSQL 15+), as the server writes it; nil when it has none.
+    public func rowFilter(_ table: TableName) throws(PostgresError) -> String? {
+        guard let publication, try showsPublicationDetails() else { return nil }
+        return try connection.query(
+            "SELECT rowfilter FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+            [publication, table.schema, table.name]
+        ).first?.first ?? nil
+    }
+
+    private func showsPublicationDetails() throws(PostgresError) -> Bool {
         if showsColumnLists == nil {
             let version = try connection.query("SHOW server_version_num").first?.first ?? nil
             showsColumnLists = (version.flatMap { Int($0) } ?? 0) >= 150000
         }
-        guard showsColumnLists == true,
+        return showsColumnLists == true
+    }
+
+    /// The columns the publication sends of the table (its column list, PostgreSQL 15+); nil when it does not say.
+    private func publishedColumns(_ table: TableName) throws(PostgresError) -> Set<String>? {
+        guard let publication, try showsPublicationDetails(),
             let row = try connection.query(
                 "SELECT array_to_string(attnames, chr(31)) FROM pg_publication_tables "
                     + "WHERE pubname = $1 AND schemaname = $2 AND tablename = $3", [publication, table.schema, table.name]
@@ -142,11 +154,16 @@ public final class SnapshotReader {
         }
         let columns = try relation.columns.map { column throws(PostgresError) in try connection.quoteIdentifier(column.name) }
         let table = "\(try connection.quoteIdentifier(relation.namespace)).\(try connection.quoteIdentifier(relation.name))"
-        var filter = ""
+        var conditions: [String] = []
         if let pages {
-            filter = " WHERE ctid >= '(\(pages.lower),0)'::tid"
-            if let upper = pages.upper { filter += " AND ctid < '(\(upper),0)'::tid" }
+            conditions.append("ctid >= '(\(pages.lower),0)'::tid")
+            if let upper = pages.upper { conditions.append("ctid < '(\(upper),0)'::tid") }
         }
+        // The rows the publication sends: a snapshot reads those only.
+        if let rowFilter = try rowFilter(TableName(schema: relation.namespace, name: relation.name)) {
+            conditions.append("(\(rowFilter))")
+        }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         try connection.startCopyOut(
             "COPY (SELECT \((columns + ["ctid"]).joined(separator: ", ")) FROM ONLY \(table)\(filter)) TO STDOUT")
     }

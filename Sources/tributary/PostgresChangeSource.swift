@@ -122,8 +122,13 @@ final class PostgresChangeSource: ChangeSource {
         if mode == .filtered && !config.postgres.columnFilter.isEmpty {
             columnLists = try publishedColumns(tables, catalog)
         }
+        if let stray = config.postgres.rowFilters.keys.first(where: { !tables.contains($0) }) {
+            throw PostgresError(
+                .configuration, "postgres.row_filters names \(stray), which the connector does not capture; remove it")
+        }
         let outcome = try catalog.preparePublication(
-            config.postgres.publication, mode: mode, tables: tables, columnLists: columnLists)
+            config.postgres.publication, mode: mode, tables: tables, columnLists: columnLists,
+            rowFilters: mode == .filtered ? config.postgres.rowFilters : [:])
         logger.info("\(outcome)")
 
         let database = try catalog.currentDatabase()
@@ -331,6 +336,10 @@ final class PostgresSnapshotSource: SnapshotSource {
 
     func begin(snapshotName: String?) throws(ConnectorError) -> UInt32? {
         try classified { () throws(PostgresError) in try reader.begin(snapshotName: snapshotName) }
+    }
+
+    func rowFilter(for table: TableName) throws(ConnectorError) -> String? {
+        try classified { () throws(PostgresError) in try reader.rowFilter(table) }
     }
 
     func beginVisible() throws(ConnectorError) -> String {

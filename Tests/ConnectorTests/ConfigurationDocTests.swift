@@ -86,6 +86,7 @@ import Testing
             if key == "schema_registry.key_file" { sections["schema_registry"]?["cert_file"] = "/c.pem" }
             if key == "schema_registry.use_latest_version" { sections["schema_registry"]?["auto_register"] = "false" }
             if key == "signals.kafka_bootstrap_servers" { sections["signals"]?["kafka_topic"] = "s" }
+            if key == "postgres.row_filters" { sections["postgres"]?["tables"] = "[public.orders]" }
             var yaml = "name: \(name)\n" + topLevel
             for (section, entries) in sections.sorted(by: { $0.key < $1.key }) {
                 yaml += "\(section):\n"

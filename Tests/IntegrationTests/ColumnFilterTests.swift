@@ -58,3 +58,52 @@ import Testing
         _ = try await connector.terminate()
     }
 }
+
+/// Row filters: the publication's WHERE clauses (PostgreSQL 15+), which snapshots read by too; a filter PostgreSQL would
+/// make the table's updates fail with is refused before the publication changes.
+@Suite(.serialized) struct RowFilterTests {
+    @Test func onlyTheRowsTheFilterPassesLeaveTheDatabase() async throws {
+        let harness = try Harness(
+            database: "rows_filtered", snapshotMode: "initial",
+            postgresExtra: "tables: [public.orders]\n  row_filters: {public.orders: \"region = 'eu'\"}")
+        try harness.db.execute("CREATE TABLE orders (id int PRIMARY KEY, region text NOT NULL)")
+        try harness.db.execute("ALTER TABLE orders REPLICA IDENTITY FULL")
+        try harness.db.execute("INSERT INTO orders VALUES (1, 'eu'), (2, 'us'), (3, 'eu')")
+        let connector = try await harness.startConnector()
+        try harness.db.execute("INSERT INTO orders VALUES (4, 'us'), (5, 'eu')")
+        // Moved out of the filter: PostgreSQL sends it as a delete; moved in: as an insert.
+        try harness.db.execute("UPDATE orders SET region = 'us' WHERE id = 3")
+        try harness.db.execute("UPDATE orders SET region = 'eu' WHERE id = 4")
+        let records = try await harness.records(["it.public.orders"], atLeast: 6)
+        let events = records.map(Event.init).filter { $0.value != nil }
+            .map { "\($0.op ?? "?") \((($0.after ?? $0.before)?["id"] as? NSNumber)?.intValue ?? 0)" }
+        #expect(events.sorted() == ["c 4", "c 5", "d 3", "r 1", "r 3"], "\(events)")
+        let filter =
+            try harness.db.execute(
+                "SELECT rowfilter FROM pg_publication_tables WHERE pubname = 'tributary_rows_filtered'"
+            ).first?.first ?? nil
+        #expect(filter?.contains("'eu'") == true, "\(filter ?? "none")")
+        _ = try await connector.terminate()
+    }
+
+    @Test func aFilterOutsideTheReplicaIdentityIsRefusedAndThePublicationLeftAlone() async throws {
+        let harness = try Harness(
+            database: "rows_refused", snapshotMode: "no_data",
+            postgresExtra: "tables: [public.orders]\n  row_filters: {public.orders: \"region = 'eu'\"}")
+        try harness.db.execute("CREATE TABLE orders (id int PRIMARY KEY, region text NOT NULL)")
+        try harness.db.execute("CREATE PUBLICATION tributary_rows_refused FOR TABLE orders")
+        let error = try await BadInputTests.failure(config: harness.configPath)
+        BadInputTests.expectOneLine(error, mentions: ["row_filters.public.orders", "region", "REPLICA IDENTITY FULL"])
+        #expect(
+            try harness.db.execute("SELECT rowfilter FROM pg_publication_tables WHERE pubname = 'tributary_rows_refused'")
+                .first?.first == .some(nil), "the publication is as it was")
+        try harness.db.execute("UPDATE orders SET region = 'us'")  // the application's updates still work
+
+        let bad = try Harness.writeConnectorFile(
+            name: "rows-refused", url: harness.server.url(database: "rows_refused"),
+            bootstrapServers: harness.kafka.bootstrapServers,
+            postgresExtra: "tables: [public.orders]\n  row_filters: {public.orders: \"id >>> 3\"}")
+        let refused = try await BadInputTests.failure(config: bad)
+        BadInputTests.expectOneLine(refused, mentions: ["PostgreSQL refused postgres.row_filters", "operator does not exist"])
+    }
+}
