@@ -99,6 +99,8 @@ public protocol SnapshotSource: AnyObject {
     func walPosition() throws(ConnectorError) -> LSN
     /// The table's columns as a Relation message would describe them (those the publication sends).
     func relation(for table: TableName) throws(ConnectorError) -> Relation
+    /// Every column of the table, published or not (what column filters are checked against).
+    func allColumns(of table: TableName) throws(ConnectorError) -> [String]
     /// The publication's row filter of the table (PostgreSQL 15+), which snapshot reads apply too.
     func rowFilter(for table: TableName) throws(ConnectorError) -> String?
     /// The planner's row estimate for progress reports.

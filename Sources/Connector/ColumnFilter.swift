@@ -27,6 +27,21 @@ public struct ColumnFilter: Sendable, Equatable {
         return columns.filter { include.isEmpty ? matches(exclude, $0) : !matches(include, $0) }
     }
 
+    /// The first pattern that matches no column of the tables (a misspelt column would otherwise leave the column in
+    /// the events without a word), with the key it is under.
+    public func unmatchedPattern(_ tables: [(table: TableName, columns: [String])]) -> (key: String, pattern: String)? {
+        for (key, patterns) in [("column_include_list", include), ("column_exclude_list", exclude)] {
+            for pattern in patterns {
+                guard let regex = try? Regex(pattern).ignoresCase() else { continue }
+                let matched = tables.contains { table, columns in
+                    columns.contains { (try? regex.wholeMatch(in: "\(table.schema).\(table.name).\($0)")) != nil }
+                }
+                if !matched { return (key, pattern) }
+            }
+        }
+        return nil
+    }
+
     /// The table's metadata with its excluded columns marked. A key column cannot be left out (the record key is
     /// made of it): that stops the connector, naming it.
     public func applied(to metadata: TableMetadata, relation: Relation) throws(ConnectorError) -> TableMetadata {

@@ -411,9 +411,17 @@ public final class Pipeline {
     private func checkTableSettings() throws {
         let reader = try source.makeSnapshotReader()
         defer { reader.close() }
+        var columns: [(table: TableName, columns: [String])] = []
         for table in try source.snapshotTables().filter(tableFilter.captures) {
             let relation = try reader.relation(for: table)
             _ = try config.postgres.shaped(source.tableMetadata(relationOID: relation.oid), relation: relation)
+            columns.append((table, try reader.allColumns(of: table)))
+        }
+        if let (key, pattern) = config.postgres.columnFilter.unmatchedPattern(columns) {
+            throw ConnectorError(
+                .configuration,
+                "postgres.\(key): '\(pattern)' matches no column of the captured tables (patterns are matched whole "
+                    + "against schema.table.column, ignoring case); fix or remove it")
         }
     }
 

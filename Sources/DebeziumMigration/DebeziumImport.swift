@@ -147,32 +147,29 @@ public struct DebeziumImport: Sendable {
             }
         }
         // Debezium's lists are regular expressions matched whole, ignoring case: the file's *_list keys read them so.
-        var patterns: [(String, [String])] = []
-        for (property, key) in [
+        /// Debezium's comma-separated regular-expression lists, as the file's keys of the same meaning read them.
+        func regexLists(_ pairs: [(property: String, key: String)]) throws(Failure) -> [(String, [String])] {
+            var lists: [(String, [String])] = []
+            for (property, key) in pairs {
+                guard let list = take(property) else { continue }
+                let items = Self.regexList(list)
+                for item in items {
+                    if let problem = TableFilter.patternProblem(item) {
+                        throw Failure("\(property) entry '\(item)' is not a regular expression Tributary can read (\(problem))")
+                    }
+                }
+                if !items.isEmpty { lists.append((key, items)) }
+            }
+            return lists
+        }
+        let patterns = try regexLists([
             ("schema.include.list", "schema_include_list"), ("schema.exclude.list", "schema_exclude_list"),
             ("table.include.list", "table_include_list"), ("table.exclude.list", "table_exclude_list"),
-        ] {
-            guard let list = take(property) else { continue }
-            let items = Self.regexList(list)
-            for item in items {
-                if let problem = TableFilter.patternProblem(item) {
-                    throw Failure("\(property) entry '\(item)' is not a regular expression Tributary can read (\(problem))")
-                }
-            }
-            if !items.isEmpty { patterns.append((key, items)) }
-        }
+        ])
         // column.include.list / column.exclude.list: regular expressions over schema.table.column, as the file reads them.
-        var columnLists: [(String, [String])] = []
-        for (property, key) in [("column.include.list", "column_include_list"), ("column.exclude.list", "column_exclude_list")] {
-            guard let list = take(property) else { continue }
-            let items = Self.regexList(list)
-            for item in items {
-                if let problem = TableFilter.patternProblem(item) {
-                    throw Failure("\(property) entry '\(item)' is not a regular expression Tributary can read (\(problem))")
-                }
-            }
-            if !items.isEmpty { columnLists.append((key, items)) }
-        }
+        let columnLists = try regexLists([
+            ("column.include.list", "column_include_list"), ("column.exclude.list", "column_exclude_list"),
+        ])
         if columnLists.count == 2 {
             throw Failure(
                 "column.include.list and column.exclude.list exclude each other: Debezium refuses such a connector; keep one")

@@ -38,6 +38,18 @@ public final class SnapshotReader {
         }
     }
 
+    /// Every column of the table but dropped and generated ones, in order, whatever the publication sends.
+    public func allColumns(of table: TableName) throws(PostgresError) -> [String] {
+        try connection.query(
+            """
+            SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+            ORDER BY a.attnum
+            """, [table.schema, table.name]
+        ).compactMap { $0[0] }
+    }
+
     /// The publication's row filter of the table (PostgreSQL 15+), as the server writes it; nil when it has none.
     public func rowFilter(_ table: TableName) throws(PostgresError) -> String? {
         guard let publication, try showsPublicationDetails() else { return nil }

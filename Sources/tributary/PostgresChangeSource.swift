@@ -338,6 +338,10 @@ final class PostgresSnapshotSource: SnapshotSource {
         try classified { () throws(PostgresError) in try reader.begin(snapshotName: snapshotName) }
     }
 
+    func allColumns(of table: TableName) throws(ConnectorError) -> [String] {
+        try classified { () throws(PostgresError) in try reader.allColumns(of: table) }
+    }
+
     func rowFilter(for table: TableName) throws(ConnectorError) -> String? {
         try classified { () throws(PostgresError) in try reader.rowFilter(table) }
     }

@@ -17,6 +17,12 @@ struct ColumnFilterUnitTests {
         #expect(ColumnFilter().excluded(table: users, columns: ["id"]).isEmpty)
     }
 
+    @Test func aPatternMatchingNoColumnIsFound() {
+        let filter = ColumnFilter(exclude: ["public.users.password", "public.users.pasword"])
+        #expect(filter.unmatchedPattern([(users, ["id", "password"])])! == ("column_exclude_list", "public.users.pasword"))
+        #expect(ColumnFilter(exclude: ["public.users.password"]).unmatchedPattern([(users, ["id", "password"])]) == nil)
+    }
+
     @Test func aKeyColumnCannotBeLeftOut() throws {
         let relation = Relation(
             oid: 1, namespace: "public", name: "users", replicaIdentity: .default,

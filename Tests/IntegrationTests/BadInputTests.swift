@@ -59,6 +59,15 @@ import Testing
         Self.expectOneLine(error, mentions: ["message_key_columns", "custmer_id", "public.items"])
     }
 
+    @Test func aColumnFilterThatMatchesNoColumnSaysWhichOne() async throws {
+        let harness = try Harness(
+            database: "bad_column_filter", snapshotMode: "no_data",
+            postgresExtra: "tables: [public.items]\n  column_exclude_list: ['public.items.pasword']")
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, password text)")
+        let error = try await Self.failure(config: harness.configPath)
+        Self.expectOneLine(error, mentions: ["column_exclude_list", "public.items.pasword", "matches no column"])
+    }
+
     @Test func aMissingPublicationInExistingModeSaysHowToCreateIt() async throws {
         let harness = try Harness(database: "bad_missing_publication", postgresExtra: "publication_mode: existing")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")

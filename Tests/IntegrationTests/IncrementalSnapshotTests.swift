@@ -13,6 +13,24 @@ import Testing
         "INSERT INTO debezium_signal VALUES ('\(id)', '\(type)', '\(data.replacingOccurrences(of: "'", with: "''"))')"
     }
 
+    /// Reads the items topic and expects it to rebuild `items` (id → v) exactly; returns the records.
+    static func expectTopicRebuildsItems(
+        _ harness: Harness, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [KafkaRecord] {
+        var expected: [String: String] = [:]
+        for row in try harness.db.execute("SELECT id, v FROM items") {
+            expected["{\"id\":\(row[0] ?? "")}"] = row[1] ?? ""
+        }
+        let records = try await harness.records(["it.public.items"], atLeast: expected.count)
+        let rebuilt = SnapshotTests.rebuild(records)
+        let differing = Set(expected.keys).union(rebuilt.keys).filter { expected[$0] != rebuilt[$0] }.sorted().prefix(10)
+            .map { "\($0): table \(expected[$0] ?? "-"), topic \(rebuilt[$0] ?? "-")" }
+        #expect(
+            differing.isEmpty, "rows differing: \(differing) (of \(expected.count), \(rebuilt.count) rebuilt)",
+            sourceLocation: sourceLocation)
+        return records
+    }
+
     /// The signal table's insert starts a snapshot of a table the connector never read (snapshot mode no_data) while a
     /// writer inserts, updates and deletes the same rows; afterwards the topic rebuilds the table exactly.
     @Test func aSignalSnapshotsATableWhileAWriterChangesIt() async throws {
@@ -41,16 +59,7 @@ import Testing
         #expect(connector.log.contains("incremental snapshot of public.items complete"))
         try await harness.waitForSlot(toReach: try harness.currentWAL(), timeout: .seconds(60))
 
-        var expected: [String: String] = [:]
-        for row in try harness.db.execute("SELECT id, v FROM items") {
-            expected["{\"id\":\(row[0] ?? "")}"] = row[1] ?? ""
-        }
-        let count = try harness.db.execute("SELECT count(*) FROM items").first?.first.flatMap { $0.flatMap(Int.init) } ?? 0
-        let records = try await harness.records(["it.public.items"], atLeast: count)
-        let rebuilt = SnapshotTests.rebuild(records)
-        let differing = Set(expected.keys).union(rebuilt.keys).filter { expected[$0] != rebuilt[$0] }.sorted().prefix(10)
-            .map { "\($0): table \(expected[$0] ?? "-"), topic \(rebuilt[$0] ?? "-")" }
-        #expect(differing.isEmpty, "rows differing: \(differing)")
+        let records = try await Self.expectTopicRebuildsItems(harness)
         let reads = records.map(Event.init).filter { $0.op == "r" }
         #expect(reads.count >= 1500, "most rows come from the snapshot, the rest from the stream")
         #expect(reads.allSatisfy { $0.source["snapshot"] as? String == "incremental" && $0.before == nil })
@@ -113,23 +122,16 @@ import Testing
         #expect(!connector.log.contains("incremental snapshot of public.items ends"), "\(connector.log.suffix(2000))")
         try await harness.waitForSlot(toReach: try harness.currentWAL(), timeout: .seconds(60))
 
-        var expected: [String: String] = [:]
-        for row in try harness.db.execute("SELECT id, v FROM items") {
-            expected["{\"id\":\(row[0] ?? "")}"] = row[1] ?? ""
-        }
-        let records = try await harness.records(["it.public.items"], atLeast: expected.count)
-        let rebuilt = SnapshotTests.rebuild(records)
-        let differing = Set(expected.keys).union(rebuilt.keys).filter { expected[$0] != rebuilt[$0] }.sorted().prefix(10)
-            .map { "\($0): table \(expected[$0] ?? "-"), topic \(rebuilt[$0] ?? "-")" }
-        #expect(differing.isEmpty, "rows differing: \(differing)")
+        let records = try await Self.expectTopicRebuildsItems(harness)
         let reads = records.map(Event.init).filter { $0.op == "r" }
         #expect(reads.count >= 1500, "most rows come from the snapshot, the rest from the stream")
         #expect(reads.allSatisfy { $0.source["snapshot"] as? String == "incremental" })
 
         // With nothing written at all, each chunk goes out once a keepalive says the stream passed its position.
         try harness.db.execute(Self.signal("read-only-2", "execute-snapshot", #"{"data-collections": ["public.items"]}"#))
-        let idleRecords = try await harness.records(["it.public.items"], atLeast: records.count + expected.count)
-        #expect(idleRecords.count - records.count == expected.count, "the table once more, all reads")
+        let rows = try harness.db.execute("SELECT count(*) FROM items").first?.first.flatMap { $0.flatMap(Int.init) } ?? 0
+        let idleRecords = try await harness.records(["it.public.items"], atLeast: records.count + rows)
+        #expect(idleRecords.count - records.count == rows, "the table once more, all reads")
         _ = try await connector.terminate()
     }
 
@@ -200,15 +202,7 @@ import Testing
         try await connector.waitForLog("incremental snapshot resumes", timeout: .seconds(30))
         try await connector.waitForLog("incremental snapshot of public.items complete", timeout: .seconds(120))
         try await harness.waitForSlot(toReach: try harness.currentWAL(), timeout: .seconds(60))
-        var expected: [String: String] = [:]
-        for row in try harness.db.execute("SELECT id, v FROM items") {
-            expected["{\"id\":\(row[0] ?? "")}"] = row[1] ?? ""
-        }
-        let records = try await harness.records(["it.public.items"], atLeast: expected.count)
-        let rebuilt = SnapshotTests.rebuild(records)
-        let differing = Set(expected.keys).union(rebuilt.keys).filter { expected[$0] != rebuilt[$0] }.sorted().prefix(10)
-            .map { "\($0): table \(expected[$0] ?? "-"), topic \(rebuilt[$0] ?? "-")" }
-        #expect(differing.isEmpty, "rows differing: \(differing) (of \(expected.count), \(rebuilt.count) rebuilt)")
+        let records = try await Self.expectTopicRebuildsItems(harness)
         let reads = records.map(Event.init).filter { $0.op == "r" }.count
         #expect(reads < 100000 + 100000 / 2, "resumed after the acknowledged chunks, not from the beginning (\(reads) reads)")
         _ = try await connector.terminate()
