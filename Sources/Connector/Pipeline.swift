@@ -407,7 +407,7 @@ public final class Pipeline {
     }
 
     /// Stops at the start when `message_key_columns` names a column a captured table does not have, or a column filter
-    /// leaves out a key column.
+    /// leaves out a key column or has a pattern that matches no column.
     private func checkTableSettings() throws {
         let reader = try source.makeSnapshotReader()
         defer { reader.close() }
