@@ -19,10 +19,7 @@ public struct ColumnFilter: Sendable, Equatable {
     public func excluded(table: TableName, columns: [String]) -> [String] {
         guard !isEmpty else { return [] }
         func matches(_ patterns: [String], _ column: String) -> Bool {
-            patterns.contains { pattern in
-                guard let regex = try? Regex(pattern).ignoresCase() else { return false }
-                return (try? regex.wholeMatch(in: "\(table.schema).\(table.name).\(column)")) != nil
-            }
+            patterns.contains { TableFilter.matchesWhole($0, "\(table.schema).\(table.name).\(column)") }
         }
         return columns.filter { include.isEmpty ? matches(exclude, $0) : !matches(include, $0) }
     }
@@ -32,9 +29,8 @@ public struct ColumnFilter: Sendable, Equatable {
     public func unmatchedPattern(_ tables: [(table: TableName, columns: [String])]) -> (key: String, pattern: String)? {
         for (key, patterns) in [("column_include_list", include), ("column_exclude_list", exclude)] {
             for pattern in patterns {
-                guard let regex = try? Regex(pattern).ignoresCase() else { continue }
                 let matched = tables.contains { table, columns in
-                    columns.contains { (try? regex.wholeMatch(in: "\(table.schema).\(table.name).\($0)")) != nil }
+                    columns.contains { TableFilter.matchesWhole(pattern, "\(table.schema).\(table.name).\($0)") }
                 }
                 if !matched { return (key, pattern) }
             }

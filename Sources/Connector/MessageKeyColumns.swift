@@ -35,12 +35,8 @@ public struct MessageKeyColumns: Sendable, Equatable {
         else {
             return .failure(MessageKeyProblem("'\(text)' is not schema.table:column1,column2"))
         }
-        for pattern in [table] + columns {
-            do {
-                _ = try Regex(pattern)
-            } catch {
-                return .failure(MessageKeyProblem("'\(pattern)' in '\(text)' is not a regular expression"))
-            }
+        if let pattern = ([table] + columns).first(where: { TableFilter.patternProblem($0) != nil }) {
+            return .failure(MessageKeyProblem("'\(pattern)' in '\(text)' is not a regular expression"))
         }
         return .success(Entry(table: table, columns: columns))
     }
@@ -53,13 +49,12 @@ public struct MessageKeyColumns: Sendable, Equatable {
         var picked: [String] = []
         var named = false
         for entry in entries {
-            guard let tablePattern = try? Regex(entry.table).ignoresCase(),
-                (try? tablePattern.wholeMatch(in: "\(table.schema).\(table.name)")) != nil
-            else { continue }
+            guard TableFilter.matchesWhole(entry.table, "\(table.schema).\(table.name)") else { continue }
             named = true
             for column in entry.columns {
-                guard let pattern = try? Regex("\(entry.table).\(column)").ignoresCase() else { continue }
-                let matching = columns.filter { (try? pattern.wholeMatch(in: "\(table.schema).\(table.name).\($0)")) != nil }
+                let matching = columns.filter {
+                    TableFilter.matchesWhole("\(entry.table).\(column)", "\(table.schema).\(table.name).\($0)")
+                }
                 guard !matching.isEmpty else {
                     throw MessageKeyProblem(
                         "postgres.message_key_columns: '\(entry)' names column '\(column)', which \(table) does not have; "

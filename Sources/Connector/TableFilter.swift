@@ -44,6 +44,13 @@ public struct TableFilter {
         return !matches(tableExclude, qualified)
     }
 
+    /// Whether `pattern` matches the whole of `text`, ignoring case, as Debezium matches its lists; false when it is no
+    /// regular expression.
+    public static func matchesWhole(_ pattern: String, _ text: String) -> Bool {
+        guard let regex = try? Regex(pattern).ignoresCase() else { return false }
+        return (try? regex.wholeMatch(in: text)) != nil
+    }
+
     /// Why `pattern` is not a regular expression, or nil when it is one.
     public static func patternProblem(_ pattern: String) -> String? {
         do {

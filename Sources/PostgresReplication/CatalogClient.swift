@@ -120,15 +120,21 @@ public final class CatalogClient {
         Int(try setting("server_version_num") ?? "") ?? 0
     }
 
+    /// SQL for the column numbers (`int2[]`) of the replica identity of the table `c` (a `pg_class` row): its
+    /// identity index's, its primary key's, or none (`FULL` and `NOTHING`).
+    static let identityColumnNumbers = """
+        coalesce((SELECT i.indkey::int2[] FROM pg_index i WHERE i.indrelid = c.oid
+            AND CASE c.relreplident WHEN 'i' THEN i.indisreplident WHEN 'd' THEN i.indisprimary ELSE false END
+            LIMIT 1), '{}')
+        """
+
     /// A table's columns a publication can send (not dropped, not generated), in order, and which of them its replica
     /// identity holds (nil: `REPLICA IDENTITY FULL`, every column).
     public func publishableColumns(_ table: TableName) throws(PostgresError) -> (columns: [String], identity: Set<String>?) {
         let rows = try connection.query(
             """
             SELECT a.attname, c.relreplident,
-                   a.attnum = ANY (coalesce((SELECT i.indkey::int2[] FROM pg_index i WHERE i.indrelid = c.oid
-                       AND CASE c.relreplident WHEN 'i' THEN i.indisreplident WHEN 'd' THEN i.indisprimary ELSE false END
-                       LIMIT 1), '{}'))
+                   a.attnum = ANY (\(Self.identityColumnNumbers))
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum
@@ -302,9 +308,7 @@ public final class CatalogClient {
             let rows = try connection.query(
                 """
                 SELECT n.nspname, c.relname, c.relreplident, r.prqual::text,
-                       coalesce((SELECT i.indkey::int2[]::text FROM pg_index i WHERE i.indrelid = c.oid
-                           AND CASE c.relreplident WHEN 'i' THEN i.indisreplident WHEN 'd' THEN i.indisprimary ELSE false END
-                           LIMIT 1), '{}')
+                       \(Self.identityColumnNumbers)::text
                 FROM pg_publication p JOIN pg_publication_rel r ON r.prpubid = p.oid
                 JOIN pg_class c ON c.oid = r.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE p.pubname = $1 AND r.prqual IS NOT NULL
