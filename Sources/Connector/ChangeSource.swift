@@ -95,6 +95,8 @@ public protocol SnapshotSource: AnyObject {
     /// Opens a repeatable-read transaction and takes its snapshot at once, with no transaction id (nothing written):
     /// returns it as `pg_current_snapshot()` writes it.
     func beginVisible() throws(ConnectorError) -> String
+    /// Whether the server is a standby (in recovery).
+    func isStandby() throws(ConnectorError) -> Bool
     /// The server's WAL position now: written (a primary) or replayed (a standby).
     func walPosition() throws(ConnectorError) -> LSN
     /// The table's columns as a Relation message would describe them (those the publication sends).

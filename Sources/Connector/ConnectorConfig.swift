@@ -52,6 +52,9 @@ public struct ConnectorConfig: Sendable {
         public var columnFilter = ColumnFilter()
         /// Row filters: SQL conditions the publication's `WHERE` clauses hold (PostgreSQL 15+), by table.
         public var rowFilters: [TableName: String] = [:]
+        /// Debezium's `slot.failover`: the slot is created as a failover slot (PostgreSQL 17+), which standbys with
+        /// `sync_replication_slots` keep a copy of, so a promoted standby continues it.
+        public var failoverSlot = false
 
         /// A table's metadata as the file shapes it: its key columns (`message_key_columns`), then the columns its
         /// events leave out.

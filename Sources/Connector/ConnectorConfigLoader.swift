@@ -596,6 +596,9 @@ struct ConfigReader {
         postgres.messageKeyColumns = MessageKeyColumns(entries: keyEntries)
         postgres.columnFilter = columnFilter
         postgres.rowFilters = rowFilters
+        if let entry = section["failover_slot"], let value = bool(entry.value, "postgres.failover_slot") {
+            postgres.failoverSlot = value
+        }
         if !rowFilters.isEmpty && mode != .filtered {
             error(
                 section["row_filters"]?.key,
@@ -1026,7 +1029,7 @@ extension ConnectorConfigLoader {
                 "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
                 "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
                 "message_key_columns", "column_include_list", "column_exclude_list", "row_filters",
-                "receive_timeout", "on_slot_lost",
+                "receive_timeout", "on_slot_lost", "failover_slot",
             ]
         ),
         ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes", "exactly_once"]),

@@ -68,12 +68,14 @@ public final class Pipeline {
     private let signalInbox: SignalInbox?
     /// The read-only incremental snapshot's window (`incremental_snapshot.read_only`): the chunk's snapshot, whose unseen
     /// transactions' changes drop rows from it, and the WAL position the stream must pass before it goes out.
-    private var readOnlyWindow: (id: String, snapshot: TransactionSnapshot, until: LSN)?
+    private var readOnlyWindow: (id: String, visibility: ChunkVisibility, until: LSN)?
     /// When a keepalive was last asked for so that a read-only window can close on a quiet stream.
     private var readOnlyKeepaliveAsked = ContinuousClock.now
     /// The open transaction's id, and the ids of the last transactions read (a chunk's snapshot that still counts one
     /// of them as running is taken again).
     private var openXid: UInt32 = 0
+    /// The open transaction's commit position (its Begin's final LSN).
+    private var openCommitLSN: LSN = .zero
     private var recentXids: [UInt32] = []
     private var recentXidsNext = 0
 
@@ -286,6 +288,7 @@ public final class Pipeline {
             eventClockNanos = Self.wallClockNanos()
             builder.begin(begin, at: lsn)
             openXid = begin.xid
+            openCommitLSN = begin.finalLSN
             delivery.startPositions(at: begin.finalLSN)
             lastCommitMicros = begin.commitTimeMicros
             openToken = delivery.tracker.begin()
@@ -804,6 +807,12 @@ extension Pipeline {
         let reader = try incrementalReader ?? source.makeSnapshotReader()
         incrementalReader = reader
         if incrementalRelation == nil || incremental.keyColumns.isEmpty {
+            if !config.incrementalSnapshot.readOnly, try reader.isStandby() {
+                throw ConnectorError(
+                    .configuration,
+                    "the server is a standby, which takes no writes and so cannot hold the watermarks; incremental "
+                        + "snapshots on a standby read with incremental_snapshot.read_only: true")
+            }
             let relation = try reader.relation(for: table.name)
             let facts = try source.tableMetadata(relationOID: relation.oid)
             let metadata = try config.postgres.shaped(facts, relation: relation)
@@ -857,9 +866,9 @@ extension Pipeline {
                 columns: relation.columns.map(\.name), chunkSize: config.incrementalSnapshot.chunkSize, quote: quote)
         else { return }
         let id = "\(config.name)-\(UUID().uuidString)"
-        var snapshot: TransactionSnapshot?
+        var visibility: ChunkVisibility?
         if config.incrementalSnapshot.readOnly {
-            snapshot = try chunkSnapshot(reader)
+            visibility = try chunkVisibility(reader)
         } else {
             try source.emitWatermark(prefix: incrementalSnapshotOpenPrefix, content: id)
             _ = try reader.begin(snapshotName: nil)
@@ -880,28 +889,34 @@ extension Pipeline {
             return
         }
         incremental.chunkRead(id: id, rows: rows)
-        if let snapshot {
+        if let visibility {
             // Every transaction the read saw had committed before this position: once the stream has passed it, the
             // chunk goes out; until then a change by a transaction the read did not see drops its row.
             let until = try reader.walPosition()
             _ = incremental.watermark(id: id, closing: false)
-            readOnlyWindow = (id, snapshot, until)
+            readOnlyWindow = (id, visibility, until)
             readOnlyKeepaliveAsked = .now
         } else {
             try source.emitWatermark(prefix: incrementalSnapshotClosePrefix, content: id)
         }
     }
 
-    /// A read-only chunk's snapshot. One that still counts as running a transaction the stream has already brought (it
-    /// leaves the server's list of running transactions just after its commit is written) is taken again: the chunk
-    /// would miss changes already sent.
-    private func chunkSnapshot(_ reader: any SnapshotSource) throws -> TransactionSnapshot {
+    /// What a read-only chunk's read sees. On a primary, its snapshot: one that still counts as running a transaction
+    /// the stream has already brought (it leaves the server's list of running transactions just after its commit is
+    /// written) is taken again, as the chunk would miss changes already sent. On a standby, the replay position read
+    /// before the snapshot is taken.
+    private func chunkVisibility(_ reader: any SnapshotSource) throws -> ChunkVisibility {
+        if try reader.isStandby() {
+            let replayed = try reader.walPosition()
+            _ = try reader.beginVisible()
+            return .replayedBefore(replayed)
+        }
         for attempt in 1...50 {
             let text = try reader.beginVisible()
             guard let snapshot = TransactionSnapshot(text) else {
                 throw ConnectorError(.transient, "pg_current_snapshot() returned '\(text)', which is not a snapshot")
             }
-            if !recentXids.contains(where: snapshot.isRunning) { return snapshot }
+            if !recentXids.contains(where: snapshot.isRunning) { return .snapshot(snapshot) }
             Thread.sleep(forTimeInterval: 0.001 * Double(attempt))
         }
         throw ConnectorError(
@@ -912,7 +927,7 @@ extension Pipeline {
     /// the chunk's snapshot did not see its transaction.
     private var changeIsNewerThanChunk: Bool {
         guard let readOnlyWindow else { return true }
-        return !readOnlyWindow.snapshot.sees(openXid)
+        return !readOnlyWindow.visibility.sees(openXid, commitLSN: openCommitLSN)
     }
 
     /// Notes a transaction the stream brought (for `chunkSnapshot`).

@@ -1,3 +1,5 @@
+import PGOutput
+
 /// Which transactions a snapshot sees, as `pg_current_snapshot()` writes it (`xmin:xmax:xip,…`, 64-bit ids with the
 /// epoch): the read-only incremental snapshot's watermark. A transaction the snapshot sees had committed before the
 /// chunk was read, so the chunk holds its changes; one it does not see committed after, so its changes are newer than
@@ -48,5 +50,25 @@ struct TransactionSnapshot: Equatable, CustomStringConvertible {
     /// Whether the snapshot counts the transaction as running.
     func isRunning(_ xid: UInt32) -> Bool {
         running.contains(fullID(xid))
+    }
+}
+
+/// Which transactions a read-only incremental snapshot's chunk read saw, so that only changes newer than the chunk
+/// drop its rows.
+enum ChunkVisibility: Equatable {
+    /// On a primary: the read's snapshot, by transaction id.
+    case snapshot(TransactionSnapshot)
+    /// On a standby, which shows each commit as it replays it, in WAL order (and lists no running transactions in
+    /// `pg_current_snapshot()`): the read saw every transaction whose commit record starts before this replay position,
+    /// read just before the snapshot was taken. One committing after it may or may not be seen and counts as newer:
+    /// dropping a row the stream has just sent is always safe, keeping an older one is not.
+    case replayedBefore(LSN)
+
+    /// Whether the read saw the transaction `xid` whose commit record is at `commitLSN` (pgoutput's Begin final LSN).
+    func sees(_ xid: UInt32, commitLSN: LSN) -> Bool {
+        switch self {
+        case .snapshot(let snapshot): snapshot.sees(xid)
+        case .replayedBefore(let position): commitLSN < position
+        }
     }
 }

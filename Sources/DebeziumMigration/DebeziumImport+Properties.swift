@@ -65,11 +65,7 @@ extension DebeziumImport {
         "slot.drop.on.stop": harmless(
             "Tributary keeps its slot when it stops, so nothing is lost between runs; drop the slot by hand when retiring it"),
         "slot.max.retries": tuning, "slot.retry.delay.ms": tuning, "slot.seek.to.known.offset.on.start": tuning,
-        "slot.failover": refused(
-            ["false"],
-            "Tributary creates ordinary slots; create the slot as a failover slot yourself (SELECT "
-                + "pg_create_logical_replication_slot('<slot>', 'pgoutput', false, false, true) on PostgreSQL 17) and remove "
-                + "the property"),
+        "slot.failover": .mapped,
         "slot.stream.params": refused([""], "it passes options to the decoding plugin; Tributary passes pgoutput's own only"),
         "lsn.flush.mode": refused(
             ["", "connector", "connector_and_driver"],

@@ -385,6 +385,14 @@ public struct DebeziumImport: Sendable {
             }
             incremental.append(("chunk_size", "\(rows)"))
         }
+        var failoverSlot = false
+        if let failover = take("slot.failover") {
+            switch failover.lowercased() {
+            case "true": failoverSlot = true
+            case "false": break
+            default: throw Failure("slot.failover \(failover) is not true or false")
+            }
+        }
         if let readOnly = take("read.only") {
             switch readOnly.lowercased() {
             case "true": incremental.append(("read_only", "true"))
@@ -400,6 +408,7 @@ public struct DebeziumImport: Sendable {
         lines.append("  url: \(Self.quoted(url))")
         if hasPassword { lines.append("  password: \"${env:PGPASSWORD}\"") }
         lines.append("  slot: \(slot)")
+        if failoverSlot { lines.append("  failover_slot: true") }
         lines.append("  publication: \(Self.quoted(publication))")
         if let publicationMode { lines.append("  publication_mode: \(publicationMode)") }
         for (key, items) in patterns { lines.append("  \(key): [\(items.map(Self.quoted).joined(separator: ", "))]") }

@@ -47,23 +47,29 @@ public final class CatalogClient {
         public var walStatus: String?
         /// Why the server invalidated the slot (`wal_removed`, `rows_removed`, …); nil while it can stream.
         public var invalidation: String?
+        /// A failover slot (PostgreSQL 17+), which standbys with `sync_replication_slots` keep a copy of.
+        public var failover = false
+        /// A standby's copy of a primary's failover slot (PostgreSQL 17+): unusable until the standby is promoted.
+        public var synced = false
     }
 
     public func slot(_ name: String) throws(PostgresError) -> SlotInfo? {
-        // invalidation_reason (PostgreSQL 17) and conflicting (16) are read through to_jsonb, so that the query
-        // runs on servers without those columns; wal_status 'lost' says the same on every version since 13.
+        // invalidation_reason, failover and synced (PostgreSQL 17) and conflicting (16) are read through to_jsonb, so that
+        // the query runs on servers without those columns; wal_status 'lost' says the same on every version since 13.
         let rows = try connection.query(
             """
             SELECT plugin, slot_type, database, confirmed_flush_lsn::text, active_pid::text, wal_status,
                    coalesce(to_jsonb(s) ->> 'invalidation_reason',
                             CASE WHEN to_jsonb(s) ->> 'conflicting' = 'true' THEN 'conflicting' END,
-                            CASE WHEN wal_status = 'lost' THEN 'wal_removed' END)
+                            CASE WHEN wal_status = 'lost' THEN 'wal_removed' END),
+                   to_jsonb(s) ->> 'failover', to_jsonb(s) ->> 'synced'
             FROM pg_replication_slots s WHERE slot_name = $1
             """, [name])
         guard let row = rows.first else { return nil }
         return SlotInfo(
             plugin: row[0], slotType: row[1] ?? "", database: row[2], confirmedFlush: row[3].flatMap { LSN($0) },
-            activePID: row[4].flatMap { Int($0) }, walStatus: row[5], invalidation: row[6])
+            activePID: row[4].flatMap { Int($0) }, walStatus: row[5], invalidation: row[6], failover: row[7] == "true",
+            synced: row[8] == "true")
     }
 
     /// The `application_name` of the walsender process `pid`, or nil when it is gone.
@@ -116,6 +122,11 @@ public final class CatalogClient {
     }
 
     /// The server's version number (`server_version_num`, 150004 for 15.4).
+    /// Whether the server is a standby (in recovery), where nothing can be written.
+    public func isStandby() throws(PostgresError) -> Bool {
+        try connection.query("SELECT pg_is_in_recovery()").first?.first == "t"
+    }
+
     public func serverVersion() throws(PostgresError) -> Int {
         Int(try setting("server_version_num") ?? "") ?? 0
     }
@@ -240,7 +251,8 @@ public final class CatalogClient {
         ).first
         return ServerPrerequisites(
             walLevel: try setting("wal_level") ?? "unknown", role: role?[0] ?? "?", mayReplicate: role?[1] == "t",
-            isSuperuser: role?[2] == "t")
+            isSuperuser: role?[2] == "t", serverVersion: try serverVersion(), isStandby: try isStandby(),
+            hotStandbyFeedback: try setting("hot_standby_feedback") == "on")
     }
 
     /// Whether a publication is FOR ALL TABLES; nil when there is no such publication.
@@ -283,7 +295,8 @@ public final class CatalogClient {
     )? {
         try connection.query(
             """
-            SELECT (pg_current_wal_lsn() - restart_lsn)::bigint, wal_status, safe_wal_size
+            SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END
+                    - restart_lsn)::bigint, wal_status, safe_wal_size
             FROM pg_replication_slots WHERE slot_name = $1
             """, [slot]
         ).first.map { row in
@@ -296,6 +309,7 @@ public final class CatalogClient {
     /// columns of its table's replica identity (PostgreSQL would otherwise refuse the table's UPDATEs and DELETEs).
     private func changePublication(_ sql: String, _ name: String, _ rowFilters: [TableName: String]) throws(PostgresError) {
         guard !rowFilters.isEmpty else { return try runConfiguring(sql) }
+        try refuseOnStandby(sql)
         try connection.query("BEGIN")
         do throws(PostgresError) {
             do throws(PostgresError) {
@@ -339,6 +353,7 @@ public final class CatalogClient {
     }
 
     private func runConfiguring(_ sql: String) throws(PostgresError) {
+        try refuseOnStandby(sql)
         do {
             try connection.query(sql)
         } catch {
@@ -347,6 +362,15 @@ public final class CatalogClient {
             }
             throw error
         }
+    }
+
+    /// A standby takes no DDL: the publication is made on the primary and reaches the standby by replication.
+    private func refuseOnStandby(_ sql: String) throws(PostgresError) {
+        guard try isStandby() else { return }
+        throw PostgresError(
+            .configuration,
+            "the server is a standby, where the publication cannot be made or changed: run \(sql) on the primary (it "
+                + "reaches the standby by replication), or set postgres.publication_mode: existing")
     }
 
     /// Every ordinary and partitioned table outside the system schemas (partitions are published through their root).

@@ -44,18 +44,24 @@ public final class ReplicationSession {
     ///
     /// - Important: an exported snapshot stays importable only while this session runs no other command:
     ///   import it (`SnapshotReader.begin(snapshotName:)`) before `startReplication`.
+    /// - Parameter failover: a failover slot (PostgreSQL 17+), which standbys with `sync_replication_slots` copy.
     public func createSlot(
-        _ name: String, exportSnapshot: Bool = false
+        _ name: String, exportSnapshot: Bool = false, failover: Bool = false
     ) throws(PostgresError) -> (
         consistentPoint: LSN, snapshotName: String?
     ) {
         let rows = try connection.query(
             "CREATE_REPLICATION_SLOT \(try connection.quoteIdentifier(name)) LOGICAL pgoutput "
-                + (exportSnapshot ? "(SNAPSHOT 'export')" : "(SNAPSHOT 'nothing')"))
+                + "(SNAPSHOT '\(exportSnapshot ? "export" : "nothing")'\(failover ? ", FAILOVER true" : ""))")
         guard let point = rows.first?[1].flatMap({ LSN($0) }) else {
             throw PostgresError(.protocolViolation, "CREATE_REPLICATION_SLOT returned no consistent point")
         }
         return (point, exportSnapshot ? rows.first?[2] ?? nil : nil)
+    }
+
+    /// Makes an existing slot a failover slot, or an ordinary one (`ALTER_REPLICATION_SLOT`, PostgreSQL 17+).
+    public func alterSlot(_ name: String, failover: Bool) throws(PostgresError) {
+        try connection.query("ALTER_REPLICATION_SLOT \(try connection.quoteIdentifier(name)) (FAILOVER \(failover))")
     }
 
     /// Starts streaming from the slot's confirmed position (`0/0` asks the server to use it).

@@ -20,7 +20,8 @@ public final class SnapshotReader {
     }
 
     /// Opens a REPEATABLE READ, READ ONLY transaction in the exported snapshot `snapshotName`, or in a fresh
-    /// one when nil (ending the one opened before). Returns the transaction's id (the snapshot events' `txId`).
+    /// one when nil (ending the one opened before). Returns the transaction's id (the snapshot events' `txId`): 0 on a
+    /// standby, which cannot assign one, as Debezium writes there.
     @discardableResult
     public func begin(snapshotName: String?) throws(PostgresError) -> UInt32? {
         if inTransaction { try connection.query("COMMIT") }
@@ -33,9 +34,10 @@ public final class SnapshotReader {
         if let snapshotName {
             try connection.query("SET TRANSACTION SNAPSHOT \(try connection.quoteLiteral(snapshotName))")
         }
-        return try connection.query("SELECT txid_current()").first?.first.flatMap {
-            $0.flatMap { UInt32(truncatingIfNeeded: Int64($0) ?? 0) }
-        }
+        return try connection.query("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE txid_current() END").first?.first
+            .flatMap {
+                $0.flatMap { UInt32(truncatingIfNeeded: Int64($0) ?? 0) }
+            }
     }
 
     /// Every column of the table but dropped and generated ones, in order, whatever the publication sends.
@@ -89,6 +91,11 @@ public final class SnapshotReader {
             throw PostgresError(.protocolViolation, "pg_current_snapshot() returned nothing")
         }
         return snapshot
+    }
+
+    /// Whether the server is a standby (in recovery).
+    public func isStandby() throws(PostgresError) -> Bool {
+        try connection.query("SELECT pg_is_in_recovery()").first?.first == "t"
     }
 
     /// The server's WAL position now: where it has written (a primary) or replayed to (a standby).

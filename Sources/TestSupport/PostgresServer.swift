@@ -73,12 +73,24 @@ public final class PostgresServer: Sendable {
 
     /// A hot standby of this server: a base backup (`pg_basebackup -R`) streaming from it, on a port of its own.
     /// It has none of the primary's replication slots, as after a failover without slot synchronisation.
-    public func makeStandby() throws -> PostgresServer {
+    /// - Parameters:
+    ///   - physicalSlot: a physical slot on the primary for the standby (`pg_basebackup -C -S`, `primary_slot_name`),
+    ///     which slot synchronisation and `synchronized_standby_slots` need.
+    ///   - settings: the standby's own, over the primary's (`sync_replication_slots`, `hot_standby_feedback`).
+    public func makeStandby(
+        physicalSlot: String? = nil, settings standbySettings: [String: String] = [:]
+    ) throws
+        -> PostgresServer
+    {
         let primaryPort = port
-        return try PostgresServer(settings: settings, bin: binDirectory) { bin, data in
-            let backup = try Self.asPostgres(
-                "\(bin)/pg_basebackup",
-                ["-D", data, "-h", "127.0.0.1", "-p", "\(primaryPort)", "-U", "postgres", "-R", "-X", "stream", "-c", "fast"])
+        return try PostgresServer(settings: settings.merging(standbySettings) { $1 }, bin: binDirectory) { bin, data in
+            // dbname in the connection string goes into primary_conninfo, where slot synchronisation needs it.
+            var arguments = [
+                "-D", data, "-d", "host=127.0.0.1 port=\(primaryPort) user=postgres dbname=postgres", "-R", "-X", "stream",
+                "-c", "fast",
+            ]
+            if let physicalSlot { arguments += ["-C", "-S", physicalSlot] }
+            let backup = try Self.asPostgres("\(bin)/pg_basebackup", arguments)
             guard backup.status == 0 else { throw TestSupportError("pg_basebackup failed:\n\(backup.output)") }
         }
     }

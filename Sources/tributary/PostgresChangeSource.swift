@@ -13,6 +13,8 @@ final class PostgresChangeSource: ChangeSource {
     /// What `inspect` found, for `open`.
     private var existingSlot: CatalogClient.SlotInfo?
     private var identity: ReplicationSession.SystemIdentity?
+    /// The server is a standby (decoding there, PostgreSQL 16+).
+    private var isStandby = false
 
     init(config: ConnectorConfig, logger: Logger) {
         self.config = config
@@ -46,10 +48,24 @@ final class PostgresChangeSource: ChangeSource {
                 existingSlot = nil
             }
             if let existingSlot {
+                if config.postgres.failoverSlot && !existingSlot.failover {
+                    try session.alterSlot(config.postgres.slot, failover: true)
+                    logger.notice(
+                        "made the replication slot a failover slot (postgres.failover_slot)",
+                        metadata: ["slot": "\(config.postgres.slot)"])
+                }
                 return SourcePosition(
                     databaseName: identity.databaseName, start: existingSlot.confirmedFlush ?? .zero, slotCreated: false)
             }
-            let (start, snapshotName) = try session.createSlot(config.postgres.slot, exportSnapshot: exportSnapshot)
+            if isStandby {
+                let message =
+                    "creating the replication slot on a standby: it is ready once the primary logs its running "
+                    + "transactions (every 15 s while the primary is busy; SELECT pg_log_standby_snapshot() on the "
+                    + "primary hurries it)"
+                logger.info("\(message)", metadata: ["slot": "\(config.postgres.slot)"])
+            }
+            let (start, snapshotName) = try session.createSlot(
+                config.postgres.slot, exportSnapshot: exportSnapshot, failover: config.postgres.failoverSlot)
             logger.info(
                 "created replication slot", metadata: ["slot": "\(config.postgres.slot)", "consistent_point": "\(start)"])
             return SourcePosition(
@@ -95,7 +111,10 @@ final class PostgresChangeSource: ChangeSource {
     private func prepare() throws(PostgresError) -> SlotObservation {
         let catalog = try CatalogClient(settings: settings)
         self.catalog = catalog
-        try catalog.prerequisites().require()
+        let prerequisites = try catalog.prerequisites()
+        try prerequisites.require()
+        isStandby = prerequisites.isStandby
+        try checkServerRole(prerequisites, catalog)
         let mode: CatalogClient.PublicationMode =
             switch config.postgres.publicationMode {
             case .filtered: .filtered
@@ -141,6 +160,14 @@ final class PostgresChangeSource: ChangeSource {
                         + "drop it (SELECT pg_drop_replication_slot('\(config.postgres.slot)')) or set postgres.slot to another name"
                 )
             }
+            if isStandby && slot.synced {
+                throw PostgresError(
+                    .configuration,
+                    "replication slot \(config.postgres.slot) on this standby is the primary's failover slot, copied by "
+                        + "slot synchronisation, and can be streamed only once the standby is promoted: point postgres.url "
+                        + "at the primary (list both hosts with target_session_attrs=read-write to follow a promotion), "
+                        + "or set postgres.slot to another name to decode on the standby itself")
+            }
             guard slot.database == database else {
                 throw PostgresError(
                     .configuration,
@@ -184,6 +211,40 @@ final class PostgresChangeSource: ChangeSource {
             try session.send(status)
         } catch {
             throw ConnectorError(.transient, "standby status update: \(error)", code: error.sqlState.map { .sqlState($0) })
+        }
+    }
+
+    /// What the server's role (primary or standby) allows of the file: a failover slot is made on a primary of
+    /// PostgreSQL 17+; a standby takes no writes, so no heartbeat messages.
+    private func checkServerRole(_ server: ServerPrerequisites, _ catalog: CatalogClient) throws(PostgresError) {
+        if config.postgres.failoverSlot {
+            guard server.serverVersion >= 170000 else {
+                throw PostgresError(
+                    .configuration,
+                    "postgres.failover_slot needs PostgreSQL 17 or later, and the server is \(server.serverVersion / 10000); "
+                        + "remove it, or upgrade")
+            }
+            guard !server.isStandby else {
+                throw PostgresError(
+                    .configuration,
+                    "postgres.failover_slot: the server is a standby, and a failover slot is made on the primary (a "
+                        + "standby copies it with sync_replication_slots); point postgres.url at the primary (list both hosts "
+                        + "with target_session_attrs=read-write to follow a promotion)")
+            }
+            if (try catalog.setting("synchronized_standby_slots") ?? "").isEmpty {
+                let message =
+                    "postgres.failover_slot: synchronized_standby_slots is empty on the primary, so the connector can "
+                    + "receive changes a standby has not: after a failover Kafka may hold changes the promoted server "
+                    + "never had. Set it to the standby's physical slot (docs/operations.md, Failover)"
+                logger.warning("\(message)")
+            }
+        }
+        if server.isStandby && config.heartbeat.interval != nil {
+            throw PostgresError(
+                .configuration,
+                "heartbeat.interval: the server is a standby, which takes no writes, so heartbeats (a logical message or "
+                    + "heartbeat.action_query) cannot run there; remove heartbeat from the file (the standby's keepalives "
+                    + "move the slot on)")
         }
     }
 
@@ -348,6 +409,10 @@ final class PostgresSnapshotSource: SnapshotSource {
 
     func beginVisible() throws(ConnectorError) -> String {
         try classified { () throws(PostgresError) in try reader.beginVisible() }
+    }
+
+    func isStandby() throws(ConnectorError) -> Bool {
+        try classified { () throws(PostgresError) in try reader.isStandby() }
     }
 
     func walPosition() throws(ConnectorError) -> LSN {

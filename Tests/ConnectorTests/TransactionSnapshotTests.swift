@@ -1,3 +1,4 @@
+import PGOutput
 import Testing
 
 @testable import Connector
@@ -33,5 +34,17 @@ struct TransactionSnapshotTests {
         #expect(!snapshot.sees(100))
         // Early in the first epoch nothing maps below zero.
         #expect(TransactionSnapshot(xmin: 3, xmax: 10, running: []).fullID(UInt32.max) == 0)
+    }
+
+    /// On a standby a chunk's read sees by replay position: a transaction whose commit record starts before the
+    /// position read just before the snapshot was taken; any later one counts as unseen, whatever its id.
+    @Test func onAStandbyByReplayPosition() throws {
+        let visibility = ChunkVisibility.replayedBefore(try #require(LSN("0/3000100")))
+        #expect(visibility.sees(9999, commitLSN: try #require(LSN("0/30000F0"))))
+        #expect(!visibility.sees(1, commitLSN: try #require(LSN("0/3000100"))))
+        #expect(!visibility.sees(1, commitLSN: try #require(LSN("0/4000000"))))
+        // On a primary the transaction id decides.
+        let byID = ChunkVisibility.snapshot(try #require(TransactionSnapshot("725:731:726")))
+        #expect(byID.sees(727, commitLSN: .zero) && !byID.sees(726, commitLSN: .zero))
     }
 }
