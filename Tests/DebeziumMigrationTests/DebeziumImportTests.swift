@@ -168,6 +168,8 @@ import Testing
         #expect(config.incrementalSnapshot.readOnly)
         #expect(try !Self.load(try Self.convert(["read.only": "false"]).yaml).incrementalSnapshot.readOnly)
         #expect { _ = try Self.convert(["read.only": "maybe"]) } throws: { "\($0)".contains("read.only") }
+        #expect(try Self.load(try Self.convert(["slot.failover": "true"]).yaml).postgres.failoverSlot)
+        #expect(try !Self.load(try Self.convert(["slot.failover": "false"]).yaml).postgres.failoverSlot)
         let kafka = try Self.load(
             try Self.convert(["signal.enabled.channels": "source,kafka", "signal.kafka.bootstrap.servers": "k2:9092"]).yaml)
         #expect(kafka.signals.kafkaTopic == "p-signal" && kafka.signals.kafkaBootstrapServers == "k2:9092")

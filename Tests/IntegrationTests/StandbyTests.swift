@@ -143,6 +143,24 @@ import Testing
                 == "0", "the primary does no decoding")
         #expect(try await connector.terminate() == 0)
 
+        // A standby takes no writes, so no heartbeats.
+        let heartbeat = try Harness.writeConnectorFile(
+            name: "standby-heartbeat", url: standby.url(database: database),
+            bootstrapServers: harness.kafka.bootstrapServers, postgresExtra: "tables: [public.items]",
+            extra: "heartbeat: {interval: 5s}")
+        error = try await Self.failure(heartbeat)
+        #expect(error.contains("heartbeat.interval: the server is a standby, which takes no writes"), "\(error)")
+
+        // Promoted, the standby keeps the slot and the connector carries on there.
+        try standby.promote()
+        let promoted = try standby.client(database: database)
+        defer { promoted.close() }
+        try promoted.execute("INSERT INTO items VALUES (100000, 'after promotion')")
+        let resumed = try await harness.startConnector()
+        let after = try await harness.records(["it.public.items"], atLeast: records.count + 1).map(Event.init)
+        #expect(after.contains { ($0.after?["id"] as? NSNumber)?.intValue == 100000 })
+        #expect(try await resumed.terminate() == 0)
+
         // Failover slots are made on a primary of PostgreSQL 17 or later.
         let failover = try Harness.writeConnectorFile(
             name: "standby-failover", url: primary.url(database: database), bootstrapServers: harness.kafka.bootstrapServers,
