@@ -4,9 +4,12 @@ import Foundation
 ///
 /// Built once per relation, never per event.
 enum ConnectSchema {
-    static func field(_ encoding: ColumnEncoding, optional: Bool, name: String, defaultExpression: String? = nil) -> String {
+    static func field(
+        _ encoding: ColumnEncoding, optional: Bool, name: String, defaultExpression: String? = nil, typeName: String = ""
+    ) -> String {
         let body = schema(encoding, optional: optional)
-        let fallback = defaultExpression.flatMap { defaultValue($0, encoding) }.map { ",\"default\":\($0)" } ?? ""
+        let fallback =
+            defaultExpression.flatMap { defaultValue($0, encoding, typeName: typeName) }.map { ",\"default\":\($0)" } ?? ""
         return String(body.dropLast()) + "\(fallback),\"field\":\(quote(name))}"
     }
 
@@ -26,11 +29,27 @@ enum ConnectSchema {
     }
 
     /// A column default as the schema's `default`, for the simple literals Debezium converts; nil otherwise.
-    static func defaultValue(_ expression: String, _ encoding: ColumnEncoding) -> String? {
+    /// A default the server computes (a function call such as `now()` or `nextval('t_id_seq'::regclass)`, or
+    /// `CURRENT_DATE` and its kin) becomes the placeholder Debezium's PostgresDefaultValueConverter puts in for the
+    /// column's type (`typeName`, `pg_type.typname`): 0, false, "", the epoch, the nil UUID.
+    static func defaultValue(_ expression: String, _ encoding: ColumnEncoding, typeName: String = "") -> String? {
         // pg_get_expr writes literals as `true`, `10`, `'-5'::integer`, `'abc'::text`, `'a''b'::character varying`.
         var literal = expression
         var quoted = false
-        if literal.hasPrefix("'"), let end = literal.range(of: "'::", options: .backwards) {
+        if let placeholder = computedDefaultPlaceholder(expression, typeName: typeName) {
+            switch encoding {
+            case .date, .connectDate, .timeMillis, .timeMicros, .connectTime, .timestampMillis, .timestampMicros,
+                .connectTimestamp, .interval:
+                return "0"
+            case .zonedTimestamp(let digits):
+                return quote("1970-01-01T00:00:00" + (digits > 0 ? "." + String(repeating: "0", count: digits) : "") + "Z")
+            case .uuid, .json:
+                return quote(placeholder)
+            default:
+                literal = placeholder
+                quoted = true
+            }
+        } else if literal.hasPrefix("'"), let end = literal.range(of: "'::", options: .backwards) {
             literal = String(literal[literal.index(after: literal.startIndex)..<end.lowerBound]).replacingOccurrences(
                 of: "''", with: "'")
             quoted = true
@@ -49,7 +68,10 @@ enum ConnectSchema {
                 ? String(decoding: buffer.bytes, as: UTF8.self) : nil
         case .string, .enumeration:
             return quoted ? quote(literal) : nil
-        case .decimal, .variableDecimal, .decimalDouble, .decimalString:
+        case .variableDecimal:
+            // A struct, which Debezium never makes a default (its workaround for KAFKA-12694).
+            return nil
+        case .decimal, .decimalDouble, .decimalString:
             // A numeric literal (`0`, `9.50`, `'-1.5'::numeric`) as the column's values are written.
             guard Double(literal) != nil else { return nil }
             var buffer = JSONBuffer()
@@ -60,6 +82,27 @@ enum ConnectSchema {
         default:
             return nil
         }
+    }
+
+    /// Debezium's placeholder for a computed default of a type it has a default mapper for; nil for a literal, an
+    /// expression it does not take for a function call (`(1 + 2)`), or another type (domains, arrays, enums).
+    static func computedDefaultPlaceholder(_ expression: String, typeName: String) -> String? {
+        let placeholder: String
+        switch typeName {
+        case "bool": placeholder = "false"
+        case "bpchar", "varchar", "text", "xml": placeholder = ""
+        case "numeric", "float4", "float8": placeholder = "0.0"
+        case "int2", "int4", "int8": placeholder = "0"
+        case "json", "jsonb": placeholder = "{}"
+        case "uuid": placeholder = "00000000-0000-0000-0000-000000000000"
+        case "date", "time", "timestamp", "timestamptz", "interval": placeholder = "epoch"
+        default: return nil
+        }
+        let computed =
+            expression.prefixMatch(of: /\(?[A-Za-z0-9_.]+\((?:.+(?:, ?.+)*)?\)/) != nil
+            || ["current_timestamp", "current_time", "current_date", "localtime", "localtimestamp"].contains(
+                expression.lowercased())
+        return computed ? placeholder : nil
     }
 
     /// The schema object of one value (without its `field` name).

@@ -74,7 +74,8 @@ public final class TableSchema: Sendable {
         let nullDefaults: [[UInt8]?] = relation.columns.indices.map { index in
             guard settings.replaceNullWithDefault,
                 let expression = metadata.types[relation.columns[index].name]?.defaultExpression,
-                let literal = ConnectSchema.defaultValue(expression, encodings[index])
+                let literal = ConnectSchema.defaultValue(
+                    expression, encodings[index], typeName: metadata.types[relation.columns[index].name]?.name ?? "")
             else { return nil }
             return Array(literal.utf8)
         }
@@ -109,11 +110,15 @@ public final class TableSchema: Sendable {
             let fields = includedColumns.map {
                 ConnectSchema.field(
                     encodings[$0], optional: !notNull[$0], name: columns[$0].name,
-                    defaultExpression: metadata.types[columns[$0].name]?.defaultExpression)
+                    defaultExpression: metadata.types[columns[$0].name]?.defaultExpression,
+                    typeName: metadata.types[columns[$0].name]?.name ?? "")
             }
             // A primary key's columns are NOT NULL; message.key.columns may pick nullable ones, optional as in Debezium.
             let keyFields = keyIndexes.map {
-                ConnectSchema.field(encodings[$0], optional: !notNull[$0], name: columns[$0].name)
+                ConnectSchema.field(
+                    encodings[$0], optional: !notNull[$0], name: columns[$0].name,
+                    defaultExpression: metadata.types[columns[$0].name]?.defaultExpression,
+                    typeName: metadata.types[columns[$0].name]?.name ?? "")
             }
             let keySchema =
                 "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(topic + ".Key"))}"

@@ -411,7 +411,7 @@ public final class CatalogClient {
                      WHERE l.enumtypid = CASE WHEN t.typtype = 'e' THEN t.oid ELSE t.typelem END),
                    pg_get_expr(d.adbin, d.adrelid)
             FROM pg_attribute a
-            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = ''
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
             JOIN pg_type t ON t.oid = a.atttypid
             LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typelem <> 0
             LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary

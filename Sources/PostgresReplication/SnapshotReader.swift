@@ -110,20 +110,25 @@ public final class SnapshotReader {
         return position
     }
 
-    /// The table as a pgoutput Relation would describe it: every column but dropped and generated ones, in order.
+    /// The table's columns as a snapshot reads them, in order: those the publication sends (its column list,
+    /// PostgreSQL 15+; every column without one), and generated columns always — Debezium's snapshots read them
+    /// (`SELECT *`), while the stream has them only where PostgreSQL 18 publishes them (`publish_generated_columns`).
     public func relation(for table: TableName) throws(PostgresError) -> Relation {
         var rows = try connection.query(
             """
-            SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod
+            SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod, a.attgenerated <> ''
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum
             """, [table.schema, table.name])
         guard let first = rows.first, let oid = first[0].flatMap({ UInt32($0) }) else {
             throw PostgresError(
                 .configuration, "table \(table) does not exist; create it", problem: .tableMissing(table))
         }
-        if let published = try publishedColumns(table) { rows = rows.filter { published.contains($0[2] ?? "") } }
+        // Generated columns are read whether the publication sends them or not, as Debezium's snapshots read them.
+        if let published = try publishedColumns(table) {
+            rows = rows.filter { $0[5] == "t" || published.contains($0[2] ?? "") }
+        }
         let identity = first[1].flatMap { $0.utf8.first }.flatMap { Relation.ReplicaIdentity(rawValue: $0) } ?? .default
         let columns = rows.map { row in
             Relation.Column(

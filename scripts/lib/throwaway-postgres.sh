@@ -1,7 +1,7 @@
 # Sourced by scripts: starts a throwaway PostgreSQL cluster with wal_level=logical.
-# Sets PG_DIR, PG_PORT, PG_BIN and defines psql_ and stop_postgres. initdb and postgres refuse
+# Sets PG_DIR, PG_PORT, PG_BIN (Debian's newest unless PG_BIN is set) and defines psql_ and stop_postgres. initdb and postgres refuse
 # to run as root, so as root they run as the postgres OS user in a directory it owns.
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$PG_BIN/initdb" ] || { echo "PostgreSQL server binaries not found; run make setup" >&2; exit 1; }
 PG_DIR=$(mktemp -d /tmp/tributary-pg.XXXXXX)
 chmod 755 "$PG_DIR"
