@@ -55,6 +55,9 @@ public struct ConnectorConfig: Sendable {
         /// Debezium's `slot.failover`: the slot is created as a failover slot (PostgreSQL 17+), which standbys with
         /// `sync_replication_slots` keep a copy of, so a promoted standby continues it.
         public var failoverSlot = false
+        /// The managed publication sends stored generated columns (`publish_generated_columns = stored`, PostgreSQL
+        /// 18+), so streamed events carry them as snapshots do.
+        public var publishGeneratedColumns = false
 
         /// A table's metadata as the file shapes it: its key columns (`message_key_columns`), then the columns its
         /// events leave out.

@@ -599,6 +599,18 @@ struct ConfigReader {
         if let entry = section["failover_slot"], let value = bool(entry.value, "postgres.failover_slot") {
             postgres.failoverSlot = value
         }
+        if let entry = section["publish_generated_columns"],
+            let value = bool(entry.value, "postgres.publish_generated_columns")
+        {
+            postgres.publishGeneratedColumns = value
+            if value && mode == .existing {
+                error(
+                    entry.key,
+                    "postgres.publish_generated_columns changes a publication the connector manages; with "
+                        + "publication_mode: existing, set it on the publication (ALTER PUBLICATION … SET "
+                        + "(publish_generated_columns = stored)) and remove it here")
+            }
+        }
         if !rowFilters.isEmpty && mode != .filtered {
             error(
                 section["row_filters"]?.key,
@@ -1029,7 +1041,7 @@ extension ConnectorConfigLoader {
                 "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
                 "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
                 "message_key_columns", "column_include_list", "column_exclude_list", "row_filters",
-                "receive_timeout", "on_slot_lost", "failover_slot",
+                "receive_timeout", "on_slot_lost", "failover_slot", "publish_generated_columns",
             ]
         ),
         ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes", "exactly_once"]),

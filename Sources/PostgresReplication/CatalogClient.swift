@@ -141,13 +141,17 @@ public final class CatalogClient {
 
     /// A table's columns a publication can send (not dropped, not generated), in order, and which of them its replica
     /// identity holds (nil: `REPLICA IDENTITY FULL`, every column).
-    public func publishableColumns(_ table: TableName) throws(PostgresError) -> (columns: [String], identity: Set<String>?) {
+    /// - Parameter storedGenerated: stored generated columns count too (`publish_generated_columns = stored`, 18+).
+    public func publishableColumns(
+        _ table: TableName, storedGenerated: Bool = false
+    ) throws(PostgresError) -> (columns: [String], identity: Set<String>?) {
         let rows = try connection.query(
             """
             SELECT a.attname, c.relreplident,
                    a.attnum = ANY (\(Self.identityColumnNumbers))
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attgenerated IN ('', \(storedGenerated ? "'s'" : "''"))
             WHERE n.nspname = $1 AND c.relname = $2 ORDER BY a.attnum
             """, [table.schema, table.name])
         let full = rows.first?[1] == "f"
@@ -156,12 +160,34 @@ public final class CatalogClient {
 
     /// Makes sure the publication exists as the mode asks; returns what was done, for the log. `columnLists`: in
     /// `filtered` mode, the columns to publish of the tables that publish fewer than all (PostgreSQL 15+).
+    ///
+    /// - Parameter generatedColumns: the publication sends stored generated columns (`publish_generated_columns`,
+    ///   PostgreSQL 18+); a publication the connector manages is made or changed so.
     public func preparePublication(
         _ name: String, mode: PublicationMode, tables: [TableName], columnLists: [TableName: [String]] = [:],
-        rowFilters: [TableName: String] = [:]
+        rowFilters: [TableName: String] = [:], generatedColumns: Bool = false
     ) throws(PostgresError) -> String {
         let existing = try publicationIsForAllTables(name)
         let quotedName = try connection.quoteIdentifier(name)
+        if generatedColumns && mode != .existing {
+            guard try serverVersion() >= 180000 else {
+                throw PostgresError(
+                    .configuration,
+                    "postgres.publish_generated_columns needs PostgreSQL 18 or later (publish_generated_columns); remove it")
+            }
+        }
+        let with = generatedColumns ? " WITH (publish_generated_columns = stored)" : ""
+        // An existing publication the connector manages sends generated columns as the file says (18+).
+        func setGeneratedColumns() throws(PostgresError) -> Bool {
+            guard try serverVersion() >= 180000,
+                let current = try connection.query("SELECT pubgencols FROM pg_publication WHERE pubname = $1", [name])
+                    .first?.first ?? nil,
+                (current == "s") != generatedColumns
+            else { return false }
+            try runConfiguring(
+                "ALTER PUBLICATION \(quotedName) SET (publish_generated_columns = \(generatedColumns ? "stored" : "none"))")
+            return true
+        }
         switch mode {
         case .existing:
             guard existing != nil else {
@@ -173,8 +199,12 @@ public final class CatalogClient {
             return "using existing publication \(name)"
         case .allTables:
             if existing == nil {
-                try runConfiguring("CREATE PUBLICATION \(quotedName) FOR ALL TABLES")
+                try runConfiguring("CREATE PUBLICATION \(quotedName) FOR ALL TABLES\(with)")
                 return "created publication \(name) FOR ALL TABLES"
+            }
+            // Turned on when asked, never off: a FOR ALL TABLES publication may serve others too.
+            if generatedColumns, try setGeneratedColumns() {
+                return "updated publication \(name)'s publish_generated_columns"
             }
             return "using publication \(name)"
         case .filtered:
@@ -210,7 +240,7 @@ public final class CatalogClient {
                 }
             }
             guard let existing else {
-                try changePublication("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)", name, rowFilters)
+                try changePublication("CREATE PUBLICATION \(quotedName) FOR TABLE \(list)\(with)", name, rowFilters)
                 return "created publication \(name) for \(tables.map(\.description).joined(separator: ", "))"
             }
             if existing {
@@ -229,17 +259,20 @@ public final class CatalogClient {
                 for (row, table) in zip(rows, current) {
                     let shown = Set((row[2] ?? "").split(separator: "\u{1F}").map(String.init))
                     var wanted = columnLists[table].map(Set.init)
-                    if wanted == nil { wanted = Set(try publishableColumns(table).columns) }
+                    if wanted == nil {
+                        wanted = Set(try publishableColumns(table, storedGenerated: generatedColumns).columns)
+                    }
                     if shown != wanted { listsDiffer = true }
                     // Row filters come back as the server writes them again: set them anew whenever there are any.
                     if row[3] != nil || rowFilters[table] != nil { listsDiffer = true }
                 }
             }
+            let generatedChanged = try setGeneratedColumns()
             if Set(current) != Set(tables) || listsDiffer {
                 try changePublication("ALTER PUBLICATION \(quotedName) SET TABLE \(list)", name, rowFilters)
                 return "updated publication \(name) to \(tables.map(\.description).joined(separator: ", "))"
             }
-            return "using publication \(name)"
+            return generatedChanged ? "updated publication \(name)'s publish_generated_columns" : "using publication \(name)"
         }
     }
 

@@ -147,7 +147,8 @@ final class PostgresChangeSource: ChangeSource {
         }
         let outcome = try catalog.preparePublication(
             config.postgres.publication, mode: mode, tables: tables, columnLists: columnLists,
-            rowFilters: mode == .filtered ? config.postgres.rowFilters : [:])
+            rowFilters: mode == .filtered ? config.postgres.rowFilters : [:],
+            generatedColumns: config.postgres.publishGeneratedColumns)
         logger.info("\(outcome)")
 
         let database = try catalog.currentDatabase()
@@ -258,7 +259,8 @@ final class PostgresChangeSource: ChangeSource {
         let version = try catalog.serverVersion()
         var lists: [TableName: [String]] = [:]
         for table in tables {
-            let (columns, identity) = try catalog.publishableColumns(table)
+            let (columns, identity) = try catalog.publishableColumns(
+                table, storedGenerated: config.postgres.publishGeneratedColumns)
             let excluded = config.postgres.columnFilter.excluded(table: table, columns: columns)
             guard !excluded.isEmpty else { continue }
             let where_ = "\(excluded.map { "\(table).\($0)" }.joined(separator: ", "))"

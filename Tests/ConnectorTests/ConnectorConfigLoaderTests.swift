@@ -263,6 +263,25 @@ import Testing
                 ])
     }
 
+    /// failover_slot and publish_generated_columns are read; the latter only for a publication the connector manages.
+    @Test func failoverSlotAndGeneratedColumnsAreRead() throws {
+        let config = try loader.parse(
+            """
+            name: a
+            postgres: {url: postgresql://x/db, tables: [public.t], failover_slot: true, publish_generated_columns: true}
+            kafka: {bootstrap_servers: embedded, topic_prefix: a}
+            """, file: "f.yaml")
+        #expect(config.postgres.failoverSlot && config.postgres.publishGeneratedColumns)
+        #expect(
+            diagnostics(
+                """
+                name: a
+                postgres: {url: postgresql://x/db, publication_mode: existing, publish_generated_columns: true}
+                kafka: {bootstrap_servers: embedded, topic_prefix: a}
+                """
+            ).first?.contains("with publication_mode: existing, set it on the publication") == true)
+    }
+
     @Test func unknownKeyFarFromAnyListsTheAllowedOnes() {
         #expect(
             diagnostics(Self.valid + "\nzzzzzz: 1")

@@ -20,6 +20,17 @@ import Testing
         for word in words { #expect(error.contains(word), "\(error)", sourceLocation: sourceLocation) }
     }
 
+    /// Publishing generated columns needs PostgreSQL 18 (on the servers before it).
+    @Test func publishingGeneratedColumnsBefore18SaysSo() async throws {
+        let server = try PostgresServer.dedicated(major: 16)
+        let harness = try Harness(
+            database: "bad_generated", postgresExtra: "tables: [public.items]\n  publish_generated_columns: true",
+            server: server)
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, twice int GENERATED ALWAYS AS (id * 2) STORED)")
+        let error = try await Self.failure(config: harness.configPath)
+        Self.expectOneLine(error, mentions: ["postgres.publish_generated_columns needs PostgreSQL 18"])
+    }
+
     @Test func walLevelNotLogicalSaysWhatToSet() async throws {
         let server = try PostgresServer.dedicated(settings: ["wal_level": "replica"])
         let harness = try Harness(database: "bad_wal_level", server: server)

@@ -7,15 +7,6 @@ import Testing
 /// Decoding on a physical standby (PostgreSQL 16+), and failover slots carrying a connector over to a promoted
 /// standby (PostgreSQL 17+), each following docs/operations.md.
 @Suite(.serialized) struct StandbyTests {
-    /// The connector's `last_error` once it reports `failed`.
-    static func failure(_ config: String) async throws -> String {
-        let port = try PostgresServer.freePort()
-        let connector = try TributaryProcess(["run", config, "--health-port", "\(port)"])
-        let status = try await Harness.waitForState("failed", port: port, process: connector)
-        _ = try await connector.terminate()
-        return status["last_error"] as? String ?? ""
-    }
-
     /// Waits until `standby` has replayed everything `primary` has written so far.
     static func waitForReplay(_ standby: CatalogClient, of primary: CatalogClient) async throws {
         let position = try primary.execute("SELECT pg_current_wal_lsn()::text").first?.first.flatMap { $0 } ?? ""
@@ -72,8 +63,19 @@ import Testing
         let replica = try await Self.replica(standby, database, of: harness.db)
         defer { replica.close() }
 
+        // A role that may not replicate cannot use the standby either (roles come from the primary).
+        try harness.db.execute("DROP ROLE IF EXISTS cdc_plain")
+        try harness.db.execute("CREATE ROLE cdc_plain LOGIN")
+        try await Self.waitForReplay(replica, of: harness.db)
+        let plain = try Harness.writeConnectorFile(
+            name: "standby-plain", url: "postgresql://cdc_plain@127.0.0.1:\(standby.port)/\(database)",
+            bootstrapServers: harness.kafka.bootstrapServers, postgresExtra: "tables: [public.items]")
+        var error = try await BadInputTests.failure(config: plain)
+        #expect(error.contains("role cdc_plain lacks the REPLICATION privilege"), "\(error)")
+        #expect(error.contains("ALTER ROLE cdc_plain WITH REPLICATION"), "\(error)")
+
         // hot_standby_feedback is off (PostgreSQL's default): the first thing to change.
-        var error = try await Self.failure(harness.configPath)
+        error = try await BadInputTests.failure(config: harness.configPath)
         #expect(error.contains("the server is a standby with hot_standby_feedback off"), "\(error)")
         #expect(error.contains("set hot_standby_feedback = on on the standby"), "\(error)")
         try replica.execute("ALTER SYSTEM SET hot_standby_feedback = on")
@@ -85,7 +87,7 @@ import Testing
         }
 
         // The publication cannot be made on the standby: the error names the statement to run on the primary.
-        error = try await Self.failure(harness.configPath)
+        error = try await BadInputTests.failure(config: harness.configPath)
         let lead = "the server is a standby, where the publication cannot be made or changed: run "
         #expect(error.contains(lead), "\(error)")
         let statement = error.components(separatedBy: lead).last?.components(separatedBy: " on the primary").first ?? ""
@@ -148,7 +150,7 @@ import Testing
             name: "standby-heartbeat", url: standby.url(database: database),
             bootstrapServers: harness.kafka.bootstrapServers, postgresExtra: "tables: [public.items]",
             extra: "heartbeat: {interval: 5s}")
-        error = try await Self.failure(heartbeat)
+        error = try await BadInputTests.failure(config: heartbeat)
         #expect(error.contains("heartbeat.interval: the server is a standby, which takes no writes"), "\(error)")
 
         // Promoted, the standby keeps the slot and the connector carries on there.
@@ -165,7 +167,7 @@ import Testing
         let failover = try Harness.writeConnectorFile(
             name: "standby-failover", url: primary.url(database: database), bootstrapServers: harness.kafka.bootstrapServers,
             postgresExtra: "tables: [public.items]\n  failover_slot: true")
-        error = try await Self.failure(failover)
+        error = try await BadInputTests.failure(config: failover)
         #expect(error.contains("postgres.failover_slot needs PostgreSQL 17 or later, and the server is 16"), "\(error)")
     }
 
@@ -179,7 +181,7 @@ import Testing
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
         let replica = try await Self.replica(standby, "standby_15", of: harness.db)
         defer { replica.close() }
-        let error = try await Self.failure(harness.configPath)
+        let error = try await BadInputTests.failure(config: harness.configPath)
         #expect(error.contains("the server is a standby of PostgreSQL 15, which cannot decode changes"), "\(error)")
         #expect(error.contains("point postgres.url at the primary"), "\(error)")
     }
@@ -228,12 +230,12 @@ import Testing
         let onStandby = try Harness.writeConnectorFile(
             name: "failover-slot", url: standby.url(database: database), bootstrapServers: harness.kafka.bootstrapServers,
             postgresExtra: "tables: [public.items]")
-        var error = try await Self.failure(onStandby)
+        var error = try await BadInputTests.failure(config: onStandby)
         #expect(error.contains("on this standby is the primary's failover slot, copied by slot synchronisation"), "\(error)")
         let withFailover = try Harness.writeConnectorFile(
             name: "failover-slot", url: standby.url(database: database), bootstrapServers: harness.kafka.bootstrapServers,
             postgresExtra: "tables: [public.items]\n  failover_slot: true")
-        error = try await Self.failure(withFailover)
+        error = try await BadInputTests.failure(config: withFailover)
         #expect(error.contains("postgres.failover_slot: the server is a standby"), "\(error)")
 
         // A writer commits numbered rows, one per transaction; the primary is stopped hard while it writes.

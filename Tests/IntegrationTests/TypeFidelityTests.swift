@@ -292,7 +292,8 @@ import Testing
         }
     }
 
-    /// PostgreSQL 18 publishes stored generated columns (`publish_generated_columns = stored`): they are in streamed
+    /// PostgreSQL 18 publishes stored generated columns (`publish_generated_columns = stored`, on an existing
+    /// publication or with `postgres.publish_generated_columns` on one the connector makes): they are in streamed
     /// events and snapshots, with the schema default Debezium makes of the generation expression where it reads one
     /// (`upper(label)` becomes a default `""`, which JsonConverter writes for a null value). On PostgreSQL 18 whatever
     /// server the run tests.
@@ -305,6 +306,12 @@ import Testing
                 expectedCount: before ? 1 : 6, dataBeforeStart: before,
                 postgresExtra: "publication: dbzpub\n  publication_mode: existing", server: server)
         }
+        // A publication the connector makes sends them when the file says so.
+        try await run(
+            "generated", ddl: "generated.sql", dml: "generated-dml.sql", tables: ["lines"], schemas: schemas,
+            expectedCount: 6,
+            postgresExtra: "tables: [public.lines]\n  publication: managed\n  publish_generated_columns: true",
+            server: server)
     }
 
     /// Debezium's handling options, each golden file made with the same settings (its header names them).
