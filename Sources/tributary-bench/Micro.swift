@@ -21,7 +21,7 @@ struct Micro: ParsableCommand {
     @Option(help: "Rounds per case; the median round is reported (this machine's neighbours make single rounds noisy).")
     var rounds = 7
 
-    @Option(help: "narrow, wide, outbox, or all.")
+    @Option(help: "narrow, wide (issue 19's 30 common types), everytype, outbox, or all.")
     var table = "all"
 
     @Option(help: "plain, the table's transform (unwrap, or outbox for the outbox table), avro, or both (all).")
@@ -33,10 +33,12 @@ struct Micro: ParsableCommand {
         defer { db.close() }
         try db.execute(BenchTables.narrowDDL)
         try db.execute(BenchTables.wideDDL)
+        try db.execute(BenchTables.everyTypeDDL)
         try db.execute(BenchTables.outboxDDL)
         try db.execute("CREATE PUBLICATION micro FOR ALL TABLES")
         let cases = [
-            ("narrow", BenchTables.narrowInsert), ("wide", BenchTables.wideInsert), ("outbox", BenchTables.outboxInsert),
+            ("narrow", BenchTables.narrowInsert), ("wide", BenchTables.wideInsert),
+            ("everytype", BenchTables.everyTypeInsert), ("outbox", BenchTables.outboxInsert),
         ].filter { self.table == "all" || self.table == "both" || self.table == $0.0 }
         for (table, insert) in cases {
             try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", ["micro_\(table)"])
@@ -92,7 +94,7 @@ struct Micro: ParsableCommand {
                 print(
                     String(
                         format:
-                            "micro %-13@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
+                            "micro %-16@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
                         (table + label) as NSString, table == "narrow" ? 6 : table == "outbox" ? 5 : 30,
                         result.eventsPerSecond, rounds.count,
                         1e9 / result.eventsPerSecond,
@@ -102,7 +104,7 @@ struct Micro: ParsableCommand {
                 let sorted = ratios[index].sorted()
                 print(
                     String(
-                        format: "micro %-13@ costs %.2fx the plain event (median of %d paired rounds, %.2f to %.2f)",
+                        format: "micro %-16@ costs %.2fx the plain event (median of %d paired rounds, %.2f to %.2f)",
                         (table + label) as NSString, sorted[sorted.count / 2], sorted.count, sorted.first!, sorted.last!))
             }
         }
@@ -222,17 +224,41 @@ enum BenchTables {
             + "jsonb_build_object('sku', 'sku-' || (g % 50), 'qty', g % 5 + 1))) FROM generate_series(\(from), \(to)) g"
     }
 
+    /// The 30 columns of common types issue 19 measures (streaming, snapshot and the per-event path).
     static let wideDDL = """
-        CREATE TABLE wide (id int8 PRIMARY KEY, a_small int2, a_int int4, a_big int8, a_real float4, a_double float8,
+        CREATE TABLE wide (id int8 PRIMARY KEY, c_small int2, c_int int4, c_big int8, c_price numeric(12,2),
+          c_amount numeric, c_real float4, c_double float8, c_flag bool, c_text text, c_name varchar(64), c_code char(8),
+          c_uuid uuid, c_date date, c_time time, c_ts timestamp, c_tstz timestamptz, c_interval interval, c_doc jsonb,
+          c_bytes bytea, c_ints int4[], c_tags text[], c_ip inet, c_rate numeric(20,6), c_ts3 timestamp(3),
+          c_note text, c_counter int8, c_active bool, c_day date, c_title varchar(255))
+        """
+
+    static func wideInsert(_ from: Int, _ to: Int) -> String {
+        """
+        INSERT INTO wide SELECT g, (g % 30000)::int2, g::int4, g * 1000, (g % 1000000) / 100.0, g / 7.0, g / 3.0,
+          g / 9.0, g % 2 = 0, 'text value ' || g, 'name ' || g, 'c' || (g % 10), md5(g::text)::uuid,
+          '2026-01-01'::date + (g % 1000), '12:34:56.789'::time, '2026-01-01 00:00:00'::timestamp + g * interval '1 ms',
+          '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 s', make_interval(days => g % 30, secs => g % 60),
+          jsonb_build_object('n', g, 'tags', jsonb_build_array('a', 'b')), decode(md5(g::text), 'hex'),
+          ARRAY[g, g + 1, g + 2], ARRAY['a', 'b ' || g], '10.1.2.3'::inet, g / 13.0,
+          '2026-01-01 00:00:00'::timestamp + g * interval '1.5 ms', 'a longer note about row ' || g || ' for the bench',
+          g * 7, g % 3 = 0, '2025-06-01'::date + (g % 365), 'title of row ' || g
+        FROM generate_series(\(from), \(to)) g
+        """
+    }
+
+    /// A 30-column row with nearly every type the connector encodes (the per-event path's breadth).
+    static let everyTypeDDL = """
+        CREATE TABLE everytype (id int8 PRIMARY KEY, a_small int2, a_int int4, a_big int8, a_real float4, a_double float8,
           a_numeric numeric(14,4), a_money money, a_text text, a_varchar varchar(64), a_char char(8), a_bool bool,
           a_date date, a_time time, a_timetz timetz, a_ts timestamp, a_tstz timestamptz, a_interval interval,
           a_uuid uuid, a_json json, a_jsonb jsonb, a_bytea bytea, a_inet inet, a_cidr cidr, a_macaddr macaddr,
           a_int_array int4[], a_text_array text[], a_bit bit(8), a_xml xml, a_tsrange tsrange)
         """
 
-    static func wideInsert(_ from: Int, _ to: Int) -> String {
+    static func everyTypeInsert(_ from: Int, _ to: Int) -> String {
         """
-        INSERT INTO wide SELECT g, (g % 30000)::int2, g::int4, g * 1000, g / 7.0, g / 3.0, g / 9.0, g / 100.0,
+        INSERT INTO everytype SELECT g, (g % 30000)::int2, g::int4, g * 1000, g / 7.0, g / 3.0, g / 9.0, g / 100.0,
           'text ' || g, 'varchar ' || g, 'c' || (g % 10), g % 2 = 0, '2026-01-01'::date + (g % 1000),
           '12:34:56.789'::time, '12:34:56+02'::timetz, '2026-01-01 00:00:00'::timestamp + g * interval '1 ms',
           '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 s', make_interval(days => g % 30, secs => g % 60),
