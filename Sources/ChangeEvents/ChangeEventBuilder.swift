@@ -467,11 +467,32 @@ public struct ChangeEventBuilder: Sendable {
             return
         }
         buffer.append(UInt8(ascii: "{"))
-        for (position, index) in table.includedColumns.enumerated() {
-            if position > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(table.fieldPrefixes[index])
-            try writeColumn(tuple, index, table)
+        // Every array the loop reads is opened once for the row: nothing is retained per column.
+        var unparseable: Int?
+        try table.rowSteps.withUnsafeBufferPointer { (steps) throws(EventEncodingError) in
+            try table.encodings.withUnsafeBufferPointer { (encodings) throws(EventEncodingError) in
+                try table.rowPrefixBytes.withUnsafeBufferPointer { (prefixes) throws(EventEncodingError) in
+                    try tuple.columns.withUnsafeBufferPointer { (columns) throws(EventEncodingError) in
+                        try tuple.storage.withUnsafeBufferPointer { (storage) throws(EventEncodingError) in
+                            for step in steps {
+                                buffer.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: prefixes[step.prefix])))
+                                let column = columns[step.index]
+                                guard column.kind == .text else {
+                                    try Self.writeColumn(tuple, step.index, table, settings, into: &buffer)
+                                    continue
+                                }
+                                let value = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: storage[column.range]))
+                                if !ValueWriter.write(value, as: encodings[step.index], into: &buffer) {
+                                    unparseable = step.index
+                                    return
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
+        if let index = unparseable { throw Self.unparseable(tuple, index, table, table.encodings[index]) }
         buffer.append(UInt8(ascii: "}"))
     }
 

@@ -7,6 +7,89 @@ enum CompositeText {
         case nested
     }
 
+    /// An element as `forEachArrayElement` hands it over: its bytes are valid only during the call.
+    enum ArrayElementBytes {
+        case null
+        case value(UnsafeRawBufferPointer)
+        case nested
+    }
+
+    /// Calls `body` with each outer element of `{1,NULL,3}`, `{"a","b c"}`, `[0:1]={1,2}`, `{{1,2},{3,4}}`, in order,
+    /// without copying unquoted elements; returns false when the text is not an array (or `body` returned false).
+    static func forEachArrayElement(
+        _ text: UnsafeRawBufferPointer, _ body: (ArrayElementBytes) -> Bool
+    ) -> Bool {
+        var start = 0
+        var end = text.count
+        if end > 0, text[0] == UInt8(ascii: "[") {
+            while start < end, text[start] != UInt8(ascii: "=") { start += 1 }
+            guard start < end else { return false }
+            start += 1
+        }
+        guard end - start >= 2, text[start] == UInt8(ascii: "{"), text[end - 1] == UInt8(ascii: "}") else { return false }
+        start += 1
+        end -= 1
+        if start == end { return true }
+        // Quoted elements with escapes are unescaped here, one at a time.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: end - start) { scratch in
+            var index = start
+            while true {
+                let byte = text[index]
+                if byte == UInt8(ascii: "{") {
+                    var depth = 0
+                    var quoted = false
+                    repeat {
+                        let byte = text[index]
+                        if quoted {
+                            if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { quoted = false }
+                        } else if byte == UInt8(ascii: "\"") {
+                            quoted = true
+                        } else if byte == UInt8(ascii: "{") {
+                            depth += 1
+                        } else if byte == UInt8(ascii: "}") {
+                            depth -= 1
+                        }
+                        index += 1
+                    } while depth > 0 && index < end
+                    guard depth == 0, body(.nested) else { return false }
+                } else if byte == UInt8(ascii: "\"") {
+                    index += 1
+                    var length = 0
+                    var closed = false
+                    while index < end {
+                        var byte = text[index]
+                        if byte == UInt8(ascii: "\\") {
+                            index += 1
+                            guard index < end else { return false }
+                            byte = text[index]
+                        } else if byte == UInt8(ascii: "\"") {
+                            closed = true
+                            index += 1
+                            break
+                        }
+                        scratch[length] = byte
+                        length += 1
+                        index += 1
+                    }
+                    guard closed, body(.value(UnsafeRawBufferPointer(start: scratch.baseAddress, count: length))) else {
+                        return false
+                    }
+                } else {
+                    let tokenStart = index
+                    while index < end, text[index] != UInt8(ascii: ",") { index += 1 }
+                    let token = UnsafeRawBufferPointer(rebasing: text[tokenStart..<index])
+                    let isNull =
+                        token.count == 4 && token[0] == UInt8(ascii: "N") && token[1] == UInt8(ascii: "U")
+                        && token[2] == UInt8(ascii: "L") && token[3] == UInt8(ascii: "L")
+                    guard body(isNull ? .null : .value(token)) else { return false }
+                }
+                if index == end { return true }
+                guard text[index] == UInt8(ascii: ",") else { return false }
+                index += 1
+            }
+        }
+    }
+
     /// `{1,NULL,3}`, `{"a","b c"}`, `[0:1]={1,2}`, `{{1,2},{3,4}}` → the outer elements.
     static func arrayElements(_ text: some Collection<UInt8>) -> [ArrayElement]? {
         var bytes = Array(text)[...]

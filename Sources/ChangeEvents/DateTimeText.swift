@@ -48,8 +48,9 @@ enum DateTimeText {
         }
 
         mutating func suffixBC() -> Bool {
-            let bc: [UInt8] = Array(" BC".utf8)
-            guard text.count - index == 3, text[index...].elementsEqual(bc) else { return false }
+            guard text.count - index == 3, text[index] == UInt8(ascii: " "), text[index + 1] == UInt8(ascii: "B"),
+                text[index + 2] == UInt8(ascii: "C")
+            else { return false }
             index += 3
             return true
         }

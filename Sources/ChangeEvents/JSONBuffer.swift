@@ -213,10 +213,26 @@ public struct JSONBuffer: Sendable {
     /// Appends a JSON string escaped as Kafka's JsonConverter (Jackson) writes it: quotes, backslashes and
     /// control characters escaped, characters outside the Basic Multilingual Plane as `\uD83D\uDE00` pairs.
     public mutating func appendString(_ utf8: UnsafeRawBufferPointer) {
+        let count = utf8.count
+        // Most strings need no escape: one look-up a byte finds the first that does, and the rest is one copy.
+        var index = 0
+        while index < count {
+            let byte = utf8[index]
+            // byte - 0x20 wraps for control characters, so one comparison takes them and 0xF0 and up.
+            if byte &- 0x20 >= 0xD0 || byte == 0x22 || byte == 0x5C { break }
+            index += 1
+        }
+        if index == count {
+            write(maximum: count + 2) { destination in
+                destination[0] = UInt8(ascii: "\"")
+                if count > 0 { UnsafeMutableRawPointer(destination + 1).copyMemory(from: utf8.baseAddress!, byteCount: count) }
+                destination[count + 1] = UInt8(ascii: "\"")
+                return count + 2
+            }
+            return
+        }
         append(UInt8(ascii: "\""))
         var runStart = 0
-        var index = 0
-        let count = utf8.count
         while index < count {
             let byte = utf8[index]
             if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {

@@ -7,6 +7,7 @@ enum JavaFloatFormat {
     /// with the two digits nearest the exact value (`1.4E-45`). nil keeps PostgreSQL's digits.
     static func write(_ text: UnsafeRawBufferPointer, single: Bool? = nil, into out: inout JSONBuffer) -> Bool {
         guard !text.isEmpty else { return false }
+        if writePlain(text, into: &out) { return true }
         // Jackson writes non-finite values as strings.
         if text[0] == UInt8(ascii: "N") || text[0] == UInt8(ascii: "I") || text.count > 1 && text[1] == UInt8(ascii: "I") {
             let word = String(decoding: text, as: UTF8.self)
@@ -104,6 +105,43 @@ enum JavaFloatFormat {
             out.append(UInt8(ascii: "E"))
             out.appendInteger(pointPosition - 1)
         }
+        return true
+    }
+
+    /// The common case without a detour: plain digits (`-?d+(.d+)?`, no exponent) of a value Java also writes plainly
+    /// (1e-3 <= |v| < 1e7), where Java's text is PostgreSQL's with `.0` added to a whole number. False, having written
+    /// nothing, for anything else.
+    @inline(__always)
+    private static func writePlain(_ text: UnsafeRawBufferPointer, into out: inout JSONBuffer) -> Bool {
+        let count = text.count
+        var index = text[0] == UInt8(ascii: "-") ? 1 : 0
+        let integerStart = index
+        while index < count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+        let integerDigits = index - integerStart
+        guard integerDigits > 0, integerDigits <= 7 else { return false }
+        // A leading zero only as the whole integer part.
+        let integerIsZero = integerDigits == 1 && text[integerStart] == UInt8(ascii: "0")
+        guard integerIsZero || text[integerStart] != UInt8(ascii: "0") else { return false }
+        if index == count {
+            out.append(text)
+            out.appendRaw(".0")
+            return true
+        }
+        guard text[index] == UInt8(ascii: ".") else { return false }
+        index += 1
+        let fractionStart = index
+        while index < count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+        guard index == count, index > fractionStart else { return false }
+        if integerIsZero {
+            // 0.00d… is at least 1e-3; 0.000d… is not, and Java writes it with an exponent.
+            var zeros = 0
+            while fractionStart + zeros < count, text[fractionStart + zeros] == UInt8(ascii: "0") { zeros += 1 }
+            guard zeros <= 2, fractionStart + zeros < count else { return false }
+        }
+        // Trailing zeros of the fraction go (text that is not PostgreSQL's shortest, such as `1.50`), one digit stays.
+        var end = count
+        while end > fractionStart + 1, text[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        out.append(UnsafeRawBufferPointer(rebasing: text[0..<end]))
         return true
     }
 

@@ -22,6 +22,16 @@ public final class TableSchema: Sendable {
     let keyIndexes: [Int]
     /// `"name":` for each column, escaped.
     let fieldPrefixes: [[UInt8]]
+    /// The row's columns as `writeRow` goes through them: each included column's index and where its prefix
+    /// (`"name":`, with the comma before it from the second on) lies in `rowPrefixBytes`. Flat, so that writing a row
+    /// retains nothing per column.
+    let rowSteps: [RowStep]
+    let rowPrefixBytes: [UInt8]
+
+    struct RowStep {
+        let index: Int
+        let prefix: Range<Int>
+    }
     /// `,"schema":"public","table":"customers","txId":`
     let sourceTableFragment: [UInt8]
     /// Where the `table` value starts in `sourceTableFragment` (`schema`'s is after `,"schema":`, `txId`'s at its end).
@@ -97,6 +107,16 @@ public final class TableSchema: Sendable {
             buffer.append(UInt8(ascii: ":"))
             return buffer.bytes
         }
+        var prefixBytes: [UInt8] = []
+        var steps: [RowStep] = []
+        for (position, index) in includedColumns.enumerated() {
+            let start = prefixBytes.count
+            if position > 0 { prefixBytes.append(UInt8(ascii: ",")) }
+            prefixBytes.append(contentsOf: fieldPrefixes[index])
+            steps.append(RowStep(index: index, prefix: start..<prefixBytes.count))
+        }
+        rowSteps = steps
+        rowPrefixBytes = prefixBytes
         var fragment = JSONBuffer()
         fragment.appendRaw(",\"schema\":")
         fragment.appendString(relation.namespace)

@@ -2,58 +2,73 @@
 enum TimeText {
     /// `13:45:30.123456` → microseconds of the day (24:00:00 allowed).
     static func parseTime(_ text: some Collection<UInt8>) -> Int64? {
-        var bytes = Array(text)[...]
-        return clock(&bytes).flatMap { bytes.isEmpty ? $0 : nil }
+        Array(text).withUnsafeBytes { parseTime($0) }
+    }
+
+    static func parseTime(_ text: UnsafeRawBufferPointer) -> Int64? {
+        var index = 0
+        guard let micros = clock(text, &index), index == text.count else { return nil }
+        return micros
     }
 
     /// `13:45:30.5+05:30` → microseconds of the day in UTC.
     static func parseTimeWithZone(_ text: some Collection<UInt8>) -> Int64? {
-        var bytes = Array(text)[...]
-        guard let local = clock(&bytes), let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else {
-            return nil
-        }
-        bytes = bytes.dropFirst()
+        Array(text).withUnsafeBytes { parseTimeWithZone($0) }
+    }
+
+    static func parseTimeWithZone(_ text: UnsafeRawBufferPointer) -> Int64? {
+        var index = 0
+        guard let local = clock(text, &index), index < text.count,
+            text[index] == UInt8(ascii: "+") || text[index] == UInt8(ascii: "-")
+        else { return nil }
+        let sign = text[index]
+        index += 1
         var offset: Int64 = 0
         var unit: Int64 = 3600
-        while !bytes.isEmpty {
-            guard let part = digits(&bytes, max: 2) else { return nil }
+        while index < text.count {
+            guard let part = digits(text, &index, max: 2) else { return nil }
             offset += part * unit
             unit /= 60
-            if bytes.first == UInt8(ascii: ":") { bytes = bytes.dropFirst() } else { break }
+            if index < text.count, text[index] == UInt8(ascii: ":") { index += 1 } else { break }
         }
-        guard bytes.isEmpty else { return nil }
+        guard index == text.count else { return nil }
         let utc = local - (sign == UInt8(ascii: "-") ? -offset : offset) * 1_000_000
         let day: Int64 = 86_400_000_000
         return ((utc % day) + day) % day
     }
 
-    private static func digits(_ bytes: inout ArraySlice<UInt8>, max: Int) -> Int64? {
+    @inline(__always)
+    private static func digits(_ text: UnsafeRawBufferPointer, _ index: inout Int, max: Int) -> Int64? {
         var value: Int64 = 0
         var count = 0
-        while let byte = bytes.first, byte &- UInt8(ascii: "0") < 10, count < max {
-            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-            bytes = bytes.dropFirst()
+        while index < text.count, text[index] &- UInt8(ascii: "0") < 10, count < max {
+            value = value * 10 + Int64(text[index] - UInt8(ascii: "0"))
+            index += 1
             count += 1
         }
         return count == 0 ? nil : value
     }
 
-    /// `HH:MM:SS[.ffffff]` at the start of `bytes` → microseconds; consumes it.
-    private static func clock(_ bytes: inout ArraySlice<UInt8>) -> Int64? {
-        guard let hours = digits(&bytes, max: 9), bytes.first == UInt8(ascii: ":") else { return nil }
-        bytes = bytes.dropFirst()
-        guard let minutes = digits(&bytes, max: 2), bytes.first == UInt8(ascii: ":") else { return nil }
-        bytes = bytes.dropFirst()
-        guard let seconds = digits(&bytes, max: 2) else { return nil }
+    /// `HH:MM:SS[.ffffff]` from `index` → microseconds; moves `index` past it.
+    private static func clock(_ text: UnsafeRawBufferPointer, _ index: inout Int) -> Int64? {
+        guard let hours = digits(text, &index, max: 9), index < text.count, text[index] == UInt8(ascii: ":") else {
+            return nil
+        }
+        index += 1
+        guard let minutes = digits(text, &index, max: 2), index < text.count, text[index] == UInt8(ascii: ":") else {
+            return nil
+        }
+        index += 1
+        guard let seconds = digits(text, &index, max: 2) else { return nil }
         var micros: Int64 = 0
-        if bytes.first == UInt8(ascii: ".") {
-            bytes = bytes.dropFirst()
+        if index < text.count, text[index] == UInt8(ascii: ".") {
+            index += 1
             var scale: Int64 = 100_000
-            guard let first = bytes.first, first &- UInt8(ascii: "0") < 10 else { return nil }
-            while let byte = bytes.first, byte &- UInt8(ascii: "0") < 10 {
-                micros += Int64(byte - UInt8(ascii: "0")) * scale
+            guard index < text.count, text[index] &- UInt8(ascii: "0") < 10 else { return nil }
+            while index < text.count, text[index] &- UInt8(ascii: "0") < 10 {
+                micros += Int64(text[index] - UInt8(ascii: "0")) * scale
                 scale /= 10
-                bytes = bytes.dropFirst()
+                index += 1
             }
         }
         return ((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + micros
@@ -98,38 +113,74 @@ enum TimeText {
 
     /// `1 year 2 mons 3 days 04:05:06.789`, `-3 days -00:00:01`, `00:00:00`.
     static func parseInterval(_ text: some Collection<UInt8>) -> IntervalParts? {
-        let words = Array(text).split(separator: UInt8(ascii: " "))
+        Array(text).withUnsafeBytes { parseInterval($0) }
+    }
+
+    static func parseInterval(_ text: UnsafeRawBufferPointer) -> IntervalParts? {
         var parts = IntervalParts()
         var index = 0
-        while index < words.count {
-            let word = words[index]
-            if word.contains(UInt8(ascii: ":")) {
-                var bytes = word[...]
+        let count = text.count
+        /// The next space-separated word, or nil at the end.
+        func word() -> Range<Int>? {
+            while index < count, text[index] == UInt8(ascii: " ") { index += 1 }
+            guard index < count else { return nil }
+            let start = index
+            while index < count, text[index] != UInt8(ascii: " ") { index += 1 }
+            return start..<index
+        }
+        while let current = word() {
+            let bytes = UnsafeRawBufferPointer(rebasing: text[current])
+            if bytes.contains(UInt8(ascii: ":")) {
+                var position = 0
                 var negative = false
-                if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") {
-                    negative = bytes.first == UInt8(ascii: "-")
-                    bytes = bytes.dropFirst()
+                if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") {
+                    negative = bytes[0] == UInt8(ascii: "-")
+                    position = 1
                 }
-                guard let micros = clock(&bytes), bytes.isEmpty else { return nil }
+                guard let micros = clock(bytes, &position), position == bytes.count else { return nil }
                 let sign = negative ? -1 : 1
                 let total = Int(micros)
                 parts.hours = sign * (total / 3_600_000_000)
                 parts.minutes = sign * (total / 60_000_000 % 60)
                 parts.wholeSeconds = sign * (total / 1_000_000 % 60)
                 parts.microseconds = sign * (total % 1_000_000)
-                index += 1
                 continue
             }
-            guard index + 1 < words.count, let number = Int(String(decoding: word, as: UTF8.self)) else { return nil }
-            switch String(decoding: words[index + 1], as: UTF8.self) {
-            case "year", "years": parts.years = number
-            case "mon", "mons": parts.months = number
-            case "day", "days": parts.days = number
-            default: return nil
+            guard let number = integer(bytes), let unit = word() else { return nil }
+            let name = UnsafeRawBufferPointer(rebasing: text[unit])
+            if name.elementsEqual("year".utf8) || name.elementsEqual("years".utf8) {
+                parts.years = number
+            } else if name.elementsEqual("mon".utf8) || name.elementsEqual("mons".utf8) {
+                parts.months = number
+            } else if name.elementsEqual("day".utf8) || name.elementsEqual("days".utf8) {
+                parts.days = number
+            } else {
+                return nil
             }
-            index += 2
         }
         return parts
+    }
+
+    /// `-12`, `+3`, `45` → the number; nil for anything else (or one that does not fit).
+    private static func integer(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var index = 0
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            index = 1
+        }
+        guard index < bytes.count else { return nil }
+        var value = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int(digit))
+            guard !overflow, !overflow2 else { return nil }
+            value = sum
+            index += 1
+        }
+        return negative ? -value : value
     }
 
     /// Writes `HH:mm:ss[.fraction]Z` as Java's `ISO_OFFSET_TIME` does for UTC (fraction without trailing zeros).

@@ -38,6 +38,20 @@ enum ValueWriter {
             let digits = text.filter { $0 != UInt8(ascii: "$") && $0 != UInt8(ascii: ",") }
             return digits.withUnsafeBytes { writeDecimal(DecimalText($0), scale: 2, into: &out) }
         case .variableDecimal:
+            // Up to 18 digits without an array: the scale is the text's fraction digits.
+            var scale = 0
+            if let point = text.firstIndex(of: UInt8(ascii: ".")) { scale = text.count - point - 1 }
+            if let small = DecimalText.smallUnscaled(text, scale: scale) {
+                out.appendRaw("{\"scale\":")
+                out.appendInteger(scale)
+                out.appendRaw(",\"value\":")
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { bytes in
+                    let length = DecimalText.minimalBytes(small, into: bytes.baseAddress!)
+                    out.appendBase64(UnsafeRawBufferPointer(start: bytes.baseAddress!, count: length))
+                }
+                out.append(UInt8(ascii: "}"))
+                return true
+            }
             guard let number = DecimalText(text) else { return false }
             guard let unscaled = number.unscaled(toScale: number.fractionDigits) else {
                 out.appendNull()
@@ -53,9 +67,21 @@ enum ValueWriter {
             out.appendString(text)
             return true
         case .bytes:
-            guard let raw = decodeByteaHex(text) else { return false }
-            out.appendBase64(raw)
-            return true
+            // `\x` and hex digits, decoded into a scratch buffer rather than an array of its own.
+            guard text.count >= 2, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x"), text.count % 2 == 0 else {
+                return false
+            }
+            let length = (text.count - 2) / 2
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(length, 1)) { raw in
+                var index = 2
+                for position in 0..<length {
+                    guard let high = hexValue(text[index]), let low = hexValue(text[index + 1]) else { return false }
+                    raw[position] = high << 4 | low
+                    index += 2
+                }
+                out.appendBase64(UnsafeRawBufferPointer(start: raw.baseAddress, count: length))
+                return true
+            }
         case .bits:
             guard let raw = CompositeText.bitBytes(text) else { return false }
             out.appendBase64(raw)
@@ -127,22 +153,28 @@ enum ValueWriter {
             out.appendString(object.bytes)
             return true
         case .array(let element, _):
-            guard let elements = CompositeText.arrayElements(text) else { return false }
+            let start = out.count
             out.append(UInt8(ascii: "["))
-            for (position, item) in elements.enumerated() {
-                if position > 0 { out.append(UInt8(ascii: ",")) }
+            var first = true
+            let parsed = CompositeText.forEachArrayElement(text) { item in
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 switch item {
                 case .null, .nested:
                     // Debezium writes the rows of a multi-dimensional array as nulls.
                     out.appendNull()
                 case .value(let bytes):
-                    let start = out.count
-                    let written = bytes.withUnsafeBytes { write($0, as: element, into: &out) }
-                    if !written {
-                        out.truncate(to: start)
+                    let itemStart = out.count
+                    if !write(bytes, as: element, into: &out) {
+                        out.truncate(to: itemStart)
                         out.appendString(bytes)
                     }
                 }
+                return true
+            }
+            guard parsed else {
+                out.truncate(to: start)
+                return false
             }
             out.append(UInt8(ascii: "]"))
             return true
@@ -303,7 +335,8 @@ enum ValueWriter {
         return out
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
