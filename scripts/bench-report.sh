@@ -16,12 +16,15 @@ Do not edit by hand: run \`make bench\` and commit the result.
 - Kafka: the embedded cluster (librdkafka's mock) in a separate \`tributary kafka-dev\` process
 - Tributary: release build, $(git rev-parse --short HEAD 2>/dev/null || echo "?"), default settings
 - Workload: a 6-column table (int8 primary key, text, int4, numeric(12,2), timestamptz, bool), 1,000-row
-  transactions; the micro-benchmark adds a 30-column row with every common type
+  transactions; issue 19's 30-column table of common types (int8 key, int2, int4, int8, numeric(12,2), numeric,
+  float4, float8, bool, text, varchar(64), char(8), uuid, date, time, timestamp, timestamptz, interval, jsonb,
+  bytea, int4[], text[], inet, numeric(20,6), timestamp(3), text, int8, bool, date, varchar(255)) in the streaming
+  and per-event runs; the micro-benchmark adds a 30-column row with nearly every type (\`everytype\`)
 
 | measure | how |
 |---|---|
 | per-event path | captured pgoutput frames (\`pg_logical_slot_peek_binary_changes\`) decoded and written as Debezium JSON on one thread, no I/O |
-| streaming ceiling | \`pg_recvlogical\` draining the workload from a slot made before it, over the server's unix socket, to /dev/null |
+| streaming ceiling | \`pg_recvlogical\` draining the workload from a slot made before it, over the server's unix socket, to /dev/null; and (issue 19) a minimal libpq client in the benchmark (\`ReplicationDrain\`) that discards what it reads, in pgoutput's text and binary modes, over TCP or the socket |
 | streaming | Tributary on its own slot made before the workload, same socket: first to last change acknowledged by Kafka (the slot's confirmed position), medians of the runs |
 | start-up | process start to the first event acknowledged, one row waiting in a fresh slot |
 | latency | a writer commits 10,000 rows/s in 10-row transactions; each event's commit time (\`source.ts_us\`) against when a consumer of the topic receives it, in an HDR histogram: commit → consumed, an upper bound of commit → acknowledged |
@@ -54,6 +57,16 @@ $(cat "$results")
 | an Avro event | ≤ 1 × the plain JSON event (\`+avro costs … the plain event\` in the per-event path) |
 | an incremental snapshot while a writer commits 2,000 rows/s | ≥ 0.5 × the initial snapshot's rate (\`incremental / initial\`) |
 | streamed changes' latency during that incremental snapshot, p99 | < 200 ms (\`latency during an incremental snapshot\`) |
+
+## Targets (issue 19: wide rows)
+
+| target | goal |
+|---|---|
+| streaming, wide table over TCP | ≥ 0.95 × the libpq text ceiling (binary mode: ≥ 1.0 × the binary ceiling) |
+| streaming, narrow table over TCP | ≥ 1.0 × the libpq text ceiling |
+| per-event path, wide row | ≥ 300,000 events per CPU second (3.3 µs) |
+| per-event path, narrow row | ≥ 1,500,000 events per CPU second |
+| snapshot | ≥ 0.4 × COPY TO /dev/null |
 
 ## Targets (issue 15: exactly once)
 

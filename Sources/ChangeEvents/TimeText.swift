@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Parses PostgreSQL's `time`, `timetz` and `interval` (IntervalStyle postgres) output.
 enum TimeText {
     /// `13:45:30.123456` → microseconds of the day (24:00:00 allowed).
@@ -148,11 +152,16 @@ enum TimeText {
             }
             guard let number = integer(bytes), let unit = word() else { return nil }
             let name = UnsafeRawBufferPointer(rebasing: text[unit])
-            if name.elementsEqual("year".utf8) || name.elementsEqual("years".utf8) {
+            // PostgreSQL's words: `year(s)`, `mon(s)`, `day(s)`.
+            let stem = name.count > 0 && name[name.count - 1] == UInt8(ascii: "s") ? name.count - 1 : name.count
+            func isWord(_ word: StaticString) -> Bool {
+                stem == word.utf8CodeUnitCount && memcmp(name.baseAddress!, word.utf8Start, stem) == 0
+            }
+            if isWord("year") {
                 parts.years = number
-            } else if name.elementsEqual("mon".utf8) || name.elementsEqual("mons".utf8) {
+            } else if isWord("mon") {
                 parts.months = number
-            } else if name.elementsEqual("day".utf8) || name.elementsEqual("days".utf8) {
+            } else if isWord("day") {
                 parts.days = number
             } else {
                 return nil

@@ -252,6 +252,21 @@ final class LibpqConnection {
         throw PostgresError(.connection, "replication stream failed: \(Self.errorText(conn))")
     }
 
+    /// Hands the next buffered CopyData payload to `body` without copying it; nil when no whole message is buffered
+    /// (wait for the socket, then `consumeInput()`). Throws as `nextCopyData` does.
+    func withNextCopyData<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(PostgresError) -> R? {
+        let conn = try handle()
+        var buffer: UnsafeMutablePointer<CChar>? = nil
+        let length = PQgetCopyData(conn, &buffer, 1)
+        if length > 0, let buffer {
+            defer { PQfreemem(buffer) }
+            return body(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+        }
+        if length == 0 { return nil }
+        _ = try nextCopyData()  // the stream's end or failure, as nextCopyData reports it
+        return nil
+    }
+
     /// Waits up to `timeoutMilliseconds` for the socket to be readable; true when it is.
     /// Touches only the socket descriptor, so it may run while another thread holds the connection.
     func waitReadable(timeoutMilliseconds: Int) throws(PostgresError) -> Bool {
