@@ -1,12 +1,5 @@
 /// Parsers for PostgreSQL's array, hstore, bit-string and point output.
 enum CompositeText {
-    enum ArrayElement: Equatable {
-        case null
-        case value([UInt8])
-        /// A sub-array (multi-dimensional arrays).
-        case nested
-    }
-
     /// An element as `forEachArrayElement` hands it over: its bytes are valid only during the call.
     enum ArrayElementBytes {
         case null
@@ -87,72 +80,6 @@ enum CompositeText {
                 guard text[index] == UInt8(ascii: ",") else { return false }
                 index += 1
             }
-        }
-    }
-
-    /// `{1,NULL,3}`, `{"a","b c"}`, `[0:1]={1,2}`, `{{1,2},{3,4}}` → the outer elements.
-    static func arrayElements(_ text: some Collection<UInt8>) -> [ArrayElement]? {
-        var bytes = Array(text)[...]
-        if bytes.first == UInt8(ascii: "[") {
-            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return nil }
-            bytes = bytes[(equals + 1)...]
-        }
-        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
-        bytes = bytes.dropFirst().dropLast()
-        var elements: [ArrayElement] = []
-        if bytes.isEmpty { return elements }
-        while true {
-            if bytes.first == UInt8(ascii: "{") {
-                var depth = 0
-                var quoted = false
-                var index = bytes.startIndex
-                repeat {
-                    let byte = bytes[index]
-                    if quoted {
-                        if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { quoted = false }
-                    } else if byte == UInt8(ascii: "\"") {
-                        quoted = true
-                    } else if byte == UInt8(ascii: "{") {
-                        depth += 1
-                    } else if byte == UInt8(ascii: "}") {
-                        depth -= 1
-                    }
-                    index += 1
-                } while depth > 0 && index < bytes.endIndex
-                guard depth == 0 else { return nil }
-                elements.append(.nested)
-                bytes = bytes[index...]
-            } else if bytes.first == UInt8(ascii: "\"") {
-                var value: [UInt8] = []
-                var index = bytes.startIndex + 1
-                var closed = false
-                while index < bytes.endIndex {
-                    let byte = bytes[index]
-                    if byte == UInt8(ascii: "\\") {
-                        index += 1
-                        guard index < bytes.endIndex else { return nil }
-                        value.append(bytes[index])
-                    } else if byte == UInt8(ascii: "\"") {
-                        closed = true
-                        index += 1
-                        break
-                    } else {
-                        value.append(byte)
-                    }
-                    index += 1
-                }
-                guard closed else { return nil }
-                elements.append(.value(value))
-                bytes = bytes[index...]
-            } else {
-                let end = bytes.firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
-                let token = bytes[bytes.startIndex..<end]
-                elements.append(token.elementsEqual("NULL".utf8) ? .null : .value(Array(token)))
-                bytes = bytes[end...]
-            }
-            if bytes.isEmpty { return elements }
-            guard bytes.first == UInt8(ascii: ",") else { return nil }
-            bytes = bytes.dropFirst()
         }
     }
 

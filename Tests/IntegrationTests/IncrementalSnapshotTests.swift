@@ -1,5 +1,6 @@
 import Foundation
 import KafkaSink
+import PostgresReplication
 import Testing
 
 @testable import TestSupport
@@ -11,6 +12,35 @@ import Testing
 
     static func signal(_ id: String, _ type: String, _ data: String) -> String {
         "INSERT INTO debezium_signal VALUES ('\(id)', '\(type)', '\(data.replacingOccurrences(of: "'", with: "''"))')"
+    }
+
+    /// Commits transactions that insert, update and delete rows of `items` (ids 1...rows; new ones after `newFrom`)
+    /// until the connector has logged the items' incremental snapshot complete and at least 20 have committed (at most
+    /// 90 s); expects it complete and not ended early.
+    static func changeItemsWhileSnapshotting(
+        _ writer: CatalogClient, _ connector: TributaryProcess, rows: Int, newFrom: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var round = 0
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline {
+            round += 1
+            // Several statements per transaction, so that some commit while a chunk is read.
+            try writer.execute(
+                """
+                BEGIN;
+                INSERT INTO items VALUES (\(newFrom + round), 'new\(round)');
+                UPDATE items SET v = 'updated\(round)' WHERE id IN (\(round * 7 % rows + 1), \(round * 13 % rows + 1));
+                DELETE FROM items WHERE id = \(round * 31 % rows + 1);
+                COMMIT
+                """)
+            if connector.log.contains("incremental snapshot of public.items complete") && round > 20 { break }
+            try await Task.sleep(for: .milliseconds(3))
+        }
+        #expect(connector.log.contains("incremental snapshot of public.items complete"), sourceLocation: sourceLocation)
+        #expect(
+            !connector.log.contains("incremental snapshot of public.items ends"), "\(connector.log.suffix(2000))",
+            sourceLocation: sourceLocation)
     }
 
     /// Reads the items topic and expects it to rebuild `items` (id → v) exactly; returns the records.
@@ -102,24 +132,7 @@ import Testing
 
         let writer = try harness.server.client(database: database)
         defer { writer.close() }
-        var round = 0
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
-            round += 1
-            // Several statements per transaction, so that some commit while a chunk is read.
-            try writer.execute(
-                """
-                BEGIN;
-                INSERT INTO items VALUES (\(3000 + round), 'new\(round)');
-                UPDATE items SET v = 'updated\(round)' WHERE id IN (\(round * 7 % 2000 + 1), \(round * 13 % 2000 + 1));
-                DELETE FROM items WHERE id = \(round * 31 % 2000 + 1);
-                COMMIT
-                """)
-            if connector.log.contains("incremental snapshot of public.items complete") && round > 20 { break }
-            try await Task.sleep(for: .milliseconds(3))
-        }
-        #expect(connector.log.contains("incremental snapshot of public.items complete"))
-        #expect(!connector.log.contains("incremental snapshot of public.items ends"), "\(connector.log.suffix(2000))")
+        try await Self.changeItemsWhileSnapshotting(writer, connector, rows: 2000, newFrom: 3000)
         try await harness.waitForSlot(toReach: try harness.currentWAL(), timeout: .seconds(60))
 
         let records = try await Self.expectTopicRebuildsItems(harness)

@@ -116,23 +116,7 @@ import Testing
             IncrementalSnapshotTests.signal("standby-1", "execute-snapshot", #"{"data-collections": ["public.items"]}"#))
         let writer = try primary.client(database: database)
         defer { writer.close() }
-        var round = 0
-        let writing = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < writing {
-            round += 1
-            try writer.execute(
-                """
-                BEGIN;
-                INSERT INTO items VALUES (\(5000 + round), 'new\(round)');
-                UPDATE items SET v = 'updated\(round)' WHERE id IN (\(round * 7 % 3000 + 1), \(round * 13 % 3000 + 1));
-                DELETE FROM items WHERE id = \(round * 31 % 3000 + 1);
-                COMMIT
-                """)
-            if connector.log.contains("incremental snapshot of public.items complete") && round > 20 { break }
-            try await Task.sleep(for: .milliseconds(3))
-        }
-        #expect(connector.log.contains("incremental snapshot of public.items complete"))
-        #expect(!connector.log.contains("incremental snapshot of public.items ends"), "\(connector.log.suffix(2000))")
+        try await IncrementalSnapshotTests.changeItemsWhileSnapshotting(writer, connector, rows: 3000, newFrom: 5000)
         try await Self.waitForSlot(harness.slot, on: replica, toReachCurrentWALOf: harness.db)
         let records = try await IncrementalSnapshotTests.expectTopicRebuildsItems(harness)
         #expect(records.map(Event.init).filter { $0.source["snapshot"] as? String == "incremental" }.count >= 2000)

@@ -353,19 +353,29 @@ enum AvroValueWriter {
             return true
         case .array(let element, let elementOptional):
             // Only arrays whose items are what the schema says (optional exactly when the column's are).
-            guard let elements = CompositeText.arrayElements(text) else { return false }
-            if !elements.isEmpty {
-                out.appendAvroLong(Int64(elements.count))
-                for item in elements {
+            // Avro's block count first: the elements are counted, then written, each time read in place.
+            var count = 0
+            guard
+                CompositeText.forEachArrayElement(
+                    text,
+                    { _ in
+                        count += 1; return true
+                    })
+            else { return false }
+            if count > 0 {
+                out.appendAvroLong(Int64(count))
+                let written = CompositeText.forEachArrayElement(text) { item in
                     switch item {
                     case .null, .nested:
                         guard elementOptional else { return false }
                         out.append(0)
+                        return true
                     case .value(let bytes):
                         if elementOptional { out.append(2) }
-                        guard bytes.withUnsafeBytes({ write($0, as: element, into: &out) }) else { return false }
+                        return write(bytes, as: element, into: &out)
                     }
                 }
+                guard written else { return false }
             }
             out.append(0)
             return true
