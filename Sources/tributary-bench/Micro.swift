@@ -177,7 +177,7 @@ struct Micro: ParsableCommand {
                     builder.commit(commit)
                 default:
                     try builder.events(for: message, at: data.walStart, nowNanos: 1_700_000_000_000_000_000) { written in
-                        var event = written  // handed over: no copy
+                        var event = consume written  // handed over: no copy
                         // Optional chaining changes the transform in place; `unwrap!` would copy it for each event.
                         if try unwrap?.apply(&event) == false { return }
                         if try outbox?.apply(&event) == false { return }
