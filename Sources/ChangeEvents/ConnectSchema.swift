@@ -4,12 +4,10 @@ import Foundation
 ///
 /// Built once per relation, never per event.
 enum ConnectSchema {
-    static func field(
-        _ encoding: ColumnEncoding, optional: Bool, name: String, defaultExpression: String? = nil, typeName: String = ""
-    ) -> String {
+    /// - Parameter defaultValue: the column's default as JSON (`defaultValue(_:_:typeName:)`), if it has one.
+    static func field(_ encoding: ColumnEncoding, optional: Bool, name: String, defaultValue: String? = nil) -> String {
         let body = schema(encoding, optional: optional)
-        let fallback =
-            defaultExpression.flatMap { defaultValue($0, encoding, typeName: typeName) }.map { ",\"default\":\($0)" } ?? ""
+        let fallback = defaultValue.map { ",\"default\":\($0)" } ?? ""
         return String(body.dropLast()) + "\(fallback),\"field\":\(quote(name))}"
     }
 

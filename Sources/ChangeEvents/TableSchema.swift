@@ -81,13 +81,14 @@ public final class TableSchema: Sendable {
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }
         self.encodings = encodings
         self.notNull = notNull
-        let nullDefaults: [[UInt8]?] = relation.columns.indices.map { index in
-            guard settings.replaceNullWithDefault,
-                let expression = metadata.types[relation.columns[index].name]?.defaultExpression,
-                let literal = ConnectSchema.defaultValue(
-                    expression, encodings[index], typeName: metadata.types[relation.columns[index].name]?.name ?? "")
+        // Each column's default as the schema carries it, worked out once for the schemas and the nulls.
+        let defaults: [String?] = relation.columns.indices.map { index in
+            guard let facts = metadata.types[relation.columns[index].name], let expression = facts.defaultExpression
             else { return nil }
-            return Array(literal.utf8)
+            return ConnectSchema.defaultValue(expression, encodings[index], typeName: facts.name)
+        }
+        let nullDefaults: [[UInt8]?] = defaults.map { literal in
+            settings.replaceNullWithDefault ? literal.map { Array($0.utf8) } : nil
         }
         self.nullDefaults = nullDefaults
         var keyIndexes: [Int] = []
@@ -129,16 +130,12 @@ public final class TableSchema: Sendable {
         if settings.schemas {
             let fields = includedColumns.map {
                 ConnectSchema.field(
-                    encodings[$0], optional: !notNull[$0], name: columns[$0].name,
-                    defaultExpression: metadata.types[columns[$0].name]?.defaultExpression,
-                    typeName: metadata.types[columns[$0].name]?.name ?? "")
+                    encodings[$0], optional: !notNull[$0], name: columns[$0].name, defaultValue: defaults[$0])
             }
             // A primary key's columns are NOT NULL; message.key.columns may pick nullable ones, optional as in Debezium.
             let keyFields = keyIndexes.map {
                 ConnectSchema.field(
-                    encodings[$0], optional: !notNull[$0], name: columns[$0].name,
-                    defaultExpression: metadata.types[columns[$0].name]?.defaultExpression,
-                    typeName: metadata.types[columns[$0].name]?.name ?? "")
+                    encodings[$0], optional: !notNull[$0], name: columns[$0].name, defaultValue: defaults[$0])
             }
             let keySchema =
                 "{\"type\":\"struct\",\"fields\":[\(keyFields.joined(separator: ","))],\"optional\":false,\"name\":\(ConnectSchema.quote(topic + ".Key"))}"

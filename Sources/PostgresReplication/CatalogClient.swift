@@ -121,12 +121,16 @@ public final class CatalogClient {
         case existing
     }
 
-    /// The server's version number (`server_version_num`, 150004 for 15.4).
     /// Whether the server is a standby (in recovery), where nothing can be written.
     public func isStandby() throws(PostgresError) -> Bool {
         try connection.query("SELECT pg_is_in_recovery()").first?.first == "t"
     }
 
+    /// SQL for the server's WAL position now: where it has written (a primary) or replayed to (a standby, where
+    /// `pg_current_wal_lsn()` fails).
+    static let walPositionSQL = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END"
+
+    /// The server's version number (`server_version_num`, 150004 for 15.4).
     public func serverVersion() throws(PostgresError) -> Int {
         Int(try setting("server_version_num") ?? "") ?? 0
     }
@@ -328,8 +332,7 @@ public final class CatalogClient {
     )? {
         try connection.query(
             """
-            SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END
-                    - restart_lsn)::bigint, wal_status, safe_wal_size
+            SELECT (\(Self.walPositionSQL) - restart_lsn)::bigint, wal_status, safe_wal_size
             FROM pg_replication_slots WHERE slot_name = $1
             """, [slot]
         ).first.map { row in

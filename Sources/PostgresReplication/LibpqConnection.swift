@@ -227,15 +227,21 @@ final class LibpqConnection {
 
     /// Takes the next buffered CopyData payload without blocking; throws when the stream ended or failed.
     func nextCopyData() throws(PostgresError) -> CopyRead {
+        try withNextCopyData { CopyRead.data(Array($0)) } ?? .needInput
+    }
+
+    /// Hands the next buffered CopyData payload to `body` without copying it; nil when no whole message is buffered
+    /// (wait for the socket, then `consumeInput()`). Throws when the stream ended or failed.
+    func withNextCopyData<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(PostgresError) -> R? {
         let conn = try handle()
         var buffer: UnsafeMutablePointer<CChar>? = nil
         let length = PQgetCopyData(conn, &buffer, 1)
         if length > 0, let buffer {
-            // PQgetCopyData allocates the buffer; it is freed here once copied.
+            // PQgetCopyData allocates the buffer; it is freed here once read.
             defer { PQfreemem(buffer) }
-            return .data(Array(UnsafeRawBufferPointer(start: buffer, count: Int(length))))
+            return body(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
         }
-        if length == 0 { return .needInput }
+        if length == 0 { return nil }
         if length == -1 {
             // The server ended the stream; its final result says why.
             var reason = "the server ended the replication stream"
@@ -250,21 +256,6 @@ final class LibpqConnection {
             throw PostgresError(.connection, reason)
         }
         throw PostgresError(.connection, "replication stream failed: \(Self.errorText(conn))")
-    }
-
-    /// Hands the next buffered CopyData payload to `body` without copying it; nil when no whole message is buffered
-    /// (wait for the socket, then `consumeInput()`). Throws as `nextCopyData` does.
-    func withNextCopyData<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(PostgresError) -> R? {
-        let conn = try handle()
-        var buffer: UnsafeMutablePointer<CChar>? = nil
-        let length = PQgetCopyData(conn, &buffer, 1)
-        if length > 0, let buffer {
-            defer { PQfreemem(buffer) }
-            return body(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
-        }
-        if length == 0 { return nil }
-        _ = try nextCopyData()  // the stream's end or failure, as nextCopyData reports it
-        return nil
     }
 
     /// Waits up to `timeoutMilliseconds` for the socket to be readable; true when it is.

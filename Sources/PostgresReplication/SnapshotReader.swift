@@ -102,7 +102,7 @@ public final class SnapshotReader {
     public func walPosition() throws(PostgresError) -> LSN {
         let text =
             try connection.query(
-                "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text"
+                "SELECT (\(CatalogClient.walPositionSQL))::text"
             ).first?.first ?? nil
         guard let text, let position = LSN(text) else {
             throw PostgresError(.protocolViolation, "the server's WAL position '\(text ?? "")' is not an LSN")

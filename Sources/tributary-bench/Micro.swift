@@ -21,9 +21,6 @@ struct Micro: ParsableCommand {
     @Option(help: "Rounds per case; the median round is reported (this machine's neighbours make single rounds noisy).")
     var rounds = 7
 
-    @Option(help: "Instead of timed rounds: this many passes over the captured rows, printing nothing (for profilers).")
-    var passes: Int?
-
     @Option(help: "narrow, wide (issue 19's 30 common types), everytype, outbox, or all.")
     var table = "all"
 
@@ -79,12 +76,6 @@ struct Micro: ParsableCommand {
             }
             // Rounds of the shapes alternate, so that a neighbour taking the core slows both alike; the transform's
             // cost is the median of its ratio to the plain round next to it.
-            if let passes {
-                for shape in measured {
-                    _ = try Self.measure(frames: frames, metadata: metadata, seconds: 0, transform: shape.1, passes: passes)
-                }
-                continue
-            }
             var results = measured.map { _ in [(eventsPerSecond: Double, bytesPerEvent: Double)]() }
             var ratios = measured.map { _ in [Double]() }
             for _ in 0..<max(1, rounds) {
@@ -136,7 +127,7 @@ struct Micro: ParsableCommand {
     }
 
     static func measure(
-        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, transform: Transform? = nil, passes: Int? = nil
+        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, transform: Transform? = nil
     ) throws -> (
         eventsPerSecond: Double, bytesPerEvent: Double
     ) {
@@ -152,9 +143,7 @@ struct Micro: ParsableCommand {
         // The thread's own CPU time, not the wall clock: another process taking the core does not count.
         let start = threadCPUSeconds()
         var secondsElapsed = 0.0
-        var passesLeft = passes ?? Int.max
-        while passes == nil ? secondsElapsed < seconds : passesLeft > 0 {
-            passesLeft -= 1
+        while secondsElapsed < seconds {
             var builder = ChangeEventBuilder(settings: settings)
             var unwrap: Unwrap?
             var outbox: OutboxRouter?
