@@ -6,7 +6,7 @@ APT_PACKAGES := libpq-dev librdkafka-dev postgresql kcat xxd unzip openssl
 SWIFT ?= swift
 # The PostgreSQL versions make test runs MATRIX_SUITES on again, besides Debian's 15 (the whole suite).
 MATRIX_VERSIONS ?= 16 18
-MATRIX_SUITES = IntegrationTests.(StreamingTests|TypeFidelityTests|SnapshotTests|FaultTests|ServerVersionTests|IncrementalSnapshotTests)
+MATRIX_SUITES = IntegrationTests.(StreamingTests|BinaryValuesTests|TypeFidelityTests|SnapshotTests|FaultTests|ServerVersionTests|IncrementalSnapshotTests)
 
 help:
 	@echo "make demo   run a connector against a throwaway PostgreSQL and embedded Kafka, show the events"

@@ -337,6 +337,76 @@ public struct ChangeEventBuilder: Sendable {
         topicTables[topic]
     }
 
+    /// The change with every value that came in binary (pgoutput's `binary` option) as its type's text, so that events,
+    /// keys, signals and snapshot windows read one form; a change without binary values is returned as it is. Throws
+    /// for a value whose type's binary form the connector cannot read (a column it leaves out of events becomes a null
+    /// instead: nothing reads it).
+    public func textual(_ message: LogicalMessage) throws(EventEncodingError) -> LogicalMessage {
+        func convert(_ tuple: TupleData, _ oid: UInt32) throws(EventEncodingError) -> TupleData {
+            guard tuple.columns.contains(where: { $0.kind == .binary }) else { return tuple }
+            let table = try schema(oid)
+            try checkWidth(tuple, table)
+            return try Self.textual(tuple, table)
+        }
+        func convert(_ old: Update.OldTuple, _ oid: UInt32) throws(EventEncodingError) -> Update.OldTuple {
+            switch old {
+            case .key(let tuple): .key(try convert(tuple, oid))
+            case .full(let tuple): .full(try convert(tuple, oid))
+            }
+        }
+        switch message {
+        case .insert(var insert):
+            insert.new = try convert(insert.new, insert.relationOID)
+            return .insert(insert)
+        case .update(var update):
+            update.new = try convert(update.new, update.relationOID)
+            if let old = update.old { update.old = try convert(old, update.relationOID) }
+            return .update(update)
+        case .delete(var delete):
+            delete.old = try convert(delete.old, delete.relationOID)
+            return .delete(delete)
+        default:
+            return message
+        }
+    }
+
+    static func textual(_ tuple: TupleData, _ table: TableSchema) throws(EventEncodingError) -> TupleData {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(tuple.storage.count * 2 + 16 * tuple.count)
+        var columns = tuple.columns
+        for index in columns.indices {
+            let column = columns[index]
+            let start = storage.count
+            switch column.kind {
+            case .null, .unchanged:
+                columns[index].range = start..<start
+                continue
+            case .text:
+                storage.append(contentsOf: tuple.storage[column.range])
+            case .binary:
+                let read = tuple.withValue(index) { value in
+                    table.binaryFormats[index]?.appendText(value, to: &storage) ?? false
+                }
+                guard read else {
+                    guard table.encodings[index] != .omitted && table.encodings[index] != .alwaysNull else {
+                        // Not in events: nothing reads its value.
+                        storage.removeSubrange(start...)
+                        columns[index] = TupleData.Column(kind: .null, range: start..<start)
+                        continue
+                    }
+                    let type = table.relation.columns[index].typeOID
+                    throw .binaryValue(
+                        table: table.qualifiedName, column: table.relation.columns[index].name,
+                        type: table.binaryFormats[index] == nil
+                            ? "\(type) (a type whose binary form is not supported)"
+                            : "\(type) (bytes that are not a value of it)")
+                }
+            }
+            columns[index] = TupleData.Column(kind: .text, range: start..<storage.count)
+        }
+        return TupleData(storage: storage, columns: columns)
+    }
+
     /// With REPLICA IDENTITY FULL the old row holds the values of unchanged TOASTed columns: Debezium uses them.
     static func fillingUnchanged(_ new: TupleData, from old: TupleData) -> TupleData {
         guard new.columns.contains(where: { $0.kind == .unchanged }) else { return new }

@@ -12,6 +12,9 @@ public final class TableSchema: Sendable {
     /// `schema.table`, unquoted: error messages and Debezium's transaction metadata (`data_collection`) name it so.
     let qualifiedName: String
     let encodings: [ColumnEncoding]
+    /// How each column's value reads when it comes in binary (pgoutput's `binary` option); nil for a type whose send
+    /// format the connector does not know.
+    let binaryFormats: [BinaryFormat?]
     let notNull: [Bool]
     /// The JSON literal a null is written as, for columns whose default Debezium puts in the schema: JsonConverter's
     /// `replace.null.with.default` (on by default) writes that default in place of a null, with schemas or without.
@@ -78,6 +81,7 @@ public final class TableSchema: Sendable {
                     handling: settings.values)
         }
         includedColumns = encodings.indices.filter { encodings[$0] != .omitted }
+        binaryFormats = relation.columns.map { BinaryFormat(typeOID: $0.typeOID, facts: metadata.types[$0.name]) }
         let notNull = relation.columns.map { metadata.notNull.contains($0.name) }
         self.encodings = encodings
         self.notNull = notNull

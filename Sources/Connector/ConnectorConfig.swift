@@ -58,6 +58,9 @@ public struct ConnectorConfig: Sendable {
         /// The managed publication sends stored generated columns (`publish_generated_columns = stored`, PostgreSQL
         /// 18+), so streamed events carry them as snapshots do.
         public var publishGeneratedColumns = false
+        /// pgoutput's `binary` option (PostgreSQL 14+): the server sends values in their types' send format, which
+        /// costs it less than their text; the connector reads them back as the same text, so events are the same.
+        public var pgoutputBinary = false
 
         /// A table's metadata as the file shapes it: its key columns (`message_key_columns`), then the columns its
         /// events leave out.

@@ -611,6 +611,9 @@ struct ConfigReader {
                         + "(publish_generated_columns = stored)) and remove it here")
             }
         }
+        if let entry = section["pgoutput_binary"], let value = bool(entry.value, "postgres.pgoutput_binary") {
+            postgres.pgoutputBinary = value
+        }
         if !rowFilters.isEmpty && mode != .filtered {
             error(
                 section["row_filters"]?.key,
@@ -1041,7 +1044,7 @@ extension ConnectorConfigLoader {
                 "url", "password", "slot", "publication", "publication_mode", "tables", "exclude_tables",
                 "schema_include_list", "schema_exclude_list", "table_include_list", "table_exclude_list", "status_interval",
                 "message_key_columns", "column_include_list", "column_exclude_list", "row_filters",
-                "receive_timeout", "on_slot_lost", "failover_slot", "publish_generated_columns",
+                "receive_timeout", "on_slot_lost", "failover_slot", "publish_generated_columns", "pgoutput_binary",
             ]
         ),
         ("kafka", ["bootstrap_servers", "topic_prefix", "properties", "max_in_flight", "max_in_flight_bytes", "exactly_once"]),

@@ -282,6 +282,15 @@ public final class Pipeline {
     }
 
     private func handle(_ message: LogicalMessage, at lsn: LSN) throws {
+        var message = message
+        if config.postgres.pgoutputBinary {
+            // Values in their types' send format read back as their text: everything after reads one form.
+            do {
+                message = try builder.textual(message)
+            } catch {
+                throw PipelineError.encode(lsn: lsn, underlying: error)
+            }
+        }
         switch message {
         case .begin(let begin):
             // Events of a transaction are never stamped before it arrived.

@@ -65,11 +65,15 @@ public final class ReplicationSession {
     }
 
     /// Starts streaming from the slot's confirmed position (`0/0` asks the server to use it).
-    public func startReplication(slot: String, publication: String, from position: LSN = .zero) throws(PostgresError) {
+    ///
+    /// - Parameter binary: pgoutput's `binary` option (PostgreSQL 14+): values in their types' send format.
+    public func startReplication(
+        slot: String, publication: String, from position: LSN = .zero, binary: Bool = false
+    ) throws(PostgresError) {
         let publicationList = try connection.quoteLiteral(try connection.quoteIdentifier(publication))
         let command =
             "START_REPLICATION SLOT \(try connection.quoteIdentifier(slot)) LOGICAL \(position) "
-            + "(proto_version '1', publication_names \(publicationList), messages 'true')"
+            + "(proto_version '1', publication_names \(publicationList), messages 'true'\(binary ? ", binary 'true'" : ""))"
         try connection.startCopyBoth(command)
         isStreaming = true
         reader = StreamReader(connection: connection)

@@ -27,6 +27,9 @@ struct Micro: ParsableCommand {
     @Option(help: "plain, the table's transform (unwrap, or outbox for the outbox table), avro, or both (all).")
     var transform = "both"
 
+    @Flag(help: "Frames as pgoutput's binary option sends them, read back as text (postgres.pgoutput_binary).")
+    var binary = false
+
     func run() throws {
         let server = try PostgresServer.start()
         let db = try server.createDatabase("micro")
@@ -46,7 +49,8 @@ struct Micro: ParsableCommand {
             // The messages exactly as the walsender sends them, each put in an XLogData frame.
             let messages = try db.execute(
                 "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
-                    + "'proto_version', '1', 'publication_names', 'micro')", ["micro_\(table)"])
+                    + "'proto_version', '1', 'publication_names', 'micro', 'binary', $2)",
+                ["micro_\(table)", binary ? "true" : "false"])
             var frames: [[UInt8]] = []
             for row in messages {
                 guard let text = row[0], let lsn = LSN(text), let hex = row[1] else { continue }
@@ -81,7 +85,8 @@ struct Micro: ParsableCommand {
             for _ in 0..<max(1, rounds) {
                 for (index, shape) in measured.enumerated() {
                     results[index].append(
-                        try Self.measure(frames: frames, metadata: metadata, seconds: seconds, transform: shape.1))
+                        try Self.measure(
+                            frames: frames, metadata: metadata, seconds: seconds, transform: shape.1, binary: binary))
                 }
                 guard measured.first?.1 == nil, let plain = results[0].last else { continue }
                 for index in measured.indices.dropFirst() {
@@ -94,9 +99,9 @@ struct Micro: ParsableCommand {
                 print(
                     String(
                         format:
-                            "micro %-16@ %2d columns: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
+                            "micro %-16@ %2d columns%@: %10.0f events per CPU second, median of %d rounds (%.0f ns/event, %.0f bytes/event)",
                         (table + label) as NSString, table == "narrow" ? 6 : table == "outbox" ? 5 : 30,
-                        result.eventsPerSecond, rounds.count,
+                        (binary ? ", binary" : "") as NSString, result.eventsPerSecond, rounds.count,
                         1e9 / result.eventsPerSecond,
                         result.bytesPerEvent))
             }
@@ -127,7 +132,7 @@ struct Micro: ParsableCommand {
     }
 
     static func measure(
-        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, transform: Transform? = nil
+        frames: [[UInt8]], metadata: TableMetadata, seconds: Double, transform: Transform? = nil, binary: Bool = false
     ) throws -> (
         eventsPerSecond: Double, bytesPerEvent: Double
     ) {
@@ -156,7 +161,8 @@ struct Micro: ParsableCommand {
             }
             for frame in frames {
                 guard case .xLogData(let data) = try ReplicationFrame.decode(frame) else { continue }
-                let message = try data.message()
+                var message = try data.message()
+                if binary { message = try builder.textual(message) }
                 switch message {
                 case .relation(let relation):
                     try builder.register(relation, metadata: metadata)

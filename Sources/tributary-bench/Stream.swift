@@ -22,6 +22,9 @@ struct Stream: AsyncParsableCommand {
     @Option(help: "unix (the server's socket) or tcp (127.0.0.1, as a sidecar across a pod network reads it).")
     var transport = "unix"
 
+    @Flag(help: "Also run Tributary with postgres.pgoutput_binary on its own slot, next to the binary ceiling.")
+    var binary = false
+
     @Option(help: "Runs; medians are reported.")
     var runs = 3
 
@@ -60,10 +63,15 @@ struct Stream: AsyncParsableCommand {
         // The same workload without the position header and the read-back (kafka.exactly_once: false).
         var plainRate: [Double] = []
         var plainCPU: [Double] = []
+        // With --binary: Tributary reading pgoutput's binary mode.
+        var binaryRate: [Double] = []
+        var binaryCPU: [Double] = []
         var next = 1
         for run in 1...runs {
             // Every slot exists before the workload; each drains exactly its changes.
-            let slots = ["recv_\(run)", "drain_\(run)", "drainbin_\(run)", "tributary_bench_\(run)", "tributary_plain_\(run)"]
+            let slots =
+                ["recv_\(run)", "drain_\(run)", "drainbin_\(run)", "tributary_bench_\(run)", "tributary_plain_\(run)"]
+                + (binary ? ["tributary_binary_\(run)"] : [])
             for slot in slots {
                 try db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot])
             }
@@ -105,6 +113,17 @@ struct Stream: AsyncParsableCommand {
                     run: run, exactlyOnce: exactlyOnce, conninfo: conninfo, bootstrap: bootstrap, work: work, end: end,
                     db: db)
             }
+            if binary {
+                let read = try await drain(
+                    run: run, exactlyOnce: true, binary: true, conninfo: conninfo, bootstrap: bootstrap, work: work,
+                    end: end, db: db)
+                binaryRate.append(read.rate)
+                binaryCPU.append(read.cpu)
+                print(
+                    String(
+                        format: "run %d: tributary, pgoutput binary %.0f rows/s, %.2f CPU s per million", run, read.rate, read.cpu
+                    ))
+            }
             let headed = measured[true]!
             let plain = measured[false]!
             tributary.append(headed.rate)
@@ -135,6 +154,14 @@ struct Stream: AsyncParsableCommand {
         print(String(format: "libpq drain, binary            %10.0f rows/s", Self.median(drainBinary)))
         print(String(format: "tributary → Kafka              %10.0f rows/s", Self.median(tributary)))
         print(String(format: "ratio to the text ceiling      %10.2f   (target ≥ %.2f)", ratio, wide ? 0.95 : 1.0))
+        if binary {
+            print(String(format: "tributary → Kafka, binary mode %10.0f rows/s", Self.median(binaryRate)))
+            print(
+                String(
+                    format: "binary mode to binary ceiling  %10.2f   (target ≥ 1.00); %.2f × text mode, %.2f CPU s per million",
+                    Self.median(binaryRate) / Self.median(drainBinary), Self.median(binaryRate) / Self.median(tributary),
+                    Self.median(binaryCPU)))
+        }
         print(String(format: "peak RSS                       %10.1f MB (target < 64)", Self.median(peaks)))
         print(String(format: "CPU per million events         %10.2f s", Self.median(cpu)))
         if !startups.isEmpty {
@@ -154,9 +181,10 @@ struct Stream: AsyncParsableCommand {
     /// Tributary drains the run's slot into Kafka: rows/s from the first to the last acknowledgement, that time and the
     /// time from process start, CPU seconds per million events, peak RSS in MB.
     func drain(
-        run: Int, exactlyOnce: Bool, conninfo: String, bootstrap: String, work: String, end: String, db: CatalogClient
+        run: Int, exactlyOnce: Bool, binary: Bool = false, conninfo: String, bootstrap: String, work: String, end: String,
+        db: CatalogClient
     ) async throws -> (rate: Double, seconds: Double, total: Double, cpu: Double, peak: Double) {
-        let name = exactlyOnce ? "bench" : "plain"
+        let name = binary ? "binary" : exactlyOnce ? "bench" : "plain"
         let slot = "tributary_\(name)_\(run)"
         let config = "\(work)/\(name)-\(run).yaml"
         let properties = kafkaProperties.map { $0.replacingOccurrences(of: "=", with: ": ") }.joined(separator: ", ")
@@ -167,6 +195,7 @@ struct Stream: AsyncParsableCommand {
           slot: \(slot)
           publication: bench
           publication_mode: existing
+          pgoutput_binary: \(binary)
         kafka:
           bootstrap_servers: \(bootstrap)
           topic_prefix: \(name)\(run)

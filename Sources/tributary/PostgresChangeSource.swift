@@ -77,8 +77,19 @@ final class PostgresChangeSource: ChangeSource {
 
     func startStreaming() throws(ConnectorError) {
         guard let session else { throw ConnectorError(.transient, "replication connection is not open") }
+        if config.postgres.pgoutputBinary {
+            let version: Int?
+            do { version = try catalog?.serverVersion() } catch { throw Self.classify(error) }
+            if let version, version < 140000 {
+                throw ConnectorError(
+                    .configuration,
+                    "postgres.pgoutput_binary needs PostgreSQL 14 or later (pgoutput's binary option); this server is "
+                        + "\(version / 10000): remove it")
+            }
+        }
         do {
-            try session.startReplication(slot: config.postgres.slot, publication: config.postgres.publication)
+            try session.startReplication(
+                slot: config.postgres.slot, publication: config.postgres.publication, binary: config.postgres.pgoutputBinary)
             // Streaming, the slot is the lock: another instance finds it active.
             try catalog?.unlockConnector(slot: config.postgres.slot)
             // From here on a catalog query runs on the pipeline's thread between frames: a server that stopped
