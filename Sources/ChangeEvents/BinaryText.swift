@@ -876,3 +876,91 @@ struct BinaryReader {
         return bytes[offset..<end]
     }
 }
+
+extension ValueWriter {
+    /// PostgreSQL's epoch (2000-01-01) from the Unix epoch, in days and in microseconds.
+    static let epochShiftDays: Int64 = 10957
+    static let epochShiftMicros: Int64 = 946_684_800_000_000
+    /// Days since 2000-01-01 of 1900-01-01 and 2200-01-01: dates and times written straight from their binary form;
+    /// outside (infinities, BC, far years) they go through their text, as text mode writes them.
+    static let directDays: ClosedRange<Int64> = -36524...73049
+
+    /// A value in its binary send format written as Debezium's JSON for `encoding`: straight from the bytes where the
+    /// two meet (integers, booleans, text, json, jsonb, uuid, bytea, dates, times and timestamps of common years),
+    /// through the value's text (`BinaryFormat.appendText`) otherwise. False when the bytes are not a value of `format`
+    /// or the format is unknown.
+    static func writeBinary(
+        _ value: UnsafeRawBufferPointer, format: BinaryFormat?, as encoding: ColumnEncoding, into out: inout JSONBuffer
+    ) -> Bool {
+        guard let format else { return false }
+        var reader = BinaryReader(value)
+        switch (format, encoding) {
+        case (.bool, .boolean):
+            guard value.count == 1 else { return false }
+            out.appendBool(value[0] != 0)
+            return true
+        case (.int2, .int16), (.int2, .int32), (.int2, .int64):
+            guard value.count == 2, let number = reader.int16() else { return false }
+            out.appendInteger(Int64(number))
+            return true
+        case (.int4, .int32), (.int4, .int64):
+            guard value.count == 4, let number = reader.int32() else { return false }
+            out.appendInteger(Int64(number))
+            return true
+        case (.int8, .int64):
+            guard value.count == 8, let number = reader.int64() else { return false }
+            out.appendInteger(number)
+            return true
+        case (.oid, .int64):
+            guard value.count == 4, let number = reader.int32() else { return false }
+            out.appendInteger(Int64(UInt32(bitPattern: number)))
+            return true
+        case (.text, .string), (.text, .json), (.text, .xml), (.text, .enumeration):
+            out.appendString(value)
+            return true
+        case (.versionedText, .json), (.versionedText, .string):
+            guard value.first == 1 else { return false }
+            out.appendString(UnsafeRawBufferPointer(rebasing: value[1...]))
+            return true
+        case (.uuid, .uuid):
+            guard value.count == 16 else { return false }
+            out.append(UInt8(ascii: "\""))
+            for (index, byte) in value.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+                out.appendHexByte(byte)
+            }
+            out.append(UInt8(ascii: "\""))
+            return true
+        case (.bytea, .bytes):
+            out.appendBase64(value)
+            return true
+        case (.date, .date):
+            guard value.count == 4, let days = reader.int32(), directDays.contains(Int64(days)) else { break }
+            out.appendInteger(Int64(days) + epochShiftDays)
+            return true
+        case (.time, .timeMicros), (.time, .timeMillis):
+            guard value.count == 8, let micros = reader.int64(), micros >= 0 else { break }
+            out.appendInteger(encoding == .timeMicros ? micros : micros / 1000)
+            return true
+        case (.timestamp, .timestampMicros), (.timestamp, .timestampMillis):
+            guard value.count == 8, let micros = reader.int64(), directDays.contains(micros / BinaryFormat.microsPerDay)
+            else { break }
+            let unix = micros + epochShiftMicros
+            out.appendInteger(encoding == .timestampMicros ? unix : floorDiv(unix, 1000))
+            return true
+        case (.timestamptz, .zonedTimestamp(let digits)):
+            guard value.count == 8, let micros = reader.int64(), directDays.contains(micros / BinaryFormat.microsPerDay)
+            else { break }
+            out.append(UInt8(ascii: "\""))
+            DateTimeText.appendISO8601UTC(micros: micros + epochShiftMicros, fractionDigits: digits, into: &out)
+            out.append(UInt8(ascii: "\""))
+            return true
+        default:
+            break
+        }
+        var text: [UInt8] = []
+        text.reserveCapacity(value.count * 2 + 32)
+        guard format.appendText(value, to: &text) else { return false }
+        return text.withUnsafeBytes { write($0, as: encoding, into: &out) }
+    }
+}

@@ -221,6 +221,9 @@ public struct ChangeEventBuilder: Sendable {
     public mutating func events(
         for message: LogicalMessage, at lsn: LSN, nowNanos: Int64, emit: (consuming ChangeEvent) throws -> Void
     ) throws {
+        // Binary values (pgoutput's binary mode) are written straight into JSON; Avro and the old row's TOASTed values
+        // read their text.
+        let message = try textualWhereNeeded(message)
         switch message {
         case .insert, .update, .delete, .truncate:
             if let record = transactionBegin() { try emit(record) }
@@ -342,17 +345,14 @@ public struct ChangeEventBuilder: Sendable {
     /// for a value whose type's binary form the connector cannot read (a column it leaves out of events becomes a null
     /// instead: nothing reads it).
     public func textual(_ message: LogicalMessage) throws(EventEncodingError) -> LogicalMessage {
-        func convert(_ tuple: TupleData, _ oid: UInt32) throws(EventEncodingError) -> TupleData {
-            guard tuple.columns.contains(where: { $0.kind == .binary }) else { return tuple }
-            let table = try schema(oid)
-            try checkWidth(tuple, table)
-            return try Self.textual(tuple, table)
-        }
         func convert(_ old: Update.OldTuple, _ oid: UInt32) throws(EventEncodingError) -> Update.OldTuple {
             switch old {
-            case .key(let tuple): .key(try convert(tuple, oid))
-            case .full(let tuple): .full(try convert(tuple, oid))
+            case .key(let tuple): .key(try textual(tuple, relationOID: oid))
+            case .full(let tuple): .full(try textual(tuple, relationOID: oid))
             }
+        }
+        func convert(_ tuple: TupleData, _ oid: UInt32) throws(EventEncodingError) -> TupleData {
+            try textual(tuple, relationOID: oid)
         }
         switch message {
         case .insert(var insert):
@@ -368,6 +368,37 @@ public struct ChangeEventBuilder: Sendable {
         default:
             return message
         }
+    }
+
+    /// A row of relation `relationOID` with its binary values as text (see `textual(_:)`).
+    public func textual(_ tuple: TupleData, relationOID: UInt32) throws(EventEncodingError) -> TupleData {
+        guard tuple.columns.contains(where: { $0.kind == .binary }) else { return tuple }
+        let table = try schema(relationOID)
+        try checkWidth(tuple, table)
+        return try Self.textual(tuple, table)
+    }
+
+    /// The change as `events(for:)` writes it: binary values stay for JSON rows, which write them directly; an Avro
+    /// table's rows and an update whose old row fills unchanged TOASTed values read text.
+    private func textualWhereNeeded(_ message: LogicalMessage) throws(EventEncodingError) -> LogicalMessage {
+        switch message {
+        case .insert(let change) where tables[change.relationOID]?.avro != nil: return try textual(message)
+        case .update(let change) where tables[change.relationOID]?.avro != nil: return try textual(message)
+        case .delete(let change) where tables[change.relationOID]?.avro != nil: return try textual(message)
+        case .update(let change):
+            if case .full = change.old { return try textual(message) }
+            return message
+        default:
+            return message
+        }
+    }
+
+    static func binaryValue(_ table: TableSchema, _ index: Int) -> EventEncodingError {
+        let type = table.relation.columns[index].typeOID
+        return .binaryValue(
+            table: table.qualifiedName, column: table.relation.columns[index].name,
+            type: table.binaryFormats[index] == nil
+                ? "\(type) (a type whose binary form is not supported)" : "\(type) (bytes that are not a value of it)")
     }
 
     static func textual(_ tuple: TupleData, _ table: TableSchema) throws(EventEncodingError) -> TupleData {
@@ -394,12 +425,7 @@ public struct ChangeEventBuilder: Sendable {
                         columns[index] = TupleData.Column(kind: .null, range: start..<start)
                         continue
                     }
-                    let type = table.relation.columns[index].typeOID
-                    throw .binaryValue(
-                        table: table.qualifiedName, column: table.relation.columns[index].name,
-                        type: table.binaryFormats[index] == nil
-                            ? "\(type) (a type whose binary form is not supported)"
-                            : "\(type) (bytes that are not a value of it)")
+                    throw binaryValue(table, index)
                 }
             }
             columns[index] = TupleData.Column(kind: .text, range: start..<storage.count)
@@ -603,7 +629,11 @@ public struct ChangeEventBuilder: Sendable {
             let written = tuple.withValue(index) { ValueWriter.write($0, as: encoding, into: &out) }
             if !written { throw unparseable(tuple, index, table, encoding) }
         case .binary:
-            tuple.withValue(index) { out.appendBase64($0) }
+            // pgoutput's binary mode: straight from the send format where it meets the encoding, else through its text.
+            let written = tuple.withValue(index) {
+                ValueWriter.writeBinary($0, format: table.binaryFormats[index], as: encoding, into: &out)
+            }
+            if !written { throw binaryValue(table, index) }
         }
     }
 

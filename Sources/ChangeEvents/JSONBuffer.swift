@@ -122,6 +122,15 @@ public struct JSONBuffer: Sendable {
         value ? appendRaw("true") : appendRaw("false")
     }
 
+    /// Two lower-case hex digits.
+    mutating func appendHexByte(_ byte: UInt8) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { hex in
+            append(hex[Int(byte >> 4)])
+            append(hex[Int(byte & 0xF)])
+        }
+    }
+
     public mutating func appendInteger<T: BinaryInteger>(_ value: T) {
         if value < 0 {
             append(UInt8(ascii: "-"))

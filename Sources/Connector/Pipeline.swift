@@ -282,15 +282,6 @@ public final class Pipeline {
     }
 
     private func handle(_ message: LogicalMessage, at lsn: LSN) throws {
-        var message = message
-        if config.postgres.pgoutputBinary {
-            // Values in their types' send format read back as their text: everything after reads one form.
-            do {
-                message = try builder.textual(message)
-            } catch {
-                throw PipelineError.encode(lsn: lsn, underlying: error)
-            }
-        }
         switch message {
         case .begin(let begin):
             // Events of a transaction are never stamped before it arrived.
@@ -655,8 +646,15 @@ public enum TributaryVersion {
 extension Pipeline {
     /// A row of the signal table: the signal it holds, acted on; a malformed one is logged with its id, counted and
     /// skipped.
-    private func readSignal(_ row: TupleData, at lsn: LSN) throws {
-        guard let relation = builder.table(oid: signalRelationOID ?? 0)?.relation else { return }
+    private func readSignal(_ sent: TupleData, at lsn: LSN) throws {
+        guard let oid = signalRelationOID, let relation = builder.table(oid: oid)?.relation else { return }
+        // Its values as text (pgoutput's binary mode sends them in their send format).
+        let row: TupleData
+        do {
+            row = try builder.textual(sent, relationOID: oid)
+        } catch {
+            throw PipelineError.encode(lsn: lsn, underlying: error)
+        }
         func column(_ name: String) -> String? {
             relation.columns.firstIndex { $0.name == name }.flatMap { $0 < row.count ? row.text($0) : nil }
         }
@@ -976,7 +974,9 @@ extension Pipeline {
         else { return }
         let indexes = incremental.keyColumns.compactMap { name in relation.columns.firstIndex { $0.name == name } }
         guard indexes.count == incremental.keyColumns.count else { return }
-        for tuple in tuples where tuple.count == relation.columns.count {
+        for sent in tuples where sent.count == relation.columns.count {
+            // A row that cannot be read as text stops the stream when its change is written.
+            guard let tuple = try? builder.textual(sent, relationOID: relationOID) else { continue }
             let key = indexes.map { tuple.columns[$0].kind == .text ? tuple.text($0) : nil }
             incremental.changed(current.name, key: key)
         }

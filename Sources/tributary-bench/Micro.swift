@@ -161,8 +161,8 @@ struct Micro: ParsableCommand {
             }
             for frame in frames {
                 guard case .xLogData(let data) = try ReplicationFrame.decode(frame) else { continue }
-                var message = try data.message()
-                if binary { message = try builder.textual(message) }
+                // Binary values (--binary) are written by the builder itself, as the connector does.
+                let message = try data.message()
                 switch message {
                 case .relation(let relation):
                     try builder.register(relation, metadata: metadata)
