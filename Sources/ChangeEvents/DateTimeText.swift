@@ -74,8 +74,17 @@ enum DateTimeText {
         return daysFromCivil(year: date.year, month: date.month, day: date.day)
     }
 
-    /// `2024-03-01 10:00:00.5` or, with a zone, `2024-03-01 10:00:00.123456+05:30` → microseconds since the epoch (UTC).
+    /// `2024-03-01 10:00:00.5` or, with a zone, `2024-03-01 10:00:00.123456+05:30` → microseconds since the epoch (UTC);
+    /// nil also past what 64 bits of microseconds hold (PostgreSQL's last years, up to 294276).
     static func parseTimestamp(_ text: UnsafeRawBufferPointer, withZone: Bool) -> Int64? {
+        guard let (seconds, micros) = parseTimestampSeconds(text, withZone: withZone) else { return nil }
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        let (total, overflowAdding) = scaled.addingReportingOverflow(micros)
+        return overflow || overflowAdding ? nil : total
+    }
+
+    /// The same as whole seconds since the epoch and the microseconds within the second, which hold every timestamp.
+    static func parseTimestampSeconds(_ text: UnsafeRawBufferPointer, withZone: Bool) -> (seconds: Int64, micros: Int64)? {
         var scanner = Scanner(text: text)
         guard var date = scanDate(&scanner), scanner.expect(UInt8(ascii: " ")),
             let hour = scanner.number(maxDigits: 2), scanner.expect(UInt8(ascii: ":")),
@@ -108,7 +117,7 @@ enum DateTimeText {
         guard scanner.atEnd, hour.value <= 24, minute.value < 60, second.value <= 60 else { return nil }
         let days = daysFromCivil(year: date.year, month: date.month, day: date.day)
         let seconds = days * 86_400 + hour.value * 3600 + minute.value * 60 + second.value - offsetSeconds
-        return seconds * 1_000_000 + micros
+        return (seconds, micros)
     }
 
     /// The common case of a `timestamptz` value, written by a server whose session time zone is UTC:
@@ -157,7 +166,11 @@ enum DateTimeText {
     /// Writes `2024-03-01T10:00:00.123456Z` with exactly `fractionDigits` fraction digits (none for 0).
     static func appendISO8601UTC(micros: Int64, fractionDigits: Int, into out: inout JSONBuffer) {
         let seconds = floorDiv(micros, 1_000_000)
-        let fraction = micros - seconds * 1_000_000
+        appendISO8601UTC(seconds: seconds, micros: micros - seconds * 1_000_000, fractionDigits: fractionDigits, into: &out)
+    }
+
+    /// The same from whole seconds since the epoch and the microseconds within the second (0 to 999,999).
+    static func appendISO8601UTC(seconds: Int64, micros fraction: Int64, fractionDigits: Int, into out: inout JSONBuffer) {
         let days = floorDiv(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
         let civil = civilFromDays(days)

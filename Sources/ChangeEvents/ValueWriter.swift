@@ -104,9 +104,19 @@ enum ValueWriter {
             TimeText.appendZonedTime(micros: micros, into: &out)
             out.append(UInt8(ascii: "\""))
             return true
-        case .timestampMillis, .timestampMicros:
+        case .timestampMicros:
             guard let micros = timestampMicros(text) else { return false }
-            out.appendInteger(encoding == .timestampMicros ? micros : floorDiv(micros, 1000))
+            out.appendInteger(micros)
+            return true
+        case .timestampMillis:
+            if infinity(text) != nil {
+                guard let micros = timestampMicros(text) else { return false }
+                out.appendInteger(floorDiv(micros, 1000))
+                return true
+            }
+            // In seconds first: the last years PostgreSQL holds pass what 64 bits of microseconds hold.
+            guard let (seconds, micros) = DateTimeText.parseTimestampSeconds(text, withZone: false) else { return false }
+            out.appendInteger(seconds * 1000 + micros / 1000)
             return true
         case .zonedTimestamp(let digits):
             if DateTimeText.appendQuotedISO8601FromUTCText(text, fractionDigits: digits, into: &out) { return true }
@@ -114,9 +124,9 @@ enum ValueWriter {
                 out.appendString(text)
                 return true
             }
-            guard let micros = DateTimeText.parseTimestamp(text, withZone: true) else { return false }
+            guard let (seconds, micros) = DateTimeText.parseTimestampSeconds(text, withZone: true) else { return false }
             out.append(UInt8(ascii: "\""))
-            DateTimeText.appendISO8601UTC(micros: micros, fractionDigits: digits, into: &out)
+            DateTimeText.appendISO8601UTC(seconds: seconds, micros: micros, fractionDigits: digits, into: &out)
             out.append(UInt8(ascii: "\""))
             return true
         case .interval:

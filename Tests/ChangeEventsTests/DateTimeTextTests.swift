@@ -70,4 +70,20 @@ import Testing
             #expect(Self.fast(text, digits: 6) == nil, "\(text)")
         }
     }
+
+    /// PostgreSQL's last years pass what 64 bits of microseconds since 1970 hold: a `timestamptz` there is written from
+    /// seconds (it once trapped on overflow), a `timestamp(3)` in milliseconds too; microseconds are refused, not wrapped.
+    @Test func theLastYearsPostgreSQLHoldsAreWrittenWithoutOverflow() {
+        func write(_ text: String, _ encoding: ColumnEncoding) -> String? {
+            var out = JSONBuffer()
+            let written = Array(text.utf8).withUnsafeBytes { ValueWriter.write($0, as: encoding, into: &out) }
+            return written ? String(decoding: out.bytes, as: UTF8.self) : nil
+        }
+        #expect(
+            write("294276-12-31 23:59:59.999999+00", .zonedTimestamp(fractionDigits: 6))
+                == "\"+294276-12-31T23:59:59.999999Z\"")
+        #expect(write("294276-12-31 23:59:59.999", .timestampMillis) == "9224318015999999")
+        #expect(write("294276-12-31 23:59:59.999999", .timestampMicros) == nil)
+        #expect(write("262142-12-31 23:59:59.999999", .timestampMicros) == "8210266876799999999")
+    }
 }

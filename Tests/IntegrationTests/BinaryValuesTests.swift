@@ -1,14 +1,15 @@
-import ChangeEvents
 import Foundation
 import PGOutput
 import PostgresReplication
 import Testing
 
+@testable import ChangeEvents
 @testable import TestSupport
 
 /// pgoutput's `binary` option: every value read back from its send format is the very text the server sends for it in
-/// text mode (the same changes peeked from one slot both ways), for every type family the connector writes, with edge
-/// values and a few thousand random ones.
+/// text mode (the same changes peeked from one slot both ways), and the JSON written straight from it is the JSON
+/// written from that text under each handling mode, for every type family the connector writes, with edge values and a
+/// few thousand random ones.
 struct BinaryValuesTests {
     static let randomDDL = """
         CREATE TABLE b_random (id int PRIMARY KEY, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, n numeric,
@@ -140,12 +141,35 @@ struct BinaryValuesTests {
         var builder = ChangeEventBuilder(settings: EventSettings(topicPrefix: "b", databaseName: "binary_values", version: "0"))
         var compared = 0
         var binaryColumns = 0
+        var jsonCompared = 0
+        // Every handling mode's encodings, each column's JSON written from its text and from its binary form.
+        let handlings = [
+            ValueHandling(),
+            ValueHandling(decimal: .double, time: .connect, binary: .base64, interval: .string, hstore: .map),
+            ValueHandling(decimal: .string, time: .adaptiveTimeMicroseconds, binary: .hex),
+        ]
+        var encodings: [UInt32: [[ColumnEncoding]]] = [:]
+        var formats: [UInt32: [BinaryFormat?]] = [:]
         for (textMessage, binaryMessage) in zip(text, binary) {
             if case .relation(let relation) = binaryMessage {
                 let facts = try db.tableMetadata(relationOID: relation.oid)
                 try builder.register(
                     relation, metadata: TableMetadata(primaryKey: facts.primaryKey, notNull: facts.notNull, types: facts.types))
+                encodings[relation.oid] = handlings.map { handling in
+                    relation.columns.map {
+                        ColumnEncoding(
+                            typeOID: $0.typeOID, typeModifier: $0.typeModifier, facts: facts.types[$0.name], handling: handling)
+                    }
+                }
+                formats[relation.oid] = relation.columns.map { BinaryFormat(typeOID: $0.typeOID, facts: facts.types[$0.name]) }
                 continue
+            }
+            let oid: UInt32
+            switch binaryMessage {
+            case .insert(let change): oid = change.relationOID
+            case .update(let change): oid = change.relationOID
+            case .delete(let change): oid = change.relationOID
+            default: continue
             }
             let converted = try builder.textual(binaryMessage)
             let pairs: [(TupleData, TupleData, TupleData)]
@@ -169,6 +193,25 @@ struct BinaryValuesTests {
                         #expect(actual.columns[index].kind == .null, "column \(index) became \(actual.columns[index].kind)")
                         continue
                     }
+                    if raw.columns[index].kind == .binary, expected.columns[index].kind == .text {
+                        for columnEncodings in encodings[oid] ?? [] where columnEncodings[index] != .omitted {
+                            var fromText = JSONBuffer(capacity: 64)
+                            var fromBinary = JSONBuffer(capacity: 64)
+                            let textWritten = expected.withValue(index) {
+                                ValueWriter.write($0, as: columnEncodings[index], into: &fromText)
+                            }
+                            let binaryWritten = raw.withValue(index) {
+                                ValueWriter.writeBinary(
+                                    $0, format: formats[oid]?[index] ?? nil, as: columnEncodings[index], into: &fromBinary)
+                            }
+                            #expect(textWritten == binaryWritten)
+                            #expect(
+                                String(decoding: fromBinary.bytes, as: UTF8.self)
+                                    == String(decoding: fromText.bytes, as: UTF8.self),
+                                "\(columnEncodings[index]) from \(expected.text(index) ?? "")")
+                            jsonCompared += 1
+                        }
+                    }
                     #expect(
                         actual.text(index) == expected.text(index),
                         "column \(index): binary \(raw.storage[raw.columns[index].range].map { String(format: "%02x", $0) }.joined())"
@@ -180,6 +223,7 @@ struct BinaryValuesTests {
         // 3,000 random rows of 33 columns and the type workload (about 99,000 values): the comparison is not vacuous.
         #expect(compared > 90_000)
         #expect(binaryColumns > 90_000)
+        #expect(jsonCompared > 250_000)
     }
 
     static func tuple(_ old: Update.OldTuple?) -> TupleData {

@@ -339,8 +339,10 @@ enum AvroValueWriter {
                 out.appendAvroBytes(text)
                 return true
             }
-            guard let micros = DateTimeText.parseTimestamp(text, withZone: true) else { return false }
-            out.appendAvroString { DateTimeText.appendISO8601UTC(micros: micros, fractionDigits: digits, into: &$0) }
+            guard let (seconds, micros) = DateTimeText.parseTimestampSeconds(text, withZone: true) else { return false }
+            out.appendAvroString {
+                DateTimeText.appendISO8601UTC(seconds: seconds, micros: micros, fractionDigits: digits, into: &$0)
+            }
             return true
         case .interval:
             guard let parts = TimeText.parseInterval(text) else { return false }
