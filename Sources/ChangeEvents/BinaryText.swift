@@ -438,6 +438,46 @@ public indirect enum BinaryFormat: Sendable, Equatable {
         return true
     }
 
+    /// A binary `numeric`'s value times 10^scale (the given scale, else its display scale) when it is a whole number
+    /// of at most 18 digits; nil for NaN, infinities, more digits, or digits past the scale.
+    static func smallUnscaled(_ value: UnsafeRawBufferPointer, scale: Int?) -> (value: Int64, scale: Int)? {
+        var reader = BinaryReader(value)
+        guard let count = reader.int16(), let weight = reader.int16(), let sign = reader.int16(),
+            let displayScale = reader.int16(), count >= 0, value.count == 8 + 2 * Int(count),
+            sign == 0 || sign == 0x4000
+        else { return nil }
+        let target = scale ?? Int(displayScale)
+        var result: Int64 = 0
+        // Digit i is worth 10000^(weight - i): as a power of ten at the target scale, 4 × (weight - i) + target.
+        var lowest = 4 * Int(weight) + target
+        for _ in 0..<Int(count) {
+            guard let digit = reader.int16() else { return nil }
+            if digit != 0 {
+                guard lowest <= 18 else { return nil }
+                var term = Int64(digit)
+                if lowest < 0 {
+                    // The last group holds digits past the scale only as zeros (`45.00` of 123.45 at scale 2).
+                    guard lowest > -4 else { return nil }
+                    var divisor: Int64 = 1
+                    for _ in 0..<(-lowest) { divisor *= 10 }
+                    guard term % divisor == 0 else { return nil }
+                    term /= divisor
+                }
+                for _ in 0..<max(lowest, 0) {
+                    let (scaled, overflow) = term.multipliedReportingOverflow(by: 10)
+                    guard !overflow else { return nil }
+                    term = scaled
+                }
+                let (sum, overflow) = result.addingReportingOverflow(term)
+                guard !overflow else { return nil }
+                result = sum
+            }
+            lowest -= 4
+        }
+        guard result < 1_000_000_000_000_000_000 else { return nil }
+        return (sign == 0x4000 ? -result : result, target)
+    }
+
     /// `cash_out` under `lc_monetary=C`: `$` and `,` every three digits, the minus sign first.
     static func appendMoney(_ cents: Int64, to out: inout [UInt8]) {
         if cents < 0 { out.append(UInt8(ascii: "-")) }
@@ -878,6 +918,14 @@ struct BinaryReader {
 }
 
 extension ValueWriter {
+    /// A decimal's unscaled value as Debezium writes it: base64 of its shortest two's-complement bytes.
+    static func appendDecimalBytes(_ unscaled: Int64, into out: inout JSONBuffer) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { bytes in
+            let length = DecimalText.minimalBytes(unscaled, into: bytes.baseAddress!)
+            out.appendBase64(UnsafeRawBufferPointer(start: bytes.baseAddress!, count: length))
+        }
+    }
+
     /// PostgreSQL's epoch (2000-01-01) from the Unix epoch, in days and in microseconds.
     static let epochShiftDays: Int64 = 10957
     static let epochShiftMicros: Int64 = 946_684_800_000_000
@@ -954,6 +1002,32 @@ extension ValueWriter {
             out.append(UInt8(ascii: "\""))
             DateTimeText.appendISO8601UTC(micros: micros + epochShiftMicros, fractionDigits: digits, into: &out)
             out.append(UInt8(ascii: "\""))
+            return true
+        case (.numeric, .decimal(_, let scale)):
+            guard let unscaled = BinaryFormat.smallUnscaled(value, scale: scale) else { break }
+            appendDecimalBytes(unscaled.value, into: &out)
+            return true
+        case (.numeric, .variableDecimal):
+            guard let unscaled = BinaryFormat.smallUnscaled(value, scale: nil) else { break }
+            out.appendRaw("{\"scale\":")
+            out.appendInteger(unscaled.scale)
+            out.appendRaw(",\"value\":")
+            appendDecimalBytes(unscaled.value, into: &out)
+            out.append(UInt8(ascii: "}"))
+            return true
+        case (.interval, .interval), (.interval, .intervalString):
+            guard value.count == 16, let micros = reader.int64(), let days = reader.int32(), let months = reader.int32()
+            else { return false }
+            // The parts pgjdbc's PGInterval holds for PostgreSQL's text of the same interval.
+            let parts = TimeText.IntervalParts(
+                years: Int(months / 12), months: Int(months % 12), days: Int(days),
+                hours: Int(micros / 3_600_000_000), minutes: Int(micros / 60_000_000 % 60),
+                wholeSeconds: Int(micros / 1_000_000 % 60), microseconds: Int(micros % 1_000_000))
+            if encoding == .interval {
+                out.appendInteger(parts.debeziumMicros)
+            } else {
+                out.appendString(parts.isoText)
+            }
             return true
         default:
             break

@@ -382,10 +382,10 @@ public struct ChangeEventBuilder: Sendable {
     /// table's rows and an update whose old row fills unchanged TOASTed values read text.
     private func textualWhereNeeded(_ message: LogicalMessage) throws(EventEncodingError) -> LogicalMessage {
         switch message {
-        case .insert(let change) where tables[change.relationOID]?.avro != nil: return try textual(message)
-        case .update(let change) where tables[change.relationOID]?.avro != nil: return try textual(message)
-        case .delete(let change) where tables[change.relationOID]?.avro != nil: return try textual(message)
+        case .insert, .delete:
+            return settings.avro != nil ? try textual(message) : message
         case .update(let change):
+            if settings.avro != nil { return try textual(message) }
             if case .full = change.old { return try textual(message) }
             return message
         default:
@@ -565,6 +565,7 @@ public struct ChangeEventBuilder: Sendable {
         buffer.append(UInt8(ascii: "{"))
         // Every array the loop reads is opened once for the row: nothing is retained per column.
         var unparseable: Int?
+        var unreadable: Int?
         try table.rowSteps.withUnsafeBufferPointer { (steps) throws(EventEncodingError) in
             try table.encodings.withUnsafeBufferPointer { (encodings) throws(EventEncodingError) in
                 try table.rowPrefixBytes.withUnsafeBufferPointer { (prefixes) throws(EventEncodingError) in
@@ -574,6 +575,18 @@ public struct ChangeEventBuilder: Sendable {
                                 buffer.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: prefixes[step.prefix])))
                                 let column = columns[step.index]
                                 guard column.kind == .text else {
+                                    if column.kind == .binary {
+                                        // pgoutput's binary mode, in the same loop.
+                                        let value = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: storage[column.range]))
+                                        if !ValueWriter.writeBinary(
+                                            value, format: table.binaryFormats[step.index], as: encodings[step.index],
+                                            into: &buffer)
+                                        {
+                                            unreadable = step.index
+                                            return
+                                        }
+                                        continue
+                                    }
                                     try Self.writeColumn(tuple, step.index, table, settings, into: &buffer)
                                     continue
                                 }
@@ -589,6 +602,7 @@ public struct ChangeEventBuilder: Sendable {
             }
         }
         if let index = unparseable { throw Self.unparseable(tuple, index, table, table.encodings[index]) }
+        if let index = unreadable { throw Self.binaryValue(table, index) }
         buffer.append(UInt8(ascii: "}"))
     }
 
