@@ -271,71 +271,92 @@ public indirect enum BinaryFormat: Sendable, Equatable {
         if value.sign == .minus { out.append(UInt8(ascii: "-")) }
         if value == 0 { return out.append(UInt8(ascii: "0")) }
         let magnitude = value.magnitude
-        var (digits, exponent) = decimalDigits(magnitude.description)
-        if isMidpoint(digits, exponent, magnitude) {
-            let single = F.self == Float.self
-            for precision in (digits.count + 1)...(single ? 9 : 17) {
-                let text = String(format: "%.\(precision - 1)e", Double(magnitude))
-                let candidate = decimalDigits(text)
-                guard F(text) == magnitude, !isMidpoint(candidate.digits, candidate.exponent, magnitude) else { continue }
-                (digits, exponent) = candidate
-                break
-            }
-        }
-        let fixedLimit = F.self == Float.self ? 6 : 15
-        if exponent >= -4 && exponent < fixedLimit {
-            if exponent < 0 {
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "."))
-                for _ in 0..<(-exponent - 1) { out.append(UInt8(ascii: "0")) }
-                out.append(contentsOf: digits)
-            } else {
-                for index in 0...exponent { out.append(index < digits.count ? digits[index] : UInt8(ascii: "0")) }
-                if digits.count > exponent + 1 {
-                    out.append(UInt8(ascii: "."))
-                    out.append(contentsOf: digits[(exponent + 1)...])
+        // Swift's description has the shortest digits, which are PostgreSQL's unless they lie exactly halfway.
+        var description = magnitude.description
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var (count, exponent) = description.withUTF8 { decimalDigits($0, into: buffer) }
+            if isMidpoint(UnsafeBufferPointer(rebasing: buffer[..<count]), exponent, magnitude) {
+                for precision in (count + 1)...(F.self == Float.self ? 9 : 17) {
+                    var text = String(format: "%.\(precision - 1)e", Double(magnitude))
+                    guard F(text) == magnitude else { continue }
+                    let candidate = text.withUTF8 { decimalDigits($0, into: buffer) }
+                    (count, exponent) = candidate
+                    if !isMidpoint(UnsafeBufferPointer(rebasing: buffer[..<count]), exponent, magnitude) { break }
                 }
             }
-        } else {
-            out.append(digits[0])
-            if digits.count > 1 {
-                out.append(UInt8(ascii: "."))
-                out.append(contentsOf: digits[1...])
+            let digits = UnsafeBufferPointer(rebasing: buffer[..<count])
+            let fixedLimit = F.self == Float.self ? 6 : 15
+            if exponent >= -4 && exponent < fixedLimit {
+                if exponent < 0 {
+                    out.append(UInt8(ascii: "0"))
+                    out.append(UInt8(ascii: "."))
+                    for _ in 0..<(-exponent - 1) { out.append(UInt8(ascii: "0")) }
+                    out.append(contentsOf: digits)
+                } else {
+                    for index in 0...exponent { out.append(index < digits.count ? digits[index] : UInt8(ascii: "0")) }
+                    if digits.count > exponent + 1 {
+                        out.append(UInt8(ascii: "."))
+                        out.append(contentsOf: digits[(exponent + 1)...])
+                    }
+                }
+            } else {
+                out.append(digits[0])
+                if digits.count > 1 {
+                    out.append(UInt8(ascii: "."))
+                    out.append(contentsOf: digits[1...])
+                }
+                out.append(UInt8(ascii: "e"))
+                out.append(exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+                appendDigits(UInt64(exponent.magnitude), minimumWidth: 2, to: &out)
             }
-            out.append(UInt8(ascii: "e"))
-            out.append(exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            appendDigits(UInt64(exponent.magnitude), minimumWidth: 2, to: &out)
         }
     }
 
-    /// The significant digits of a positive number's text (`123.45`, `1e-10`, `1.5e+20`) without trailing zeros, and
-    /// the decimal exponent of the first: `1.2345` × 10^2 is `[1,2,3,4,5]`, 2.
-    static func decimalDigits(_ text: String) -> (digits: [UInt8], exponent: Int) {
-        var digits: [UInt8] = []
+    /// The significant digits (ASCII) of a positive number's text (`123.45`, `1e-10`, `1.5e+20`) without trailing zeros,
+    /// written into `digits`, their count, and the decimal exponent of the first: `1.2345` × 10^2 is `12345`, 2.
+    static func decimalDigits(
+        _ text: UnsafeBufferPointer<UInt8>, into digits: UnsafeMutableBufferPointer<UInt8>
+    ) -> (count: Int, exponent: Int) {
+        var count = 0
         var exponent = -1
         var afterPoint = false
-        var mantissa = Substring(text)
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent += Int(text[text.index(after: e)...]) ?? 0
-            mantissa = text[..<e]
-        }
-        for byte in mantissa.utf8 {
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            index += 1
+            if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                var negative = false
+                if index < text.count, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") {
+                    negative = text[index] == UInt8(ascii: "-")
+                    index += 1
+                }
+                var power = 0
+                while index < text.count {
+                    power = power * 10 + Int(text[index] &- UInt8(ascii: "0"))
+                    index += 1
+                }
+                exponent += negative ? -power : power
+                break
+            }
             if byte == UInt8(ascii: ".") {
                 afterPoint = true
-            } else if byte == UInt8(ascii: "0") && digits.isEmpty {
+            } else if byte == UInt8(ascii: "0") && count == 0 {
                 if afterPoint { exponent -= 1 }
-            } else {
-                digits.append(byte)
+            } else if count < digits.count {
+                digits[count] = byte
+                count += 1
                 if !afterPoint { exponent += 1 }
+            } else if !afterPoint {
+                exponent += 1
             }
         }
-        while digits.count > 1 && digits.last == UInt8(ascii: "0") { digits.removeLast() }
-        return (digits, exponent)
+        while count > 1 && digits[count - 1] == UInt8(ascii: "0") { count -= 1 }
+        return (count, exponent)
     }
 
     /// Whether the decimal `0.d1d2…` × 10^(exponent + 1) is exactly halfway between `value` and a neighbour: then
     /// PostgreSQL does not take it. Exact, in integers: a midpoint is an odd number times a power of two.
-    static func isMidpoint<F: BinaryFloatingPoint>(_ digits: [UInt8], _ exponent: Int, _ value: F) -> Bool {
+    static func isMidpoint<F: BinaryFloatingPoint>(_ digits: UnsafeBufferPointer<UInt8>, _ exponent: Int, _ value: F) -> Bool {
         guard digits.count <= 19 else { return false }
         var whole: UInt64 = 0
         for digit in digits { whole = whole * 10 + UInt64(digit - UInt8(ascii: "0")) }
@@ -345,11 +366,6 @@ public indirect enum BinaryFormat: Sendable, Equatable {
         let isNormal = value.isNormal
         let mantissa = UInt64(value.significandBitPattern) | (isNormal ? 1 << UInt64(significandBits) : 0)
         let binaryExponent = Int(isNormal ? value.exponent : F.leastNormalMagnitude.exponent) - significandBits
-        // The midpoints: (2M ± 1) × 2^(e-1); below a power of two the neighbour is closer: (4M - 1) × 2^(e-2).
-        var midpoints = [(2 * mantissa + 1, binaryExponent - 1), (2 * mantissa - 1, binaryExponent - 1)]
-        if isNormal && value.significandBitPattern == 0 && value > F.leastNormalMagnitude {
-            midpoints = [(2 * mantissa + 1, binaryExponent - 1), (4 * mantissa - 1, binaryExponent - 2)]
-        }
         let twos = whole.trailingZeroBitCount
         let odd = whole >> UInt64(twos)
         func fivePower(_ count: Int) -> UInt64? {
@@ -361,20 +377,25 @@ public indirect enum BinaryFormat: Sendable, Equatable {
             }
             return result
         }
-        for (numerator, shift) in midpoints {
+        /// whole × 10^power == numerator × 2^shift, numerator odd.
+        func equals(_ numerator: UInt64, _ shift: Int) -> Bool {
             if power >= 0 {
                 // odd × 5^power × 2^(twos + power) = numerator × 2^shift
-                guard twos + power == shift, let five = fivePower(power) else { continue }
+                guard twos + power == shift, let five = fivePower(power) else { return false }
                 let (product, overflow) = odd.multipliedReportingOverflow(by: five)
-                if !overflow && product == numerator { return true }
-            } else {
-                // odd × 2^twos = numerator × 5^-power × 2^(shift - power)
-                guard twos == shift - power, let five = fivePower(-power) else { continue }
-                let (product, overflow) = numerator.multipliedReportingOverflow(by: five)
-                if !overflow && product == odd { return true }
+                return !overflow && product == numerator
             }
+            // odd × 2^twos = numerator × 5^-power × 2^(shift - power)
+            guard twos == shift - power, let five = fivePower(-power) else { return false }
+            let (product, overflow) = numerator.multipliedReportingOverflow(by: five)
+            return !overflow && product == odd
         }
-        return false
+        // The midpoints: (2M ± 1) × 2^(e-1); below a power of two the neighbour is closer: (4M - 1) × 2^(e-2).
+        if equals(2 * mantissa + 1, binaryExponent - 1) { return true }
+        if isNormal && value.significandBitPattern == 0 && value > F.leastNormalMagnitude {
+            return equals(4 * mantissa - 1, binaryExponent - 2)
+        }
+        return equals(2 * mantissa - 1, binaryExponent - 1)
     }
 
     /// `numeric_out`: base-10000 digits, a weight and a display scale.
@@ -1015,6 +1036,8 @@ extension ValueWriter {
             appendDecimalBytes(unscaled.value, into: &out)
             out.append(UInt8(ascii: "}"))
             return true
+        case (.array(let elementFormat), .array(let element, _)):
+            if let written = writeBinaryArray(value, elementFormat, element, into: &out) { return written }
         case (.interval, .interval), (.interval, .intervalString):
             guard value.count == 16, let micros = reader.int64(), let days = reader.int32(), let months = reader.int32()
             else { return false }
@@ -1036,5 +1059,47 @@ extension ValueWriter {
         text.reserveCapacity(value.count * 2 + 32)
         guard format.appendText(value, to: &text) else { return false }
         return text.withUnsafeBytes { write($0, as: encoding, into: &out) }
+    }
+
+    /// A one-dimensional array with lower bound 1 written element by element from its send format, as the text path
+    /// writes it; nil (having written nothing) for any other shape or an element the text path would write as a string
+    /// of its text, which the text path then writes.
+    static func writeBinaryArray(
+        _ value: UnsafeRawBufferPointer, _ elementFormat: BinaryFormat, _ element: ColumnEncoding,
+        into out: inout JSONBuffer
+    ) -> Bool? {
+        var reader = BinaryReader(value)
+        guard let dimensions = reader.int32(), reader.int32() != nil, reader.int32() != nil else { return false }
+        if dimensions == 0 {
+            guard reader.atEnd else { return false }
+            out.appendRaw("[]")
+            return true
+        }
+        guard dimensions == 1, let count = reader.int32(), count >= 0, reader.int32() == 1 else { return nil }
+        let start = out.count
+        out.append(UInt8(ascii: "["))
+        for index in 0..<Int(count) {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            guard let length = reader.int32() else {
+                out.truncate(to: start)
+                return false
+            }
+            if length < 0 {
+                out.appendNull()
+                continue
+            }
+            guard let bytes = reader.bytes(Int(length)),
+                writeBinary(UnsafeRawBufferPointer(rebasing: bytes), format: elementFormat, as: element, into: &out)
+            else {
+                out.truncate(to: start)
+                return nil
+            }
+        }
+        guard reader.atEnd else {
+            out.truncate(to: start)
+            return false
+        }
+        out.append(UInt8(ascii: "]"))
+        return true
     }
 }
