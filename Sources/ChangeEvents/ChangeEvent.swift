@@ -71,7 +71,8 @@ public struct ChangeEvent: Sendable, Equatable {
 
     public init(
         topic: String, key: [UInt8]?, value: [UInt8]?, headers: [Header] = [], operation: ChangeOperation?,
-        table: TableName? = nil, lsn: LSN? = nil, transactionID: UInt32? = nil
+        table: TableName? = nil, lsn: LSN? = nil, transactionID: UInt32? = nil, envelope: EnvelopeLayout? = nil,
+        rowTable: TableSchema? = nil, avroSchemas: AvroRecordSchemas? = nil, avroIDsPending: Bool = false
     ) {
         self.topic = topic
         self.key = key
@@ -81,6 +82,10 @@ public struct ChangeEvent: Sendable, Equatable {
         self.table = table
         self.lsn = lsn
         self.transactionID = transactionID
+        self.envelope = envelope
+        self.rowTable = rowTable
+        self.avroSchemas = avroSchemas
+        self.avroIDsPending = avroIDsPending
     }
 }
 

@@ -320,19 +320,16 @@ public struct ChangeEventBuilder: Sendable {
         _ table: TableSchema, key: [UInt8]?, value: [UInt8]?, headers: [ChangeEvent.Header] = [],
         operation: ChangeOperation?, lsn: LSN
     ) -> ChangeEvent {
-        var event = ChangeEvent(
+        // Made in one initialiser call: an event changed after it is copied once more on its way out.
+        let avro = table.avro
+        // A tombstone has no envelope; its table's schema lets a transform read its key's column types.
+        let layouts = settings.envelopeLayouts
+        return ChangeEvent(
             topic: table.topic, key: key, value: value,
             headers: headers.isEmpty ? settings.contextHeaders : headers + settings.contextHeaders, operation: operation,
-            table: table.name, lsn: lsn, transactionID: xid)
-        if let plan = table.avro {
-            event.avroSchemas = plan.schemas
-            event.avroIDsPending = Self.idPending(key) || Self.idPending(value)
-        }
-        if settings.envelopeLayouts {
-            // A tombstone has no envelope; its table's schema lets a transform read its key's column types.
-            if value != nil { event.envelope = layout } else { event.rowTable = table }
-        }
-        return event
+            table: table.name, lsn: lsn, transactionID: xid, envelope: layouts && value != nil ? layout : nil,
+            rowTable: layouts && value == nil ? table : nil, avroSchemas: avro?.schemas,
+            avroIDsPending: avro != nil && (Self.idPending(key) || Self.idPending(value)))
     }
 
     /// The table whose events go to `topic`, among the tables registered; nil for any other topic.
