@@ -31,6 +31,7 @@ Do not edit by hand: run \`make bench\` and commit the result.
 | latency during an incremental snapshot | the same at 2,000 rows/s in 10-row transactions for 15 s while an incremental snapshot (a signal over HTTP a second in) reads N rows of another captured table |
 | snapshot | \`COPY … TO '/dev/null'\` next to a Tributary \`initial_only\` snapshot of the same table |
 | incremental snapshot | the same table read again while streaming, on a signal over HTTP, while a writer commits 2,000 rows/s to another captured table: signal to the last chunk sent, next to the initial snapshot's rate; then the same with \`incremental_snapshot.read_only\` |
+| pgoutput's binary mode (\`postgres.pgoutput_binary\`) | the per-event path on frames captured with \`binary 'true'\` (\`micro --binary\`); streaming over TCP with Tributary on its own slot in binary mode next to the libpq binary ceiling (\`stream --binary\`) |
 | Avro (\`+avro\` in the per-event path) | the same frames written as Confluent's AvroConverter writes them (the builder's own Avro, ids already known), in paired rounds with the plain JSON event |
 
 ## Results
