@@ -24,8 +24,8 @@ log="$out/results.txt"
   WIDE=${WIDE:-$((N / 5))}
   for run in "wide tcp $WIDE --binary" "wide unix $WIDE" "narrow tcp $N --binary"; do
     set -- $run
-    echo "## streaming, $1 rows over $2 (tributary-bench stream --table $1 --transport $2 --rows $3 --runs $RUNS $4)"
-    .build/release/tributary-bench stream --table "$1" --transport "$2" --rows "$3" --runs "$RUNS" $4 2>&1 | grep -v NOTICE
+    echo "## streaming, $1 rows over $2 (tributary-bench stream --table $1 --transport $2 --rows $3 --runs $RUNS ${4:-})"
+    .build/release/tributary-bench stream --table "$1" --transport "$2" --rows "$3" --runs "$RUNS" ${4:-} 2>&1 | grep -v NOTICE
     echo
   done
   echo "## latency (tributary-bench latency: 10,000 rows/s in 10-row transactions for 20 s)"

@@ -5,6 +5,21 @@ public import PGOutput
 /// Decoder tests use bytes captured from a real server; these builders serve tests of the layers
 /// above, where a scripted stream is clearer than a captured one.
 public enum PGOutputBytes {
+    /// The bytes of a `bytea` as a text query result shows them (`\x0a1b…`), e.g. the `data` of
+    /// `pg_logical_slot_peek_binary_changes`.
+    public static func bytes(byteaHex hex: String) -> [UInt8] {
+        var result: [UInt8] = []
+        let utf8 = Array(hex.utf8.dropFirst(2))  // "\x"
+        result.reserveCapacity(utf8.count / 2)
+        var index = 0
+        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
+        while index + 1 < utf8.count {
+            result.append(nibble(utf8[index]) << 4 | nibble(utf8[index + 1]))
+            index += 2
+        }
+        return result
+    }
+
     public static func xLogData(_ walStart: LSN, _ message: [UInt8]) -> [UInt8] {
         [UInt8(ascii: "w")] + be(walStart.rawValue) + be(walStart.rawValue) + be(0) + message
     }

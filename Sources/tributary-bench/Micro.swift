@@ -54,7 +54,7 @@ struct Micro: ParsableCommand {
             var frames: [[UInt8]] = []
             for row in messages {
                 guard let text = row[0], let lsn = LSN(text), let hex = row[1] else { continue }
-                frames.append(PGOutputBytes.xLogData(lsn, Self.bytes(hex: hex)))
+                frames.append(PGOutputBytes.xLogData(lsn, PGOutputBytes.bytes(byteaHex: hex)))
             }
             let oidText = try db.execute("SELECT $1::regclass::oid", ["public.\(table)"]).first?.first ?? nil
             guard let relationOID = oidText.flatMap({ UInt32($0) }) else { throw ValidationError("no table \(table)") }
@@ -195,18 +195,6 @@ struct Micro: ParsableCommand {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    static func bytes(hex: String) -> [UInt8] {
-        var result: [UInt8] = []
-        let utf8 = Array(hex.utf8.dropFirst(2))  // "\x"
-        result.reserveCapacity(utf8.count / 2)
-        var index = 0
-        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
-        while index + 1 < utf8.count {
-            result.append(nibble(utf8[index]) << 4 | nibble(utf8[index + 1]))
-            index += 2
-        }
-        return result
-    }
 }
 
 /// The benchmark tables: the 6-column row, and a 30-column row with every common type.

@@ -14,13 +14,16 @@ import Testing
         return bytes[1..<5].reduce(0) { $0 << 8 | Int($1) }
     }
 
-    @Test func evolutionRegistersANewVersionAndAnIncompatibleChangeStops() async throws {
+    /// Also with pgoutput's binary mode, whose rows the Avro writer reads as text.
+    @Test(arguments: [false, true])
+    func evolutionRegistersANewVersionAndAnIncompatibleChangeStops(binary: Bool) async throws {
         let registry = try await TestSchemaRegistry.start()
         defer { registry.stop() }
+        let database = binary ? "avro_evolution_binary" : "avro_evolution"
         let harness = try Harness(
-            database: "avro_evolution", tables: "public.items",
+            database: database, tables: "public.items",
             extra: "events: {key_format: avro, value_format: avro}\nschema_registry: {url: \"\(registry.url)\"}",
-            snapshotMode: "no_data")
+            snapshotMode: "no_data", postgresExtra: binary ? "pgoutput_binary: true" : "")
         try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
         let port = try PostgresServer.freePort()
         let connector = try await harness.startConnector(healthPort: port)
@@ -52,7 +55,8 @@ import Testing
         #expect(values.count == 2)
         let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
         #expect(
-            metrics.contains(#"tributary_schema_registry_requests_total{connector="avro-evolution",outcome="ok"} 3"#),
+            metrics.contains(
+                #"tributary_schema_registry_requests_total{connector="\#(database.replacingOccurrences(of: "_", with: "-"))",outcome="ok"} 3"#),
             "one request per schema and subject: the key, and two versions of the value")
 
         // A required column without a default: the new value schema cannot read the old one's records.

@@ -133,7 +133,7 @@ struct BinaryValuesTests {
             try db.execute(
                 "SELECT data FROM pg_logical_slot_peek_binary_changes('binary_values', NULL, NULL, 'proto_version', '1', "
                     + "'publication_names', 'binary_values', 'binary', $1)", [binary ? "true" : "false"]
-            ).map { row in try LogicalMessage.decode(Self.bytes(hex: row[0] ?? "")) }
+            ).map { row in try LogicalMessage.decode(PGOutputBytes.bytes(byteaHex: row[0] ?? "")) }
         }
         let text = try peek(binary: false)
         let binary = try peek(binary: true)
@@ -233,11 +233,4 @@ struct BinaryValuesTests {
         }
     }
 
-    static func bytes(hex: String) -> [UInt8] {
-        let digits = Array(hex.utf8.dropFirst(2))
-        return stride(from: 0, to: digits.count - 1, by: 2).map { index in
-            func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
-            return nibble(digits[index]) << 4 | nibble(digits[index + 1])
-        }
-    }
 }

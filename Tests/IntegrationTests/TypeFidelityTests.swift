@@ -267,12 +267,14 @@ import Testing
     /// Debezium's `message.key.columns`: another column than the primary key, a table without one, a pattern picking
     /// two columns (in table order); keys, key schemas, partitions and what a delete's key holds when the column is not
     /// in the replica identity, as Debezium writes them.
-    @Test(arguments: [false, true])
-    func messageKeyColumnsMatchDebezium(schemas: Bool) async throws {
+    /// Also with pgoutput's binary mode (`binary`), where keys are written from the columns' send format.
+    @Test(arguments: [(false, false), (true, false), (true, true)])
+    func messageKeyColumnsMatchDebezium(schemas: Bool, binary: Bool) async throws {
         try await run(
             "keys", ddl: "keys.sql", dml: "keys-dml.sql", tables: ["k_orders", "k_nopk", "k_multi"], schemas: schemas,
             expectedCount: 21,
-            postgresExtra: "message_key_columns: ['public.k_orders:customer_id', 'public.k_nopk:a', '(.*).k_multi:c_.*']")
+            postgresExtra: "message_key_columns: ['public.k_orders:customer_id', 'public.k_nopk:a', '(.*).k_multi:c_.*']",
+            binary: binary)
     }
 
     /// Debezium's `column.exclude.list`: a column of a table with a primary key (left out of the publication, so it
