@@ -179,13 +179,27 @@ public struct SnapshotRowMark: Sendable, Hashable, Comparable {
     }
 
     /// A `ctid` as COPY writes it, `(page,item)`.
-    public static func parseTID(_ text: some BidirectionalCollection<UInt8>) -> (page: UInt32, item: UInt16)? {
-        guard text.first == UInt8(ascii: "("), text.last == UInt8(ascii: ")") else { return nil }
-        let inner = text.dropFirst().dropLast()
-        guard let comma = inner.firstIndex(of: UInt8(ascii: ",")),
-            let page = UInt32(String(decoding: inner[..<comma], as: UTF8.self)),
-            let item = UInt16(String(decoding: inner[inner.index(after: comma)...], as: UTF8.self))
-        else { return nil }
-        return (page, item)
+    public static func parseTID(_ text: ArraySlice<UInt8>) -> (page: UInt32, item: UInt16)? {
+        // Once per snapshot row: digits read in place (a generic or String-based parse cost a fifth of a snapshot's CPU).
+        text.withUnsafeBufferPointer { text in
+            guard text.count >= 5, text[0] == UInt8(ascii: "("), text[text.count - 1] == UInt8(ascii: ")") else {
+                return nil
+            }
+            var index = 1
+            func number(limit: UInt64) -> UInt64? {
+                var value: UInt64 = 0
+                let start = index
+                while index < text.count - 1, text[index] &- UInt8(ascii: "0") < 10 {
+                    value = value * 10 + UInt64(text[index] &- UInt8(ascii: "0"))
+                    guard value <= limit else { return nil }
+                    index += 1
+                }
+                return index > start ? value : nil
+            }
+            guard let page = number(limit: UInt64(UInt32.max)), text[index] == UInt8(ascii: ",") else { return nil }
+            index += 1
+            guard let item = number(limit: UInt64(UInt16.max)), index == text.count - 1 else { return nil }
+            return (UInt32(page), UInt16(item))
+        }
     }
 }

@@ -141,18 +141,23 @@ final class RDKafkaClient {
         var nativeHeaders: OpaquePointer? = nil
         if !headers.isEmpty || lastHeader != nil {
             nativeHeaders = rd_kafka_headers_new(headers.count + 1)
+            // Names through withCString: passed as a String argument, each was copied into a new array per record.
             for (headerName, headerValue) in headers {
-                if let headerValue {
-                    headerValue.withUnsafeBytes {
-                        _ = rd_kafka_header_add(nativeHeaders, headerName, -1, $0.baseAddress, $0.count)
+                headerName.withCString { name in
+                    if let headerValue {
+                        headerValue.withUnsafeBytes {
+                            _ = rd_kafka_header_add(nativeHeaders, name, -1, $0.baseAddress, $0.count)
+                        }
+                    } else {
+                        _ = rd_kafka_header_add(nativeHeaders, name, -1, nil, 0)
                     }
-                } else {
-                    _ = rd_kafka_header_add(nativeHeaders, headerName, -1, nil, 0)
                 }
             }
             if let lastHeader {
-                lastHeader.value.withUnsafeBytes {
-                    _ = rd_kafka_header_add(nativeHeaders, lastHeader.name, -1, $0.baseAddress, $0.count)
+                lastHeader.name.withCString { name in
+                    lastHeader.value.withUnsafeBytes {
+                        _ = rd_kafka_header_add(nativeHeaders, name, -1, $0.baseAddress, $0.count)
+                    }
                 }
             }
         }

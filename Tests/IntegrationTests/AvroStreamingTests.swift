@@ -56,7 +56,8 @@ import Testing
         let metrics = try await httpGet("http://127.0.0.1:\(port)/metrics").body
         #expect(
             metrics.contains(
-                #"tributary_schema_registry_requests_total{connector="\#(database.replacingOccurrences(of: "_", with: "-"))",outcome="ok"} 3"#),
+                #"tributary_schema_registry_requests_total{connector="\#(database.replacingOccurrences(of: "_", with: "-"))",outcome="ok"} 3"#
+            ),
             "one request per schema and subject: the key, and two versions of the value")
 
         // A required column without a default: the new value schema cannot read the old one's records.
