@@ -174,6 +174,26 @@ import Testing
     /// slot, a writer committing numbered rows, the primary stopped hard mid-write, the standby promoted and its
     /// synchronized_standby_slots cleared. The connector, with both hosts and target_session_attrs=read-write in its URL,
     /// carries on from the synchronised slot: Kafka holds every row the promoted server has, and none it does not.
+    /// An existing ordinary slot becomes a failover slot (`ALTER_REPLICATION_SLOT … (FAILOVER true)`) when the file
+    /// turns `failover_slot` on later, and the connector streams from it.
+    @Test func anOrdinarySlotIsMadeAFailoverSlotWhenTheFileAsks() async throws {
+        let server = try PostgresServer.dedicated(major: 18)
+        let harness = try Harness(
+            database: "failover_later", snapshotMode: "no_data", postgresExtra: "tables: [public.items]\n  failover_slot: true",
+            server: server)
+        try harness.db.execute("CREATE TABLE items (id int PRIMARY KEY)")
+        try harness.db.execute("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [harness.slot])
+        let failover = "SELECT failover FROM pg_replication_slots WHERE slot_name = $1"
+        #expect(try harness.db.execute(failover, [harness.slot]).first?.first == "f")
+        let connector = try await harness.startConnector()
+        #expect(connector.log.contains("made the replication slot a failover slot"), "\(connector.log)")
+        #expect(try harness.db.execute(failover, [harness.slot]).first?.first == "t")
+        try harness.db.execute("INSERT INTO items VALUES (1)")
+        let records = try await harness.records(["it.public.items"], atLeast: 1)
+        #expect(records.map(\.keyText) == [#"{"id":1}"#])
+        #expect(try await connector.terminate() == 0)
+    }
+
     @Test func aFailoverSlotCarriesTheConnectorOverToThePromotedStandby() async throws {
         let primary = try PostgresServer.dedicated(major: 18)
         let database = "failover_slot"
