@@ -515,11 +515,14 @@ public indirect enum BinaryFormat: Sendable, Equatable {
     }
 
     static func appendHex(_ byte: UInt8, to out: inout [UInt8]) {
-        let hex: StaticString = "0123456789abcdef"
-        hex.withUTF8Buffer { digits in
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
+        out.append(hexDigit(byte >> 4))
+        out.append(hexDigit(byte & 0xF))
+    }
+
+    /// The lower-case hex digit of a nibble (0–15); shared by the text and JSON writers.
+    @inline(__always)
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     // MARK: Dates and times
@@ -694,7 +697,6 @@ public indirect enum BinaryFormat: Sendable, Equatable {
         }
         if current.base != -1 && (best.base == -1 || current.length > best.length) { best = current }
         if best.base != -1 && best.length < 2 { best = (-1, 0) }
-        let hex = Array("0123456789abcdef".utf8)
         var index = 0
         while index < 8 {
             if best.base != -1 && index >= best.base && index < best.base + best.length {
@@ -716,7 +718,7 @@ public indirect enum BinaryFormat: Sendable, Equatable {
             for shift in stride(from: 12, through: 0, by: -4) {
                 let nibble = Int(words[index] >> UInt16(shift) & 0xF)
                 if nibble != 0 || started || shift == 0 {
-                    out.append(hex[nibble])
+                    out.append(hexDigit(UInt8(nibble)))
                     started = true
                 }
             }
@@ -799,11 +801,13 @@ public indirect enum BinaryFormat: Sendable, Equatable {
             guard element.appendText(UnsafeRawBufferPointer(rebasing: bytes), to: &text) else { return false }
             let quote =
                 text.isEmpty
-                || text.contains {
-                    [
-                        UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["),
-                        UInt8(ascii: "]"), UInt8(ascii: ","),
-                    ].contains($0) || isSpace($0)
+                || text.contains { byte in
+                    switch byte {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["),
+                        UInt8(ascii: "]"), UInt8(ascii: ","):
+                        true
+                    default: isSpace(byte)
+                    }
                 }
             if quote { out.append(UInt8(ascii: "\"")) }
             for byte in text {

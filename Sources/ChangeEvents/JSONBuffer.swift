@@ -124,11 +124,8 @@ public struct JSONBuffer: Sendable {
 
     /// Two lower-case hex digits.
     mutating func appendHexByte(_ byte: UInt8) {
-        let digits: StaticString = "0123456789abcdef"
-        digits.withUTF8Buffer { hex in
-            append(hex[Int(byte >> 4)])
-            append(hex[Int(byte & 0xF)])
-        }
+        append(BinaryFormat.hexDigit(byte >> 4))
+        append(BinaryFormat.hexDigit(byte & 0xF))
     }
 
     public mutating func appendInteger<T: BinaryInteger>(_ value: T) {
