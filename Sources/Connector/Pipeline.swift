@@ -908,10 +908,11 @@ extension Pipeline {
         }
     }
 
-    /// What a read-only chunk's read sees. On a primary, its snapshot: one that still counts as running a transaction
-    /// the stream has already brought (it leaves the server's list of running transactions just after its commit is
-    /// written) is taken again, as the chunk would miss changes already sent. On a standby, the replay position read
-    /// before the snapshot is taken.
+    /// What a read-only chunk's read sees. On a primary, its snapshot: one that does not see a transaction the stream
+    /// has already brought (one of the last ones, or the open one, when a signal or a new table shape reads a chunk in
+    /// the middle of a transaction) is taken again, as the chunk would hold rows older than changes already sent; a
+    /// transaction ends in the server's list of running ones just after its commit is written and streamed. On a
+    /// standby, the replay position read before the snapshot is taken.
     private func chunkVisibility(_ reader: any SnapshotSource) throws -> ChunkVisibility {
         if try reader.isStandby() {
             let replayed = try reader.walPosition()
@@ -923,11 +924,11 @@ extension Pipeline {
             guard let snapshot = TransactionSnapshot(text) else {
                 throw ConnectorError(.transient, "pg_current_snapshot() returned '\(text)', which is not a snapshot")
             }
-            if !recentXids.contains(where: snapshot.isRunning) { return .snapshot(snapshot) }
+            if snapshot.seesAll(recentXids), openToken == nil || snapshot.sees(openXid) { return .snapshot(snapshot) }
             Thread.sleep(forTimeInterval: 0.001 * Double(attempt))
         }
         throw ConnectorError(
-            .transient, "the incremental snapshot's read kept seeing a streamed transaction as running; reading again")
+            .transient, "the incremental snapshot's read kept missing a transaction the stream had brought; reading again")
     }
 
     /// Whether the change the stream brings is newer than the waiting chunk: always with watermarks; read-only, when
@@ -937,7 +938,7 @@ extension Pipeline {
         return !readOnlyWindow.visibility.sees(openXid, commitLSN: openCommitLSN)
     }
 
-    /// Notes a transaction the stream brought (for `chunkSnapshot`).
+    /// Notes a transaction the stream brought (for `chunkVisibility`).
     private func noteCommitted(_ xid: UInt32) {
         if recentXids.count < 256 {
             recentXids.append(xid)

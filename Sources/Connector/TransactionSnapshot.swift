@@ -47,9 +47,11 @@ struct TransactionSnapshot: Equatable, CustomStringConvertible {
         return full < xmin || (full < xmax && !running.contains(full))
     }
 
-    /// Whether the snapshot counts the transaction as running.
-    func isRunning(_ xid: UInt32) -> Bool {
-        running.contains(fullID(xid))
+    /// Whether the snapshot sees every one of `committed`, transactions the stream has already brought. It may not: a
+    /// commit's WAL record is written, and can be streamed, just before the server counts the transaction as ended, so a
+    /// snapshot taken in between lists it as running or, when it was the newest, has its `xmax` at or below it.
+    func seesAll(_ committed: some Sequence<UInt32>) -> Bool {
+        committed.allSatisfy(sees)
     }
 }
 

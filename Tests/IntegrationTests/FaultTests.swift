@@ -200,6 +200,9 @@ import Testing
             ])
         }
         let records = try await harness.records(["it.public.items"], atLeast: 500)
+        let missing = Set(1...500).subtracting(Self.ids(records)).sorted()
+        // Seen once in many runs (id 1 missing, the slot confirmed past it): the connector's log says what it did.
+        #expect(missing.isEmpty, "missing \(missing.prefix(20)); connector log: \(connector.log.suffix(6000))")
         #expect(Self.ids(records) == Array(1...500))
         try await harness.waitForSlot(toReach: try harness.currentWAL())
         #expect(try await connector.terminate() == 0)
