@@ -4,7 +4,8 @@
 # Prints rows/s for `COPY … TO '/dev/null'` (the server alone) and for a Tributary initial_only
 # snapshot into a separate embedded-Kafka process (first row read to last row acknowledged); then an
 # incremental snapshot of the same table (a signal over HTTP) while a writer commits 2,000 rows/s to another
-# table, next to the initial snapshot's rate.
+# table, next to the initial snapshot's rate. Between the two, the producing floor: librdkafka alone sending as many
+# records of the snapshot's shape into the same broker (tributary-bench produce-floor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
@@ -52,6 +53,21 @@ print(f"ratio                  {copy / snap:12.2f}")
 print(f"peak RSS {int(rss_kb) / 1024:.1f} MB, CPU {float(user) + float(system):.2f} s")
 PY
 grep -E "snapshot (complete|starting)" "$work/log" | sed 's/^/    /'
+# The floor under it: librdkafka alone producing N records shaped like the snapshot's (size, headers, settings) into
+# the same broker. No snapshot into this broker on this machine can be faster.
+if floor=$(.build/release/tributary-bench produce-floor --bootstrap "$(head -n 1 "$work/kafka")" --like bench.public.t \
+  --records "$N" --property linger.ms=20 --property batch.num.messages=10000 2>"$work/floor.err"); then
+  echo "$floor"
+  python3 - "$N" "$copy_start" "$copy_end" "$snap_start" "$snap_end" "$floor" <<'PY'
+import re, sys
+n = int(sys.argv[1]); copy = float(sys.argv[3]) - float(sys.argv[2]); snap = float(sys.argv[5]) - float(sys.argv[4])
+floor = float(re.search(r"\(([0-9.]+) s", sys.argv[6]).group(1))
+print(f"floor / COPY           {copy / floor:12.2f}   (the most a snapshot into this broker can reach here)")
+print(f"snapshot / floor       {floor / snap:12.2f}")
+PY
+else
+  echo "bench-snapshot: produce-floor failed: $(tail -n 3 "$work/floor.err")" >&2
+fi
 
 # Incremental: the same table read again while streaming, asked for over HTTP; a writer commits 200 rows every
 # 100 ms to another captured table meanwhile.

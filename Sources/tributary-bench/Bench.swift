@@ -6,5 +6,5 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary-bench",
         abstract: "Benchmarks: the per-event path without I/O, and streaming next to pg_recvlogical.",
-        subcommands: [Micro.self, Stream.self, Latency.self, ExactlyOnce.self])
+        subcommands: [Micro.self, Stream.self, Latency.self, ExactlyOnce.self, ProduceFloor.self])
 }
