@@ -10,8 +10,9 @@ import ChangeEvents
 /// snapshot) and leaves out each row at or below its partition's mark for its unit: a row there now that was not there
 /// then is a tuple written since, whose change the stream replays anyway.
 struct SnapshotProgressMarks {
-    /// The last row sent of each unit begun and not recorded done.
-    private var sent: [UInt64: SnapshotRowMark] = [:]
+    /// The last row sent of each unit begun and not recorded done: a few (one per reader, and those waiting for
+    /// Kafka), so a list searched from the end beats hashing on every row.
+    private var sent: [SnapshotRowMark] = []
     /// The header text of `sent`, rebuilt (in place) when it changes.
     private(set) var bytes: [UInt8] = []
     /// Where `bytes(merging:)` writes, reused from row to row.
@@ -19,18 +20,25 @@ struct SnapshotProgressMarks {
 
     /// A row of its unit is being sent (or was found in Kafka already).
     mutating func sent(_ row: SnapshotRowMark) {
-        sent[row.unit] = row
+        if let index = sent.lastIndex(where: { $0.unit == row.unit }) {
+            sent[index] = row
+        } else {
+            sent.append(row)
+        }
         rebuild()
     }
 
     /// The unit is recorded done: a resumed snapshot does not read it again.
     mutating func recorded(unit: UInt64) {
-        if sent.removeValue(forKey: unit) != nil { rebuild() }
+        if let index = sent.lastIndex(where: { $0.unit == unit }) {
+            sent.remove(at: index)
+            rebuild()
+        }
     }
 
     private mutating func rebuild() {
         bytes.removeAll(keepingCapacity: true)
-        for row in sent.values { Self.append(row, to: &bytes) }
+        for row in sent { Self.append(row, to: &bytes) }
     }
 
     /// The header text for a record bound to a partition whose last record (read back when a resumed snapshot
@@ -38,8 +46,10 @@ struct SnapshotProgressMarks {
     mutating func bytes(merging inherited: [UInt64: SnapshotRowMark]) -> [UInt8] {
         guard !inherited.isEmpty else { return bytes }
         merged.removeAll(keepingCapacity: true)
-        for row in sent.values { Self.append(max(row, inherited[row.unit] ?? row), to: &merged) }
-        for row in inherited.values where sent[row.unit] == nil { Self.append(row, to: &merged) }
+        for row in sent { Self.append(max(row, inherited[row.unit] ?? row), to: &merged) }
+        for row in inherited.values where !sent.contains(where: { $0.unit == row.unit }) {
+            Self.append(row, to: &merged)
+        }
         return merged
     }
 

@@ -164,7 +164,7 @@ final class SnapshotRun {
             workers.wait()
         }
 
-        var markers = SnapshotMarkerSequencer(tables: work.map(\.table))
+        var markers = SnapshotMarkerSequencer<SnapshotRow>(tables: work.map(\.table))
         /// Units read to the end whose rows are all sent: recorded once Kafka acknowledged them.
         var pendingUnits: [Int] = []
         var unitsLeft = work.count
@@ -173,25 +173,17 @@ final class SnapshotRun {
         var rowsAtReport: UInt64 = 0
         var clockNanos = Pipeline.wallClockNanos()
 
-        func emit(_ unit: Int, _ read: TupleData, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
-            // A table's rows end with their ctid (a query's do not): their place in the unit.
-            var row = read
-            var mark: SnapshotRowMark?
-            if work[unit].query == nil, let tid = read.columns.last {
-                row = TupleData(storage: read.storage, columns: Array(read.columns.dropLast()))
-                if let place = SnapshotRowMark.parseTID(read.storage[tid.range]) {
-                    mark = SnapshotRowMark(unit: unitIDs[unit], page: place.page, item: place.item)
-                }
-            }
+        func emit(_ unit: Int, _ row: SnapshotRow, _ marker: ChangeEventBuilder.SnapshotMarker) throws {
             var event: ChangeEvent
             do {
                 event = try builder.snapshotRead(
-                    row, relationOID: work[unit].relation.oid, marker: marker, at: position.start, nowNanos: clockNanos)
+                    row.values, relationOID: work[unit].relation.oid, marker: marker, at: position.start,
+                    nowNanos: clockNanos)
             } catch {
                 try delivery.unwritable(error, at: position.start, token: tokens[unit])
                 return
             }
-            event.snapshotRow = mark
+            event.snapshotRow = row.mark
             try delivery.submit(event, token: tokens[unit])
         }
 
@@ -206,7 +198,7 @@ final class SnapshotRun {
             status.update { $0.snapshot.tablesDone = done }
         }
 
-        func carryOut(_ steps: [SnapshotMarkerSequencer.Step]) throws {
+        func carryOut(_ steps: [SnapshotMarkerSequencer<SnapshotRow>.Step]) throws {
             for step in steps {
                 switch step {
                 case .emit(let unit, let row, let marker):
@@ -242,12 +234,21 @@ final class SnapshotRun {
                 try carryOut(markers.finish(unit: index))
             case .rows(let index, let lines):
                 let unit = work[index]
+                let columnCount = unit.relation.columns.count
                 clockNanos = Pipeline.wallClockNanos()
                 for line in lines {
-                    let row: TupleData
+                    let row: SnapshotRow
                     do {
-                        row = try CopyTextRow.decode(
-                            line, columnCount: unit.relation.columns.count + (unit.query == nil ? 1 : 0))
+                        if unit.query == nil {
+                            // A table's rows end with their ctid: their place in the unit, kept apart from the values.
+                            let (values, tid) = try CopyTextRow.decodeWithTrailing(line, columnCount: columnCount)
+                            let place = tid.kind == .text ? SnapshotRowMark.parseTID(values.storage[tid.range]) : nil
+                            row = SnapshotRow(
+                                values: values,
+                                mark: place.map { SnapshotRowMark(unit: unitIDs[index], page: $0.page, item: $0.item) })
+                        } else {
+                            row = SnapshotRow(values: try CopyTextRow.decode(line, columnCount: columnCount), mark: nil)
+                        }
                     } catch {
                         throw PipelineError.decode(lsn: position.start, messageType: nil, payload: line, underlying: error)
                     }
@@ -309,6 +310,13 @@ final class SnapshotRun {
         }
         return completed && state.completed
     }
+}
+
+/// A snapshot row on its way to the marker sequencer: its values and, for a table's rows (a query's have none), its
+/// ctid's place in its unit.
+struct SnapshotRow {
+    var values: TupleData
+    var mark: SnapshotRowMark?
 }
 
 extension SnapshotState {

@@ -32,6 +32,9 @@ final class RDKafkaClient {
     /// The topic of the previous message: consecutive messages mostly go to the same one, and hashing its name for
     /// every message shows in profiles.
     private var lastTopic: (name: String, handle: OpaquePointer)?
+    /// Where delivery reports are read, kept from poll to poll (a new one per report event was an 8 kB allocation for
+    /// every few records).
+    private var reportBuffer: [UnsafePointer<rd_kafka_message_t>?] = []
 
     init(_ role: Role, properties: [(String, String)]) throws(KafkaError) {
         self.role = role
@@ -192,7 +195,10 @@ final class RDKafkaClient {
             timeout = 0
             switch rd_kafka_event_type(event) {
             case Int32(RD_KAFKA_EVENT_DR):
-                var messages = [UnsafePointer<rd_kafka_message_t>?](repeating: nil, count: 1024)
+                // Taken out while in use: a report handler that polls again gets a buffer of its own.
+                var messages = reportBuffer.isEmpty ? .init(repeating: nil, count: 1024) : reportBuffer
+                reportBuffer = []
+                defer { reportBuffer = messages }
                 while true {
                     let count = rd_kafka_event_message_array(event, &messages, messages.count)
                     if count == 0 { break }

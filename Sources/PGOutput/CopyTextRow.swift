@@ -6,8 +6,54 @@
 public enum CopyTextRow {
     /// Decodes one row (its trailing newline optional); throws when it has not `columnCount` columns.
     public static func decode(_ line: [UInt8], columnCount: Int) throws(PGOutputError) -> TupleData {
+        let (storage, columns) = try split(line, columnCount: columnCount)
+        return TupleData(storage: storage, columns: columns)
+    }
+
+    /// Decodes one row with one more column than `columnCount`, read apart (a snapshot's `ctid`): the row has
+    /// `columnCount` columns, and the extra one's range is in the row's storage.
+    public static func decodeWithTrailing(
+        _ line: [UInt8], columnCount: Int
+    ) throws(PGOutputError) -> (row: TupleData, trailing: TupleData.Column) {
+        var (storage, columns) = try split(line, columnCount: columnCount + 1)
+        let trailing = columns.removeLast()
+        return (TupleData(storage: storage, columns: columns), trailing)
+    }
+
+    /// The row's storage and columns. A row without a backslash (no NULL, no escape: most rows) keeps the line as its
+    /// storage, its values where they are; only a row with escapes is copied, value by value, to resolve them.
+    private static func split(
+        _ line: [UInt8], columnCount: Int
+    ) throws(PGOutputError) -> (storage: [UInt8], columns: [TupleData.Column]) {
         var end = line.count
         if end > 0, line[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        var columns: [TupleData.Column] = []
+        columns.reserveCapacity(columnCount)
+        var start = 0
+        let plain = line.withUnsafeBufferPointer { bytes in
+            for index in 0..<end {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\t") {
+                    columns.append(TupleData.Column(kind: .text, range: start..<index))
+                    start = index + 1
+                } else if byte == UInt8(ascii: "\\") {
+                    return false
+                }
+            }
+            return true
+        }
+        guard plain else { return try unescape(line, end: end, columnCount: columnCount) }
+        columns.append(TupleData.Column(kind: .text, range: start..<end))
+        guard columns.count == columnCount else {
+            throw .invalidLength(field: "COPY row column count (expected \(columnCount))", value: columns.count, offset: 0)
+        }
+        return (line, columns)
+    }
+
+    /// A row with backslashes: NULLs and escapes resolved into new storage.
+    private static func unescape(
+        _ line: [UInt8], end: Int, columnCount: Int
+    ) throws(PGOutputError) -> (storage: [UInt8], columns: [TupleData.Column]) {
         var storage: [UInt8] = []
         storage.reserveCapacity(end)
         var columns: [TupleData.Column] = []
@@ -71,7 +117,7 @@ public enum CopyTextRow {
         guard columns.count == columnCount else {
             throw .invalidLength(field: "COPY row column count (expected \(columnCount))", value: columns.count, offset: 0)
         }
-        return TupleData(storage: storage, columns: columns)
+        return (storage, columns)
     }
 
     private static func hexDigit(_ byte: UInt8) -> Int? {

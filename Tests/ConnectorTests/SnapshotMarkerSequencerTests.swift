@@ -12,9 +12,9 @@ import Testing
 
     /// Plays arrivals (`"0:a1"` = row a1 of unit 0, `"end 0"` = unit 0 read to the end) and returns what comes out.
     static func play(_ tables: [TableName], _ arrivals: [String]) -> [String] {
-        var sequencer = SnapshotMarkerSequencer(tables: tables)
+        var sequencer = SnapshotMarkerSequencer<TupleData>(tables: tables)
         var out: [String] = []
-        func record(_ steps: [SnapshotMarkerSequencer.Step]) {
+        func record(_ steps: [SnapshotMarkerSequencer<TupleData>.Step]) {
             for step in steps {
                 switch step {
                 case .emit(_, let row, let marker): out.append("\(row.text(0) ?? "?") \(marker.rawValue)")
