@@ -6,6 +6,8 @@ public import PGOutput
 /// caller passes the wall clock (`nowNanos`) and the catalog facts (`TableMetadata`).
 public struct ChangeEventBuilder: Sendable {
     public let settings: EventSettings
+    /// `settings.skippedOperations`, asked once instead of hashing an operation for every change.
+    private let skips: (create: Bool, update: Bool, delete: Bool, truncate: Bool)
     private var tables: [UInt32: TableSchema] = [:]
     /// Each table topic's table, for facts about an event that came back from Kafka as bytes.
     private var topicTables: [String: TableName] = [:]
@@ -76,6 +78,10 @@ public struct ChangeEventBuilder: Sendable {
 
     public init(settings: EventSettings, lastCommitLSN: LSN? = nil) {
         self.settings = settings
+        skips = (
+            settings.skippedOperations.contains(.create), settings.skippedOperations.contains(.update),
+            settings.skippedOperations.contains(.delete), settings.skippedOperations.contains(.truncate)
+        )
         self.lastCommitLSN = lastCommitLSN
         var prefix = JSONBuffer()
         prefix.appendRaw("{\"version\":")
@@ -236,14 +242,14 @@ public struct ChangeEventBuilder: Sendable {
         case .insert(let insert):
             let table = try schema(insert.relationOID)
             try checkWidth(insert.new, table)
-            guard !settings.skippedOperations.contains(.create) else { return }
+            guard !skips.create else { return }
             let key = try writeKey(insert.new, table)
             let value = try writeValue(table, before: nil, after: insert.new, op: .create, lsn: lsn, nowNanos: nowNanos)
             try emit(event(table, key: key, value: value, operation: .create, lsn: lsn))
         case .update(let update):
             let table = try schema(update.relationOID)
             try checkWidth(update.new, table)
-            guard !settings.skippedOperations.contains(.update) else { return }
+            guard !skips.update else { return }
             let old: TupleData?
             switch update.old {
             case .key(let tuple), .full(let tuple):
@@ -289,7 +295,7 @@ public struct ChangeEventBuilder: Sendable {
             case .key(let tuple), .full(let tuple): old = tuple
             }
             try checkWidth(old, table)
-            guard !settings.skippedOperations.contains(.delete) else { return }
+            guard !skips.delete else { return }
             let key = try writeKey(old, table)
             let value = try writeValue(table, before: old, after: nil, op: .delete, lsn: lsn, nowNanos: nowNanos)
             try emit(event(table, key: key, value: value, operation: .delete, lsn: lsn))
@@ -299,7 +305,7 @@ public struct ChangeEventBuilder: Sendable {
         case .truncate(let truncate):
             for oid in truncate.relationOIDs {
                 let table = try schema(oid)
-                guard !settings.skippedOperations.contains(.truncate) else { continue }
+                guard !skips.truncate else { continue }
                 let value = try writeValue(table, before: nil, after: nil, op: .truncate, lsn: lsn, nowNanos: nowNanos)
                 try emit(event(table, key: nil, value: value, operation: .truncate, lsn: lsn))
             }
