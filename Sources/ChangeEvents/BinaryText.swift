@@ -182,10 +182,7 @@ public indirect enum BinaryFormat: Sendable, Equatable {
             }
         case .uuid:
             guard let bytes = reader.bytes(16) else { return false }
-            for (index, byte) in bytes.enumerated() {
-                if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
-                Self.appendHex(byte, to: &out)
-            }
+            Self.uuidText(bytes) { out.append($0) }
         case .bytea:
             out.append(UInt8(ascii: "\\"))
             out.append(UInt8(ascii: "x"))
@@ -517,6 +514,17 @@ public indirect enum BinaryFormat: Sendable, Equatable {
     static func appendHex(_ byte: UInt8, to out: inout [UInt8]) {
         out.append(hexDigit(byte >> 4))
         out.append(hexDigit(byte & 0xF))
+    }
+
+    /// A uuid's 16 bytes as `uuid_out` writes them (`8-4-4-4-12` lower-case hex digits), a character at a time: for the
+    /// text and JSON writers alike.
+    @inline(__always)
+    static func uuidText(_ bytes: some Collection<UInt8>, _ put: (UInt8) -> Void) {
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { put(UInt8(ascii: "-")) }
+            put(hexDigit(byte >> 4))
+            put(hexDigit(byte & 0xF))
+        }
     }
 
     /// The lower-case hex digit of a nibble (0–15); shared by the text and JSON writers.

@@ -55,10 +55,7 @@ extension ValueWriter {
         case (.uuid, .uuid):
             guard value.count == 16 else { return false }
             out.append(UInt8(ascii: "\""))
-            for (index, byte) in value.enumerated() {
-                if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
-                out.appendHexByte(byte)
-            }
+            BinaryFormat.uuidText(value) { out.append($0) }
             out.append(UInt8(ascii: "\""))
             return true
         case (.bytea, .bytes):
@@ -116,8 +113,11 @@ extension ValueWriter {
         default:
             break
         }
-        var text: [UInt8] = []
-        text.reserveCapacity(value.count * 2 + 32)
+        // Taken out of the buffer while in use (an array's elements may need one of their own).
+        var text = out.scratch
+        out.scratch = []
+        defer { out.scratch = text }
+        text.removeAll(keepingCapacity: true)
         guard format.appendText(value, to: &text) else { return false }
         return text.withUnsafeBytes { write($0, as: encoding, into: &out) }
     }

@@ -5,6 +5,8 @@ public struct JSONBuffer: Sendable {
     /// The written bytes are `storage[0..<count]`; the rest is room to write into without growing.
     private var storage: [UInt8]
     public private(set) var count = 0
+    /// Where a value's text is made before it is written (pgoutput's binary mode), kept from value to value.
+    var scratch: [UInt8] = []
 
     public init(capacity: Int = 512) {
         storage = [UInt8](repeating: 0, count: max(capacity, 64))
@@ -120,12 +122,6 @@ public struct JSONBuffer: Sendable {
 
     public mutating func appendBool(_ value: Bool) {
         value ? appendRaw("true") : appendRaw("false")
-    }
-
-    /// Two lower-case hex digits.
-    mutating func appendHexByte(_ byte: UInt8) {
-        append(BinaryFormat.hexDigit(byte >> 4))
-        append(BinaryFormat.hexDigit(byte & 0xF))
     }
 
     public mutating func appendInteger<T: BinaryInteger>(_ value: T) {

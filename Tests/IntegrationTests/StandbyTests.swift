@@ -170,10 +170,6 @@ import Testing
         #expect(error.contains("point postgres.url at the primary"), "\(error)")
     }
 
-    /// The failover runbook of docs/operations.md on PostgreSQL 18: a standby synchronising the connector's failover
-    /// slot, a writer committing numbered rows, the primary stopped hard mid-write, the standby promoted and its
-    /// synchronized_standby_slots cleared. The connector, with both hosts and target_session_attrs=read-write in its URL,
-    /// carries on from the synchronised slot: Kafka holds every row the promoted server has, and none it does not.
     /// An existing ordinary slot becomes a failover slot (`ALTER_REPLICATION_SLOT … (FAILOVER true)`) when the file
     /// turns `failover_slot` on later, and the connector streams from it.
     @Test func anOrdinarySlotIsMadeAFailoverSlotWhenTheFileAsks() async throws {
@@ -194,6 +190,10 @@ import Testing
         #expect(try await connector.terminate() == 0)
     }
 
+    /// The failover runbook of docs/operations.md on PostgreSQL 18: a standby synchronising the connector's failover
+    /// slot, a writer committing numbered rows, the primary stopped hard mid-write, the standby promoted and its
+    /// synchronized_standby_slots cleared. The connector, with both hosts and target_session_attrs=read-write in its URL,
+    /// carries on from the synchronised slot: Kafka holds every row the promoted server has, and none it does not.
     @Test func aFailoverSlotCarriesTheConnectorOverToThePromotedStandby() async throws {
         let primary = try PostgresServer.dedicated(major: 18)
         let database = "failover_slot"
